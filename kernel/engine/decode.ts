@@ -1,0 +1,146 @@
+/**
+ * The decode loop: prefill in one run, then one token per run with the KV cache.
+ * It knows nothing of ONNX beyond LlmSession.forward, and nothing of workers: cancellation and streaming are hooks.
+ *
+ * Per step: raw logits → (record raw log-prob, entropy, top-5) → constraints → processors → greedy/multinomial.
+ * With numBeams > 1 it runs beam search instead (beam.ts).
+ */
+import type { GenerationParams, StopReason } from '../../common/generation';
+import type { Manifest, Modality, SamplingPreset } from '../../common/manifest';
+import { beamSearch } from './beam';
+import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
+import type { KvCache, LlmSession } from './llm';
+import { Xoshiro128 } from './prng';
+import type { GeneratedStep } from './record';
+import { argmax, buildProcessors, logSumExp, rawStats, sampleMultinomial, SeenSet, type LogitsProcessor } from './sampling';
+import type { Vocabulary } from './vocab';
+
+export interface DecodeContext {
+  llm: Pick<LlmSession, 'forward' | 'emptyCache' | 'spec'>;
+  vocab: Vocabulary;
+  manifest: Manifest;
+}
+
+export interface DecodeHooks {
+  /** Polled before every step; true stops the loop with stopReason 'aborted'. */
+  cancelled?: () => boolean;
+  onToken?: (step: GeneratedStep) => void;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface DecodeResult {
+  generated: GeneratedStep[];
+  stopReason: StopReason;
+  warnings: string[];
+  prefillMs: number;
+  decodeMs: number;
+}
+
+/** The sampling fields a modality preset switches (length limits stay those of the request). */
+export function presetInside(params: GenerationParams, manifest: Manifest, modality: Modality): SamplingPreset {
+  if (modality === 'text' || modality === params.preset) return params;
+  const p = manifest.presets[modality];
+  return { ...params, doSample: p.doSample, temperature: p.temperature, topK: p.topK, topP: p.topP, repetitionPenalty: p.repetitionPenalty };
+}
+
+/** Ids that end generation: EOS always; the template stop tokens when modality-aware decoding is on. */
+export function stopIdsFor(vocab: Vocabulary, constrain: boolean): Set<number> {
+  return new Set(constrain ? [vocab.eosId, ...vocab.stopIds] : [vocab.eosId]);
+}
+
+export async function decode(ctx: DecodeContext, promptIds: number[], params: GenerationParams, hooks: DecodeHooks = {}): Promise<DecodeResult> {
+  const warnings: string[] = [];
+  const { vocab, manifest, llm } = ctx;
+  const maxPos = llm.spec.maxPositions;
+  if (promptIds.length >= maxPos) {
+    throw new Error(`prompt has ${promptIds.length} tokens; the model's context (llm.maxPositions) is ${maxPos}`);
+  }
+  let maxNew = params.maxNewTokens;
+  if (promptIds.length + maxNew > maxPos) {
+    maxNew = maxPos - promptIds.length;
+    warnings.push(`maxNewTokens reduced to ${maxNew}: the prompt (${promptIds.length} tokens) plus ${params.maxNewTokens} exceeds llm.maxPositions ${maxPos}`);
+  }
+  const constraints = new ModalityConstraints(vocab, manifest);
+  let state: SpanState = TEXT_STATE;
+  for (const id of promptIds) state = constraints.next(state, id); // a prompt may open a span (forced "<soim>")
+
+  hooks.onProgress?.('prefill', 0, promptIds.length);
+  const t0 = performance.now();
+  const first = await llm.forward(promptIds, llm.emptyCache());
+  const prefillMs = performance.now() - t0;
+  hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
+
+  if (params.numBeams > 1) {
+    if (params.doSample) warnings.push('beam search is deterministic here: doSample is ignored when numBeams > 1');
+    const r = await beamSearch(ctx, constraints, first, state, promptIds, params, maxNew, hooks);
+    return { ...r, warnings: [...warnings, ...r.warnings], prefillMs, decodeMs: performance.now() - t0 - prefillMs };
+  }
+
+  const rng = new Xoshiro128(params.seed);
+  const stopIds = stopIdsFor(vocab, params.constrain);
+  const seen = new SeenSet(vocab.size, promptIds);
+  const processorCache = new Map<Modality, { preset: SamplingPreset; list: LogitsProcessor[] }>();
+  const processorsFor = (m: Modality) => {
+    const key = params.constrain ? m : 'text';
+    let e = processorCache.get(key);
+    if (!e) {
+      const preset = params.constrain ? presetInside(params, manifest, key) : params;
+      e = { preset, list: buildProcessors(preset, stopIds, preset.doSample) };
+      processorCache.set(key, e);
+    }
+    return e;
+  };
+
+  const generated: GeneratedStep[] = [];
+  let stopReason: StopReason = 'max-new-tokens';
+  let logits = first.logits;
+  let cache: KvCache = first.cache;
+  const work = new Float32Array(logits.length);
+  let tPrev = performance.now();
+  for (let step = 0; step < maxNew; step++) {
+    if (hooks.cancelled?.()) {
+      stopReason = 'aborted';
+      break;
+    }
+    const raw = rawStats(logits);
+    work.set(logits);
+    if (params.constrain) constraints.apply(work, state);
+    const { preset, list } = processorsFor(state.modality);
+    const pctx = { generated: step, seen };
+    for (const p of list) p(work, pctx);
+    const logZ = logSumExp(work);
+    const id = preset.doSample ? sampleMultinomial(work, rng, logZ) : argmax(work);
+    const now = performance.now();
+    const rec: GeneratedStep = {
+      id,
+      logprob: logits[id] - raw.logZ,
+      logprobSampled: work[id] - logZ,
+      entropy: raw.entropy,
+      top: raw.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
+      stepMs: now - tPrev,
+    };
+    tPrev = now;
+    generated.push(rec);
+    seen.add(id);
+    state = constraints.next(state, id);
+    hooks.onToken?.(rec);
+    if (id === vocab.eosId) {
+      stopReason = 'eos';
+      break;
+    }
+    if (stopIds.has(id)) {
+      stopReason = 'stop-token';
+      break;
+    }
+    if (step + 1 >= maxNew) break;
+    if (cache.length + 1 > maxPos) {
+      stopReason = 'context-full';
+      break;
+    }
+    const next = await llm.forward([id], cache);
+    logits = next.logits;
+    cache = next.cache;
+  }
+  if (stopReason === 'max-new-tokens' && maxNew < params.maxNewTokens && generated.length === maxNew) stopReason = 'context-full';
+  return { generated, stopReason, warnings, prefillMs, decodeMs: performance.now() - t0 - prefillMs };
+}

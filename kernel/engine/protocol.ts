@@ -1,0 +1,68 @@
+/**
+ * The engine worker's message protocol: a typed table of operations, one request/response pair each,
+ * plus streamed events. New rooms add operations (e.g. kernel/codecs: `encodeMedia`, `decodeSpan`) by
+ * augmenting WorkerOps and registering a handler in the worker (see worker-host.ts):
+ *
+ *   declare module '../engine/protocol' {
+ *     interface WorkerOps { decodeSpan: { params: { span: Span }; result: { wav: Float32Array } } }
+ *   }
+ */
+import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
+import type { ExecutionProviderChoice } from './llm';
+import type { LlmGraphInfo } from './package';
+
+export interface OpenParams {
+  dir: string;
+  /** Identity computed by the main thread (the worker does not rehash). */
+  hash: string;
+  executionProvider: ExecutionProviderChoice;
+  threads?: number;
+  /** Extra onnxruntime SessionOptions (plain data), merged over the engine defaults. */
+  sessionOptions?: Record<string, unknown>;
+}
+
+export interface OpenResult {
+  executionProvider: 'cpu' | 'cuda';
+  fallbackReason?: string;
+  /** Package load + session creation in the worker, ms. */
+  sessionMs: number;
+  graph: LlmGraphInfo;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  promptIds: number[];
+  params: GenerationParams;
+  engineVersion: string;
+  /** Timings measured on the main thread, copied into the record's stats. */
+  loadMs: number;
+  tokenizeMs: number;
+  /** Send token/progress/span events (off for benchmarks: each event is a postMessage). */
+  stream: boolean;
+  warnings: string[];
+}
+
+/** Operation name → params/result. Augment this interface to add operations. */
+export interface WorkerOps {
+  open: { params: OpenParams; result: OpenResult };
+  generate: { params: GenerateRequest; result: Generation };
+  close: { params: Record<string, never>; result: null };
+}
+
+export type OpName = keyof WorkerOps;
+export type OpParams<K extends OpName> = WorkerOps[K]['params'];
+export type OpResult<K extends OpName> = WorkerOps[K]['result'];
+
+export interface RequestMessage<K extends OpName = OpName> {
+  kind: 'request';
+  id: number;
+  op: K;
+  params: OpParams<K>;
+  /** Int32Array(1) flag on a SharedArrayBuffer; non-zero = cancel. Checked by the worker every decode step. */
+  cancel: SharedArrayBuffer;
+}
+
+export type ResponseMessage =
+  | { kind: 'result'; id: number; result: unknown }
+  | { kind: 'error'; id: number; error: { name: string; message: string; stack?: string } }
+  | { kind: 'event'; id: number; event: GenerationEvent };

@@ -1,0 +1,202 @@
+/**
+ * The logits pipeline: small composable processors with Hugging Face semantics, and the samplers.
+ *
+ * A processor edits a logits row in place (masked entries become -Infinity). The loop applies, in HF order:
+ * constraints → min-new-tokens → repetition penalty, then — only when sampling — temperature → top-k → top-p.
+ * Greedy decoding and beam search do not apply the warpers (as HF does not).
+ */
+import type { SamplingPreset } from '../../common/manifest';
+import type { Xoshiro128 } from './prng';
+
+/** What processors may look at besides the logits. */
+export interface StepContext {
+  /** Tokens generated so far (not counting the prompt). */
+  generated: number;
+  /** Distinct ids present in prompt + generated (for the repetition penalty). */
+  seen: SeenSet;
+}
+
+export type LogitsProcessor = (logits: Float32Array, ctx: StepContext) => void;
+
+/** Distinct ids of a sequence, O(1) add/has and iteration over the ids present. */
+export class SeenSet {
+  private readonly flags: Uint8Array;
+  readonly ids: number[] = [];
+
+  constructor(size: number, initial: Iterable<number> = []) {
+    this.flags = new Uint8Array(size);
+    for (const id of initial) this.add(id);
+  }
+
+  add(id: number): void {
+    if (!this.flags[id]) {
+      this.flags[id] = 1;
+      this.ids.push(id);
+    }
+  }
+
+  has(id: number): boolean {
+    return this.flags[id] === 1;
+  }
+
+  clone(): SeenSet {
+    const s = new SeenSet(this.flags.length);
+    for (const id of this.ids) s.add(id);
+    return s;
+  }
+}
+
+/** HF RepetitionPenaltyLogitsProcessor: every id already in the sequence gets l/p if l > 0, else l·p. */
+export function repetitionPenalty(penalty: number): LogitsProcessor {
+  return (logits, ctx) => {
+    if (penalty === 1) return;
+    for (const id of ctx.seen.ids) {
+      const l = logits[id];
+      logits[id] = l > 0 ? l / penalty : l * penalty;
+    }
+  };
+}
+
+/** HF MinNewTokensLengthLogitsProcessor: the stop ids are banned until `min` tokens were generated. */
+export function minNewTokens(min: number, stopIds: Iterable<number>): LogitsProcessor {
+  const ids = [...stopIds];
+  return (logits, ctx) => {
+    if (ctx.generated < min) for (const id of ids) logits[id] = -Infinity;
+  };
+}
+
+export function temperature(t: number): LogitsProcessor {
+  return (logits) => {
+    if (t === 1) return;
+    for (let i = 0; i < logits.length; i++) logits[i] /= t;
+  };
+}
+
+/** HF TopKLogitsWarper: keep the k largest (ties with the k-th are kept). */
+export function topK(k: number): LogitsProcessor {
+  return (logits) => {
+    if (k <= 0 || k >= logits.length) return;
+    const threshold = kthLargest(logits, k);
+    for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = -Infinity;
+  };
+}
+
+/** HF TopPLogitsWarper: drop the least likely tokens whose cumulative probability is ≤ 1 − p (keep ≥ 1). */
+export function topP(p: number): LogitsProcessor {
+  return (logits) => {
+    if (p >= 1) return;
+    const idx: number[] = [];
+    for (let i = 0; i < logits.length; i++) if (logits[i] !== -Infinity) idx.push(i);
+    idx.sort((a, b) => logits[a] - logits[b]); // ascending, as HF
+    const max = logits[idx[idx.length - 1]];
+    let z = 0;
+    for (const i of idx) z += Math.exp(logits[i] - max);
+    let cum = 0;
+    for (let j = 0; j < idx.length - 1; j++) {
+      cum += Math.exp(logits[idx[j]] - max) / z;
+      if (cum <= 1 - p) logits[idx[j]] = -Infinity;
+      else break;
+    }
+  };
+}
+
+/** The k-th largest value (1-based) by quickselect on a copy; O(V) on average. */
+export function kthLargest(values: Float32Array, k: number): number {
+  const a = Float32Array.from(values);
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
+}
+
+/** Processors for one preset. `stopIds` are EOS and the template stop tokens. */
+export function buildProcessors(p: SamplingPreset, stopIds: Iterable<number>, sampling: boolean): LogitsProcessor[] {
+  const list: LogitsProcessor[] = [];
+  if (p.minNewTokens > 0) list.push(minNewTokens(p.minNewTokens, stopIds));
+  if (p.repetitionPenalty !== 1) list.push(repetitionPenalty(p.repetitionPenalty));
+  if (sampling) {
+    if (p.temperature !== 1) list.push(temperature(p.temperature));
+    if (p.topK > 0) list.push(topK(p.topK));
+    if (p.topP < 1) list.push(topP(p.topP));
+  }
+  return list;
+}
+
+/** log-sum-exp of a row (float64 accumulation). */
+export function logSumExp(logits: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  if (max === -Infinity) return -Infinity;
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += Math.exp(logits[i] - max);
+  return max + Math.log(s);
+}
+
+export interface RawStats {
+  logZ: number;
+  entropy: number;
+  top: { id: number; logprob: number }[];
+}
+
+/** Entropy (nats) and the top-n ids of the raw distribution softmax(logits), in one pass plus a small selection. */
+export function rawStats(logits: Float32Array, n = 5): RawStats {
+  const logZ = logSumExp(logits);
+  let entropy = 0;
+  const topIds: number[] = [];
+  for (let i = 0; i < logits.length; i++) {
+    const l = logits[i];
+    if (l !== -Infinity) {
+      const lp = l - logZ;
+      entropy -= Math.exp(lp) * lp;
+    }
+    if (topIds.length < n || l > logits[topIds[topIds.length - 1]]) {
+      let j = topIds.length < n ? topIds.length : n - 1;
+      topIds[j] = i;
+      while (j > 0 && logits[topIds[j - 1]] < l) {
+        topIds[j] = topIds[j - 1];
+        topIds[j - 1] = i;
+        j--;
+      }
+    }
+  }
+  return { logZ, entropy, top: topIds.map((id) => ({ id, logprob: logits[id] - logZ })) };
+}
+
+export function argmax(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/** Draws from softmax(logits) by inverse CDF with one uniform from the seeded PRNG. */
+export function sampleMultinomial(logits: Float32Array, rng: Xoshiro128, logZ = logSumExp(logits)): number {
+  const u = rng.uniform();
+  let cum = 0;
+  let last = -1;
+  for (let i = 0; i < logits.length; i++) {
+    if (logits[i] === -Infinity) continue;
+    cum += Math.exp(logits[i] - logZ);
+    last = i;
+    if (u < cum) return i;
+  }
+  return last; // rounding: cum ended just below 1
+}

@@ -1,0 +1,92 @@
+/**
+ * The engine's own worker operations: open a package's LLM session, generate, close.
+ * State lives here, inside the worker thread; the main thread holds only the package's tokenizer/vocabulary.
+ */
+import { GENERATION_SCHEMA } from '../../common/generation';
+import { decode } from './decode';
+import { LlmSession } from './llm';
+import { loadPackage, type ModelPackage } from './package';
+import { buildGeneration, generatedExtra, SpanTracker } from './record';
+import { registerOp } from './worker-host';
+import type { TokenRecord } from '../../common/generation';
+
+interface LlmState {
+  pkg: ModelPackage;
+  llm: LlmSession;
+  executionProvider: 'cpu' | 'cuda';
+  fallbackReason?: string;
+}
+
+let state: LlmState | null = null;
+
+export function registerEngineOps(): void {
+  registerOp('open', async (p) => {
+    const t0 = performance.now();
+    if (state) {
+      await state.llm.release();
+      state = null;
+    }
+    const pkg = await loadPackage(p.dir, { hashFiles: false, knownHash: p.hash });
+    const llm = await LlmSession.open(pkg.resolve(pkg.manifest.llm.graph.path), pkg.manifest.llm, {
+      executionProvider: p.executionProvider,
+      threads: p.threads,
+      sessionOptions: p.sessionOptions,
+    });
+    state = { pkg, llm, executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason };
+    return { executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason, sessionMs: performance.now() - t0, graph: llm.info };
+  });
+
+  registerOp('generate', async (req, ctx) => {
+    if (!state) throw new Error('engine worker: no model open');
+    const { pkg, llm } = state;
+    // Streaming: a tracker over prompt + generated gives each token event its span and spots span starts/ends.
+    const liveTokens: TokenRecord[] = [];
+    const tracker = req.stream ? new SpanTracker(pkg, liveTokens) : null;
+    if (tracker) for (const id of req.promptIds) tracker.push(id, 'prompt');
+    const runBefore = llm.runMs;
+    const r = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, req.promptIds, req.params, {
+      cancelled: ctx.cancelled,
+      onToken: tracker
+        ? (s) => {
+            const { token, closed, opened } = tracker.push(s.id, 'generated', generatedExtra(pkg, s));
+            if (closed) ctx.emit({ type: 'span-end', span: closed });
+            if (opened) ctx.emit({ type: 'span-start', modality: opened });
+            ctx.emit({ type: 'token', token });
+          }
+        : undefined,
+      onProgress: req.stream ? (stage, done, total) => ctx.emit({ type: 'progress', stage, done, total }) : undefined,
+    });
+    const decodeRunMs = llm.runMs - runBefore;
+    const n = r.generated.length;
+    const warnings = [...req.warnings, ...r.warnings];
+    if (state.fallbackReason) warnings.push(state.fallbackReason);
+    const g = buildGeneration({
+      pkg,
+      engineVersion: req.engineVersion,
+      model: { name: pkg.manifest.name, hash: pkg.hash, executionProvider: state.executionProvider },
+      params: req.params,
+      prompt: req.prompt,
+      promptIds: req.promptIds,
+      generated: r.generated,
+      stopReason: r.stopReason,
+      warnings,
+      stats: {
+        loadMs: req.loadMs,
+        prefillMs: r.prefillMs,
+        decodeMs: r.decodeMs,
+        promptTokens: req.promptIds.length,
+        generatedTokens: n,
+        tokensPerSecond: r.decodeMs > 0 ? (n / r.decodeMs) * 1000 : 0,
+        stages: { tokenize: req.tokenizeMs, prefill: r.prefillMs, decode: r.decodeMs, 'session.run': decodeRunMs },
+      },
+    });
+    if (g.schema !== GENERATION_SCHEMA) throw new Error('schema mismatch');
+    return g;
+  });
+
+  registerOp('close', async () => {
+    if (state) await state.llm.release();
+    state = null;
+    return null;
+  });
+}
