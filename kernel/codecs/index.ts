@@ -1,0 +1,139 @@
+/**
+ * The codecs facade: media bytes ↔ modality codes, per the manifest's components. Pure TypeScript plus
+ * onnxruntime sessions; runs in whichever thread calls it (the engine worker hosts it).
+ *
+ * Sessions open lazily on a modality's first use. Every user-caused failure is a MediaError with a message
+ * that can be shown as-is. See docs/codecs.md for the channel policy, limits, seeds and graph contracts.
+ */
+import type { InferenceSession } from 'onnxruntime-node';
+import type { Manifest, MediaModality } from '../../common/manifest';
+import type { Span } from '../../common/generation';
+import { type MediaInput, withSource } from './byte-source';
+import { MediaError } from './errors';
+import { ImageCodec, type DecodedImage, type DecodeProgress } from './image';
+import { MusicCodec } from './music';
+import type { Ort } from './onnx';
+import { SpeechCodec, type DecodedAudio, type SpeechDecodeOptions, type SpeechPurpose } from './speech';
+import { parseTokens, type ParseTokensOptions, type RawTokens } from './tokens';
+
+export { MediaError, type MediaErrorCode } from './errors';
+export { flattenMusic, unflattenMusic } from './music-codes';
+export { parseTokens, splitTokenString, type ParsedSpan, type ParseTokensOptions, type RawTokens, type TokenIdBlock } from './tokens';
+export type { MediaInput } from './byte-source';
+export type { DecodedImage, DecodeProgress } from './image';
+export type { DecodedAudio, SpeechDecodeOptions, SpeechPurpose } from './speech';
+
+export interface CodecContext {
+  /** The model package directory; component paths are relative to it. */
+  dir: string;
+  /** The package manifest (only `modalities` is read). */
+  manifest: Pick<Manifest, 'modalities'>;
+  ort: Ort;
+  sessionOptions?: InferenceSession.SessionOptions;
+  /** Decompression-bomb guard for input images (default 64 Mpx). */
+  maxInputPixels?: number;
+}
+
+export type DecodedMedia = ({ modality: 'image' } & DecodedImage) | ({ modality: 'speech' | 'music' } & DecodedAudio);
+
+export type DecodeOptions = DecodeProgress & Pick<SpeechDecodeOptions, 'voicePrompt'>;
+
+export class Codecs {
+  private image?: ImageCodec;
+  private speech?: SpeechCodec;
+  private music?: MusicCodec;
+
+  private constructor(private readonly ctx: CodecContext) {}
+
+  /** Prepares the codecs of every modality the manifest declares. No graph is opened yet. */
+  static async open(ctx: CodecContext): Promise<Codecs> {
+    return new Codecs(ctx);
+  }
+
+  get modalities(): Manifest['modalities'] {
+    return this.ctx.manifest.modalities;
+  }
+
+  /** Image file → ids (tokensPerImage of them). */
+  async encodeImage(input: MediaInput): Promise<{ codes: number[]; warnings: string[] }> {
+    const c = this.imageCodec();
+    return withSource(input, (src) => c.encode(src));
+  }
+
+  /** WAV → RVQ codes [Q][F]; codes[0] is the semantic layer the LLM reads. */
+  async encodeSpeech(input: MediaInput, purpose: SpeechPurpose): Promise<{ codes: number[][]; warnings: string[] }> {
+    const c = this.speechCodec();
+    return withSource(input, (src) => c.encode(src, purpose));
+  }
+
+  /** WAV → codes [Q][F]; flatten with flattenMusic for the LLM. */
+  async encodeMusic(input: MediaInput): Promise<{ codes: number[][]; warnings: string[] }> {
+    const c = this.musicCodec();
+    return withSource(input, (src) => c.encode(src));
+  }
+
+  decodeImage(codes: readonly number[], opts?: DecodeProgress): Promise<DecodedImage> {
+    return this.imageCodec().decode(codes, opts);
+  }
+
+  decodeSpeech(semantic: readonly number[], opts?: SpeechDecodeOptions): Promise<DecodedAudio> {
+    return this.speechCodec().decode(semantic, opts);
+  }
+
+  decodeMusic(codes: readonly (readonly number[])[], opts?: Pick<DecodeProgress, 'onProgress'>): Promise<DecodedAudio> {
+    const r = this.musicCodec().decode(codes);
+    return r.then((x) => (opts?.onProgress?.(1, 1), x));
+  }
+
+  /** A Generation span → media. Incomplete spans still decode when their codes allow it. */
+  async decodeSpan(span: Exclude<Span, { kind: 'text' }>, opts: DecodeOptions = {}): Promise<DecodedMedia> {
+    const warn = span.complete ? [] : [`the ${span.modality} span was not closed (generation stopped inside it)`];
+    const r = await this.decodeCodes(span.modality, span.codes, opts);
+    return { ...r, warnings: [...warn, ...r.warnings] };
+  }
+
+  /**
+   * Raw tokens (token string, token strings or ids) → media, for `%decode` and the token inspector.
+   * Throws MediaError naming the first wrong token.
+   */
+  async decodeTokens(tokens: RawTokens, opts: ParseTokensOptions & DecodeOptions = {}): Promise<DecodedMedia> {
+    const parsed = parseTokens(tokens, this.modalities, opts);
+    const r = await this.decodeCodes(parsed.modality, parsed.codes, opts);
+    return { ...r, warnings: [...parsed.warnings, ...r.warnings] };
+  }
+
+  private async decodeCodes(modality: MediaModality, codes: number[] | number[][], opts: DecodeOptions): Promise<DecodedMedia> {
+    if (modality === 'image') return { modality, ...(await this.decodeImage(codes as number[], opts)) };
+    if (modality === 'speech') return { modality, ...(await this.decodeSpeech(codes as number[], opts)) };
+    return { modality, ...(await this.decodeMusic(codes as number[][], opts)) };
+  }
+
+  /** Releases every open session. */
+  async dispose(): Promise<void> {
+    await Promise.all([this.image?.dispose(), this.speech?.dispose(), this.music?.dispose()]);
+    this.image = this.speech = this.music = undefined;
+  }
+
+  private host() {
+    return { dir: this.ctx.dir, ort: this.ctx.ort, sessionOptions: this.ctx.sessionOptions };
+  }
+
+  private imageCodec(): ImageCodec {
+    const spec = this.modalities.image ?? missing('image');
+    return (this.image ??= new ImageCodec(this.host(), spec, this.ctx.maxInputPixels));
+  }
+
+  private speechCodec(): SpeechCodec {
+    const spec = this.modalities.speech ?? missing('speech');
+    return (this.speech ??= new SpeechCodec(this.host(), spec));
+  }
+
+  private musicCodec(): MusicCodec {
+    const spec = this.modalities.music ?? missing('music');
+    return (this.music ??= new MusicCodec(this.host(), spec));
+  }
+}
+
+function missing(m: MediaModality): never {
+  throw new MediaError(`this model package has no ${m} codec (its manifest declares no modalities.${m})`, 'unsupported-format');
+}
