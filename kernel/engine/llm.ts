@@ -7,6 +7,8 @@
  *
  * `run()` blocks the thread it is called on; the engine calls this only inside the worker.
  */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
 import { checkLlmGraph, PackageError, type LlmGraphInfo } from './package';
@@ -56,8 +58,17 @@ export async function createSession(
   const choice = cfg.executionProvider ?? 'auto';
   const opts = baseOptions(cfg);
   if (choice === 'cuda' || choice === 'auto') {
+    const missing = missingCudaLibraries();
+    if (missing) {
+      const reason = `CUDA provider library not installed (${missing})`;
+      if (choice === 'cuda') throw new Error(`CUDA execution provider unavailable: ${reason}. See the README (GPU set-up).`);
+      const session = await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cpu'] });
+      return { session, executionProvider: 'cpu', fallbackReason: `${reason}; using CPU` };
+    }
     try {
-      const session = await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cuda'] });
+      // In auto mode the probe is silent (severity 4 = fatal only): the fallback reason is reported instead.
+      const probeOpts = choice === 'auto' && opts.logSeverityLevel === undefined ? { ...opts, logSeverityLevel: 4 as const } : opts;
+      const session = await ort.InferenceSession.create(file, { ...probeOpts, executionProviders: ['cuda'] });
       return { session, executionProvider: 'cuda' };
     } catch (e) {
       const reason = firstLine((e as Error).message);
@@ -69,6 +80,24 @@ export async function createSession(
     }
   }
   return { session: await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cpu'] }), executionProvider: 'cpu' };
+}
+
+/**
+ * onnxruntime-node ships without the CUDA provider libraries (they come from the postinstall download or a manual
+ * copy). Checking for them first gives a clear reason and avoids ORT printing a load error to stderr.
+ */
+function missingCudaLibraries(): string | undefined {
+  if (process.platform !== 'linux') return undefined; // other platforms: let ORT decide
+  let dir: string;
+  try {
+    dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', process.arch);
+  } catch {
+    return undefined;
+  }
+  for (const lib of ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']) {
+    if (!existsSync(path.join(dir, lib))) return path.join(dir, lib) + ' missing';
+  }
+  return undefined;
 }
 
 function firstLine(s: string): string {
