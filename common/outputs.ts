@@ -5,7 +5,8 @@
  *
  * Drafted by the extension/renderer side; the kernel owns the values and may extend this file.
  */
-import type { MediaModality } from './manifest';
+import type { Generation, GenerationParams } from './generation';
+import type { MediaModality, Modality } from './manifest';
 
 export const AUDIO_SCHEMA = 'anygpt-audio/1';
 
@@ -40,6 +41,8 @@ export interface AudioOutput {
   generationId?: string;
   /** Suggested file name for "download". */
   fileName?: string;
+  /** Kernel addition: peak amplitude (0..1) per bucket, ~200 buckets, so a waveform needs no WAV decode. */
+  envelope?: number[];
 }
 
 /**
@@ -54,4 +57,45 @@ export interface OutputStatsMetadata {
   generatedTokens: number;
   tokensPerSecond: number;
   stopReason?: string;
+}
+
+/* ---- Kernel additions ---- */
+
+/** Extra context the kernel attaches to the tokens output (`TokensOutput.cell`). */
+export interface CellContext {
+  task: string;
+  /** Chat cells: execution counts of the conversation turns that formed the prompt (the visible context). */
+  contextTurns?: number[];
+  cellId?: string;
+  /** Same value as AudioOutput.generationId of this execution's audio. */
+  generationId?: string;
+}
+
+/**
+ * `application/vnd.anygpt.tokens+json`: the Generation record (common/generation.ts), compacted so
+ * 2,000-token speech/music cells stay small:
+ * - prompt tokens carry only id, piece, position, modality, span (+ codebook/frame for music);
+ * - generated tokens keep logprob (raw distribution), logprobSampled (the distribution actually sampled
+ *   from, after penalty/constraints/temperature/top-k/p), entropy and `top` (raw, at most 5);
+ * - floats are rounded to 4 decimals; stepMs is kept for text tokens only.
+ */
+export interface TokensOutput extends Generation {
+  cell?: CellContext;
+}
+
+/** The full provenance record in `metadata.anygpt` of every output (a superset of the stats above). */
+export interface OutputMetadata extends OutputStatsMetadata {
+  modelHash: string;
+  modelDir?: string;
+  engineVersion: string;
+  kernelVersion: string;
+  task: string;
+  outputModality: Modality;
+  params: GenerationParams;
+  /** True when the seed came from %seed; false when derived from the notebook seed and the cell text. */
+  seedExplicit: boolean;
+  notebookSeed: number;
+  /** Wall times, ms: parse, encode, tokenize, generate, decode, total. */
+  timings: Record<string, number>;
+  cellId?: string;
 }

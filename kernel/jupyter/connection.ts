@@ -1,0 +1,35 @@
+/** The connection file jupyter_client (or any launcher) hands the kernel. */
+import { readFileSync } from 'node:fs';
+
+export interface ConnectionInfo {
+  transport: 'tcp' | 'ipc';
+  ip: string;
+  key: string;
+  signature_scheme: string;
+  shell_port: number;
+  control_port: number;
+  stdin_port: number;
+  iopub_port: number;
+  hb_port: number;
+}
+
+export type Channel = 'shell' | 'control' | 'stdin' | 'iopub' | 'hb';
+
+export function readConnectionFile(path: string): ConnectionInfo {
+  let info: Partial<ConnectionInfo>;
+  try {
+    info = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read connection file ${path}: ${(e as Error).message}`);
+  }
+  for (const k of ['shell_port', 'control_port', 'stdin_port', 'iopub_port', 'hb_port'] as const) {
+    if (info[k] === undefined) throw new Error(`connection file ${path} lacks ${k}`);
+  }
+  return { transport: 'tcp', ip: '127.0.0.1', key: '', signature_scheme: 'hmac-sha256', ...info } as ConnectionInfo;
+}
+
+export function endpoint(info: ConnectionInfo, channel: Channel): string {
+  const port = info[`${channel}_port`];
+  // ipc endpoints are "ipc://{ip}-{port}" (jupyter_client's convention: ip is a path prefix).
+  return info.transport === 'ipc' ? `ipc://${info.ip}-${port}` : `tcp://${info.ip}:${port}`;
+}

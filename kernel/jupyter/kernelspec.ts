@@ -1,0 +1,69 @@
+/**
+ * `anygpt-kernel install`: writes kernels/<name>/kernel.json where Jupyter, JupyterLab and VS Code look.
+ * argv[0] is the absolute node binary (GUI-launched editors often lack nvm/volta PATH entries; VS Code
+ * hides specs whose argv[0] it cannot find) and argv[1] the absolute bundled kernel, with no npx/sh
+ * wrapper: VS Code sends SIGINT to the pid only, and a wrapper would swallow it.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir, platform } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface InstallOptions {
+  where: 'user' | 'sys-prefix' | 'prefix';
+  prefix?: string;
+  model?: string;
+  name?: string;
+  displayName?: string;
+  /** Protocol tests: the simulated backend instead of a model. */
+  simulate?: boolean;
+  kernelScript: string;
+}
+
+/** Jupyter's per-user data dir (jupyter_core.paths.jupyter_data_dir). */
+export function userDataDir(): string {
+  if (process.env.JUPYTER_DATA_DIR) return resolve(process.env.JUPYTER_DATA_DIR);
+  const home = homedir();
+  if (platform() === 'darwin') return join(home, 'Library', 'Jupyter');
+  if (platform() === 'win32') return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'jupyter');
+  return join(process.env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'jupyter');
+}
+
+export function kernelsDir(o: Pick<InstallOptions, 'where' | 'prefix'>): string {
+  switch (o.where) {
+    case 'user':
+      return join(userDataDir(), 'kernels');
+    case 'prefix':
+      if (!o.prefix) throw new Error('--prefix needs a directory');
+      return join(resolve(o.prefix), 'share', 'jupyter', 'kernels');
+    case 'sys-prefix': {
+      // Node has no sys.prefix; use the active Python environment if any, else the system prefix Jupyter searches.
+      const p = process.env.VIRTUAL_ENV ?? process.env.CONDA_PREFIX ?? '/usr/local';
+      return join(p, 'share', 'jupyter', 'kernels');
+    }
+  }
+}
+
+export function kernelJson(o: InstallOptions): Record<string, unknown> {
+  const argv = [process.execPath, resolve(o.kernelScript)];
+  if (o.simulate) argv.push('--simulate');
+  argv.push('-f', '{connection_file}');
+  const env: Record<string, string> = {};
+  if (o.model) env.ANYGPT_MODEL = resolve(o.model);
+  return {
+    argv,
+    display_name: o.displayName ?? (o.simulate ? 'AnyGPT (simulated)' : 'AnyGPT'),
+    language: 'anygpt',
+    interrupt_mode: 'signal',
+    env,
+    metadata: { anygpt: { model: o.model ? resolve(o.model) : null, simulate: !!o.simulate } },
+  };
+}
+
+export function installKernelspec(o: InstallOptions): string {
+  if (!existsSync(o.kernelScript)) throw new Error(`kernel script ${o.kernelScript} does not exist; run \`npm run build\` first`);
+  if (o.model && !existsSync(join(o.model, 'anygpt.json'))) throw new Error(`--model ${o.model}: no anygpt.json there`);
+  const dir = join(kernelsDir(o), o.name ?? 'anygpt');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'kernel.json'), JSON.stringify(kernelJson(o), null, 2) + '\n');
+  return dir;
+}

@@ -1,0 +1,124 @@
+/**
+ * `anygpt-kernel`: the Jupyter kernel process (bundled to dist/kernel.js).
+ *   anygpt-kernel [--simulate] [--model DIR] [-f] CONNECTION_FILE
+ *   anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--name N] [--display-name S]
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Backend, BackendFactory } from './backend';
+import { readConnectionFile } from './connection';
+import { CellExecutor, KERNEL_VERSION } from './executor';
+import { Kernel } from './kernel';
+import { installKernelspec, type InstallOptions } from './kernelspec';
+import { SimulatedBackend } from './simulated';
+import { KernelSockets } from './sockets';
+
+const log = (s: string) => process.stderr.write(`[anygpt-kernel] ${s}\n`);
+
+/** dist/kernel.js when bundled; under tsx (tests) the source file, so point at the bundle beside the repo. */
+function kernelScript(): string {
+  return basename(__filename) === 'kernel.js' ? __filename : resolve(__dirname, '..', '..', 'dist', 'kernel.js');
+}
+
+function repoRoot(): string {
+  return basename(__filename) === 'kernel.js' ? resolve(__dirname, '..') : resolve(__dirname, '..', '..');
+}
+
+export function defaultModelDir(): string | undefined {
+  if (process.env.ANYGPT_MODEL) return resolve(process.env.ANYGPT_MODEL);
+  const nano = join(repoRoot(), 'models', 'anygpt-nano');
+  return existsSync(join(nano, 'anygpt.json')) ? nano : undefined;
+}
+
+function parseArgs(argv: string[]): { flags: Map<string, string | true>; rest: string[] } {
+  const flags = new Map<string, string | true>();
+  const rest: string[] = [];
+  const valued = new Set(['--prefix', '--model', '--name', '--display-name', '-f', '--ep']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('-')) {
+      const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+      if (valued.has(k)) {
+        const val = v ?? argv[++i];
+        if (val === undefined) throw new Error(`${k} needs a value`);
+        flags.set(k, val);
+      } else flags.set(k, true);
+    } else rest.push(a);
+  }
+  return { flags, rest };
+}
+
+function install(flags: Map<string, string | true>): void {
+  const where: InstallOptions['where'] = flags.has('--prefix') ? 'prefix' : flags.has('--sys-prefix') ? 'sys-prefix' : 'user';
+  const model = flags.get('--model') as string | undefined;
+  const dir = installKernelspec({
+    where,
+    prefix: flags.get('--prefix') as string | undefined,
+    model,
+    name: flags.get('--name') as string | undefined,
+    displayName: flags.get('--display-name') as string | undefined,
+    simulate: flags.has('--simulate'),
+    kernelScript: kernelScript(),
+  });
+  process.stdout.write(`Installed kernelspec ${basename(dir)} in ${dir}\n`);
+  if (!model && !flags.has('--simulate')) {
+    const d = defaultModelDir();
+    process.stdout.write(d ? `Model: ${d} (default; pass --model DIR to pin another)\n` : 'No model yet: pass --model DIR, set ANYGPT_MODEL, or use %model DIR in a cell.\n');
+  }
+}
+
+async function openBackend(dir: string, opts: Parameters<BackendFactory>[1]): Promise<Backend> {
+  // Loaded lazily so `install` and the simulated kernel never load onnxruntime.
+  const { EngineBackend } = await import('./engine-backend');
+  return EngineBackend.open(dir, opts);
+}
+
+async function serve(flags: Map<string, string | true>, rest: string[]): Promise<void> {
+  const file = (flags.get('-f') as string | undefined) ?? rest[0];
+  if (!file) throw new Error('usage: anygpt-kernel [--simulate] [--model DIR] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR]');
+  const info = readConnectionFile(file);
+  const simulate = flags.has('--simulate') || process.env.ANYGPT_BACKEND === 'simulated';
+  const modelDir = simulate ? '(simulated)' : ((flags.get('--model') as string | undefined) ?? defaultModelDir());
+  const factory: BackendFactory = simulate ? async () => new SimulatedBackend() : openBackend;
+  const ep = (flags.get('--ep') as string | undefined) ?? process.env.ANYGPT_EP;
+  const executor = new CellExecutor(modelDir, factory, { executionProvider: ep === 'cuda' ? 'cuda' : ep === 'cpu' ? 'cpu' : undefined, log });
+  const sockets = new KernelSockets(info, log);
+  await sockets.bind();
+  const kernel = new Kernel(sockets, executor, { log, exit: (code) => process.exit(code) });
+  kernel.start();
+
+  // jupyter_client sends SIGINT for interrupts *and* before every shutdown/restart; Node would exit 130.
+  process.on('SIGINT', () => kernel.interrupt('SIGINT'));
+  process.on('SIGTERM', () => {
+    void kernel.close().finally(() => process.exit(0));
+  });
+  // Exit with the launcher (ipykernel's ParentPoller): orphaned kernels otherwise pile up.
+  const ppid = Number(process.env.JPY_PARENT_PID);
+  if (ppid > 1) {
+    setInterval(() => {
+      try {
+        process.kill(ppid, 0);
+      } catch {
+        log(`parent ${ppid} is gone; exiting`);
+        void kernel.close().finally(() => process.exit(0));
+      }
+    }, 2000).unref();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { flags, rest } = parseArgs(argv);
+  if (flags.has('--version')) {
+    process.stdout.write(`anygpt-kernel ${KERNEL_VERSION}\n`);
+    return;
+  }
+  if (rest[0] === 'install') return install(flags);
+  return serve(flags, rest);
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  log((e as Error).message);
+  process.exit(1);
+});
+
+

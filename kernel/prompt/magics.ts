@@ -1,0 +1,106 @@
+/**
+ * The magic table: one entry per `%name`, with its argument grammar and help text. The parser, the
+ * completer, the inspector and `%help` all read this table, so a magic is described in one place.
+ */
+
+export const TASKS = ['chat', 't2i', 'caption', 'asr', 'tts', 't2m', 'm2t'] as const;
+export type Task = (typeof TASKS)[number];
+
+export const TASK_HELP: Record<Task, string> = {
+  chat: 'multi-turn chat (default): text and any media in, text and media out',
+  t2i: 'text → image',
+  caption: 'image → text (attach ![image](path))',
+  asr: 'speech → text (attach ![speech](x.wav))',
+  tts: 'text → speech (optionally %voice x.wav)',
+  t2m: 'text → music',
+  m2t: 'music → text (attach ![music](x.wav))',
+};
+
+export type ArgKind =
+  | { kind: 'none' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'float'; min: number; max: number }
+  | { kind: 'path'; optional?: boolean; extraValues?: readonly string[] }
+  | { kind: 'rest'; optional?: boolean };
+
+export interface MagicSpec {
+  name: string;
+  arg: ArgKind;
+  usage: string;
+  help: string;
+}
+
+const spec = (name: string, arg: ArgKind, usage: string, help: string): MagicSpec => ({ name, arg, usage, help });
+
+export const MAGICS: readonly MagicSpec[] = [
+  spec('task', { kind: 'enum', values: TASKS }, '%task chat|t2i|caption|asr|tts|t2m|m2t', 'Pick the prompt template for this cell (default chat).'),
+  spec('seed', { kind: 'int', min: 0, max: 2 ** 31 - 1 }, '%seed N', 'Sampling seed for this cell. Without it a seed is derived from the notebook seed and the cell text, and recorded.'),
+  spec('temperature', { kind: 'float', min: 0, max: 10 }, '%temperature T', 'Softmax temperature (0 = greedy).'),
+  spec('top_k', { kind: 'int', min: 0, max: 1_000_000 }, '%top_k K', 'Keep the K most likely tokens (0 = off).'),
+  spec('top_p', { kind: 'float', min: 0, max: 1 }, '%top_p P', 'Nucleus sampling mass (1 = off).'),
+  spec('repetition_penalty', { kind: 'float', min: 0.01, max: 10 }, '%repetition_penalty R', 'HF-style repetition penalty (1 = off).'),
+  spec('max_new_tokens', { kind: 'int', min: 1, max: 100_000 }, '%max_new_tokens N', 'Stop after N generated tokens.'),
+  spec('beams', { kind: 'int', min: 1, max: 16 }, '%beams N', 'Beam search width (1 = sampling).'),
+  spec('voice', { kind: 'path', extraValues: ['off'] }, '%voice path.wav | off', 'Voice prompt for speech output (used by the acoustic stage). Persists until %voice off.'),
+  spec('template', { kind: 'enum', values: ['mmgpt', 'anygpt'] }, '%template mmgpt|anygpt', 'Chat template for this cell (spec §2.3).'),
+  spec('constrain', { kind: 'enum', values: ['on', 'off'] }, '%constrain on|off', 'Modality-aware constrained decoding (default on).'),
+  spec('model', { kind: 'path' }, '%model DIR', 'Load another model package; clears the conversation.'),
+  spec('config', { kind: 'rest', optional: true }, '%config [key=value …]', 'Show or set persistent defaults (task, seed, temperature, top_k, top_p, repetition_penalty, max_new_tokens, beams, template, constrain).'),
+  spec('tokens', { kind: 'none' }, '%tokens', 'Tokenize only: show the full prompt in the token inspector without generating.'),
+  spec('raw', { kind: 'none' }, '%raw', 'The cell body is the exact prompt string, special tokens included (no template).'),
+  spec('decode', { kind: 'rest' }, '%decode image|speech|music <tokens…>', 'Render raw modality tokens (e.g. <👀12><👀7>… or plain numbers) to media.'),
+  spec('reset', { kind: 'none' }, '%reset', 'Clear the conversation history.'),
+  spec('history', { kind: 'none' }, '%history', 'Show the conversation turns that form the context of the next cell.'),
+  spec('help', { kind: 'rest', optional: true }, '%help [magic]', 'Show this help.'),
+];
+
+export const MAGIC_BY_NAME: ReadonlyMap<string, MagicSpec> = new Map(MAGICS.map((m) => [m.name, m]));
+
+/** Keys `%config key=value` accepts, mapped to the magic that validates their value. */
+export const CONFIG_KEYS = ['task', 'seed', 'temperature', 'top_k', 'top_p', 'repetition_penalty', 'max_new_tokens', 'beams', 'template', 'constrain'] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/** Levenshtein distance, for "did you mean" hints on misspelt magics and values. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+export function helpText(name?: string): string {
+  if (name) {
+    const m = MAGIC_BY_NAME.get(name.replace(/^%/, ''));
+    if (!m) return `No magic %${name}. Try %help.`;
+    let out = `${m.usage}\n  ${m.help}`;
+    if (m.name === 'task') out += '\n' + TASKS.map((t) => `    ${t.padEnd(8)} ${TASK_HELP[t]}`).join('\n');
+    return out;
+  }
+  const lines = [
+    'AnyGPT prompt cells',
+    '  Plain text is your chat message; the conversation continues across cells (%reset clears it).',
+    '  Attach media with ![image](cat.png), ![speech](hello.wav), ![music](tune.wav); paths are relative to the notebook.',
+    '  Reuse an earlier output with ![image](out:3) (execution count 3) or ![speech](out:last).',
+    '  Magics go at the top of the cell, one per line:',
+    ...MAGICS.map((m) => `    ${m.usage.padEnd(42)} ${m.help}`),
+  ];
+  return lines.join('\n');
+}
