@@ -6,7 +6,7 @@
  * gigabytes; checking the header first lets us trim (or reject a lying header) without touching the data.
  * Writing goes through wavefile (16-bit PCM).
  */
-import wavefile from 'wavefile';
+import { WaveFile } from 'wavefile';
 import { sniff, type ByteSource } from './byte-source';
 import { MediaError } from './errors';
 
@@ -143,7 +143,7 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Buffer {
     const s = Math.max(-1, Math.min(1, Number.isFinite(samples[i]) ? samples[i] : 0));
     pcm[i] = Math.round(s < 0 ? s * 32768 : s * 32767);
   }
-  const wav = new wavefile.WaveFile();
+  const wav = new WaveFile();
   wav.fromScratch(1, sampleRate, '16', pcm);
   return Buffer.from(wav.toBuffer());
 }
