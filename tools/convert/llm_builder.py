@@ -30,7 +30,8 @@ import onnx
 from onnx import TensorProto, helper
 
 MS = 'com.microsoft'
-ALIGN = 65536  # external-data offsets aligned so ORT can mmap them (Windows allocation granularity)
+ALIGN = 65536  # tensors >= 1 MiB start at 64 KiB offsets so ORT can mmap them (Windows allocation granularity)
+SMALL_ALIGN = 64
 
 
 class ExternalData:
@@ -42,8 +43,8 @@ class ExternalData:
         self.offset = 0
         self.bytes = 0
 
-    def _begin(self):
-        pad = (-self.offset) % ALIGN
+    def _begin(self, nbytes=None):
+        pad = (-self.offset) % (ALIGN if nbytes is None or nbytes >= 2 ** 20 else SMALL_ALIGN)
         if pad:
             self.f.write(b'\0' * pad)
             self.offset += pad
@@ -68,13 +69,13 @@ class ExternalData:
         return t
 
     def add(self, name, arr):
-        start = self._begin()
+        start = self._begin(arr.nbytes)
         self._write(arr)
         return self._proto(name, helper.np_dtype_to_tensor_dtype(arr.dtype) if hasattr(helper, 'np_dtype_to_tensor_dtype')
                            else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[arr.dtype], list(arr.shape), start)
 
     def add_chunked(self, name, onnx_type, dims, chunks):
-        start = self._begin()
+        start = self._begin(int(np.prod(dims)) * (1 if onnx_type == TensorProto.UINT8 else 4))
         for c in chunks:
             self._write(c)
         return self._proto(name, onnx_type, dims, start)
@@ -164,6 +165,8 @@ class LlamaGraphBuilder:
         self.theta = float(config.get('rope_theta', 10000.0))
         if config.get('rope_scaling'):
             raise ValueError(f'rope_scaling {config["rope_scaling"]} is not supported (AnyGPT has none)')
+        if self.hd % 16:
+            raise ValueError(f'head_dim {self.hd}: GroupQueryAttention needs a multiple of 16 (LLaMA-7B: 128)')
         self.data = ExternalData(out_path + '.data')
         self._n = 0
 
