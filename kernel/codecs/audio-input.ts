@@ -7,7 +7,7 @@
  * (upstream crops music at a random offset; we want the same cell to give the same tokens) and says so
  * in a warning. Only the kept frames are read from the source.
  */
-import type { ByteSource } from './byte-source';
+import { ANONYMOUS, type ByteSource } from './byte-source';
 import { MediaError } from './errors';
 import { resample } from './resample';
 import { describeSeconds, parseWavHeader, readWavFrames } from './wav';
@@ -35,13 +35,14 @@ export interface AudioInput {
 export function readAudio(src: ByteSource, req: AudioRequest): AudioInput {
   const info = parseWavHeader(src);
   const warnings = [...info.warnings];
+  const who = src.name === ANONYMOUS ? `the ${req.label}` : `${req.label} ${src.name}`;
   const sourceSeconds = info.frames / info.sampleRate;
   let frames = info.frames;
   const maxFrames = Math.floor(req.maxSeconds * info.sampleRate);
   if (frames > maxFrames) {
     frames = maxFrames;
     warnings.push(
-      `${req.label} ${src.name} is ${describeSeconds(sourceSeconds)} long; kept the first ${describeSeconds(req.maxSeconds)} (the model package's limit)`,
+      `${who} is ${describeSeconds(sourceSeconds)} long; kept the first ${describeSeconds(req.maxSeconds)} (the model package's limit)`,
     );
   }
   const chans = readWavFrames(src, info, 0, frames);
@@ -55,7 +56,7 @@ export function readAudio(src: ByteSource, req: AudioRequest): AudioInput {
   const samples = resample(mono, info.sampleRate, req.targetRate);
   if (samples.length < req.minSamples)
     throw new MediaError(
-      `${req.label} ${src.name} is too short: ${describeSeconds(sourceSeconds)}; at least ${describeSeconds(req.minSamples / req.targetRate)} is needed to make one token`,
+      `${who} is too short: ${describeSeconds(sourceSeconds)}; at least ${describeSeconds(req.minSamples / req.targetRate)} is needed to make one token`,
       'invalid-samples',
     );
   return { samples, sampleRate: req.targetRate, sourceSeconds, warnings };

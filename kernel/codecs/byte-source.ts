@@ -14,10 +14,13 @@ export interface ByteSource {
   read(offset: number, length: number): Uint8Array;
 }
 
-/** What the public API accepts: bytes already in memory, or a file to read lazily. */
-export type MediaInput = Uint8Array | { path: string };
+/** What the public API accepts: bytes already in memory (optionally named for messages), or a file to read lazily. */
+export type MediaInput = Uint8Array | { bytes: Uint8Array; name: string } | { path: string };
 
-export function bytesSource(bytes: Uint8Array, name = 'input'): ByteSource {
+/** Name used in messages for anonymous bytes. */
+export const ANONYMOUS = 'the input';
+
+export function bytesSource(bytes: Uint8Array, name = ANONYMOUS): ByteSource {
   return {
     name,
     size: bytes.byteLength,
@@ -28,6 +31,7 @@ export function bytesSource(bytes: Uint8Array, name = 'input'): ByteSource {
 /** Runs `fn` with a source over the file at `path`, closing the descriptor afterwards. */
 export async function withSource<T>(input: MediaInput, fn: (src: ByteSource) => Promise<T> | T): Promise<T> {
   if (input instanceof Uint8Array) return fn(bytesSource(input));
+  if ('bytes' in input) return fn(bytesSource(input.bytes, input.name));
   const fd = openSync(input.path, 'r');
   try {
     const size = fstatSync(fd).size;

@@ -53,7 +53,7 @@ export function maskCounts(frames: number, steps: number): number[] {
   for (let i = 0; i < n; i++) {
     const t = i < half ? f(f(step * i)) : f(1 - f(step * (n - i - 1)));
     const p = f(Math.cos(f(f(t * pi) * 0.5)));
-    counts.push(Math.trunc(f(p * frames)));
+    counts.push(Math.trunc(f(p * frames)) + 0); // + 0: cos(π/2) is slightly negative, and -0 is not 0
   }
   return counts;
 }

@@ -12,7 +12,7 @@ import { makeWav, measureFrequency, sine } from './fixtures';
 const req = (over: Partial<AudioRequest> = {}): AudioRequest => ({ label: 'speech input', targetRate: 16000, maxSeconds: 10, channels: 'first', minSamples: 320, ...over });
 
 /** A WAV header (PCM 16-bit mono 44.1 kHz) whose data chunk claims `dataBytes`, followed by `actual` bytes. */
-function wavHeader(dataBytes: number, actual: number, opts: { format?: number; bits?: number } = {}): Uint8Array {
+function wavHeader(dataBytes: number, actual: number, opts: { format?: number; bits?: number } = {}): Buffer {
   const bits = opts.bits ?? 16;
   const b = Buffer.alloc(44 + actual);
   b.write('RIFF', 0);
