@@ -1,0 +1,40 @@
+/** Shared by the kernel tests: a fresh dist/kernel.js and kernel launch helpers. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KernelClient } from '../../kernel/jupyter/client';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const KERNEL_JS = join(ROOT, 'dist', 'kernel.js');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    const s = statSync(p);
+    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+  }
+  return t;
+}
+
+/** Rebuild only the kernel bundle when its sources changed (npm test builds everything anyway). */
+export function ensureKernelBuilt(): void {
+  const src = Math.max(newest(join(ROOT, 'kernel', 'jupyter')), newest(join(ROOT, 'kernel', 'prompt')), newest(join(ROOT, 'common')));
+  if (existsSync(KERNEL_JS) && statSync(KERNEL_JS).mtimeMs >= src && existsSync(join(ROOT, 'dist', 'engine-worker.js'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'tools', 'build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+}
+
+export function launchSimulated(env: Record<string, string> = {}, cwd?: string): Promise<KernelClient> {
+  ensureKernelBuilt();
+  return KernelClient.launch([process.execPath, KERNEL_JS, '--simulate', '-f', '{connection_file}'], { env: { ...process.env, ...env }, cwd });
+}
+
+export function launchModel(model: string, env: Record<string, string> = {}): Promise<KernelClient> {
+  ensureKernelBuilt();
+  return KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], { env: { ...process.env, ...env } });
+}
+
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MIME } from '../../common/generation';
+import type { TokensOutput } from '../../common/outputs';
+import type { KernelClient } from '../../kernel/jupyter/client';
+import { encodeWav } from '../../kernel/jupyter/wav';
+import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';
+import { launchSimulated, rssKb } from './helpers';
+
+const types = (outs: { header: { msg_type: string } }[]) => outs.map((o) => o.header.msg_type);
+
+describe('jupyter kernel (zeromq client, simulated backend)', function () {
+  this.timeout(120000);
+  let k: KernelClient;
+  let media: string;
+
+  before(async () => {
+    media = mkdtempSync(join(tmpdir(), 'anygpt-media-'));
+    writeFileSync(join(media, 'hello.wav'), encodeWav(new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)), 16000));
+    writeFileSync(join(media, 'corrupt.wav'), Buffer.from('RIFF\x10\x00\x00\x00WAVEjunkjunkjunk'));
+    k = await launchSimulated({ ANYGPT_SIM_STEP_MS: '20' }, media);
+  });
+  after(async () => {
+    if (k) assert.equal(await k.shutdown(), 0, 'kernel exits 0 on shutdown_request');
+  });
+
+  it('kernel_info: anygpt language, protocol 5.3, busy/idle around it', async () => {
+    const r = await k.request('shell', 'kernel_info_request', {}, { waitIdle: true });
+    const c = r.reply.content as { protocol_version: string; language_info: { name: string; mimetype: string; file_extension: string } };
+    assert.equal(c.protocol_version, '5.3');
+    assert.deepEqual([c.language_info.name, c.language_info.mimetype, c.language_info.file_extension], ['anygpt', 'text/x-anygpt', '.anygpt']);
+    // also answered on control
+    const rc = await k.request('control', 'kernel_info_request', {});
+    assert.equal(rc.reply.header.msg_type, 'kernel_info_reply');
+  });
+
+  it('streams tokens into one display (display_data + update_display_data), then the tokens result', async () => {
+    const r = await k.execute('Tell me about cats', { metadata: { cellId: 'cell-a' } });
+    assert.equal(r.reply.content.status, 'ok');
+    const t = types(r.outputs);
+    assert.equal(t[0], 'execute_input');
+    assert.equal(t[1], 'display_data');
+    assert.ok(t.includes('update_display_data'));
+    assert.equal(t[t.length - 1], 'execute_result');
+    const id = (r.outputs[1].content as { transient: { display_id: string } }).transient.display_id;
+    for (const u of r.outputs.filter((o) => o.header.msg_type === 'update_display_data')) {
+      assert.equal((u.content as { transient: { display_id: string } }).transient.display_id, id);
+    }
+    const res = r.outputs[r.outputs.length - 1].content as { data: Record<string, unknown>; metadata: { anygpt: { seed: number; seedExplicit: boolean; params: unknown; timings: Record<string, number> } } };
+    const g = res.data[MIME.tokens] as TokensOutput;
+    assert.ok(g.tokens.length > g.promptLength);
+    assert.ok(g.tokens.slice(0, g.promptLength).every((x) => x.top === undefined), 'no alternatives on prompt tokens');
+    assert.ok(g.tokens.slice(g.promptLength).every((x) => x.generated && x.top), 'alternatives on generated tokens');
+    assert.equal(res.metadata.anygpt.seedExplicit, false);
+    assert.equal(g.params.seed, res.metadata.anygpt.seed);
+    assert.ok(typeof res.data['text/plain'] === 'string');
+  });
+
+  it('the same cell text gets the same recorded seed; %seed overrides', async () => {
+    const a = await k.execute('%max_new_tokens 3\nsame text');
+    const b = await k.execute('%max_new_tokens 3\nsame text');
+    const seed = (r: typeof a) => ((r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]).params.seed;
+    assert.equal(seed(a), seed(b));
+    const c = await k.execute('%seed 123\n%max_new_tokens 3\nsame text');
+    assert.equal(seed(c), 123);
+  });
+
+  it('re-running a cell (same cellId) replaces its turn instead of appending', async () => {
+    await k.execute('%reset');
+    const ctx = (r: { outputs: { content: unknown }[] }) => ((r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]).cell!.contextTurns;
+    const a = await k.execute('%max_new_tokens 4\nfirst', { metadata: { cellId: 'A' } });
+    const b = await k.execute('%max_new_tokens 4\nsecond', { metadata: { cellId: 'B' } });
+    assert.deepEqual(ctx(a), []);
+    assert.equal(ctx(b)!.length, 1);
+    const b2 = await k.execute('%max_new_tokens 4\nsecond', { metadata: { cellId: 'B' } });
+    assert.equal(ctx(b2)!.length, 1, 'B still sees only A');
+    const h = await k.execute('%history');
+    const text = (h.outputs.find((o) => o.header.msg_type === 'stream')!.content as { text: string }).text;
+    assert.equal((text.match(/user:/g) ?? []).length, 2);
+  });
+
+  it('media: t2i image/png, tts audio json + html fallback, out:N reuse, %decode', async () => {
+    const img = await k.execute('%task t2i\na red square');
+    const count = img.reply.content.execution_count as number;
+    const d = img.outputs.find((o) => o.header.msg_type === 'display_data' && 'image/png' in (o.content as { data: object }).data);
+    assert.ok(d, 'image display');
+    assert.ok(img.outputs.some((o) => o.header.msg_type === 'update_display_data' && /diffusion/.test(JSON.stringify(o.content))), 'diffusion progress');
+    const cap = await k.execute(`%task caption\n![image](out:${count})`);
+    assert.equal(cap.reply.content.status, 'ok');
+    const tts = await k.execute('%task tts\nhello world');
+    const a = tts.outputs.find((o) => o.header.msg_type === 'display_data' && MIME.audio in (o.content as { data: object }).data)!;
+    const data = (a.content as { data: Record<string, unknown> }).data;
+    assert.match(String(data['text/html']), /^<audio controls/);
+    const payload = data[MIME.audio] as { wav: string; sampleRate: number; envelope: number[] };
+    assert.equal(Buffer.from(payload.wav, 'base64').toString('latin1', 0, 4), 'RIFF');
+    assert.ok(payload.envelope.length > 10);
+    const asr = await k.execute('%task asr\n![speech](hello.wav)');
+    assert.equal(asr.reply.content.status, 'ok');
+    const dec = await k.execute('%decode speech <🗣️1><🗣️2><🗣️3>');
+    assert.ok(dec.outputs.some((o) => o.header.msg_type === 'display_data' && MIME.audio in (o.content as { data: object }).data));
+  });
+
+  it('bad inputs give precise errors and the kernel survives', async () => {
+    const cases: [string, RegExp][] = [
+      ['%task asr\n![speech](corrupt.wav)', /line 2, col 1: cannot use corrupt.wav as speech/],
+      ['%task asr\n![speech](missing.wav)', /line 2, col 1: file not found: missing.wav/],
+      ['%temprature 0.3\nhi', /line 1, col 1: unknown magic %temprature \(did you mean %temperature\?\)/],
+      ['%top_k x\nhi', /line 1, col 8: "x" is not a number/],
+      ['%decode image <👀1>', /exactly 32/],
+      ['hi ![image](out:999)', /no media output from cell \[999\]/],
+      ['word '.repeat(20000), /the prompt is \d+ tokens; this model's context holds 4096/],
+    ];
+    for (const [code, re] of cases) {
+      const r = await k.execute(code, { stopOnError: false });
+      assert.equal(r.reply.content.status, 'error', code.slice(0, 40));
+      assert.match(String(r.reply.content.evalue), re);
+      assert.ok(types(r.outputs).includes('error'));
+    }
+    const ok = await k.execute('%max_new_tokens 2\nstill alive?');
+    assert.equal(ok.reply.content.status, 'ok');
+  });
+
+  it('drops (and logs) messages with a bad signature', async () => {
+    const wrong = new Signer('not-the-key');
+    const header = newHeader('kernel_info_request', 'x');
+    k.sendRaw('shell', encode({ idents: [], header, parent_header: {}, metadata: {}, content: {} }, wrong));
+    const r = await k.request('shell', 'kernel_info_request', {});
+    assert.equal(r.reply.header.msg_type, 'kernel_info_reply');
+    await new Promise((res) => setTimeout(res, 100));
+    assert.match(k.stderr, /dropped message: bad HMAC signature/);
+  });
+
+  for (const how of ['control interrupt_request', 'SIGINT'] as const) {
+    it(`interrupt mid-generation (${how}): < 100 ms, partial output kept, kernel ready`, async () => {
+      let firstToken!: () => void;
+      const started = new Promise<void>((r) => (firstToken = r));
+      const exec = k.execute('%task tts\n%max_new_tokens 1500\na long sentence to speak', {
+        onOutput: (m) => {
+          if (m.header.msg_type === 'update_display_data') firstToken();
+        },
+      });
+      await started;
+      const hb = await k.heartbeat(500);
+      assert.ok(hb < 200, `heartbeat served during generation (${hb} ms)`);
+      const t0 = performance.now();
+      if (how === 'SIGINT') k.proc!.kill('SIGINT');
+      else {
+        const ir = await k.request('control', 'interrupt_request', {}, { timeoutMs: 1000 });
+        assert.ok(performance.now() - t0 < 100, 'interrupt_reply < 100 ms');
+        assert.equal(ir.reply.content.status, 'ok');
+      }
+      const r = await exec;
+      const ms = performance.now() - t0;
+      assert.ok(ms < 100, `execution ended ${ms.toFixed(1)} ms after the interrupt`);
+      assert.equal(r.reply.content.status, 'error');
+      assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
+      const partial = r.outputs.find((o) => o.header.msg_type === 'display_data' && MIME.tokens in (o.content as { data: object }).data);
+      assert.ok(partial, 'partial tokens kept');
+      assert.equal(((partial!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]).stopReason, 'aborted');
+      const after = await k.execute('%max_new_tokens 2\nready again');
+      assert.equal(after.reply.content.status, 'ok');
+    });
+  }
+
+  it('complete, inspect, is_complete, history, comm_info', async () => {
+    const c = await k.request('shell', 'complete_request', { code: '%tem', cursor_pos: 4 });
+    assert.deepEqual((c.reply.content as { matches: string[] }).matches, ['%temperature', '%template']);
+    const c2 = await k.request('shell', 'complete_request', { code: 'hi ![speech](he', cursor_pos: 15 });
+    assert.deepEqual((c2.reply.content as { matches: string[]; cursor_start: number }).matches, ['hello.wav']);
+    assert.equal((c2.reply.content as { cursor_start: number }).cursor_start, 13);
+    const c3 = await k.request('shell', 'complete_request', { code: 'x <so', cursor_pos: 5 });
+    assert.deepEqual((c3.reply.content as { matches: string[] }).matches.sort(), ['<soim>', '<somu>', '<sosp>']);
+    // cursor_pos counts code points: the emoji before the cursor is one position
+    const c4 = await k.request('shell', 'complete_request', { code: '<👀1> <eo', cursor_pos: 8 });
+    assert.equal((c4.reply.content as { cursor_start: number }).cursor_start, 5);
+    const i = await k.request('shell', 'inspect_request', { code: 'a <👀12> b', cursor_pos: 4, detail_level: 0 });
+    assert.match(JSON.stringify(i.reply.content), /image code 12/);
+    const i2 = await k.request('shell', 'inspect_request', { code: 'hello world', cursor_pos: 3, detail_level: 0 });
+    assert.match(String((i2.reply.content as { data: Record<string, string> }).data['text/plain']), /tokens \(simulated\)/);
+    const ic = async (code: string) => (await k.request('shell', 'is_complete_request', { code })).reply.content.status;
+    assert.equal(await ic('hello'), 'complete');
+    assert.equal(await ic('%task t2i'), 'incomplete');
+    assert.equal(await ic('look ![image](cat'), 'incomplete');
+    assert.equal(await ic('%nope'), 'invalid');
+    const h = await k.request('shell', 'history_request', { hist_access_type: 'tail', n: 2, output: false, raw: true });
+    assert.equal((h.reply.content as { history: unknown[] }).history.length, 2);
+    const ci = await k.request('shell', 'comm_info_request', {});
+    assert.deepEqual(ci.reply.content, { status: 'ok', comms: {} });
+  });
+
+  it('memory stays flat over 200 executions', async function () {
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) await k.execute(`%max_new_tokens 4\n%seed ${i}\nmessage ${i % 7}`, { metadata: { cellId: `m${i % 5}` } });
+    };
+    await k.execute('%config seed=1');
+    await run(40); // warm up
+    const before = rssKb(k.proc!.pid!);
+    await run(200);
+    const after = rssKb(k.proc!.pid!);
+    assert.ok(after - before < 20_000, `RSS grew ${((after - before) / 1024).toFixed(1)} MB (${before} → ${after} kB)`);
+  });
+});
