@@ -12,7 +12,7 @@ import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import type { KvCache, LlmSession } from './llm';
 import { Xoshiro128 } from './prng';
 import type { GeneratedStep } from './record';
-import { argmax, buildProcessors, logSumExp, rawStats, sampleMultinomial, SeenSet, type LogitsProcessor } from './sampling';
+import { argmax, buildProcessors, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor } from './sampling';
 import type { Vocabulary } from './vocab';
 
 export interface DecodeContext {
@@ -79,13 +79,14 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   const rng = new Xoshiro128(params.seed);
   const stopIds = stopIdsFor(vocab, params.constrain);
   const seen = new SeenSet(vocab.size, promptIds);
-  const processorCache = new Map<Modality, { preset: SamplingPreset; list: LogitsProcessor[] }>();
+  const processorCache = new Map<Modality, { preset: SamplingPreset; list: LogitsProcessor[]; masksOnly: boolean }>();
   const processorsFor = (m: Modality) => {
     const key = params.constrain ? m : 'text';
     let e = processorCache.get(key);
     if (!e) {
       const preset = params.constrain ? presetInside(params, manifest, key) : params;
-      e = { preset, list: buildProcessors(preset, stopIds, preset.doSample) };
+      const list = buildProcessors(preset, stopIds, preset.doSample);
+      e = { preset, list, masksOnly: list.every((p) => p.masksOnly) };
       processorCache.set(key, e);
     }
     return e;
@@ -96,20 +97,22 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   let logits = first.logits;
   let cache: KvCache = first.cache;
   const work = new Float32Array(logits.length);
+  const exps = new Float64Array(logits.length);
   let tPrev = performance.now();
   for (let step = 0; step < maxNew; step++) {
     if (hooks.cancelled?.()) {
       stopReason = 'aborted';
       break;
     }
-    const raw = rawStats(logits);
+    const raw = rawStats(logits, 5, exps);
     work.set(logits);
     if (params.constrain) constraints.apply(work, state);
-    const { preset, list } = processorsFor(state.modality);
+    const { preset, list, masksOnly } = processorsFor(state.modality);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
-    const logZ = logSumExp(work);
-    const id = preset.doSample ? sampleMultinomial(work, rng, logZ) : argmax(work);
+    // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
+    const logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
+    const id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
     const now = performance.now();
     const rec: GeneratedStep = {
       id,

@@ -16,7 +16,12 @@ export interface StepContext {
   seen: SeenSet;
 }
 
-export type LogitsProcessor = (logits: Float32Array, ctx: StepContext) => void;
+/** `masksOnly`: the processor only sets entries to -Infinity (lets the loop reuse the raw row's exps). */
+export type LogitsProcessor = ((logits: Float32Array, ctx: StepContext) => void) & { masksOnly?: boolean };
+
+function masking(p: (logits: Float32Array, ctx: StepContext) => void): LogitsProcessor {
+  return Object.assign(p, { masksOnly: true });
+}
 
 /** Distinct ids of a sequence, O(1) add/has and iteration over the ids present. */
 export class SeenSet {
@@ -60,9 +65,9 @@ export function repetitionPenalty(penalty: number): LogitsProcessor {
 /** HF MinNewTokensLengthLogitsProcessor: the stop ids are banned until `min` tokens were generated. */
 export function minNewTokens(min: number, stopIds: Iterable<number>): LogitsProcessor {
   const ids = [...stopIds];
-  return (logits, ctx) => {
+  return masking((logits, ctx) => {
     if (ctx.generated < min) for (const id of ids) logits[id] = -Infinity;
-  };
+  });
 }
 
 export function temperature(t: number): LogitsProcessor {
@@ -74,16 +79,16 @@ export function temperature(t: number): LogitsProcessor {
 
 /** HF TopKLogitsWarper: keep the k largest (ties with the k-th are kept). */
 export function topK(k: number): LogitsProcessor {
-  return (logits) => {
+  return masking((logits) => {
     if (k <= 0 || k >= logits.length) return;
     const threshold = kthLargest(logits, k);
     for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = -Infinity;
-  };
+  });
 }
 
 /** HF TopPLogitsWarper: drop the least likely tokens whose cumulative probability is ≤ 1 − p (keep ≥ 1). */
 export function topP(p: number): LogitsProcessor {
-  return (logits) => {
+  return masking((logits) => {
     if (p >= 1) return;
     const idx: number[] = [];
     for (let i = 0; i < logits.length; i++) if (logits[i] !== -Infinity) idx.push(i);
@@ -97,7 +102,7 @@ export function topP(p: number): LogitsProcessor {
       if (cum <= 1 - p) logits[idx[j]] = -Infinity;
       else break;
     }
-  };
+  });
 }
 
 /** The k-th largest value (1-based) by quickselect on a copy; O(V) on average. */
@@ -152,22 +157,24 @@ export function logSumExp(logits: Float32Array): number {
 }
 
 export interface RawStats {
+  max: number;
   logZ: number;
   entropy: number;
   top: { id: number; logprob: number }[];
 }
 
-/** Entropy (nats) and the top-n ids of the raw distribution softmax(logits), in one pass plus a small selection. */
-export function rawStats(logits: Float32Array, n = 5): RawStats {
-  const logZ = logSumExp(logits);
-  let entropy = 0;
+/**
+ * Entropy (nats), log Z and the top-n ids of softmax(logits), with one exp per entry (the dominant per-token cost
+ * at a 53 k vocabulary). When `exps` is given it receives exp(l − max), so the loop can reuse it for a
+ * distribution that differs from the raw one only by masking (see maskedLogZ / sampleMasked).
+ */
+export function rawStats(logits: Float32Array, n = 5, exps?: Float64Array): RawStats {
+  const V = logits.length;
+  let max = -Infinity;
   const topIds: number[] = [];
-  for (let i = 0; i < logits.length; i++) {
+  for (let i = 0; i < V; i++) {
     const l = logits[i];
-    if (l !== -Infinity) {
-      const lp = l - logZ;
-      entropy -= Math.exp(lp) * lp;
-    }
+    if (l > max) max = l;
     if (topIds.length < n || l > logits[topIds[topIds.length - 1]]) {
       let j = topIds.length < n ? topIds.length : n - 1;
       topIds[j] = i;
@@ -178,7 +185,40 @@ export function rawStats(logits: Float32Array, n = 5): RawStats {
       }
     }
   }
-  return { logZ, entropy, top: topIds.map((id) => ({ id, logprob: logits[id] - logZ })) };
+  // entropy = log Z − Σ e·(l − max) / Z, with e = exp(l − max) and Z = Σ e.
+  let z = 0;
+  let t = 0;
+  for (let i = 0; i < V; i++) {
+    const d = logits[i] - max;
+    const e = d === -Infinity ? 0 : Math.exp(d);
+    if (exps) exps[i] = e;
+    z += e;
+    if (e > 0) t += e * d;
+  }
+  const logZ = max + Math.log(z);
+  const entropy = Math.log(z) - t / z;
+  return { max, logZ, entropy, top: topIds.map((id) => ({ id, logprob: logits[id] - logZ })) };
+}
+
+/** log Z of `masked` when it equals the raw row except for -Infinity entries; `exps` from rawStats. */
+export function maskedLogZ(masked: Float32Array, exps: Float64Array, rawMax: number): number {
+  let z = 0;
+  for (let i = 0; i < masked.length; i++) if (masked[i] !== -Infinity) z += exps[i];
+  return rawMax + Math.log(z);
+}
+
+/** Multinomial draw from a masked raw row, reusing the exps (no exp per entry). */
+export function sampleMasked(masked: Float32Array, exps: Float64Array, rawMax: number, logZ: number, rng: Xoshiro128): number {
+  const target = rng.uniform() * Math.exp(logZ - rawMax); // = u · Z in exps' scale
+  let cum = 0;
+  let last = -1;
+  for (let i = 0; i < masked.length; i++) {
+    if (masked[i] === -Infinity) continue;
+    cum += exps[i];
+    last = i;
+    if (target < cum) return i;
+  }
+  return last;
 }
 
 export function argmax(logits: Float32Array): number {
