@@ -43,15 +43,17 @@ def base_pieces(size):
     pieces += [(f'<0x{b:02X}>', 0.0, spm.BYTE) for b in range(256)]
     chars = sorted(set(CORPUS.replace(' ', spm.SP).replace('\n', '')) | set(chr(c) for c in range(33, 127))
                    | {spm.SP})
-    # Leave a few corpus characters out so that byte fallback is exercised.
-    chars = [c for c in chars if c not in ('☃', '日', '本', '\t')]
+    # Leave a few corpus characters out so that byte fallback is exercised (and out of the merges too: a real
+    # SentencePiece BPE vocabulary contains every character of its pieces).
+    left_out = ('☃', '日', '本', '\t')
+    chars = [c for c in chars if c not in left_out]
     n_merges = size - len(pieces) - len(chars)
     if n_merges < 1:
         raise SystemExit(f'--base-vocab {size} is too small (need > {len(pieces) + len(chars)})')
     words = collections.Counter()
     for line in CORPUS.split('\n'):
         for w in line.split(' '):
-            if w:
+            if w and not any(c in w for c in left_out):
                 words[tuple(spm.SP + w)] += 1
     words[(spm.SP, spm.SP)] += 50  # LLaMA has "▁▁" (and longer runs) as pieces
     merges = []

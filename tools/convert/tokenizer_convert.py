@@ -98,6 +98,8 @@ def build_tokenizer_json(srcinfo):
             if a in mergeable and b in mergeable:
                 merges.append((-score, mid, mergeable[a][1], mergeable[b][1], a, b))
     merges.sort()
+    reachable = {m[4] + m[5] for m in merges}
+    srcinfo['unreachable'] = [p for p in mergeable if len(p) > 1 and p not in reachable]
     legacy = srcinfo['legacy']
     cfg = srcinfo['config']
     bos, eos = _tok_str(cfg.get('bos_token'), '<s>'), _tok_str(cfg.get('eos_token'), '</s>')
@@ -166,6 +168,9 @@ def convert(src, out, log=print):
     log(f'  tokenizer.json: {len(tj["model"]["vocab"])} base pieces, {len(tj["model"]["merges"])} merges, '
         f'{len(tj["added_tokens"])} added tokens, {mode} spacing '
         f'(tokenizer_config "legacy": {json.dumps(info["legacy_raw"])})')
+    if info['unreachable']:
+        log(f'  warning: {len(info["unreachable"])} pieces cannot be formed from two pieces (e.g. '
+            f'{info["unreachable"][:3]}); SentencePiece may still emit them, tokenizer.json will not')
     if not info['legacy']:
         log('  note: non-legacy mode: text that starts with an added token or a space tokenizes differently from '
             'the slow tokenizer (see tools/convert/tokenizer_convert.py)')
