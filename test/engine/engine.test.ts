@@ -206,13 +206,18 @@ describe('engine: generation through the worker (real ORT sessions)', function (
       last = now;
       ticks++;
     }, 2);
-    const long = 'hello world '.repeat(200);
+    const long = 'hello world '.repeat(100);
     const t0 = performance.now();
-    for (let i = 0; i < 3; i++) await llama.generate(long, { ...greedy, maxNewTokens: 100, constrain: false });
+    const runs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const g = await llama.generate(long, { ...greedy, maxNewTokens: 300, minNewTokens: 300, constrain: false });
+      runs.push(g.stats.prefillMs + g.stats.decodeMs);
+    }
     const elapsed = performance.now() - t0;
     clearInterval(timer);
-    assert.ok(ticks > elapsed / 20, `only ${ticks} timer ticks in ${elapsed.toFixed(0)} ms`);
-    assert.ok(worst < 100, `event loop blocked for ${worst.toFixed(1)} ms`);
+    // Were ORT running on this thread, the worst gap would be at least one whole generation.
+    assert.ok(ticks > elapsed / 25, `only ${ticks} timer ticks in ${elapsed.toFixed(0)} ms`);
+    assert.ok(worst < Math.max(40, Math.min(...runs) / 2), `event loop blocked for ${worst.toFixed(1)} ms (one generation: ${Math.min(...runs).toFixed(0)} ms)`);
   });
 
   it('reports bad parameters clearly', async () => {
