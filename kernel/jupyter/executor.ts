@@ -63,6 +63,8 @@ export class Interrupted extends Error {
 }
 
 const STREAM_INTERVAL_MS = 50;
+/** Progress displays appear only for operations that take longer than this (ANYGPT_PROGRESS_DELAY_MS). */
+const PROGRESS_DELAY_MS = Number(process.env.ANYGPT_PROGRESS_DELAY_MS ?? 250);
 
 export class CellExecutor {
   private backend?: Backend;
@@ -403,6 +405,9 @@ export class CellExecutor {
       voice: codes.modality === 'speech' ? this.voice?.prompt : undefined,
       signal: ctx.signal,
       onProgress: (p) => {
+        // Fast decodes show no progress bar at all (no flashing output); slow ones show it after a moment.
+        if (!shown && performance.now() - t < PROGRESS_DELAY_MS && p.done < p.total) return;
+        if (!shown && p.done >= p.total && performance.now() - t < PROGRESS_DELAY_MS) return;
         const data = progressText(p.stage, p.done, p.total);
         if (!shown) emit.display(data, {}, id);
         else emit.update(data, {}, id);

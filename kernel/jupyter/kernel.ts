@@ -178,9 +178,7 @@ export class Kernel {
   // ---- execution ----
 
   private async enqueueExecute(channel: ShellOrControl, msg: Message): Promise<void> {
-    const content = msg.content as { code?: string; silent?: boolean; store_history?: boolean; stop_on_error?: boolean };
     this.queue.push({
-      stopOnError: content.stop_on_error !== false,
       run: () => this.execute(channel, msg),
       abort: async () => {
         await this.publish('status', { execution_state: 'busy' }, msg);
@@ -191,8 +189,10 @@ export class Kernel {
   }
 
   private async execute(channel: ShellOrControl, msg: Message): Promise<'ok' | 'error'> {
-    const content = msg.content as { code?: string; silent?: boolean; store_history?: boolean };
+    const content = msg.content as { code?: string; silent?: boolean; store_history?: boolean; stop_on_error?: boolean };
     const code = String(content.code ?? '');
+    const stopOnError = content.stop_on_error !== false;
+    let dropped: { abort(): Promise<void> }[] = [];
     const silent = content.silent === true;
     const storeHistory = content.store_history !== false && !silent;
     await this.publish('status', { execution_state: 'busy' }, msg);
@@ -229,10 +229,12 @@ export class Kernel {
       await this.reply(channel, msg, 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
     } else {
       const { ename, evalue, traceback } = outcome;
+      dropped = stopOnError ? this.queue.takeQueued() : [];
       if (!silent) await this.publish('error', { ename, evalue, traceback }, msg);
       await this.reply(channel, msg, 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback, user_expressions: {}, payload: [] });
     }
     await this.publish('status', { execution_state: 'idle' }, msg);
+    for (const job of dropped) await job.abort();
     return outcome.status;
   }
 

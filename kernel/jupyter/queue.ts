@@ -1,13 +1,12 @@
 /**
  * The execution queue: execute_requests run one at a time, in arrival order, while the shell loop keeps
  * reading (so complete/inspect/kernel_info are answered during a long generation). After an error with
- * stop_on_error, requests that were already queued are answered "aborted", as ipykernel does, so Run All
- * stops at the first failing cell.
+ * stop_on_error, requests that were already queued when the error happened are answered "aborted" (as
+ * ipykernel does), so Run All stops at the first failing cell.
  */
 export interface Job {
   run(): Promise<'ok' | 'error'>;
   abort(): Promise<void>;
-  stopOnError: boolean;
 }
 
 export class ExecutionQueue {
@@ -16,6 +15,14 @@ export class ExecutionQueue {
 
   get busy(): boolean {
     return this.running || this.jobs.length > 0;
+  }
+
+  /**
+   * Take the jobs queued *now*. Called before the failing execute_reply is sent, so a request a client
+   * sends after seeing that reply is never aborted by mistake.
+   */
+  takeQueued(): Job[] {
+    return this.jobs.splice(0);
   }
 
   push(job: Job): void {
@@ -28,15 +35,10 @@ export class ExecutionQueue {
     try {
       while (this.jobs.length) {
         const job = this.jobs.shift()!;
-        let status: 'ok' | 'error' = 'error';
         try {
-          status = await job.run();
+          await job.run();
         } catch {
-          status = 'error';
-        }
-        if (status === 'error' && job.stopOnError) {
-          const dropped = this.jobs.splice(0);
-          for (const d of dropped) await d.abort().catch(() => {});
+          // run() reports its own errors; the queue must keep going.
         }
       }
     } finally {

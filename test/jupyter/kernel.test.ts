@@ -20,7 +20,7 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     media = mkdtempSync(join(tmpdir(), 'anygpt-media-'));
     writeFileSync(join(media, 'hello.wav'), encodeWav(new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)), 16000));
     writeFileSync(join(media, 'corrupt.wav'), Buffer.from('RIFF\x10\x00\x00\x00WAVEjunkjunkjunk'));
-    k = await launchSimulated({ ANYGPT_SIM_STEP_MS: '20' }, media);
+    k = await launchSimulated({ ANYGPT_SIM_STEP_MS: '20', ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
   });
   after(async () => {
     if (k) assert.equal(await k.shutdown(), 0, 'kernel exits 0 on shutdown_request');
