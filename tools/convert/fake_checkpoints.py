@@ -145,7 +145,13 @@ def make(out, *, hidden=64, intermediate=172, layers=2, heads=4, kv_heads=None, 
     def norm(n):
         return 1.0 + 0.1 * torch.randn(n, generator=g)
 
-    sd = collections.OrderedDict()
+    tdt = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}[dtype]
+
+    class StateDict(collections.OrderedDict):  # converts each tensor as it is made (peak RAM = final size)
+        def __setitem__(self, k, v):
+            super().__setitem__(k, v.to(tdt).contiguous())
+
+    sd = StateDict()
     sd['model.embed_tokens.weight'] = torch.randn(vocab_size, hidden, generator=g)
     for i in range(layers):
         p = f'model.layers.{i}.'
@@ -160,9 +166,7 @@ def make(out, *, hidden=64, intermediate=172, layers=2, heads=4, kv_heads=None, 
         sd[p + 'post_attention_layernorm.weight'] = norm(hidden)
     sd['model.norm.weight'] = norm(hidden)
     sd['lm_head.weight'] = lin(vocab_size, hidden)
-    tdt = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}[dtype]
-    sd = collections.OrderedDict((k, v.to(tdt).contiguous()) for k, v in sd.items())
-    torch.save(sd, os.path.join(out, 'pytorch_model.bin'))
+    torch.save(collections.OrderedDict(sd), os.path.join(out, 'pytorch_model.bin'))
     return config
 
 
