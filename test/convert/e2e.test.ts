@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Engine } from '../../kernel/engine';
 
@@ -53,6 +54,28 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
     for (const [t, off] of order) assert.equal(id.get(t), base + off, t);
     const g = JSON.parse(readFileSync(path.join(pkg, 'checks', 'tokenizer-goldens.json'), 'utf8'));
     for (const { text, ids } of g.goldens) assert.deepEqual(tok.encode(text).ids, ids, JSON.stringify(text));
+  });
+
+  it('SEED decoder at full size (8192×32 codebook, 4×768 blocks → 1024-d): export matches torch within 1e-3', async () => {
+    const py = [
+      'import sys, json, torch; sys.path.insert(0, "tools/convert"); import seed_decoder as s',
+      `d = ${JSON.stringify(tmp)}`,
+      's.make_fake(d + "/seed_quantizer.pt", small=False, seed=1)',
+      'm, dims = s.load(d + "/seed_quantizer.pt"); s.export(m, d + "/image_seed_decoder.onnx")',
+      'codes = torch.arange(32).unsqueeze(0) * 255 % 8192',
+      'json.dump({"codes": codes[0].tolist(), "out": m(codes)[0].tolist(), "dims": dims}, open(d + "/seed.json", "w"))',
+    ].join('\n');
+    execFileSync('nice', ['-n', '10', PY, '-c', py], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const ref = JSON.parse(readFileSync(path.join(tmp, 'seed.json'), 'utf8'));
+    assert.equal(ref.dims.out_dim, 1024);
+    const s = await ort.InferenceSession.create(path.join(tmp, 'image_seed_decoder.onnx'));
+    const r = await s.run({ codes: new ort.Tensor('int64', BigInt64Array.from(ref.codes.map(BigInt)), [1, 32]) });
+    await s.release();
+    assert.deepEqual(r.image_embeds.dims, [1, 1024]);
+    let m = 0;
+    ref.out.forEach((v: number, i: number) => (m = Math.max(m, Math.abs((r.image_embeds.data as Float32Array)[i] - v))));
+    console.log(`      max-abs ${m.toExponential(1)}`);
+    assert.ok(m <= 1e-3);
   });
 
   it('the engine opens the int4 package and generates', async () => {
