@@ -4,7 +4,8 @@ one tensor at a time, from the checkpoint into one external-data file.
 Graph (per docs/model-package.md "LLM graph"):
   in  input_ids int64 [1,S], attention_mask int64 [1,P+S], past_key_values.{i}.key|value [1,kvH,P,hd]
   out logits float32 [1,1,V] (last token only), present.{i}.key|value [1,kvH,P+S,hd]
-  (no position_ids input: GroupQueryAttention derives positions from attention_mask, as ORT GenAI does)
+  (no position_ids input: GroupQueryAttention derives positions from attention_mask, as ORT GenAI does, so the
+  mask must be all ones: batch 1 without padding, which is what the engine feeds)
 
   embed  Gather(embed_tokens, input_ids)
   layer  SimplifiedLayerNormalization / SkipSimplifiedLayerNormalization (ms) — residual adds are fused
