@@ -1,0 +1,149 @@
+/**
+ * Jupyter iopub messages → notebook outputs, as plain data (no `vscode`), so the rules are unit
+ * tested. The controller turns each returned operation into one NotebookCellExecution call, which
+ * keeps renderers from re-rendering outputs that did not change.
+ *
+ * Output metadata follows the Jupyter extension's shape ({outputType, metadata, executionCount,
+ * transient}) because VS Code's built-in .ipynb serializer reads exactly that when saving.
+ */
+export const STDOUT = 'application/vnd.code.notebook.stdout';
+export const STDERR = 'application/vnd.code.notebook.stderr';
+export const ERROR = 'application/vnd.code.notebook.error';
+
+export interface OutputItemData {
+  mime: string;
+  data: Uint8Array;
+}
+
+export interface OutputData {
+  items: OutputItemData[];
+  metadata: {
+    outputType: 'display_data' | 'execute_result' | 'stream' | 'error';
+    metadata?: Record<string, unknown>;
+    executionCount?: number;
+    transient?: { display_id?: string };
+  };
+}
+
+export type OutputOp =
+  | { kind: 'append'; output: OutputData }
+  | { kind: 'replace'; index: number; output: OutputData }
+  | { kind: 'clear' };
+
+const enc = new TextEncoder();
+
+/** Custom (vnd.*) mimes first so our renderers win, text/plain last as the universal fallback. */
+export function orderMimes(mimes: string[]): string[] {
+  const rank = (m: string) => (m.startsWith('application/vnd.') ? 0 : m === 'text/plain' ? 3 : m.startsWith('image/') ? 1 : 2);
+  return [...mimes].sort((a, b) => rank(a) - rank(b));
+}
+
+export function mimeBytes(mime: string, value: unknown): Uint8Array {
+  if (mime.startsWith('image/') && mime !== 'image/svg+xml' && typeof value === 'string') return Uint8Array.from(Buffer.from(value, 'base64'));
+  if (typeof value === 'string') return enc.encode(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return enc.encode(value.join(''));
+  return enc.encode(JSON.stringify(value));
+}
+
+export function bundleToItems(data: Record<string, unknown>): OutputItemData[] {
+  return orderMimes(Object.keys(data)).map((mime) => ({ mime, data: mimeBytes(mime, data[mime]) }));
+}
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** Per-execution output state: which output a display_id lives in, and the open stream output. */
+export class CellOutputs {
+  private outputs: OutputData[] = [];
+  private displays = new Map<string, number[]>();
+  private clearPending = false;
+
+  get current(): readonly OutputData[] {
+    return this.outputs;
+  }
+
+  constructor(private readonly executionCount: () => number | undefined = () => undefined) {}
+
+  /** Apply one iopub message; returns the operations to mirror on the notebook. */
+  apply(msgType: string, content: Record<string, unknown>): OutputOp[] {
+    const ops: OutputOp[] = [];
+    if (msgType === 'clear_output') {
+      if (content.wait) this.clearPending = true;
+      else ops.push(...this.clear());
+      return ops;
+    }
+    const out = this.toOutput(msgType, content);
+    if (!out) return ops;
+    if (this.clearPending && msgType !== 'update_display_data') {
+      this.clearPending = false;
+      ops.push(...this.clear());
+    }
+    if (msgType === 'update_display_data') {
+      const id = (content.transient as { display_id?: string } | undefined)?.display_id;
+      for (const index of (id && this.displays.get(id)) || []) {
+        this.outputs[index] = { ...out, metadata: { ...out.metadata, outputType: this.outputs[index].metadata.outputType } };
+        ops.push({ kind: 'replace', index, output: this.outputs[index] });
+      }
+      return ops;
+    }
+    if (msgType === 'stream') {
+      const last = this.outputs[this.outputs.length - 1];
+      const mime = out.items[0].mime;
+      if (last?.metadata.outputType === 'stream' && last.items[0].mime === mime) {
+        // Streams merge into the previous stream output, as in Jupyter.
+        const merged: OutputData = { items: [{ mime, data: concat(last.items[0].data, out.items[0].data) }], metadata: last.metadata };
+        this.outputs[this.outputs.length - 1] = merged;
+        ops.push({ kind: 'replace', index: this.outputs.length - 1, output: merged });
+        return ops;
+      }
+    }
+    this.outputs.push(out);
+    const id = (content.transient as { display_id?: string } | undefined)?.display_id;
+    if (id) this.displays.set(id, [...(this.displays.get(id) ?? []), this.outputs.length - 1]);
+    ops.push({ kind: 'append', output: out });
+    return ops;
+  }
+
+  private clear(): OutputOp[] {
+    this.outputs = [];
+    this.displays.clear();
+    return [{ kind: 'clear' }];
+  }
+
+  private toOutput(msgType: string, c: Record<string, unknown>): OutputData | undefined {
+    switch (msgType) {
+      case 'stream': {
+        const mime = c.name === 'stderr' ? STDERR : STDOUT;
+        return { items: [{ mime, data: enc.encode(String(c.text ?? '')) }], metadata: { outputType: 'stream' } };
+      }
+      case 'display_data':
+      case 'update_display_data':
+      case 'execute_result': {
+        const data = (c.data ?? {}) as Record<string, unknown>;
+        const outputType = msgType === 'execute_result' ? 'execute_result' : 'display_data';
+        return {
+          items: bundleToItems(data),
+          metadata: {
+            outputType,
+            metadata: (c.metadata ?? {}) as Record<string, unknown>,
+            ...(outputType === 'execute_result' ? { executionCount: (c.execution_count as number | undefined) ?? this.executionCount() } : {}),
+            ...(c.transient && Object.keys(c.transient as object).length ? { transient: c.transient as { display_id?: string } } : {}),
+          },
+        };
+      }
+      case 'error': {
+        const tb = (c.traceback as string[] | undefined) ?? [];
+        const payload = { name: String(c.ename ?? 'Error'), message: String(c.evalue ?? ''), stack: tb.join('\n').replace(ANSI, '') };
+        return { items: [{ mime: ERROR, data: enc.encode(JSON.stringify(payload)) }], metadata: { outputType: 'error' } };
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

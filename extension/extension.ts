@@ -1,0 +1,74 @@
+/**
+ * Entry point of the AnyGPT Notebooks extension (bundled to dist/extension.js). Activation only wires
+ * things up; the kernel process starts on the first cell execution.
+ */
+import * as vscode from 'vscode';
+import { AnyGptController } from './controller';
+import { installKernelspec } from './commands/kernelspec';
+import { saveBytes, saveMediaAs, showTokens } from './commands/media';
+import { cachedModelInfo, selectModel } from './commands/model';
+import { newNotebook, openSamples } from './commands/notebooks';
+import { verifyNotebook } from './commands/verify';
+import { registerMediaDrop } from './language/drop';
+import { registerKernelLanguage } from './language/kernelLanguage';
+import { readSettings } from './settings';
+import { CellStatsProvider, ModelStatus } from './status';
+
+export function activate(context: vscode.ExtensionContext): { controller: AnyGptController } {
+  const log = vscode.window.createOutputChannel('AnyGPT', { log: true });
+  const verifyOut = vscode.window.createOutputChannel('AnyGPT Verify');
+  const bundled = vscode.Uri.joinPath(context.extensionUri, 'models', 'anygpt-nano').fsPath;
+  const controller = new AnyGptController(context, log);
+  const cellStats = new CellStatsProvider();
+  const status = new ModelStatus(bundled);
+  const sub = context.subscriptions;
+  sub.push(log, verifyOut, controller, status);
+
+  // --- status
+  sub.push(
+    vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellStats),
+    controller.onDidChangeState((s) => status.setKernelState(s)),
+    controller.onDidChangeOutputs(() => cellStats.refresh()),
+    vscode.window.onDidChangeActiveNotebookEditor((e) => status.setVisible(!!e)),
+    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('anygpt')) status.update(); }),
+  );
+  status.setVisible(!!vscode.window.activeNotebookEditor);
+
+  // --- commands
+  const restartIfRunning = async () => {
+    if (controller.kernelSession?.running) await controller.restart();
+    status.update();
+  };
+  sub.push(
+    vscode.commands.registerCommand('anygpt.newNotebook', () => newNotebook(context.extension.id)),
+    vscode.commands.registerCommand('anygpt.selectModel', () => selectModel(context, bundled, restartIfRunning)),
+    vscode.commands.registerCommand('anygpt.installKernelspec', () => installKernelspec(context.extensionUri, bundled)),
+    vscode.commands.registerCommand('anygpt.showTokens', (cell?: vscode.NotebookCell) => showTokens(cell)),
+    vscode.commands.registerCommand('anygpt.saveMediaAs', (cell?: vscode.NotebookCell) => saveMediaAs(cell)),
+    vscode.commands.registerCommand('anygpt.verifyNotebook', () => verifyNotebook(context.extensionUri, verifyOut, bundled)),
+    vscode.commands.registerCommand('anygpt.openSamples', () => openSamples(context.extensionUri)),
+    vscode.commands.registerCommand('anygpt.restartKernel', () => controller.restart()),
+    vscode.commands.registerCommand('anygpt.interruptKernel', () => controller.interrupt()),
+    vscode.commands.registerCommand('anygpt.showLog', () => log.show()),
+  );
+
+  // --- renderer messaging: the audio player's "Download WAV" (webviews cannot open a save dialog)
+  const messaging = vscode.notebooks.createRendererMessaging('anygpt-audio');
+  sub.push(messaging.onDidReceiveMessage(({ message }) => {
+    const m = message as { type?: string; fileName?: string; base64?: string };
+    if (m.type === 'anygpt.saveMedia' && m.base64) void saveBytes(Buffer.from(m.base64, 'base64'), m.fileName ?? 'anygpt.wav');
+  }));
+
+  // --- prompt language: drop/paste media, kernel completion and hover
+  const modelHas = (m: string) => {
+    const info = cachedModelInfo(context, readSettings().modelPath || bundled);
+    return !info || info.modalities.includes(m);
+  };
+  sub.push(...registerMediaDrop(modelHas), ...registerKernelLanguage(() => controller.kernelSession));
+
+  return { controller };
+}
+
+export function deactivate(): void {
+  // Subscriptions dispose the controller, which shuts the kernel down.
+}

@@ -1,0 +1,136 @@
+// Extension logic kept free of `vscode`: wire framing, iopub → outputs, stats, media links, settings.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { CellOutputs, ERROR, STDOUT, bundleToItems } from '../../extension/execution/outputs';
+import { findStats, formatStats } from '../../extension/execution/stats';
+import { isAnyGptNotebook } from '../../extension/execution/kernelspec';
+import { configMagic } from '../../extension/execution/sampling';
+import { tokenTable } from '../../extension/execution/tokenTable';
+import { mediaLink, modalitiesForFile, placeMedia } from '../../extension/language/mediaLinks';
+import { kernelArgv, kernelEnv, resolveNode } from '../../extension/kernel/launcher';
+import { cliError, parseInspect } from '../../extension/kernel/cli';
+import { decodeMessage, encodeMessage, header } from '../../extension/kernel/wire';
+import { makeGeneration } from '../media/fixtures';
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe('extension: wire', () => {
+  it('signs and parses a message, with routing frames or an iopub topic in front', () => {
+    const msg = { header: header('execute_request', 's1'), parent_header: {}, metadata: { cellId: 'c1' }, content: { code: '%seed 1\nhi' } };
+    const frames = encodeMessage(msg, 'k');
+    const back = decodeMessage([Buffer.from('topic'), ...frames], 'k');
+    assert.deepEqual(back?.content, msg.content);
+    assert.equal(back?.header.msg_type, 'execute_request');
+    assert.equal(decodeMessage(frames, 'other-key'), undefined, 'bad signature is rejected');
+  });
+});
+
+describe('extension: iopub → outputs', () => {
+  it('merges streams, replaces a display in place on update_display_data, maps images and errors', () => {
+    const o = new CellOutputs(() => 3);
+    assert.equal(o.apply('stream', { name: 'stdout', text: 'a' })[0].kind, 'append');
+    const merged = o.apply('stream', { name: 'stdout', text: 'b' });
+    assert.equal(merged[0].kind, 'replace');
+    assert.equal(text(o.current[0].items[0].data), 'ab');
+    assert.equal(o.current[0].items[0].mime, STDOUT);
+    o.apply('display_data', { data: { 'text/plain': 'Hel' }, metadata: {}, transient: { display_id: 'live' } });
+    const up = o.apply('update_display_data', { data: { 'text/plain': 'Hello' }, metadata: {}, transient: { display_id: 'live' } });
+    assert.deepEqual(up.map((x) => x.kind === 'replace' && x.index), [1]);
+    assert.equal(text(o.current[1].items[0].data), 'Hello');
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64');
+    o.apply('execute_result', { data: { 'text/plain': '<image>', 'image/png': png, 'application/vnd.anygpt.tokens+json': { a: 1 } }, metadata: { anygpt: { model: 'nano' } }, execution_count: 3 });
+    const last = o.current[2];
+    assert.deepEqual(last.items.map((i) => i.mime), ['application/vnd.anygpt.tokens+json', 'image/png', 'text/plain']);
+    assert.deepEqual([...last.items[1].data], [0x89, 0x50, 0x4e, 0x47]);
+    assert.equal(last.metadata.outputType, 'execute_result');
+    assert.equal(last.metadata.executionCount, 3);
+    o.apply('error', { ename: 'PromptError', evalue: 'bad magic', traceback: ['\u001b[31mPromptError\u001b[0m: bad magic'] });
+    const err = JSON.parse(text(o.current[3].items[0].data));
+    assert.equal(o.current[3].items[0].mime, ERROR);
+    assert.equal(err.stack, 'PromptError: bad magic');
+  });
+
+  it('honours clear_output(wait=True)', () => {
+    const o = new CellOutputs();
+    o.apply('stream', { name: 'stdout', text: 'x' });
+    assert.deepEqual(o.apply('clear_output', { wait: true }), []);
+    const ops = o.apply('stream', { name: 'stdout', text: 'y' });
+    assert.deepEqual(ops.map((x) => x.kind), ['clear', 'append']);
+    assert.equal(o.current.length, 1);
+  });
+
+  it('keeps JSON mimes as JSON text and joins multi-line strings', () => {
+    const items = bundleToItems({ 'text/plain': ['a\n', 'b'], 'application/json': { x: [1, 2] } });
+    assert.equal(text(items.find((i) => i.mime === 'text/plain')!.data), 'a\nb');
+    assert.deepEqual(JSON.parse(text(items.find((i) => i.mime === 'application/json')!.data)), { x: [1, 2] });
+  });
+});
+
+describe('extension: cell stats', () => {
+  it('reads metadata.anygpt and formats tokens/s, count, seed, model', () => {
+    const m = findStats([{ outputType: 'display_data', metadata: {} }, { metadata: { anygpt: { model: 'anygpt-nano', executionProvider: 'cpu', seed: 42, promptTokens: 10, generatedTokens: 90, tokensPerSecond: 123.45 } } }]);
+    const f = formatStats(m!);
+    assert.equal(f?.text, '$(pulse) 123.5 tok/s \u00b7 100 tokens \u00b7 seed 42 \u00b7 anygpt-nano');
+    assert.match(f!.tooltip, /Prompt tokens: 10, generated: 90/);
+    assert.equal(findStats([{}]), undefined);
+  });
+});
+
+describe('extension: notebooks, settings, launcher', () => {
+  it('recognises our kernelspec in both ipynb metadata layouts', () => {
+    assert.ok(isAnyGptNotebook({ kernelspec: { name: 'anygpt' } }));
+    assert.ok(isAnyGptNotebook({ custom: { metadata: { language_info: { name: 'anygpt' } } } }));
+    assert.ok(!isAnyGptNotebook({ kernelspec: { name: 'python3' } }));
+  });
+
+  it('turns default sampling into one %config line', () => {
+    assert.equal(configMagic({ temperature: 0.7, topK: 200, topP: null }), '%config temperature=0.7 top_k=200');
+    assert.equal(configMagic({}), '');
+  });
+
+  it('finds node on PATH or the configured path, never the editor runtime', () => {
+    const has = (p: string) => p === '/opt/n/bin/node' || p === '/usr/local/bin/node';
+    assert.equal(resolveNode('', { PATH: '/nope:/usr/local/bin' }, has), '/usr/local/bin/node');
+    assert.equal(resolveNode('/opt/n/bin/node', { PATH: '' }, has), '/opt/n/bin/node');
+    assert.equal(resolveNode('/missing/node', { PATH: '/usr/local/bin' }, has), undefined);
+    assert.deepEqual(kernelArgv('/n', '/x/dist/kernel.js', '/tmp/c.json'), ['/n', '/x/dist/kernel.js', '-f', '/tmp/c.json']);
+    const env = kernelEnv({ PATH: '/bin' }, { modelPath: '/m', executionProvider: 'cuda', threads: 2 });
+    assert.equal(env.ANYGPT_MODEL, '/m');
+    assert.equal(env.ANYGPT_EP, 'cuda');
+    assert.equal(env.JPY_PARENT_PID, String(process.pid));
+  });
+
+  it('reads the CLI: inspect JSON on success, the precise error otherwise', () => {
+    const ok = parseInspect({ code: 0, stdout: '{"ok":true,"dir":"/m","name":"nano","modalities":["image"]}', stderr: '' });
+    assert.deepEqual(ok.modalities, ['image']);
+    assert.throws(() => parseInspect({ code: 1, stdout: '', stderr: 'anygpt: /m/anygpt.json: llm.numLayers must be a positive integer, got 0\n' }), /llm\.numLayers must be a positive integer/);
+    assert.equal(cliError({ code: 2, stdout: '', stderr: '' }), 'exit code 2');
+  });
+});
+
+describe('extension: media links', () => {
+  it('picks modalities from file names', () => {
+    assert.deepEqual(modalitiesForFile('cat.PNG'), ['image']);
+    assert.deepEqual(modalitiesForFile('hello.wav'), ['speech', 'music']);
+    assert.deepEqual(modalitiesForFile('piano-song.flac'), ['music', 'speech']);
+    assert.deepEqual(modalitiesForFile('notes.txt'), []);
+    assert.equal(mediaLink('speech', 'media/a b.wav'), '![speech](media/a b.wav)');
+  });
+
+  it('links files under the notebook folder in place and copies others into media/', () => {
+    const nb = join('/w', 'nbs');
+    assert.deepEqual(placeMedia(nb, join(nb, 'img', 'cat.png'), () => false), { target: 'img/cat.png' });
+    const taken = new Set([join(nb, 'media', 'dog.png')]);
+    assert.deepEqual(placeMedia(nb, '/home/u/Desktop/dog.png', (p) => taken.has(p)), { target: 'media/dog-1.png', copyTo: join(nb, 'media', 'dog-1.png') });
+    assert.equal(placeMedia(nb, '/tmp/a(1).wav', () => false).target, 'media/a_1_.wav');
+  });
+});
+
+describe('extension: token table', () => {
+  it('lists every token with ids and log-probs and names the distributions', () => {
+    const g = makeGeneration({ textTokens: 3 });
+    const t = tokenTable(g);
+    assert.match(t, /raw = model distribution/);
+    assert.equal(t.trim().split('\n').length, 4 + g.tokens.length);
+  });
+});

@@ -1,0 +1,73 @@
+// The extension's Jupyter client against the real kernel process (dist/kernel.js, simulated backend):
+// start, execute with streaming and cellId, interrupt a long generation, crash detection, shutdown.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CellOutputs } from '../../extension/execution/outputs';
+import { resolveNode } from '../../extension/kernel/launcher';
+import { KernelSession, type ExitInfo } from '../../extension/kernel/session';
+
+const KERNEL = join(process.cwd(), 'dist', 'kernel.js');
+
+describe('extension: kernel session (real kernel, simulated backend)', function () {
+  this.timeout(60000);
+  let session: KernelSession;
+
+  before(async function () {
+    if (!existsSync(KERNEL)) this.skip(); // `npm test` builds first; a bare mocha run may not have
+    session = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, simulate: true, env: { ANYGPT_SIM_STEP_MS: '5' } });
+    await session.start();
+  });
+  after(async () => { await session?.shutdown(); });
+
+  it('answers kernel_info with our language', () => {
+    assert.equal((session.kernelInfo?.language_info as { name?: string })?.name, 'anygpt');
+  });
+
+  it('executes a prompt cell and maps its outputs (tokens mime first, metadata.anygpt kept)', async () => {
+    const outs = new CellOutputs();
+    const types: string[] = [];
+    const reply = await session.execute('%seed 3\nhello there', { cellId: 'cell-a' }, (m) => { types.push(m.header.msg_type); outs.apply(m.header.msg_type, m.content); });
+    assert.equal(reply.status, 'ok');
+    assert.ok(types.includes('execute_input'));
+    const tokens = outs.current.find((o) => o.items[0]?.mime === 'application/vnd.anygpt.tokens+json');
+    assert.ok(tokens, `no tokens output in ${outs.current.map((o) => o.items.map((i) => i.mime).join('+'))}`);
+    assert.equal((tokens!.metadata.metadata?.anygpt as { seed?: number })?.seed, 3);
+  });
+
+  it('interrupts a long generation with SIGINT and keeps serving', async () => {
+    const slow = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, simulate: true, env: { ANYGPT_SIM_STEP_MS: '150' } });
+    const seen: ExitInfo[] = [];
+    slow.onExit((e) => seen.push(e));
+    await slow.start();
+    try {
+      const started = Date.now();
+      const outs = new CellOutputs();
+      const run = slow.execute('%task tts\n%seed 1\na long sentence to speak', {}, (m) => outs.apply(m.header.msg_type, m.content));
+      setTimeout(() => slow.interrupt(), 800);
+      const reply = await run;
+      assert.ok(Date.now() - started < 5000, 'stopped well before the 40+ tokens x 150 ms');
+      assert.equal(reply.status, 'error');
+      assert.equal(reply.ename, 'KeyboardInterrupt');
+      assert.ok(outs.current.some((o) => o.metadata.outputType === 'error'));
+      const again = await slow.execute('%tokens\nstill alive', {}, () => undefined);
+      assert.equal(again.status, 'ok');
+      assert.equal(seen.length, 0, 'the kernel survived the interrupt');
+    } finally {
+      await slow.shutdown();
+    }
+    assert.equal(seen[0]?.expected, true);
+  });
+
+  it('reports an unexpected exit with the kernel still running a cell', async () => {
+    const other = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, simulate: true, env: { ANYGPT_SIM_STEP_MS: '150' } });
+    const seen: ExitInfo[] = [];
+    other.onExit((e) => seen.push(e));
+    await other.start();
+    const run = other.execute('%task tts\nlong', {}, () => undefined);
+    setTimeout(() => process.kill((other as unknown as { proc: { pid: number } }).proc.pid, 'SIGKILL'), 300);
+    await assert.rejects(run, /kernel died/);
+    assert.equal(seen[0]?.expected, false);
+    assert.equal(seen[0]?.signal, 'SIGKILL');
+  });
+});
