@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { GenerationEvent } from '../../common/generation';
-import type { OpName, OpParams, OpResult, RequestMessage, ResponseMessage } from './protocol';
+import { MediaError, type MediaErrorCode } from '../codecs/errors';
+import { PackageError } from './manifest-schema';
+import type { OpName, OpParams, OpResult, RequestMessage, ResponseMessage, WorkerError } from './protocol';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -76,11 +78,7 @@ export class WorkerClient {
     }
     this.pending.delete(m.id);
     if (m.kind === 'result') p.resolve(m.result);
-    else {
-      const e = new Error(m.error.message);
-      e.name = m.error.name;
-      p.reject(e);
-    }
+    else p.reject(reviveError(m.error));
   }
 
   private failAll(e: Error): void {
@@ -93,4 +91,22 @@ export class WorkerClient {
     this.dead = new Error('engine closed');
     await this.worker.terminate();
   }
+}
+
+/**
+ * Rebuilds a worker error on this thread: MediaError and PackageError come back as themselves (callers branch on
+ * `instanceof` and `code`), anything else as an Error with the same name, message and code. The stack is the
+ * worker's, which is where the failure happened.
+ */
+export function reviveError(w: WorkerError): Error {
+  let e: Error & { code?: string };
+  if (w.name === 'MediaError' && w.code) e = new MediaError(w.message, w.code as MediaErrorCode);
+  else if (w.name === 'PackageError') e = new PackageError(w.message);
+  else {
+    e = new Error(w.message);
+    e.name = w.name;
+    if (w.code !== undefined) e.code = w.code;
+  }
+  if (w.stack) e.stack = w.stack;
+  return e;
 }

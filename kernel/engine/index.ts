@@ -2,10 +2,15 @@
  * The engine's public facade. Everything heavy (ORT sessions, the decode loop) runs in a worker thread;
  * this side loads and validates the package, tokenizes, and returns Generation records.
  */
+import * as path from 'node:path';
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
+import type { MediaModality } from '../../common/manifest';
 import pkgJson from '../../package.json';
+import type { RawTokens } from '../codecs/tokens';
 import { WorkerClient } from './client';
 import type { ExecutionProviderChoice } from './llm';
+import type { DecodedMediaFile, DecodeParams, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
+import { mediaTokenString, tokenIdBlocks } from './media-tokens';
 import { loadPackage, type ModelPackage } from './package';
 import { resolveParams } from './params';
 import { buildGeneration } from './record';
@@ -17,6 +22,8 @@ export { resolveParams } from './params';
 export { Xoshiro128 } from './prng';
 export type { ExecutionProviderChoice } from './llm';
 export type { WorkerOps, OpName } from './protocol';
+export type { DecodedMediaFile, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
+export { mediaTokenString, tokenIdBlocks } from './media-tokens';
 
 export const ENGINE_VERSION: string = pkgJson.version;
 
@@ -34,6 +41,26 @@ export interface GenerateOptions {
   /** Abort: takes effect before the next decode step; the promise then resolves with stopReason "aborted". */
   signal?: AbortSignal;
   onEvent?: (e: GenerationEvent) => void;
+}
+
+export interface EncodedMedia {
+  /** image: ids; speech 'input': the semantic layer; speech 'voice-prompt': all layers [Q][F]; music: [Q][T]. */
+  codes: number[] | number[][];
+  /** The span as the LLM reads it, `<soX>…<eoX>`, from the vocabulary (speech: the semantic layer). */
+  tokens: string;
+  /** Non-fatal adjustments (trimmed input, GIF frames dropped, …). */
+  warnings: string[];
+}
+
+export interface DecodeMediaOptions extends DecodeParams {
+  /** Checked between diffusion / SoundStorm steps; the promise then rejects with MediaError code "aborted". */
+  signal?: AbortSignal;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface DecodeTokensOptions extends DecodeMediaOptions {
+  /** How to read plain numbers: vocabulary ids (default) or block-relative code values. */
+  numbers?: 'ids' | 'codes';
 }
 
 export class Engine {
@@ -101,6 +128,40 @@ export class Engine {
       { prompt, promptIds, params: full, engineVersion: ENGINE_VERSION, loadMs: this.loadMs, tokenizeMs, stream: !!opts.onEvent, warnings: [] },
       opts,
     );
+  }
+
+  /**
+   * A media file → codes and the token span for the prompt. Runs in the worker (codecs open on first use);
+   * bad input rejects with the codecs' MediaError (message and code intact).
+   */
+  async encodeMedia(modality: MediaModality, input: MediaSource, purpose: MediaPurpose = 'input'): Promise<EncodedMedia> {
+    // The worker shares the process's cwd, but resolving here makes messages and behaviour independent of it.
+    const src: MediaSource = 'path' in input ? { path: path.resolve(input.path) } : input;
+    const r = await this.worker.call('encodeMedia', { modality, input: src, purpose });
+    return { codes: r.codes, tokens: mediaTokenString(this.pkg, modality, r.codes), warnings: r.warnings };
+  }
+
+  /** A media span of a Generation → PNG or WAV (diffusion / SoundStorm run in the worker). */
+  decodeSpan(span: MediaSpan, opts: DecodeMediaOptions = {}): Promise<DecodedMediaFile> {
+    if ((span as { kind: string }).kind === 'text') return Promise.reject(new TypeError('decodeSpan: a text span has no media to decode'));
+    return this.worker.call('decodeSpan', { span, seed: opts.seed, voicePrompt: opts.voicePrompt }, this.decodeCallOptions(opts));
+  }
+
+  /**
+   * Raw tokens → media, for `%decode` and the token inspector: a token string, token strings or numbers
+   * (vocabulary ids unless opts.numbers is 'codes'). Errors name the wrong token (MediaError "invalid-tokens").
+   */
+  decodeTokens(raw: RawTokens, modality?: MediaModality, opts: DecodeTokensOptions = {}): Promise<DecodedMediaFile> {
+    return this.worker.call(
+      'decodeTokens',
+      { raw, modality, ids: tokenIdBlocks(this.pkg), numbers: opts.numbers, seed: opts.seed, voicePrompt: opts.voicePrompt },
+      this.decodeCallOptions(opts),
+    );
+  }
+
+  private decodeCallOptions(opts: DecodeMediaOptions): { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void } {
+    const { onProgress } = opts;
+    return { signal: opts.signal, onEvent: onProgress ? (e) => e.type === 'progress' && onProgress(e.stage, e.done, e.total) : undefined };
   }
 
   async close(): Promise<void> {

@@ -62,7 +62,15 @@ export interface RequestMessage<K extends OpName = OpName> {
   cancel: SharedArrayBuffer;
 }
 
+/** An error as it crosses the thread boundary; `code` carries e.g. MediaError's code. */
+export interface WorkerError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
 export type ResponseMessage =
   | { kind: 'result'; id: number; result: unknown }
-  | { kind: 'error'; id: number; error: { name: string; message: string; stack?: string } }
+  | { kind: 'error'; id: number; error: WorkerError }
   | { kind: 'event'; id: number; event: GenerationEvent };

@@ -42,8 +42,9 @@ export function serve(): void {
         const result = await h(msg.params, ctx);
         post({ kind: 'result', id: msg.id, result });
       } catch (e) {
-        const err = e as Error;
-        post({ kind: 'error', id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(e), stack: err.stack } });
+        const err = e as Error & { code?: unknown };
+        const code = typeof err.code === 'string' ? err.code : undefined;
+        post({ kind: 'error', id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(e), code, stack: err.stack } });
       }
     });
   });

@@ -15,14 +15,31 @@ interface LlmState {
   llm: LlmSession;
   executionProvider: 'cpu' | 'cuda';
   fallbackReason?: string;
+  threads?: number;
 }
 
 let state: LlmState | null = null;
+/** Called before the open package goes away (re-open, close), so other rooms' sessions can be released. */
+const releaseHooks: (() => Promise<void>)[] = [];
+
+/** The package the worker has open, for other worker ops (kernel/codecs). */
+export function openPackage(): Readonly<LlmState> | null {
+  return state;
+}
+
+export function onPackageRelease(hook: () => Promise<void>): void {
+  releaseHooks.push(hook);
+}
+
+async function releaseOthers(): Promise<void> {
+  for (const h of releaseHooks) await h().catch(() => {});
+}
 
 export function registerEngineOps(): void {
   registerOp('open', async (p) => {
     const t0 = performance.now();
     if (state) {
+      await releaseOthers();
       await state.llm.release();
       state = null;
     }
@@ -32,7 +49,7 @@ export function registerEngineOps(): void {
       threads: p.threads,
       sessionOptions: p.sessionOptions,
     });
-    state = { pkg, llm, executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason };
+    state = { pkg, llm, executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason, threads: p.threads };
     return { executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason, sessionMs: performance.now() - t0, graph: llm.info };
   });
 
@@ -85,6 +102,7 @@ export function registerEngineOps(): void {
   });
 
   registerOp('close', async () => {
+    await releaseOthers();
     if (state) await state.llm.release();
     state = null;
     return null;

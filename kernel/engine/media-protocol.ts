@@ -1,0 +1,62 @@
+/**
+ * The worker operations that host kernel/codecs inside the engine worker (docs/engine.md "Adding worker
+ * operations"): encode a media file to codes, decode a span or raw tokens to PNG/WAV. Plain data both ways;
+ * token strings are built on the main thread from the vocabulary, so the worker only deals in codes.
+ */
+import type { Span } from '../../common/generation';
+import type { MediaModality } from '../../common/manifest';
+import type { RawTokens, TokenIdBlock } from '../codecs/tokens';
+
+/** A file to read (lazily, in the worker) or bytes already in memory; `name` appears in error messages. */
+export type MediaSource = { path: string } | { bytes: Uint8Array; name?: string };
+
+/** Speech only: `input` keeps channel 0 and returns the semantic layer; `voice-prompt` averages channels, all layers. */
+export type MediaPurpose = 'input' | 'voice-prompt';
+
+export type MediaSpan = Exclude<Span, { kind: 'text' }>;
+
+export interface EncodeMediaRequest {
+  modality: MediaModality;
+  input: MediaSource;
+  purpose: MediaPurpose;
+}
+
+export interface EncodeMediaResult {
+  /** image, speech input: number[]; music: [Q][T]; speech voice prompt: all RVQ layers [Q][F]. */
+  codes: number[] | number[][];
+  warnings: string[];
+}
+
+export interface DecodeParams {
+  seed?: number;
+  /** All RVQ layers of a voice prompt (EncodedMedia.codes with purpose 'voice-prompt'), for zero-shot cloning. */
+  voicePrompt?: number[][];
+}
+
+export interface DecodeTokensRequest extends DecodeParams {
+  raw: RawTokens;
+  modality?: MediaModality;
+  /** The vocabulary's blocks, so numbers can be read as token ids and messages can name them. */
+  ids: Partial<Record<MediaModality, TokenIdBlock>>;
+  numbers?: 'ids' | 'codes';
+}
+
+/** One decoded media item, ready to write or display. */
+export interface DecodedMediaFile {
+  modality: MediaModality;
+  mime: 'image/png' | 'audio/wav';
+  data: Uint8Array;
+  width?: number;
+  height?: number;
+  sampleRate?: number;
+  durationSec?: number;
+  warnings: string[];
+}
+
+declare module './protocol' {
+  interface WorkerOps {
+    encodeMedia: { params: EncodeMediaRequest; result: EncodeMediaResult };
+    decodeSpan: { params: DecodeParams & { span: MediaSpan }; result: DecodedMediaFile };
+    decodeTokens: { params: DecodeTokensRequest; result: DecodedMediaFile };
+  }
+}
