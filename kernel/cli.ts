@@ -1,33 +1,40 @@
 /**
- * `anygpt` command line: generate, tokens, inspect. A thin shell over kernel/engine.
+ * `anygpt` command line: generate, tokens, inspect. A thin shell over kernel/engine; prompts come from
+ * kernel/prompt's templates, media goes through the engine's worker (encodeMedia / decodeSpan).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Generation, GenerationParams } from '../common/generation';
-import { MANIFEST_FILE, type Modality } from '../common/manifest';
-import { Engine, loadPackage, PackageError, type ExecutionProviderChoice } from './engine/index';
+import { MANIFEST_FILE, type MediaModality, type Modality } from '../common/manifest';
+import { MediaError } from './codecs/errors';
+import { Engine, loadPackage, PackageError, type ExecutionProviderChoice, type MediaSpan } from './engine/index';
+import { TASKS, type Task } from './prompt/magics';
+import { basePrompt, chatPrompt, chatUserMessage, TASK_OUTPUT, type PromptMedia } from './prompt/templates';
 
 const USAGE = `usage:
-  anygpt generate [--model DIR] [--task TASK] [--json] [options] "prompt"
-  anygpt tokens   [--model DIR] [--task TASK] "prompt"
+  anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
+  anygpt tokens   [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] "prompt"
   anygpt inspect  [DIR]
 
 tasks (templates from the package manifest; default "raw" sends the prompt as written):
-  raw      the prompt string as is
-  chat     the base template: [Human]: {prompt}<eoh> [MMGPT]:
+  raw      the prompt string as is (no media files)
+  chat     the chat template (system prompt, [Human]: … <eoh> [MMGPT]:); any of --image/--speech/--music
   t2i      text → image     tts  text → speech     t2m  text → music
-  (caption, asr, m2t take media input: --image/--speech/--music arrive with kernel/codecs)
+  caption  --image → text   asr  --speech → text   m2t  --music → text   (the prompt text is optional)
 
 generate options:
   --max-new-tokens N  --min-new-tokens N  --seed N  --greedy  --beams N
   --temperature T  --top-k K  --top-p P  --repetition-penalty R  --no-constrain
-  --ep auto|cpu|cuda  --threads N  --json (print the Generation record)
+  --ep auto|cpu|cuda  --threads N  --json (print the Generation record; file paths go to stderr)
+  --out DIR   where generated images (PNG) and audio (WAV) go (default: the current directory)
+  --voice F   a WAV whose voice speech output imitates (speech decoding with an acoustic model)
 
 The default model is models/anygpt-nano (or $ANYGPT_MODEL).`;
 
-const TASK_PRESET: Record<string, Modality> = { raw: 'text', chat: 'text', t2i: 'image', tts: 'speech', t2m: 'music' };
-const MEDIA_TASKS = new Set(['caption', 'asr', 'm2t']);
+type CliTask = Task | 'raw';
+const CLI_TASKS: readonly CliTask[] = ['raw', ...TASKS];
+const MEDIA_FLAGS: readonly MediaModality[] = ['image', 'speech', 'music'];
 
 function defaultModelDir(): string {
   if (process.env.ANYGPT_MODEL) return process.env.ANYGPT_MODEL;
@@ -47,24 +54,57 @@ function requireModel(dir: string | undefined): string {
   return d;
 }
 
-function buildPrompt(engine: Engine, task: string, text: string): string {
-  const t = engine.pkg.manifest.templates;
-  const fill = (message: string) => t.base.replace('{message}', message);
-  switch (task) {
-    case 'raw':
-      return text;
-    case 'chat':
-      return fill(text);
-    case 't2i':
-      return fill(`${t.instructions.t2i} This is input: ${text}`);
-    case 'tts':
-      return fill(`${t.instructions.tts} This is input: ${text}`);
-    case 't2m':
-      return fill(`${t.instructions.t2m} This is input: ${text}`);
-    default:
-      if (MEDIA_TASKS.has(task)) throw new Error(`--task ${task} needs media input, which arrives with the codecs (kernel/codecs)`);
-      throw new Error(`unknown --task ${JSON.stringify(task)} (one of: ${[...Object.keys(TASK_PRESET), ...MEDIA_TASKS].join(', ')})`);
+function parseTask(task: string): CliTask {
+  if (!(CLI_TASKS as readonly string[]).includes(task)) throw new Error(`unknown --task ${JSON.stringify(task)} (one of: ${CLI_TASKS.join(', ')})`);
+  return task as CliTask;
+}
+
+/** The prompt string, from kernel/prompt's templates (the same ones the notebook kernel uses). */
+function buildPrompt(engine: Engine, task: CliTask, text: string, media: PromptMedia[]): string {
+  const m = engine.pkg.manifest;
+  if (task === 'raw') {
+    if (media.length) throw new Error('--task raw sends the prompt as written; media files need --task chat, caption, asr or m2t');
+    return text;
   }
+  if (task === 'chat') return chatPrompt(m.templates.chat[m.templates.defaultChat], [], chatUserMessage(text, media));
+  return basePrompt(m, task, text, media);
+}
+
+/** Encodes --image/--speech/--music in the engine's worker; encoder warnings go to stderr. */
+async function encodeInputs(engine: Engine, files: Partial<Record<MediaModality, string>>): Promise<PromptMedia[]> {
+  const media: PromptMedia[] = [];
+  for (const modality of MEDIA_FLAGS) {
+    const file = files[modality];
+    if (!file) continue;
+    const r = await engine.encodeMedia(modality, { path: file });
+    for (const w of r.warnings) console.error(`-- ${file}: ${w}`);
+    media.push({ modality, tokens: r.tokens });
+  }
+  return media;
+}
+
+/** A name in `dir` that does not exist yet: image-1.png, image-2.png, … (never overwrites). */
+function freshPath(dir: string, stem: string, ext: string): string {
+  for (let n = 1; ; n++) {
+    const p = path.join(dir, `${stem}-${n}.${ext}`);
+    if (!existsSync(p)) return p;
+  }
+}
+
+/** Decodes each generated media span (seeded with the generation's seed) and writes PNG/WAV files. */
+async function writeMedia(engine: Engine, g: Generation, outDir: string, voicePrompt: number[][] | undefined, signal: AbortSignal): Promise<string[]> {
+  const spans = g.spans.filter((s): s is MediaSpan => s.kind !== 'text' && s.role === 'generated');
+  if (!spans.length) return [];
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  for (const span of spans) {
+    const r = await engine.decodeSpan(span, { seed: g.params.seed, voicePrompt: span.modality === 'speech' ? voicePrompt : undefined, signal });
+    for (const w of r.warnings) console.error(`-- ${span.modality}: ${w}`);
+    const file = freshPath(outDir, span.modality, r.mime === 'image/png' ? 'png' : 'wav');
+    writeFileSync(file, r.data);
+    written.push(file);
+  }
+  return written;
 }
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -113,6 +153,8 @@ async function main(argv: string[]): Promise<number> {
       image: { type: 'string' },
       speech: { type: 'string' },
       music: { type: 'string' },
+      voice: { type: 'string' },
+      out: { type: 'string' },
     },
   });
 
@@ -143,15 +185,17 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const text = positionals.join(' ');
-  if (!text) throw new Error(`${cmd}: a prompt is required`);
-  if (o.image || o.speech || o.music) throw new Error('--image/--speech/--music need the codecs (kernel/codecs), not available in this build yet');
+  const task = parseTask(o.task ?? 'raw');
+  const hasMedia = !!(o.image || o.speech || o.music);
+  // X→text tasks and chat with media may go without words; everything else needs a prompt.
+  if (!text && !(hasMedia && task !== 'raw')) throw new Error(`${cmd}: a prompt is required`);
   const ep = o.ep as ExecutionProviderChoice;
   if (!['auto', 'cpu', 'cuda'].includes(ep)) throw new Error(`--ep: expected auto, cpu or cuda, got ${JSON.stringify(o.ep)}`);
   const engine = await Engine.open(requireModel(o.model), { executionProvider: cmd === 'tokens' ? 'cpu' : ep, threads: num(o.threads, 'threads') });
   try {
-    const task = o.task ?? 'raw';
-    const prompt = buildPrompt(engine, task, text);
-    const preset = TASK_PRESET[task] ?? 'text';
+    const media = await encodeInputs(engine, { image: o.image, speech: o.speech, music: o.music });
+    const prompt = buildPrompt(engine, task, text, media);
+    const preset: Modality = task === 'raw' ? 'text' : TASK_OUTPUT[task];
     if (cmd === 'tokens') {
       const g = engine.tokenize(prompt, { preset });
       if (o.json) console.log(JSON.stringify(g, null, 2));
@@ -174,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
       ...(o.greedy ? { doSample: false } : {}),
       ...(o['no-constrain'] ? { constrain: false } : {}),
     };
+    const voicePrompt = o.voice ? (await engine.encodeMedia('speech', { path: o.voice }, 'voice-prompt')).codes as number[][] : undefined;
     const ac = new AbortController();
     process.once('SIGINT', () => ac.abort());
     const g = await engine.generate(prompt, params, {
@@ -184,9 +229,12 @@ async function main(argv: string[]): Promise<number> {
         if (e.type === 'span-end') process.stdout.write(`${e.span.kind === 'music' ? e.span.codes[0].length + ' frames' : ('codes' in e.span ? e.span.codes.length + ' codes' : '')}]`);
       },
     });
+    if (!o.json) process.stdout.write('\n');
+    const files = await writeMedia(engine, g, path.resolve(o.out ?? '.'), voicePrompt, ac.signal);
+    // With --json, stdout is the record alone; the file list goes to stderr.
+    for (const f of files) (o.json ? console.error : console.log)(`wrote ${f}`);
     if (o.json) console.log(JSON.stringify(g, null, 2));
     else {
-      process.stdout.write('\n');
       const s = g.stats;
       console.error(
         `-- ${g.stopReason}; ${s.promptTokens} prompt + ${s.generatedTokens} generated tokens; prefill ${s.prefillMs.toFixed(1)} ms; ` +
@@ -209,7 +257,8 @@ function formatInspect(i: Record<string, unknown>): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    console.error(e instanceof PackageError ? `anygpt: invalid model package: ${e.message}` : `anygpt: ${e.message}`);
+    const kind = e instanceof PackageError ? 'invalid model package: ' : e instanceof MediaError ? 'media: ' : '';
+    console.error(`anygpt: ${kind}${e.message}`);
     process.exit(1);
   },
 );
