@@ -4,7 +4,8 @@
  * cancellation becomes SIGINT, and a crash leaves every output in place and offers a restart.
  */
 import * as vscode from 'vscode';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CellOutputs, type OutputData, type OutputOp } from './execution/outputs';
 import { isAnyGptNotebook, LANGUAGE_ID } from './execution/kernelspec';
 import { KernelSession, type ExitInfo } from './kernel/session';
@@ -93,9 +94,10 @@ export class AnyGptController implements vscode.Disposable {
     return session;
   }
 
+  /** The nano model shipped inside the extension, when this build has it. */
   private bundledModel(): string | undefined {
-    const dir = vscode.Uri.joinPath(this.context.extensionUri, 'models', 'anygpt-nano');
-    return dir.fsPath;
+    const dir = vscode.Uri.joinPath(this.context.extensionUri, 'models', 'anygpt-nano').fsPath;
+    return existsSync(join(dir, 'anygpt.json')) ? dir : undefined;
   }
 
   private workspaceDir(): string | undefined {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# End-to-end tests in a real VS Code (code-server 4.139.1 on Node 24), driven by playwright-core +
+# Debian chromium. Not part of `npm test`; run with `npm run test:e2e`.
+#   E2E_SIMULATE=1   use the kernel's simulated backend instead of the nano model (automatic, with a
+#                    warning, while models/anygpt-nano is not built yet)
+#   E2E_ONLY=ui|exthost   run one of the two drivers
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT="$PWD"
+eval "$(bash tools/e2e-setup.sh)"
+export XDG_CONFIG_HOME="$E2E_BASE/xdg/config" XDG_DATA_HOME="$E2E_BASE/xdg/data" XDG_CACHE_HOME="$E2E_BASE/xdg/cache"
+PORT="${E2E_PORT:-18090}"
+SHOTS="$ROOT/test-output/e2e"
+mkdir -p "$SHOTS"
+[ -f dist/extension.js ] && [ -f dist/kernel.js ] && [ -f dist/media/tokens.js ] || npm run build
+
+if [ -f models/anygpt-nano/anygpt.json ] && [ "${E2E_SIMULATE:-0}" != 1 ]; then
+  echo "e2e: using the nano model (models/anygpt-nano)"
+  unset ANYGPT_BACKEND
+else
+  echo "e2e: WARNING: simulated kernel backend (no models/anygpt-nano yet, or E2E_SIMULATE=1)"
+  export ANYGPT_BACKEND=simulated ANYGPT_SIM_STEP_MS=40
+fi
+
+RUN="$E2E_BASE/run"; rm -rf "$RUN"; mkdir -p "$RUN/data/User" "$RUN/ext" "$RUN/ws"
+cat >"$RUN/data/User/settings.json" <<'JSON'
+{
+  "security.workspace.trust.enabled": false,
+  "workbench.startupEditor": "none",
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "workbench.enableExperiments": false,
+  "workbench.tips.enabled": false,
+  "chat.disableAIFeatures": true,
+  "workbench.colorTheme": "Default Dark Modern",
+  "notebook.output.scrolling": false,
+  "window.commandCenter": false
+}
+JSON
+printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" >"$RUN/config.yaml"
+node test/e2e/notebooks.js "$ROOT/samples" "$RUN/ws"
+
+setsid "$NODE24" "$CODE_SERVER" --config "$RUN/config.yaml" --user-data-dir "$RUN/data" --extensions-dir "$RUN/ext" \
+  --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
+  --vscode-option enable-smoke-test-driver "$RUN/ws" >"$RUN/code-server.log" 2>&1 &
+CS_PID=$!
+teardown() {
+  kill -TERM -- "-$CS_PID" 2>/dev/null || true
+  for _ in $(seq 1 20); do pgrep -g "$CS_PID" >/dev/null || break; sleep 0.5; done
+  pgrep -g "$CS_PID" >/dev/null && kill -KILL -- "-$CS_PID" 2>/dev/null || true
+}
+trap teardown EXIT
+for i in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  kill -0 "$CS_PID" 2>/dev/null || { cat "$RUN/code-server.log"; exit 1; }
+  sleep 0.5
+done
+
+export CS_URL="http://127.0.0.1:$PORT" WS_DIR="$RUN/ws" EXT_DIR="$ROOT" SHOTS
+RC=0
+if [ "${E2E_ONLY:-ui}" != exthost ]; then NB_FILE=e2e.ipynb node test/e2e/ui.js || RC=1; fi
+if [ "${E2E_ONLY:-exthost}" != ui ]; then node test/e2e/exthost.js || RC=1; fi
+echo "screenshots: $SHOTS"
+[ $RC = 0 ] && echo "e2e: 2 passed, 0 failed" || echo "e2e: failed (code-server log: $RUN/code-server.log)"
+exit $RC
