@@ -1,5 +1,5 @@
 /**
- * `anygpt` command line: generate, tokens, inspect. A thin shell over kernel/engine; prompts come from
+ * `anygpt` command line: generate, tokens, inspect, verify. A thin shell over kernel/engine; prompts come from
  * kernel/prompt's templates, media goes through the engine's worker (encodeMedia / decodeSpan).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ const USAGE = `usage:
   anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
   anygpt tokens   [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] "prompt"
   anygpt inspect  [DIR]
+  anygpt verify   NOTEBOOK.ipynb [--model DIR] [--update] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb
 
 tasks (templates from the package manifest; default "raw" sends the prompt as written):
   raw      the prompt string as is (no media files)
@@ -130,6 +131,12 @@ async function main(argv: string[]): Promise<number> {
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return cmd ? 0 : 2;
+  }
+  if (cmd === 'verify') {
+    // Loaded only here: verify drives a kernel over zeromq, which the other commands never need.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runVerify } = require('./jupyter/verify') as typeof import('./jupyter/verify');
+    return runVerify(argv.slice(1));
   }
   const { values: o, positionals } = parseArgs({
     args: argv.slice(1),
