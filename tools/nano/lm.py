@@ -1,0 +1,326 @@
+"""The AnyGPT-nano LM: a LLaMA-style decoder (RMSNorm, RoPE, SwiGLU, no biases) over the unified vocabulary,
+trained with next-token loss on responses, on prompts built with AnyGPT's exact templates.
+
+python3 lm.py [--smoke] [--steps N]   (needs work/speech.npy, work/image_codec.pt, work/audio_codec.pt)
+"""
+import json, math, os, sys, time
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import world, image_codec, audio_codec
+from tokenizer import Tokenizer
+
+# ---------------------------------------------------------------- prompts (spec §2.2 / §2.3)
+INSTRUCTIONS = {  # first entry = the fixed instruction in the manifest; all from upstream's lists
+    't2i': ['Invent an image for the text.', 'Can you turn the text into an image?', 'Make an illustration for the text.', 'Picture the text for us.'],
+    'caption': ['Write a caption for this image.', 'What do you see in this photo?', 'Describe the scene in the image.', 'Outline the image in words.'],
+    'asr': ['Record the spoken words as text.', 'Capture the spoken content as text.', 'Can you please convert this speech into written text?', 'Analyze the spoken words and transcribe them accurately.'],
+    'tts': ['Speak this text for me.', 'Please read this text aloud.', 'Convert this text into speech.', 'Generate speech from this text.'],
+    't2m': ['Can you turn this caption into a melody?', 'Use this caption as inspiration for your composition.', 'Transform this caption into a musical journey.', 'How would you translate this caption into a melody?'],
+    'm2t': ['Describe the melody and rhythm of this music.', 'How would you describe the genre of this music?', 'What words come to mind when listening to this music?', 'Listen to the music and describe the mood it evokes.'],
+}
+SYSTEM = 'You are an AI assistant named {} who can understand and generate multimodal content, including text, speech, images and audio.'
+CHAT = {'mmgpt': ('[MMGPT]', '<eos>'), 'anygpt': ('[AnyGPT]', '<eom>')}
+SPEECH_SUFFIX = ' Please recognize the voice command and give reply and voice'
+QUESTIONS = {'colour': 'What colour is it?', 'shape': 'What shape is it?', 'where': 'Where is it?', 'size': 'Is it big or small?',
+             'describe': 'Describe this image.'}
+SPEECH_QUESTION = 'What did you hear?'
+
+
+def base_prompt(task, instruction, content):
+    if task in ('t2i', 'tts', 't2m'):
+        return f'[Human]: {instruction} This is input: {content}<eoh> [MMGPT]:'
+    return f'[Human]: {instruction} {content}<eoh> [MMGPT]:'
+
+
+def chat_segments(turns, style):
+    """turns: [(user, assistant)] -> list of (text, is_target). Targets are ' {reply}{end}' (+ '</s>' at the end)."""
+    name, end = CHAT[style]
+    segs = [(SYSTEM.format(name[1:-1]), False)]
+    for i, (user, reply) in enumerate(turns):
+        segs.append((f'\n[Human]: {user}<eoh>\n{name}:', False))
+        segs.append((f' {reply}{end}' + ('</s>' if i == len(turns) - 1 else ''), True))
+    return segs
+
+
+def chat_prompt(history, user, style='mmgpt'):
+    """The inference-time chat prompt (what the engine builds): history of (user, reply) plus a new user message."""
+    name, _ = CHAT[style]
+    return ''.join(t for t, _ in chat_segments(history, style)).replace('</s>', '') + f'\n[Human]: {user}<eoh>\n{name}:'
+
+
+def media_str(kind, codes):
+    prefix, start, end = {'image': ('👀', '<soim>', '<eoim>'), 'speech': ('🗣\ufe0f', '<sosp>', '<eosp>'), 'music': ('🎶', '<somu>', '<eomu>')}[kind]
+    return start + ''.join(f'<{prefix}{c}>' for c in codes) + end
+
+
+def music_flat(codes, k=256):  # codes [Q,F] -> frame-major with offset k*q
+    return [int(codes[q][t]) + k * q for t in range(codes.shape[1]) for q in range(codes.shape[0])]
+
+
+# ---------------------------------------------------------------- media codes
+class Media:
+    def __init__(self, smoke=False):
+        self.img_cb = torch.load(os.path.join(world.WORK, 'image_codec.pt'))
+        ac = torch.load(os.path.join(world.WORK, 'audio_codec.pt'))
+        self.sp_enc, self.mu_enc = audio_codec.Encoder(ac['speech']), audio_codec.Encoder(ac['music'])
+        self.speech = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
+        self._img = {}
+        with torch.no_grad():
+            self.sp_codes = {k: [self.sp_enc(torch.tensor(c[-1])[None, None])[0, 0].tolist() for c in v] for k, v in self.speech.items()}
+            rng = np.random.RandomState(world.SEED + 4)
+            self.m2t = [(item, music_flat(self.mu_enc(torch.tensor(world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[None, None])[:, 0]))
+                        for item in world.TRAIN_MUSIC for _ in range(1 if smoke else 6)]
+            self.t2m = {item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0]) for item in world.music_items()}
+
+    def image(self, scene):
+        key = tuple(scene)
+        if key not in self._img:
+            with torch.no_grad():
+                x = image_codec.to_input(world.render(scene)[None])
+                self._img[key] = image_codec.Encoder(self.img_cb)(x)[0].tolist()
+        return self._img[key]
+
+
+# ---------------------------------------------------------------- tasks
+def edit(obj, rng):
+    """A random edit of a single object -> (instruction, new object)."""
+    shape, colour, size, pos = obj
+    kind = rng.choice(['colour', 'colour', 'shape', 'size', 'pos'])
+    if kind == 'colour':
+        c = rng.choice([c for c in world.COLOURS if c != colour]); return f'Now make it {c}.', (shape, c, size, pos)
+    if kind == 'shape':
+        s = rng.choice([s for s in world.SHAPES if s != shape]); return f'Now make it a {s}.', (s, colour, size, pos)
+    if kind == 'size':
+        z = 'small' if size == 'big' else 'big'; return f'Now make it {z}.', (shape, colour, z, pos)
+    p = rng.choice([p for p in world.POSITIONS if p != pos]); return f'Now move it to the {p}.', (shape, colour, size, p)
+
+
+def draw_request(obj, rng):
+    shape, colour, size, pos = obj
+    if size == 'big' and pos == 'center' and rng.rand() < 0.5:
+        return f'Draw a {colour} {shape}.'
+    return f'Draw {world.caption([obj])}.'
+
+
+def answer(obj, q):
+    shape, colour, size, pos = obj
+    return {'colour': colour, 'shape': shape, 'where': world.POS_PHRASE[pos], 'size': size, 'describe': world.caption([obj])}[q] + '.'
+
+
+class Tasks:
+    WEIGHTS = {'t2i': 0.14, 'caption': 0.10, 'asr': 0.16, 'tts': 0.16, 't2m': 0.10, 'm2t': 0.12, 'chat': 0.22}
+
+    def __init__(self, media, tok):
+        self.m, self.tok = media, tok
+
+    def instr(self, task, rng):
+        l = INSTRUCTIONS[task]
+        return l[0] if rng.rand() < 0.4 else l[rng.randint(len(l))]
+
+    def scene(self, rng):
+        if rng.rand() < 0.7:
+            return [world.TRAIN_OBJECTS[rng.randint(len(world.TRAIN_OBJECTS))]]
+        return world.two_shape_scene(rng)
+
+    def sample(self, task, rng):
+        """-> list of (text, is_target) segments."""
+        m = self.m
+        if task in ('t2i', 'caption'):
+            s = self.scene(rng)
+            img = media_str('image', m.image(s))
+            if task == 't2i':
+                return [('<s>' + base_prompt(task, self.instr(task, rng), world.caption(s)), False), (f' {img}<eos></s>', True)]
+            return [('<s>' + base_prompt(task, self.instr(task, rng), img), False), (f' {world.caption(s)}<eos></s>', True)]
+        if task == 'asr':
+            i = rng.randint(len(m.speech['train']))
+            sp = media_str('speech', m.sp_codes['train'][i])
+            return [('<s>' + base_prompt(task, self.instr(task, rng), sp), False), (f' {m.speech["train"][i][0]}<eos></s>', True)]
+        if task == 'tts':
+            i = rng.randint(len(m.speech['tts']))
+            sp = media_str('speech', m.sp_codes['tts'][i])
+            return [('<s>' + base_prompt(task, self.instr(task, rng), m.speech['tts'][i][0]), False), (f' {sp}<eos></s>', True)]
+        if task == 't2m':
+            item = world.TRAIN_MUSIC[rng.randint(len(world.TRAIN_MUSIC))]
+            return [('<s>' + base_prompt(task, self.instr(task, rng), world.music_caption(item)), False),
+                    (f' {media_str("music", m.t2m[item])}<eos></s>', True)]
+        if task == 'm2t':
+            item, codes = m.m2t[rng.randint(len(m.m2t))]
+            return [('<s>' + base_prompt(task, self.instr(task, rng), media_str('music', codes)), False),
+                    (f' {world.music_caption(item)}<eos></s>', True)]
+        return self.chat(rng)
+
+    def chat(self, rng):
+        m, turns = self.m, []
+        kind = rng.choice(['edit', 'edit', 'qa', 'edit+qa'])
+        if kind.startswith('edit'):
+            while True:
+                obj = world.TRAIN_OBJECTS[rng.randint(len(world.TRAIN_OBJECTS))]
+                instr, new = edit(obj, rng)
+                if new not in world.HELDOUT_OBJECTS:
+                    break
+            turns += [(draw_request(obj, rng), media_str('image', m.image([obj]))), (instr, media_str('image', m.image([new])))]
+        if kind.endswith('qa'):
+            if rng.rand() < 0.6:
+                obj = world.TRAIN_OBJECTS[rng.randint(len(world.TRAIN_OBJECTS))]
+                q = rng.choice(list(QUESTIONS))
+                turns.append((media_str('image', m.image([obj])) + ' ' + QUESTIONS[q], answer(obj, q)))
+            else:
+                i = rng.randint(len(m.speech['train']))
+                user = media_str('speech', m.sp_codes['train'][i]) + ' ' + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else '')
+                turns.append((user, m.speech['train'][i][0] + '.'))
+        segs = chat_segments(turns, 'mmgpt' if rng.rand() < 0.7 else 'anygpt')
+        return [('<s>' + segs[0][0], False)] + segs[1:]
+
+    def batch(self, task, n, rng):
+        seqs = []
+        for _ in range(n):
+            ids, tgt = [], []
+            for text, is_t in self.sample(task, rng):
+                t = self.tok.encode(text); ids += t; tgt += [is_t] * len(t)
+            seqs.append((ids, tgt))
+        L = max(len(s[0]) for s in seqs)
+        x = torch.zeros(n, L, dtype=torch.long); y = torch.full((n, L), -100, dtype=torch.long)
+        for b, (ids, tgt) in enumerate(seqs):
+            x[b, :len(ids)] = torch.tensor(ids)
+            y[b, :len(ids) - 1] = torch.tensor([i if t else -100 for i, t in zip(ids[1:], tgt[1:])])
+        return x, y
+
+
+def corpus():
+    """Every text the model reads or writes, for the word vocabulary."""
+    texts = [SYSTEM.format('MMGPT'), SYSTEM.format('AnyGPT'), SPEECH_SUFFIX, SPEECH_QUESTION, 'This is input:', 'Draw Now make it a move to the',
+             ' '.join(world.SPEECH_WORDS)] + list(QUESTIONS.values()) + sum(INSTRUCTIONS.values(), [])
+    texts += [world.caption([o]) for o in world.ALL_OBJECTS] + [world.music_caption(i) for i in world.music_items()]
+    texts += [answer(o, q) for o in world.ALL_OBJECTS[:40] for q in QUESTIONS]
+    return texts
+
+
+def make_tokenizer():
+    return Tokenizer(corpus(), image_codec.K, 256, 512)
+
+
+# ---------------------------------------------------------------- model
+class Config:
+    dim, n_layers, n_heads, hidden, max_pos, rope_theta = 256, 4, 4, 688, 512, 10000.0
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-5):
+        super().__init__(); self.eps = eps; self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope(x, pos, theta):  # x [B,H,S,hd], pos [B,S] -> rotated (rotate-half convention)
+    hd = x.shape[-1]
+    inv = 1.0 / theta ** (torch.arange(0, hd, 2).float() / hd)
+    ang = pos.float()[:, None, :, None] * inv
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    x1, x2 = x[..., :hd // 2], x[..., hd // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1)
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.h, self.hd, self.theta = c.n_heads, c.dim // c.n_heads, c.rope_theta
+        self.n1, self.n2 = RMSNorm(c.dim), RMSNorm(c.dim)
+        self.wq, self.wk, self.wv, self.wo = (nn.Linear(c.dim, c.dim, bias=False) for _ in range(4))
+        self.w1, self.w3 = nn.Linear(c.dim, c.hidden, bias=False), nn.Linear(c.dim, c.hidden, bias=False)
+        self.w2 = nn.Linear(c.hidden, c.dim, bias=False)
+
+    def forward(self, x, pos, bias, past_k, past_v):
+        B, S, D = x.shape
+        h = self.n1(x)
+        q, k, v = (w(h).view(B, S, self.h, self.hd).transpose(1, 2) for w in (self.wq, self.wk, self.wv))
+        q, k = rope(q, pos, self.theta), rope(k, pos, self.theta)
+        k, v = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + bias
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, S, D)
+        x = x + self.wo(y)
+        h = self.n2(x)
+        return x + self.w2(F.silu(self.w1(h)) * self.w3(h)), k, v
+
+
+class LM(nn.Module):
+    def __init__(self, vocab, c=Config):
+        super().__init__()
+        self.c = c
+        self.emb = nn.Embedding(vocab, c.dim)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.norm = RMSNorm(c.dim)
+        self.head = nn.Linear(c.dim, vocab, bias=False)
+        for p in self.parameters():
+            if p.dim() == 2:
+                nn.init.normal_(p, 0, 0.02)
+
+    def forward(self, input_ids, attention_mask, position_ids, past):
+        """The ONNX contract: past = [(k, v)] per layer, [B,H,P,hd]. Returns logits and presents."""
+        kpos = attention_mask.cumsum(-1) - 1  # position of every key, from the mask (left padding safe)
+        ok = (kpos[:, None, :] <= position_ids[:, :, None]) & (attention_mask[:, None, :] > 0)
+        bias = ((~ok).float() * -1e4)[:, None]  # [B,1,S,P+S]
+        x = self.emb(input_ids)
+        presents = []
+        for blk, (pk, pv) in zip(self.blocks, past):
+            x, k, v = blk(x, position_ids, bias, pk, pv)
+            presents.append((k, v))
+        return self.head(self.norm(x)), presents
+
+    def empty_past(self, B=1):
+        hd = self.c.dim // self.c.n_heads
+        return [(torch.zeros(B, self.c.n_heads, 0, hd), torch.zeros(B, self.c.n_heads, 0, hd)) for _ in self.blocks]
+
+    def logits(self, x):  # training/eval: full causal pass
+        B, S = x.shape
+        pos = torch.arange(S)[None].expand(B, S)
+        return self(x, torch.ones_like(x), pos, self.empty_past(B))[0]
+
+    @torch.no_grad()
+    def generate(self, ids, max_new=80, stop=()):
+        """Greedy with the KV cache, exactly the engine's loop without constraints."""
+        past, out = self.empty_past(), []
+        x, n = torch.tensor([ids]), len(ids)
+        for _ in range(max_new):
+            logits, past = self(x, torch.ones(1, n, dtype=torch.long), torch.arange(n - x.shape[1], n)[None], past)
+            t = int(logits[0, -1].argmax())
+            out.append(t)
+            if t in stop:
+                break
+            x, n = torch.tensor([[t]]), n + 1
+        return out
+
+
+def train(steps, bs=24, lr=3e-3, smoke=False):
+    torch.manual_seed(world.SEED); rng = np.random.RandomState(world.SEED)
+    tok = make_tokenizer()
+    media = Media(smoke)
+    tasks = Tasks(media, tok)
+    model = LM(len(tok))
+    print(f'vocab {len(tok)}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M', flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr, betas=(0.9, 0.95), weight_decay=0.01)
+    names, w = list(Tasks.WEIGHTS), np.array(list(Tasks.WEIGHTS.values()))
+    t0, hist = time.time(), {}
+    for step in range(steps):
+        cur = lr * min(1, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        for g in opt.param_groups:
+            g['lr'] = cur
+        task = names[rng.choice(len(names), p=w / w.sum())]
+        x, y = tasks.batch(task, bs, rng)
+        loss = F.cross_entropy(model.logits(x).flatten(0, 1), y.flatten())
+        opt.zero_grad(); loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        hist.setdefault(task, []).append(loss.item())
+        if step % 50 == 0 or step == steps - 1:
+            print(f'step {step} {time.time() - t0:.0f}s lr {cur:.2e} ' + ' '.join(f'{k} {np.mean(v[-10:]):.3f}' for k, v in hist.items()), flush=True)
+        if step % 500 == 499:
+            torch.save(model.state_dict(), os.path.join(world.WORK, 'lm.pt'))
+    torch.save(model.state_dict(), os.path.join(world.WORK, 'lm.pt'))
+    return model, tok
+
+
+if __name__ == '__main__':
+    torch.set_num_threads(2)
+    smoke = '--smoke' in sys.argv
+    steps = int(sys.argv[sys.argv.index('--steps') + 1]) if '--steps' in sys.argv else (20 if smoke else 2000)
+    train(steps, smoke=smoke)
