@@ -1,0 +1,99 @@
+/**
+ * `anygpt generate` end to end from the TypeScript sources (node + tsx): tasks built by kernel/prompt's
+ * templates, media inputs encoded in the engine worker, generated spans written as PNG/WAV files.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import type { Generation } from '../../common/generation';
+import { greyBlocks, makeWav, sine } from '../codecs/fixtures';
+import { cleanupMediaPackages, mediaPackage } from './media-fixture';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'kernel', 'cli.ts');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function anygpt(args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    // tsx by absolute path: the command runs in a temporary cwd, outside this package's node_modules.
+    execFile(process.execPath, ['--require', require.resolve('tsx/cjs'), CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ANYGPT_MODEL: '' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('anygpt CLI with media', function () {
+  this.timeout(120000);
+  let model: string;
+  let work: string;
+  before(() => {
+    model = mediaPackage();
+    work = mkdtempSync(path.join(tmpdir(), 'anygpt-cli-'));
+  });
+  after(() => {
+    cleanupMediaPackages();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('t2i writes a PNG into --out and prints its path', async () => {
+    const out = path.join(work, 'images');
+    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 't2i', '--seed', '1', '--out', out, 'img of a cat'], work);
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(out, 'image-1.png');
+    assert.match(r.stdout, new RegExp(`wrote ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const meta = await sharp(readFileSync(file)).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);
+    // A second run does not overwrite the first file.
+    const again = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 't2i', '--out', out, 'img'], work);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ['image-1.png', 'image-2.png']);
+  });
+
+  it('tts with --json: the record on stdout, a WAV in the current directory', async () => {
+    const cwd = mkdtempSync(path.join(work, 'tts-'));
+    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'tts', '--seed', '2', '--json', 'say hello'], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const g = JSON.parse(r.stdout) as Generation;
+    assert.equal(g.schema, 'anygpt-generation/1');
+    assert.ok(g.prompt.includes('I require you to read these mute words'), g.prompt);
+    assert.ok(g.spans.some((s) => s.kind === 'speech' && s.role === 'generated'));
+    assert.match(r.stderr, /wrote .*speech-1\.wav/);
+    const wav = readFileSync(path.join(cwd, 'speech-1.wav'));
+    assert.equal(wav.subarray(0, 4).toString(), 'RIFF');
+    assert.equal(wav.readUInt32LE(24), 16000);
+  });
+
+  it('caption and asr read --image / --speech through the codecs into the prompt', async () => {
+    const png = path.join(work, 'blocks.png');
+    writeFileSync(png, await greyBlocks([0, 40, 80, 120, 160, 200, 240, 255]));
+    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', '--json', '--image', png], work);
+    assert.equal(r.code, 0, r.stderr);
+    const g = JSON.parse(r.stdout) as Generation;
+    assert.equal(g.text, 'hi there');
+    assert.match(g.prompt, /Describe the people and objects in this picture\. <soim>(<👀\d+>){8}<eoim><eoh>/u);
+    const wav = path.join(work, 'q.wav');
+    writeFileSync(wav, makeWav([sine(300, 16000, 0.2)], 16000, '16'));
+    const t = await anygpt(['tokens', '--model', model, '--task', 'asr', '--speech', wav], work);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /prompt\s+speech \[\d+,\d+\) 10 codes/);
+  });
+
+  it('reports bad media and missing task input clearly', async () => {
+    const bad = path.join(work, 'bad.png');
+    writeFileSync(bad, 'not an image');
+    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', '--image', bad], work);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /anygpt: media: bad\.png is not a readable image/);
+    const noImage = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', 'what is it?'], work);
+    assert.equal(noImage.code, 1);
+    assert.match(noImage.stderr, /%task caption needs an? image attachment/);
+  });
+});
