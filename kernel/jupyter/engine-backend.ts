@@ -1,31 +1,24 @@
 /**
- * Backend over the real engine (kernel/engine) and codecs (kernel/codecs).
- *
- * LLM work runs in the engine's worker thread. Codec calls run here on the kernel's main thread for now:
- * their ONNX runs are asynchronous (ORT's own threads) but their JS loops (PNDM, SoundStorm) are not.
- * When the engine exposes codec operations through its worker (WorkerOps `encodeMedia`/`decodeSpan`),
- * only this file changes.
+ * Backend over the real engine (kernel/engine). Everything heavy runs in the engine's worker thread: the LLM
+ * and, through the engine's media operations, the codecs (encoders, the PNDM and SoundStorm loops), so the
+ * kernel's main thread only routes messages and keeps serving heartbeats and interrupts.
  */
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
 import type { MediaModality } from '../../common/manifest';
-import { Codecs } from '../codecs';
-import { ENGINE_VERSION, Engine } from '../engine';
+import { MediaError } from '../codecs/errors';
+import { ENGINE_VERSION, Engine, type DecodedMediaFile, type MediaSpan } from '../engine';
 import type { MediaCodes } from '../prompt/templates';
-import type { Backend, BackendOptions, DecodedMedia, ModelDescription, Progress, VoicePrompt } from './backend';
+import { AbortError, type Backend, type BackendOptions, type DecodedMedia, type ModelDescription, type Progress, type VoicePrompt } from './backend';
 
 export class EngineBackend implements Backend {
-  private constructor(
-    private readonly engine: Engine,
-    private readonly codecs: Codecs,
-  ) {}
+  private constructor(private readonly engine: Engine) {}
 
   static async open(dir: string, opts: BackendOptions): Promise<EngineBackend> {
     opts.onProgress?.({ stage: 'package + LLM session', done: 0, total: 1 });
+    // Codec sessions open lazily in the worker on the first media request, so loading stays fast.
     const engine = await Engine.open(dir, { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads, log: (m) => process.stderr.write(m + '\n') });
-    const ort = await import('onnxruntime-node');
-    const codecs = await Codecs.open({ dir: engine.pkg.dir, manifest: engine.pkg.manifest, ort });
     opts.onProgress?.({ stage: 'package + LLM session', done: 1, total: 1 });
-    return new EngineBackend(engine, codecs);
+    return new EngineBackend(engine);
   }
 
   describeModel(): ModelDescription {
@@ -42,30 +35,37 @@ export class EngineBackend implements Backend {
   }
 
   async encodeMedia(modality: MediaModality, bytes: Uint8Array): Promise<MediaCodes> {
-    if (modality === 'image') return { modality, codes: (await this.codecs.encodeImage(bytes)).codes };
-    if (modality === 'speech') return { modality, codes: (await this.codecs.encodeSpeech(bytes, 'input')).codes[0] };
-    return { modality, codes: (await this.codecs.encodeMusic(bytes)).codes };
+    const r = await this.engine.encodeMedia(modality, { bytes });
+    return modality === 'music' ? { modality, codes: r.codes as number[][] } : { modality, codes: r.codes as number[] };
   }
 
   async encodeVoice(bytes: Uint8Array): Promise<VoicePrompt> {
-    return { kind: 'voice', data: (await this.codecs.encodeSpeech(bytes, 'voice-prompt')).codes };
+    return { kind: 'voice', data: (await this.engine.encodeMedia('speech', { bytes }, 'voice-prompt')).codes };
   }
 
   async decodeSpan(media: MediaCodes, opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void; seed?: number }): Promise<DecodedMedia> {
-    const progress = (stage: string) => (done: number, total: number) => opts.onProgress?.({ stage, done, total });
-    if (media.modality === 'image') {
-      const r = await this.codecs.decodeImage(media.codes, { signal: opts.signal, seed: opts.seed, onProgress: progress('diffusion') });
-      return { modality: 'image', mime: 'image/png', data: r.png, width: r.width, height: r.height };
+    // The kernel holds codes (from a generation or %decode); the engine decodes spans, so wrap them in one.
+    const span = { kind: media.modality, modality: media.modality, start: 0, end: 0, codes: media.codes, role: 'generated', complete: true } as MediaSpan;
+    try {
+      const r = await this.engine.decodeSpan(span, {
+        seed: opts.seed,
+        voicePrompt: media.modality === 'speech' ? (opts.voice?.data as number[][] | undefined) : undefined,
+        signal: opts.signal,
+        onProgress: (stage, done, total) => opts.onProgress?.({ stage, done, total }),
+      });
+      return toDecoded(r);
+    } catch (e) {
+      // Backend contract: an aborted decode rejects with AbortError (shown as KeyboardInterrupt).
+      if (e instanceof MediaError && e.code === 'aborted') throw new AbortError(e.message);
+      throw e;
     }
-    const r =
-      media.modality === 'speech'
-        ? await this.codecs.decodeSpeech(media.codes, { voicePrompt: opts.voice?.data as number[][] | undefined, signal: opts.signal, seed: opts.seed, onProgress: progress('soundstorm') })
-        : await this.codecs.decodeMusic(media.codes as number[][], { onProgress: progress('music decode') });
-    return { modality: media.modality, mime: 'audio/wav', data: r.wav, sampleRate: r.sampleRate, durationSec: r.samples.length / r.sampleRate };
   }
 
   async close(): Promise<void> {
-    await this.codecs.dispose().catch(() => {});
     await this.engine.close();
   }
+}
+
+function toDecoded(r: DecodedMediaFile): DecodedMedia {
+  return { modality: r.modality, mime: r.mime, data: r.data, width: r.width, height: r.height, sampleRate: r.sampleRate, durationSec: r.durationSec };
 }
