@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint as ckpt_mod  # noqa: E402
 import layout  # noqa: E402
 import llm_builder  # noqa: E402
+import media_convert  # noqa: E402
 import tokenizer_convert  # noqa: E402
 
 GiB = 2 ** 30
@@ -145,7 +146,7 @@ def mem_available():
     return None
 
 
-def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, hash_files=True, log=print):
+def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, hash_files=True, log=print, media=None):
     t0 = time.time()
     for d in dtypes:
         if d not in ('fp32', 'fp16', 'int4'):
@@ -154,6 +155,7 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
         raise ConvertError('fp32 and fp16 graphs have different KV dtypes and cannot share one package; convert twice')
     log(f'[1/5] checking {src}')
     cfg, ck, tok = check_source(src, log)
+    media_convert.check(**{k: v for k, v in (media or {}).items() if v})
     kv = 'float16' if dtypes[0] == 'fp16' else 'float32'
     sizes, n_params, ram = estimates(cfg, ck, dtypes)
     need = sum(sizes.values())
@@ -187,7 +189,15 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
                                  log=log)
         graphs[d] = (fn, info)
 
+    media = {k: v for k, v in (media or {}).items() if v}
+    mods = {}
+    if media:
+        log('[3b/5] media components (fp32 graphs)')
+        mods = media_convert.convert(out, {a['content'] for a in tok['added']}, log=log, **media)
     log('[4/5] hashing' if hash_files else '[4/5] hashing skipped (--no-hash)')
+    if hash_files:
+        for r in media_convert.files_of(mods):
+            r['sha256'] = sha256(os.path.join(out, r['path']))
 
     def ref(path):
         r = {'path': path}
@@ -210,13 +220,13 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
         'format': 'anygpt-package', 'version': 1,
         'name': name or os.path.basename(os.path.abspath(out)),
         'description': f'Converted from {os.path.basename(os.path.abspath(src))} by tools/convert/convert.py '
-                       f'(LLM {",".join(dtypes)}; media components not converted yet).',
+                       f'(LLM {",".join(dtypes)}; media: {", ".join(mods) or "none"}).',
         'license': 'LLaMA 2 Community License (AnyGPT weights; see the upstream model card)',
         'llm': llm,
         'tokenizer': {'file': ref('tokenizer.json'), 'config': ref('tokenizer_config.json'),
                       'bos': '<s>', 'eos': '</s>', 'unk': '<unk>', 'addBos': bool(tok['add_bos'])},
         'specialTokens': list(layout.ROLE_TOKENS),
-        'modalities': {},
+        'modalities': mods,
         'templates': layout.TEMPLATES,
         'presets': layout.PRESETS,
     }
@@ -230,7 +240,8 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
                 + f'; RoPE tables cover {max_positions} positions; KV {kv}.\n'
                 f'* Tokenizer: slow LlamaTokenizer rules, legacy={tok["legacy"]}. Compare '
                 'checks/tokenizer-goldens.json with transformers 4.34.1 before relying on exact ids.\n'
-                '* Media (image/speech/music) components: not in this package yet.\n')
+                f'* Media components: {", ".join(mods) or "none"} (fp32 graphs; see docs/real-model.md for what was '
+                'parity-tested). The image encoder graph, if present, was supplied with --image-encoder, not converted.\n')
     total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if os.path.isfile(os.path.join(out, f)))
     log(f'done: {out} ({total / GiB:.2f} GiB) in {time.time() - t0:.1f} s')
     return manifest
@@ -245,11 +256,19 @@ def main():
     ap.add_argument('--name', default=None)
     ap.add_argument('--force', action='store_true', help='write into a non-empty --out')
     ap.add_argument('--no-hash', action='store_true', help='skip sha256 of package files (saves ~1 min per 10 GB)')
+    ap.add_argument('--speech-modules', help='fnlp/AnyGPT-speech-modules folder (speechtokenizer/, soundstorm/)')
+    ap.add_argument('--encodec', help='facebook/encodec_32khz folder (config.json, model.safetensors)')
+    ap.add_argument('--seed', help='AILab-CVC/seed-tokenizer-2 folder (seed_quantizer.pt): SEED decoder')
+    ap.add_argument('--unclip', help='stabilityai/stable-diffusion-2-1-unclip folder + text_embedding.f32')
+    ap.add_argument('--image-encoder', help='an exported SEED encoder graph (pixel_values → codes [1,32]); not made here')
     a = ap.parse_args()
     try:
         convert(a.src, a.out, [d.strip() for d in a.llm_dtype.split(',') if d.strip()],
-                max_positions=a.max_positions, name=a.name, force=a.force, hash_files=not a.no_hash)
-    except (ConvertError, tokenizer_convert.TokenizerSourceError, ValueError) as e:
+                max_positions=a.max_positions, name=a.name, force=a.force, hash_files=not a.no_hash,
+                media=dict(speech=a.speech_modules, encodec=a.encodec, seed=a.seed, unclip_dir=a.unclip,
+                           image_encoder=a.image_encoder))
+    except (ConvertError, tokenizer_convert.TokenizerSourceError, ValueError, media_convert.MediaError,
+            FileNotFoundError, KeyError) as e:
         print(f'error: {e}', file=sys.stderr)
         sys.exit(2)
 

@@ -483,20 +483,24 @@ def _export(mod, args, out, inames, onames, axes):
 
 
 def export_codec(model, kind, enc_out, dec_out, hop):
-    """kind 'music' (audio_codes [1,1,Q,F]) or 'speech' (codes [Q,1,F])."""
+    """kind 'music' (audio_codes [1,1,Q,F]) or 'speech' (codes [Q,1,F]); a None path skips that graph."""
     model.set_export(True)
     try:
         wav = torch.randn(1, 1, hop * 3 + 17)
         n_q = len(model.codebooks)
         codes = torch.zeros(n_q, 1, 8, dtype=torch.long)
         if kind == 'music':
-            _export(_MusicEnc(model), (wav,), enc_out, ['waveform'], ['audio_codes'],
-                    {'waveform': {2: 'T'}, 'audio_codes': {3: 'F'}})
-            _export(_MusicDec(model), (codes.transpose(0, 1).unsqueeze(0),), dec_out, ['audio_codes'], ['waveform'],
-                    {'audio_codes': {3: 'F'}, 'waveform': {2: 'T'}})
+            if enc_out:
+                _export(_MusicEnc(model), (wav,), enc_out, ['waveform'], ['audio_codes'],
+                        {'waveform': {2: 'T'}, 'audio_codes': {3: 'F'}})
+            if dec_out:
+                _export(_MusicDec(model), (codes.transpose(0, 1).unsqueeze(0),), dec_out, ['audio_codes'], ['waveform'],
+                        {'audio_codes': {3: 'F'}, 'waveform': {2: 'T'}})
         else:
-            _export(_SpeechEnc(model), (wav,), enc_out, ['waveform'], ['codes'], {'waveform': {2: 'T'}, 'codes': {2: 'F'}})
-            _export(_SpeechDec(model), (codes,), dec_out, ['codes'], ['waveform'],
-                    {'codes': {0: 'Q', 2: 'F'}, 'waveform': {2: 'T'}})
+            if enc_out:
+                _export(_SpeechEnc(model), (wav,), enc_out, ['waveform'], ['codes'], {'waveform': {2: 'T'}, 'codes': {2: 'F'}})
+            if dec_out:
+                _export(_SpeechDec(model), (codes,), dec_out, ['codes'], ['waveform'],
+                        {'codes': {0: 'Q', 2: 'F'}, 'waveform': {2: 'T'}})
     finally:
         model.set_export(False)
