@@ -58,7 +58,12 @@ def main():
                 codes = m.encode(torch.from_numpy(w)[None, None])  # [Q,1,F]
                 y = m.decode(codes)
             music.append({'waveform': f32(w), 'T': n, 'codes': codes[:, 0].tolist(), 'out': f32(y[0, 0].numpy())})
-        cases['music'] = {'Q': len(m.codebooks), 'hop': 640, 'cases': music}
+        short = []  # 1–3 frames: shorter than the decoder's first reflect pad (upstream zero-extends)
+        for F_ in (1, 2, 3):
+            codes = torch.randint(0, cfg['codebook_size'], (len(m.codebooks), 1, F_))
+            with torch.no_grad():
+                short.append({'codes': codes[:, 0].tolist(), 'out': f32(m.decode(codes)[0, 0].numpy())})
+        cases['music'] = {'Q': len(m.codebooks), 'hop': 640, 'cases': music, 'short': short}
 
         # SpeechTokenizer (hop 320, Snake, BiLSTM encoder)
         seanet.make_fake_spt(os.path.join(tmp, 'spt'), seed=2, **SPT_SMALL)
@@ -73,7 +78,12 @@ def main():
                 y1 = m.decode(codes[:1])
             speech.append({'waveform': f32(w), 'T': n, 'codes': codes[:, 0].tolist(), 'out': f32(y[0, 0].numpy()),
                            'out_semantic_only': f32(y1[0, 0].numpy())})
-        cases['speech'] = {'Q': len(m.codebooks), 'hop': 320, 'cases': speech}
+        short = []
+        for F_ in (1, 2, 3):
+            codes = torch.randint(0, cfg['codebook_size'], (len(m.codebooks), 1, F_))
+            with torch.no_grad():
+                short.append({'codes': codes[:, 0].tolist(), 'out': f32(m.decode(codes)[0, 0].numpy())})
+        cases['speech'] = {'Q': len(m.codebooks), 'hop': 320, 'cases': speech, 'short': short}
 
         # SoundStorm net
         p = os.path.join(tmp, 'speechtokenizer_soundstorm_mls.pt')

@@ -103,8 +103,32 @@ class Conv(nn.Module):
             n = (L - self.k + total) / self.s + 1
             extra = (math.ceil(n) - 1) * self.s + (self.k - total) - L
         if left or right + extra:
-            x = F.pad(x, (left, right + extra), mode='reflect')
+            x = reflect_pad_graph(x, left, right + extra) if self.export_mode else reflect_pad(x, left, right + extra)
         return self.conv(x)
+
+
+def reflect_pad(x, left, right):
+    """Upstream's reflect pad: inputs not longer than the pad are zero-extended first, then trimmed back."""
+    L = x.shape[-1]
+    m = max(left, right)
+    e = m - L + 1 if L <= m else 0
+    if e:
+        x = F.pad(x, (0, e))
+    y = F.pad(x, (left, right), mode='reflect')
+    return y[..., :y.shape[-1] - e] if e else y
+
+
+def reflect_pad_graph(x, left, right):
+    """The same as reflect_pad with the length taken from the tensor at run time (Range/Gather/Where in ONNX)."""
+    m = max(left, right)
+    L = torch._shape_as_tensor(x)[-1]
+    e = torch.clamp(m + 1 - L, min=0)
+    n = L + e  # effective (zero-extended) length
+    xe = F.pad(x, (0, m + 1))
+    i = torch.arange(L + left + right, dtype=torch.long) - left
+    i = torch.where(i < 0, -i, i)
+    i = torch.where(i >= n, 2 * (n - 1) - i, i)
+    return torch.index_select(xe, x.dim() - 1, i)
 
 
 class ConvTr(nn.Module):
