@@ -11,8 +11,9 @@ graph uses float32 activations (CPU; MatMulNBits accuracy_level 4).
 
 The package gets anygpt.json (common/manifest.ts), tokenizer.json + tokenizer_config.json, the LLM graph(s) with
 one external-data file each, MODEL_CARD.md, and checks/tokenizer-goldens.json (ids from our slow-tokenizer
-reference, to compare with transformers 4.34.1 on the real files). Media components are not converted yet:
-the package has no `modalities`, so the engine runs it as a text/token-string model.
+reference, to compare with transformers 4.34.1 on the real files). With --speech-modules, --encodec and
+--seed/--unclip/--image-encoder the media components go into the same package (tools/convert/media_convert.py);
+without them the package has no `modalities` and the engine runs it as a text/token-string model.
 """
 import argparse
 import hashlib
