@@ -98,4 +98,6 @@ export interface OutputMetadata extends OutputStatsMetadata {
   /** Wall times, ms: parse, encode, tokenize, generate, decode, total. */
   timings: Record<string, number>;
   cellId?: string;
+  /** Kernel addition: non-fatal adjustments shown on stderr during the cell (trimmed input, truncated span, …). */
+  warnings?: string[];
 }

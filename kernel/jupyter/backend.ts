@@ -31,13 +31,26 @@ export interface DecodedMedia {
   height?: number;
   sampleRate?: number;
   durationSec?: number;
+  /** Non-fatal adjustments the decoder made (dropped incomplete frame, ignored voice prompt, …); the kernel shows them. */
+  warnings?: string[];
 }
+
+/** Codes of an attached media file plus the encoder's non-fatal adjustments (trimmed audio, dropped GIF frames, …). */
+export type EncodedMedia = MediaCodes & { warnings?: string[] };
 
 /** A voice prompt for speech output; opaque to the kernel (the acoustic stage reads it). */
 export interface VoicePrompt {
   kind: 'voice';
   data: unknown;
+  /** Non-fatal adjustments made while encoding it (trimmed, resampled, …). */
+  warnings?: string[];
 }
+
+/**
+ * A media file for the encoders: a path (read lazily off the main thread, so a 2-hour WAV is parsed from
+ * its header and only the kept prefix is read) or bytes already in memory. `name` appears in messages.
+ */
+export type MediaInput = { path: string } | { bytes: Uint8Array; name?: string };
 
 export interface Progress {
   stage: string;
@@ -49,9 +62,9 @@ export interface Backend {
   describeModel(): ModelDescription;
   tokenize(prompt: string): Promise<Generation>;
   generate(prompt: string, params: GenerationParams, opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void }): Promise<Generation>;
-  /** Media file bytes (PNG/JPEG/…, WAV) → codes for the prompt. Throws a readable Error on bad input. */
-  encodeMedia(modality: MediaModality, bytes: Uint8Array): Promise<MediaCodes>;
-  encodeVoice(bytes: Uint8Array): Promise<VoicePrompt>;
+  /** A media file (PNG/JPEG/…, WAV) → codes for the prompt. Throws a readable Error on bad input (a missing path: code ENOENT). */
+  encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia>;
+  encodeVoice(input: MediaInput): Promise<VoicePrompt>;
   decodeSpan(codes: MediaCodes, opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<DecodedMedia>;
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import type { MediaModality } from '../../common/manifest';
 import { MediaError } from '../codecs/errors';
 import { ENGINE_VERSION, Engine, type DecodedMediaFile, type MediaSpan } from '../engine';
 import type { MediaCodes } from '../prompt/templates';
-import { AbortError, type Backend, type BackendOptions, type DecodedMedia, type ModelDescription, type Progress, type VoicePrompt } from './backend';
+import { AbortError, type Backend, type BackendOptions, type DecodedMedia, type EncodedMedia, type MediaInput, type ModelDescription, type Progress, type VoicePrompt } from './backend';
 
 export class EngineBackend implements Backend {
   private constructor(private readonly engine: Engine) {}
@@ -34,13 +34,15 @@ export class EngineBackend implements Backend {
     return this.engine.generate(prompt, params, opts);
   }
 
-  async encodeMedia(modality: MediaModality, bytes: Uint8Array): Promise<MediaCodes> {
-    const r = await this.engine.encodeMedia(modality, { bytes });
-    return modality === 'music' ? { modality, codes: r.codes as number[][] } : { modality, codes: r.codes as number[] };
+  async encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia> {
+    const r = await this.engine.encodeMedia(modality, input);
+    const { warnings } = r;
+    return modality === 'music' ? { modality, codes: r.codes as number[][], warnings } : { modality, codes: r.codes as number[], warnings };
   }
 
-  async encodeVoice(bytes: Uint8Array): Promise<VoicePrompt> {
-    return { kind: 'voice', data: (await this.engine.encodeMedia('speech', { bytes }, 'voice-prompt')).codes };
+  async encodeVoice(input: MediaInput): Promise<VoicePrompt> {
+    const r = await this.engine.encodeMedia('speech', input, 'voice-prompt');
+    return { kind: 'voice', data: r.codes, warnings: r.warnings };
   }
 
   async decodeSpan(media: MediaCodes, opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void; seed?: number }): Promise<DecodedMedia> {
@@ -67,5 +69,5 @@ export class EngineBackend implements Backend {
 }
 
 function toDecoded(r: DecodedMediaFile): DecodedMedia {
-  return { modality: r.modality, mime: r.mime, data: r.data, width: r.width, height: r.height, sampleRate: r.sampleRate, durationSec: r.durationSec };
+  return { modality: r.modality, mime: r.mime, data: r.data, width: r.width, height: r.height, sampleRate: r.sampleRate, durationSec: r.durationSec, warnings: r.warnings };
 }

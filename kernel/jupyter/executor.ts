@@ -3,7 +3,7 @@
  * Holds the kernel's session state (model, persistent config, conversation, earlier outputs, voice).
  * Knows nothing of ZeroMQ: it talks to the protocol layer through `Emit`, so it is testable alone.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Generation, GenerationEvent, GenerationParams, Span } from '../../common/generation';
 import type { MediaModality, Modality } from '../../common/manifest';
@@ -30,7 +30,7 @@ import {
   type PromptMedia,
   type Task,
 } from '../prompt';
-import type { Backend, BackendFactory, DecodedMedia, ModelDescription, VoicePrompt } from './backend';
+import type { Backend, BackendFactory, DecodedMedia, EncodedMedia, ModelDescription, VoicePrompt } from './backend';
 import { audioBundle, imageBundle, progressText, streamingText, tokensBundle, type MimeBundle } from './outputs';
 
 export const KERNEL_VERSION = '0.1.0';
@@ -149,7 +149,7 @@ export class CellExecutor {
   async run(source: string, ctx: RunContext, emit: Emit): Promise<Outcome> {
     const t0 = performance.now();
     try {
-      return await this.runCell(source, ctx, emit, t0);
+      return await this.runCell(source, ctx, withWarnings(emit), t0);
     } catch (e) {
       return errorOutcome(e);
     }
@@ -172,7 +172,7 @@ export class CellExecutor {
     return { ...merged, task: merged.task ?? 'chat' };
   }
 
-  private async runCell(source: string, ctx: RunContext, emit: Emit, t0: number): Promise<Outcome> {
+  private async runCell(source: string, ctx: RunContext, emit: CellEmit, t0: number): Promise<Outcome> {
     const cell = parseCell(source);
     const timings: Record<string, number> = { parse: performance.now() - t0 };
 
@@ -206,6 +206,8 @@ export class CellExecutor {
       case 'generate':
         break;
     }
+    // Missing files fail fast, before a model load.
+    for (const ref of cell.media) if (ref.output === undefined) await checkFile(resolvePath(ctx.cwd, ref.target), ref.target, ctx.cwd, ref.line, ref.col, ref.length);
     if (cell.voice) await this.loadVoice(cell, ctx, emit);
     const backend = await this.model(emit, ctx.executionCount);
     const model = backend.describeModel();
@@ -216,7 +218,7 @@ export class CellExecutor {
     const te = performance.now();
     const media: (PromptMedia & { ref: MediaRef })[] = [];
     for (const ref of cell.media) {
-      const codes = await this.resolveMedia(ref, ctx, backend);
+      const codes = await this.resolveMedia(ref, ctx, backend, emit);
       media.push({ modality: ref.modality, tokens: mediaTokenString(manifest, codes), ref });
     }
     timings.encode = performance.now() - te;
@@ -280,6 +282,7 @@ export class CellExecutor {
         tokensPerSecond: 0,
         timings: roundTimings({ ...timings, ...extra }),
         cellId: ctx.cellId,
+        ...(emit.warnings.length ? { warnings: [...emit.warnings] } : {}),
       },
     });
 
@@ -329,9 +332,19 @@ export class CellExecutor {
       if (!shown) flush();
       else if (!pending) pending = setTimeout(flush, Math.max(0, STREAM_INTERVAL_MS - (performance.now() - lastFlush)));
     };
+    // An interrupted chat turn is not added to the conversation: later cells must not silently see half a
+    // reply. The cell keeps its partial output (Jupyter's convention) and says so in one line.
+    const isChat = task === 'chat' && !cell.raw;
+    const notAdded = () => {
+      if (!isChat) return '';
+      const kept = ctx.cellId !== undefined && this.conversation.all().some((t) => t.cellId === ctx.cellId);
+      const n = this.conversation.length;
+      return `; this turn was NOT added to the conversation${kept ? " (the cell's previous turn is kept)" : ''}: later cells see ${n} turn${n === 1 ? '' : 's'}. Re-run the cell to add it`;
+    };
     const tg = performance.now();
     const g = await backend.generate(prompt, params, { signal: ctx.signal, onEvent });
     timings.generate = performance.now() - tg;
+    for (const w of g.warnings) emit.warn(w);
     if (pending) clearTimeout(pending);
     const finalText = g.text || text.trim();
     const generationId = `${model.hash.slice(0, 12)}-${seed}-${ctx.executionCount}`;
@@ -346,20 +359,35 @@ export class CellExecutor {
 
     if (g.stopReason === 'aborted') {
       emit.display(tokensBundle(g, context), m0);
-      throw new Interrupted(`interrupted after ${g.tokens.length - g.promptLength} generated tokens; the partial output is kept above`);
+      throw new Interrupted(`interrupted after ${g.tokens.length - g.promptLength} generated tokens; the partial output is kept above${notAdded()}`);
     }
 
-    // Decode every complete generated media span.
+    // Decode every generated media span. A span cut short (max_new_tokens, a missing end tag) still decodes
+    // when its codes allow it (speech, whole music frames), with a warning; a partial image cannot.
     const td = performance.now();
     const produced: MediaCodes[] = [];
     for (const { span, index } of genMedia) {
       const codes = spanCodes(span)!;
-      if (!span.complete || !codesLength(codes)) {
-        emit.stream('stderr', `skipped an incomplete ${span.kind} span (${span.end - span.start} tokens, stop: ${g.stopReason})\n`);
-        continue;
+      const n = codesLength(codes);
+      const tags = manifest.modalities[span.modality]?.tokens;
+      const written = g.tokens.slice(span.start, span.end + 1).filter((t) => t.modality === span.modality && t.piece !== tags?.start && t.piece !== tags?.end).length;
+      if (!span.complete || !n) {
+        const why = g.stopReason === 'max-new-tokens' ? 'generation hit max_new_tokens inside it; raise %max_new_tokens' : `generation stopped inside it (stop: ${g.stopReason})`;
+        if (codes.modality === 'image' || !n) {
+          emit.warn(`skipped an incomplete ${span.kind} span (${written} of ${codes.modality === 'image' ? manifest.modalities.image?.tokensPerImage : 'its'} tokens): ${why}`);
+          continue;
+        }
+        const frames = codes.modality === 'music' ? `, ${codes.codes[0].length} whole frame(s)` : '';
+        emit.warn(`the ${span.kind} span is truncated (${written} tokens${frames}): ${why}; decoded the ${n} code(s) present`);
       }
       produced.push(codes);
-      const decoded = await this.decodeWithProgress(backend, codes, ctx, emit, `${ctx.executionCount}-${index}`);
+      let decoded: DecodedMedia;
+      try {
+        decoded = await this.decodeWithProgress(backend, codes, ctx, emit, `${ctx.executionCount}-${index}`);
+      } catch (e) {
+        if (isAbort(e)) throw new Interrupted(`interrupted while decoding the ${span.kind} span; the generated tokens are kept above${notAdded()}`);
+        throw e;
+      }
       this.showMedia(decoded, codes, emit, m0, { index, span, generationId, manifest, executionCount: ctx.executionCount });
     }
     timings.decode = performance.now() - td;
@@ -368,22 +396,35 @@ export class CellExecutor {
     Object.assign(m.anygpt, { promptTokens: g.promptLength, generatedTokens: g.tokens.length - g.promptLength, tokensPerSecond: g.stats.tokensPerSecond, stopReason: g.stopReason });
 
     this.remember(ctx.executionCount, produced);
-    if (task === 'chat' && !cell.raw) {
+    if (isChat) {
       const user = chatUserMessage(cell.text, media);
       this.conversation.commit({ cellId: ctx.cellId, executionCount: ctx.executionCount, user, assistant: assistantMessage(g, manifest) });
     }
     return { status: 'ok', result: { data: tokensBundle(g, context), metadata: m } };
   }
 
-  private async decodeCell(cell: Cell, ctx: RunContext, emit: Emit, timings: Record<string, number>, t0: number): Promise<Outcome> {
+  private async decodeCell(cell: Cell, ctx: RunContext, emit: CellEmit, timings: Record<string, number>, t0: number): Promise<Outcome> {
     if (cell.action.kind !== 'decode') throw new Error('unreachable');
     const backend = await this.model(emit, ctx.executionCount);
     const model = backend.describeModel();
     const { modality, tokens, line, col } = cell.action;
-    const codes = parseModalityTokens(model.manifest, modality, tokens, line, col);
+    const parseWarnings: string[] = [];
+    const codes = parseModalityTokens(model.manifest, modality, tokens, line, col, parseWarnings);
+    for (const w of parseWarnings) emit.warn(w);
     const decoded = await this.decodeWithProgress(backend, codes, ctx, emit, `${ctx.executionCount}-decode`);
     timings.decode = performance.now() - t0;
-    const metadata = { anygpt: { model: model.name, modelHash: model.hash, engineVersion: model.engineVersion, kernelVersion: KERNEL_VERSION, executionProvider: model.executionProvider, task: 'decode', timings: roundTimings(timings) } };
+    const metadata = {
+      anygpt: {
+        model: model.name,
+        modelHash: model.hash,
+        engineVersion: model.engineVersion,
+        kernelVersion: KERNEL_VERSION,
+        executionProvider: model.executionProvider,
+        task: 'decode',
+        timings: roundTimings(timings),
+        ...(emit.warnings.length ? { warnings: [...emit.warnings] } : {}),
+      },
+    };
     this.showMedia(decoded, codes, emit, metadata, { manifest: model.manifest, executionCount: ctx.executionCount });
     this.remember(ctx.executionCount, [codes]);
     return { status: 'ok' };
@@ -397,7 +438,7 @@ export class CellExecutor {
     if (this.outputs.size > 100) this.outputs.delete(this.outputs.keys().next().value!);
   }
 
-  private async decodeWithProgress(backend: Backend, codes: MediaCodes, ctx: RunContext, emit: Emit, key: string): Promise<DecodedMedia> {
+  private async decodeWithProgress(backend: Backend, codes: MediaCodes, ctx: RunContext, emit: CellEmit, key: string): Promise<DecodedMedia> {
     const id = `anygpt-${key}-progress`;
     let shown = false;
     const t = performance.now();
@@ -415,6 +456,7 @@ export class CellExecutor {
       },
     });
     if (shown) emit.update({ 'text/plain': `decoded ${codes.modality} in ${(performance.now() - t).toFixed(0)} ms` }, {}, id);
+    for (const w of decoded.warnings ?? []) emit.warn(w);
     return decoded;
   }
 
@@ -449,7 +491,7 @@ export class CellExecutor {
     );
   }
 
-  private async resolveMedia(ref: MediaRef, ctx: RunContext, backend: Backend): Promise<MediaCodes> {
+  private async resolveMedia(ref: MediaRef, ctx: RunContext, backend: Backend, emit: CellEmit): Promise<MediaCodes> {
     if (ref.output !== undefined) {
       const n = ref.output === 'last' ? this.lastOutput : ref.output;
       const out = n === undefined ? undefined : this.outputs.get(n);
@@ -462,35 +504,31 @@ export class CellExecutor {
       return m;
     }
     const path = resolvePath(ctx.cwd, ref.target);
-    let bytes: Uint8Array;
+    // The encoder reads the file itself, off the main thread and only as far as it needs.
+    let r: EncodedMedia;
     try {
-      bytes = await readFile(path);
+      r = await backend.encodeMedia(ref.modality, { path });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new PromptError(code === 'ENOENT' ? `file not found: ${ref.target} (looked for ${path})` : `cannot read ${ref.target}: ${(e as Error).message}`, ref.line, ref.col, ref.length);
+      throw fileError(e, path, ref.target, ctx.cwd, ref.line, ref.col, ref.length) ?? new PromptError(`cannot use ${ref.target} as ${ref.modality}: ${(e as Error).message}`, ref.line, ref.col, ref.length);
     }
-    try {
-      return await backend.encodeMedia(ref.modality, bytes);
-    } catch (e) {
-      throw new PromptError(`cannot use ${ref.target} as ${ref.modality}: ${(e as Error).message}`, ref.line, ref.col, ref.length);
-    }
+    for (const w of r.warnings ?? []) emit.warn(`${ref.target} (line ${ref.line}): ${w}`);
+    const { warnings: _, ...codes } = r;
+    return codes as MediaCodes;
   }
 
-  private async loadVoice(cell: Cell, ctx: RunContext, emit: Emit): Promise<void> {
+  private async loadVoice(cell: Cell, ctx: RunContext, emit: CellEmit): Promise<void> {
     const use = cell.magics.find((m) => m.name === 'voice')!;
     const path = resolvePath(ctx.cwd, cell.voice!);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch {
-      throw new PromptError(`voice file not found: ${cell.voice} (looked for ${path})`, use.line, use.argCol, cell.voice!.length);
-    }
+    await checkFile(path, cell.voice!, ctx.cwd, use.line, use.argCol, cell.voice!.length, 'voice file');
     const backend = await this.model(emit, ctx.executionCount);
+    let prompt: VoicePrompt;
     try {
-      this.voice = { path, prompt: await backend.encodeVoice(bytes) };
+      prompt = await backend.encodeVoice({ path });
     } catch (e) {
-      throw new PromptError(`cannot use ${cell.voice} as a voice prompt: ${(e as Error).message}`, use.line, use.argCol, cell.voice!.length);
+      throw fileError(e, path, cell.voice!, ctx.cwd, use.line, use.argCol, cell.voice!.length, 'voice file') ?? new PromptError(`cannot use ${cell.voice} as a voice prompt: ${(e as Error).message}`, use.line, use.argCol, cell.voice!.length);
     }
+    this.voice = { path, prompt };
+    for (const w of prompt.warnings ?? []) emit.warn(`voice ${cell.voice}: ${w}`);
     if (cell.action.kind === 'none') emit.stream('stdout', `voice: ${cell.voice} (used for speech output until %voice off)\n`);
   }
 
@@ -511,6 +549,56 @@ export class CellExecutor {
     const clip = (s: string) => (s.length > 120 ? s.slice(0, 117) + '…' : s).replace(/\n/g, ' ');
     return turns.map((t, i) => `${i + 1}. [${t.executionCount}]${t.cellId ? ` (cell ${t.cellId.slice(0, 8)})` : ''}\n   user: ${clip(t.user)}\n   assistant: ${clip(t.assistant)}`).join('\n');
   }
+}
+
+/** The executor's view of Emit: warnings go to stderr as they happen and are recorded for the output metadata. */
+interface CellEmit extends Emit {
+  readonly warnings: string[];
+  warn(message: string): void;
+}
+
+function withWarnings(emit: Emit): CellEmit {
+  const warnings: string[] = [];
+  return {
+    display: (d, m, id) => emit.display(d, m, id),
+    update: (d, m, id) => emit.update(d, m, id),
+    stream: (n, t) => emit.stream(n, t),
+    warnings,
+    warn(message) {
+      if (warnings.includes(message)) return;
+      warnings.push(message);
+      emit.stream('stderr', `warning: ${message}\n`);
+    },
+  };
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Interrupted || (e instanceof Error && e.name === 'AbortError');
+}
+
+/** "file not found: /abs/x.wav (relative to the notebook folder /abs)"; undefined when `e` is not a file-system error. */
+function fileProblem(code: string | undefined, path: string, written: string, cwd: string, what = 'file'): string | undefined {
+  const rel = isAbsolute(written) || written.startsWith('~/') ? '' : ` (relative to the notebook folder ${cwd})`;
+  if (code === 'ENOENT') return `${what} not found: ${path}${rel}`;
+  if (code === 'EISDIR') return `${what} is a directory, not a file: ${path}${rel}`;
+  if (code === 'EACCES' || code === 'EPERM') return `${what} is not readable (permission denied): ${path}`;
+  return undefined;
+}
+
+function fileError(e: unknown, path: string, written: string, cwd: string, line: number, col: number, length: number, what?: string): PromptError | undefined {
+  const msg = fileProblem((e as NodeJS.ErrnoException | undefined)?.code, path, written, cwd, what);
+  return msg === undefined ? undefined : new PromptError(msg, line, col, length);
+}
+
+/** Fails with a located PromptError when `path` is missing, a directory or unreadable. */
+async function checkFile(path: string, written: string, cwd: string, line: number, col: number, length: number, what?: string): Promise<void> {
+  let code: string | undefined;
+  try {
+    if ((await stat(path)).isDirectory()) code = 'EISDIR';
+  } catch (e) {
+    code = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
+  }
+  if (code) throw new PromptError(fileProblem(code, path, written, cwd, what) ?? `cannot read ${path}`, line, col, length);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

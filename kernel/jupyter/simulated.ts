@@ -7,7 +7,9 @@
 import { GENERATION_SCHEMA, type Generation, type GenerationEvent, type GenerationParams, type Span, type TokenRecord } from '../../common/generation';
 import type { Manifest, MediaModality, Modality, SamplingPreset } from '../../common/manifest';
 import type { MediaCodes } from '../prompt/templates';
-import { AbortError, type Backend, type DecodedMedia, type ModelDescription, type Progress, type VoicePrompt } from './backend';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { AbortError, type Backend, type DecodedMedia, type EncodedMedia, type MediaInput, type ModelDescription, type Progress, type VoicePrompt } from './backend';
 import { encodePng } from './png';
 import { decodeWav, encodeWav } from './wav';
 
@@ -212,7 +214,8 @@ export class SimulatedBackend implements Backend {
       spans: [],
       text: '',
       stopReason: 'eos',
-      warnings: ['simulated backend: no model was run'],
+      // The record's model name says it is simulated; warnings are for things the user should act on.
+      warnings: [],
       stats: { loadMs: 0, prefillMs: 0, decodeMs: 0, promptTokens: tokens.length, generatedTokens: 0, tokensPerSecond: 0, stages: {} },
     };
   }
@@ -289,7 +292,10 @@ export class SimulatedBackend implements Backend {
     return g;
   }
 
-  async encodeMedia(modality: MediaModality, bytes: Uint8Array): Promise<MediaCodes> {
+  async encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia> {
+    // Same contract as the engine: a path is read here (a missing one rejects with Node's ENOENT).
+    const bytes = 'path' in input ? new Uint8Array(await readFile(input.path)) : input.bytes;
+    const name = 'path' in input ? basename(input.path) : input.name;
     if (modality === 'image') {
       const sig = Buffer.from(bytes.subarray(0, 4)).toString('latin1');
       if (sig !== '\x89PNG' && !(bytes[0] === 0xff && bytes[1] === 0xd8)) throw new Error('not a PNG or JPEG image');
@@ -300,18 +306,23 @@ export class SimulatedBackend implements Backend {
     }
     const pcm = decodeWav(bytes);
     const seconds = pcm.samples.length / pcm.channels / pcm.sampleRate;
-    if (seconds > 30) throw new Error(`audio is ${seconds.toFixed(1)} s; the limit is 30 s`);
-    const frames = Math.max(1, Math.round(seconds * 50));
+    const warnings: string[] = [];
+    // As the real codecs do: over-long input keeps the first maxInputSeconds and says so.
+    const limit = modality === 'speech' ? SIMULATED_MANIFEST.modalities.speech!.maxInputSeconds : SIMULATED_MANIFEST.modalities.music!.maxInputSeconds;
+    if (seconds > limit) warnings.push(`${modality} input ${name ?? ''} is ${seconds.toFixed(1)} s long; kept the first ${limit} s (the model package's limit)`.replace('  ', ' '));
+    const frames = Math.max(1, Math.round(Math.min(seconds, limit) * 50));
+    const used = Math.min(pcm.samples.length, Math.round((Math.min(seconds, limit) / seconds) * pcm.samples.length));
     const code = (t: number, q = 0) => {
-      const i = Math.min(pcm.samples.length - 1, Math.floor((t / frames) * pcm.samples.length));
+      const i = Math.min(used - 1, Math.floor((t / frames) * used));
       return Math.floor(Math.abs(pcm.samples[i]) * 1000 + q * 7) % (modality === 'speech' ? 1024 : 2048);
     };
-    if (modality === 'speech') return { modality, codes: Array.from({ length: frames }, (_, t) => code(t)) };
-    return { modality, codes: Array.from({ length: 4 }, (_, q) => Array.from({ length: frames }, (_, t) => code(t, q))) };
+    if (modality === 'speech') return { modality, codes: Array.from({ length: frames }, (_, t) => code(t)), warnings };
+    return { modality, codes: Array.from({ length: 4 }, (_, q) => Array.from({ length: frames }, (_, t) => code(t, q))), warnings };
   }
 
-  async encodeVoice(bytes: Uint8Array): Promise<VoicePrompt> {
-    return { kind: 'voice', data: await this.encodeMedia('speech', bytes) };
+  async encodeVoice(input: MediaInput): Promise<VoicePrompt> {
+    const r = await this.encodeMedia('speech', input);
+    return { kind: 'voice', data: r, warnings: r.warnings };
   }
 
   async decodeSpan(media: MediaCodes, opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<DecodedMedia> {

@@ -77,7 +77,7 @@ export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text
   let message: string;
   if (input) {
     const item = media.find((m) => m.modality === input);
-    if (!item) throw new PromptError(`%task ${task} needs a ${input} attachment, e.g. ![${input}](${input === 'image' ? 'photo.png' : 'clip.wav'})`, cellLine, 1);
+    if (!item) throw new PromptError(`%task ${task} needs ${input === 'image' ? 'an' : 'a'} ${input} attachment, e.g. ![${input}](${input === 'image' ? 'photo.png' : 'clip.wav'})`, cellLine, 1);
     const others = media.filter((m) => m !== item);
     if (others.length) throw new PromptError(`%task ${task} takes exactly one ${input}; drop the other attachments or use %task chat`, cellLine, 1);
     message = `${text || instruction} ${item.tokens}`;
@@ -92,9 +92,10 @@ export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text
 /**
  * Parse a `%decode` token list: "<👀12><👀7>…" or plain numbers "12 7 …" (block-relative values; for
  * music the flat value including the codebook offset, as in the token string). Position decides the
- * music codebook, as upstream does (`content2rvq_codes`).
+ * music codebook, as upstream does (`content2rvq_codes`). Non-fatal adjustments (a dropped incomplete
+ * music frame) are pushed to `warnings` for the kernel to show.
  */
-export function parseModalityTokens(manifest: Manifest, modality: MediaModality, src: string, line: number, col: number): MediaCodes {
+export function parseModalityTokens(manifest: Manifest, modality: MediaModality, src: string, line: number, col: number, warnings?: string[]): MediaCodes {
   const b = block(manifest, modality);
   const values: number[] = [];
   // Blank out the optional <soX>/<eoX> wrapper without shifting positions.
@@ -121,6 +122,10 @@ export function parseModalityTokens(manifest: Manifest, modality: MediaModality,
     const Q = manifest.modalities.music!.numCodebooks;
     const T = Math.floor(values.length / Q);
     if (T === 0) throw new PromptError(`music needs at least ${Q} tokens (one frame of ${Q} codebooks)`, line, col);
+    const extra = values.length - T * Q;
+    if (extra) warnings?.push(`the music tokens are ${values.length}, not a multiple of ${Q} codebooks; dropped the incomplete last frame (${extra} token${extra > 1 ? 's' : ''})`);
+    const misplaced = values.slice(0, T * Q).filter((v, i) => Math.floor(v / S) !== i % Q).length;
+    if (misplaced) warnings?.push(`${misplaced} music token${misplaced > 1 ? 's are' : ' is'} from another codebook's range than its position; used the value mod ${S} as upstream does`);
     const codes = Array.from({ length: Q }, (_, q) => Array.from({ length: T }, (_, t) => values[t * Q + q] % S));
     return { modality, codes };
   }

@@ -19,8 +19,11 @@ function newest(dir: string): number {
 
 /** Rebuild only the kernel bundle when its sources changed (npm test builds everything anyway). */
 export function ensureKernelBuilt(): void {
-  const src = Math.max(newest(join(ROOT, 'kernel', 'jupyter')), newest(join(ROOT, 'kernel', 'prompt')), newest(join(ROOT, 'common')));
-  if (existsSync(KERNEL_JS) && statSync(KERNEL_JS).mtimeMs >= src && existsSync(join(ROOT, 'dist', 'engine-worker.js'))) return;
+  // Everything bundled into dist/kernel.js and dist/engine-worker.js, plus the build script itself.
+  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'common'].map((d) => join(ROOT, d));
+  const src = Math.max(...dirs.filter(existsSync).map(newest), statSync(join(ROOT, 'tools', 'build.mjs')).mtimeMs);
+  const worker = join(ROOT, 'dist', 'engine-worker.js');
+  if (existsSync(KERNEL_JS) && existsSync(worker) && Math.min(statSync(KERNEL_JS).mtimeMs, statSync(worker).mtimeMs) >= src) return;
   execFileSync(process.execPath, [join(ROOT, 'tools', 'build.mjs')], { cwd: ROOT, stdio: 'pipe' });
 }
 

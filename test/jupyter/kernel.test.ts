@@ -10,6 +10,13 @@ import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';
 import { launchSimulated, rssKb } from './helpers';
 
 const types = (outs: { header: { msg_type: string } }[]) => outs.map((o) => o.header.msg_type);
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+type Out = { header: { msg_type: string }; content: unknown };
+const stderrOf = (outs: Out[]) =>
+  outs
+    .filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stderr')
+    .map((o) => (o.content as { text: string }).text)
+    .join('');
 
 describe('jupyter kernel (zeromq client, simulated backend)', function () {
   this.timeout(120000);
@@ -20,6 +27,8 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     media = mkdtempSync(join(tmpdir(), 'anygpt-media-'));
     writeFileSync(join(media, 'hello.wav'), encodeWav(new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)), 16000));
     writeFileSync(join(media, 'corrupt.wav'), Buffer.from('RIFF\x10\x00\x00\x00WAVEjunkjunkjunk'));
+    // 31 s at 8 kHz: over the 30 s input limit, so the encoder trims it (with a warning).
+    writeFileSync(join(media, 'long.wav'), encodeWav(new Float32Array(8000 * 31).map((_, i) => 0.2 * Math.sin(i / 7)), 8000));
     k = await launchSimulated({ ANYGPT_SIM_STEP_MS: '20', ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
   });
   after(async () => {
@@ -105,7 +114,9 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
   it('bad inputs give precise errors and the kernel survives', async () => {
     const cases: [string, RegExp][] = [
       ['%task asr\n![speech](corrupt.wav)', /line 2, col 1: cannot use corrupt.wav as speech/],
-      ['%task asr\n![speech](missing.wav)', /line 2, col 1: file not found: missing.wav/],
+      ['%task asr\n![speech](missing.wav)', new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'missing.wav'))} \\(relative to the notebook folder ${esc(media)}\\)$`)],
+      [`%task asr\n![speech](${join(media, 'gone.wav')})`, new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'gone.wav'))}$`)],
+      ['%voice nowhere/v.wav\n%task tts\nhi', new RegExp(`^line 1, col 8: voice file not found: ${esc(join(media, 'nowhere', 'v.wav'))} \\(relative`)],
       ['%temprature 0.3\nhi', /line 1, col 1: unknown magic %temprature \(did you mean %temperature\?\)/],
       ['%top_k x\nhi', /line 1, col 8: "x" is not a number/],
       ['%decode image <👀1>', /exactly 32/],
@@ -120,6 +131,48 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     }
     const ok = await k.execute('%max_new_tokens 2\nstill alive?');
     assert.equal(ok.reply.content.status, 'ok');
+  });
+
+  it('warnings are visible: trimmed input, truncated music span, dropped %decode frame (stderr + metadata)', async () => {
+    const asr = await k.execute('%task asr\n![speech](long.wav)');
+    assert.equal(asr.reply.content.status, 'ok');
+    assert.match(stderrOf(asr.outputs), /^warning: long\.wav \(line 2\): speech input long\.wav is 31\.0 s long; kept the first 30 s/m);
+    const res = asr.outputs.at(-1)!.content as { metadata: { anygpt: { warnings?: string[] } } };
+    assert.match(res.metadata.anygpt.warnings![0], /kept the first 30 s/);
+
+    // 1 + 10 music tokens fit: a start tag and 2 whole frames of 4 codebooks + 2 stray tokens.
+    const t2m = await k.execute('%task t2m\n%max_new_tokens 11\na drum loop');
+    assert.equal(t2m.reply.content.status, 'ok');
+    assert.match(stderrOf(t2m.outputs), /warning: the music span is truncated \(10 tokens, 2 whole frame\(s\)\): generation hit max_new_tokens inside it; raise %max_new_tokens; decoded the 8 code\(s\) present/);
+    assert.ok(t2m.outputs.some((o) => o.header.msg_type === 'display_data' && MIME.audio in (o.content as { data: object }).data), 'the truncated span still plays');
+
+    const img = await k.execute('%task t2i\n%max_new_tokens 5\na cat');
+    assert.match(stderrOf(img.outputs), /warning: skipped an incomplete image span \(4 of 32 tokens\)/);
+
+    const dec = await k.execute('%decode music 1 2051 4101 6151 9');
+    assert.equal(dec.reply.content.status, 'ok');
+    assert.match(stderrOf(dec.outputs), /warning: the music tokens are 5, not a multiple of 4 codebooks; dropped the incomplete last frame \(1 token\)/);
+  });
+
+  it('an interrupted chat turn keeps its partial output and says it was not added to the conversation', async () => {
+    await k.execute('%reset');
+    await k.execute('%max_new_tokens 4\nfirst', { metadata: { cellId: 'I1' } });
+    let firstToken!: () => void;
+    const started = new Promise<void>((r) => (firstToken = r));
+    const exec = k.execute('%max_new_tokens 1000\n%temperature 0.5\nsecond question', {
+      metadata: { cellId: 'I2' },
+      onOutput: (m) => {
+        if (m.header.msg_type === 'display_data') firstToken();
+      },
+    });
+    await started;
+    await k.request('control', 'interrupt_request', {});
+    const r = await exec;
+    assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
+    assert.match(String(r.reply.content.evalue), /partial output is kept above; this turn was NOT added to the conversation: later cells see 1 turn\. Re-run the cell to add it/);
+    const h = await k.execute('%history');
+    const text = (h.outputs.find((o) => o.header.msg_type === 'stream')!.content as { text: string }).text;
+    assert.equal((text.match(/user:/g) ?? []).length, 1, text);
   });
 
   it('drops (and logs) messages with a bad signature', async () => {

@@ -106,6 +106,8 @@ describe('prompt: templates (spec §2)', () => {
     assert.equal(basePrompt(M, 'caption', '', [img]), '[Human]: Describe the people and objects in this picture. <soim><👀11><👀22><👀33><eoim><eoh> [MMGPT]:');
     assert.equal(basePrompt(M, 'caption', 'What colour is it?', [img]), '[Human]: What colour is it? <soim><👀11><👀22><👀33><eoim><eoh> [MMGPT]:');
     assert.throws(() => basePrompt(M, 'asr', '', []), /needs a speech attachment/);
+    assert.throws(() => basePrompt(M, 'caption', '', []), /%task caption needs an image attachment/);
+    assert.throws(() => basePrompt(M, 'm2t', '', []), /needs a music attachment/);
   });
 
   it('chat prompt with system, history and \\n separators (§2.3)', () => {
@@ -124,6 +126,13 @@ describe('prompt: templates (spec §2)', () => {
   it('%decode token lists: tokens or numbers, precise errors', () => {
     assert.deepEqual(parseModalityTokens(M, 'speech', '<sosp><🗣️1><🗣️2> 3<eosp>', 1, 15), { modality: 'speech', codes: [1, 2, 3] });
     assert.deepEqual(parseModalityTokens(M, 'music', '1 2051 4101 6151', 1, 1).codes, [[1], [3], [5], [7]]);
+    // A truncated music list decodes what it can and says what it dropped.
+    const warnings: string[] = [];
+    assert.deepEqual(parseModalityTokens(M, 'music', '1 2051 4101 6151 9 2050', 1, 1, warnings).codes, [[1], [3], [5], [7]]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /6, not a multiple of 4 codebooks; dropped the incomplete last frame \(2 tokens\)/);
+    parseModalityTokens(M, 'music', '1 2 4101 6151', 1, 1, warnings);
+    assert.match(warnings[1], /1 music token is from another codebook's range/);
     let e = err(() => parseModalityTokens(M, 'speech', '<🗣️1>\n <👀2>', 1, 15));
     assert.deepEqual([e.line, e.col], [2, 2]);
     e = err(() => parseModalityTokens(M, 'speech', '<🗣️5000>', 3, 15));
