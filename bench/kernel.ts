@@ -1,0 +1,205 @@
+/**
+ * Kernel benchmark (issue 5 "Benchmark"): the numbers a notebook user feels, measured through the real
+ * kernel process (dist/kernel.js) over ZeroMQ, the way a Jupyter client talks to it.
+ *
+ * - kernel start → kernel_info reply: spawn, then one kernel_info_request sent at once on a DEALER that
+ *   reconnects every 10 ms (so libzmq's 100 ms default reconnect interval is not measured). Target ≤ 0.5 s.
+ * - model load: the first cell (`%tokens`) loads the package; the engine's own load time and the cell's wall time.
+ *   models/anygpt-nano when it exists, else the engine fixture test/fixtures/engine/det.
+ * - execute → first streamed token: execute_request sent → first display_data of the streaming text, with the
+ *   model warm. Target ≤ 50 ms on nano.
+ * - interrupt latency: interrupt_request (control) and SIGINT during a long generation → execute_reply
+ *   (KeyboardInterrupt). The protocol tests require < 100 ms.
+ *
+ * Run alone: `node --import tsx bench/kernel.ts` (or `npm run bench kernel`).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as zmq from 'zeromq';
+import { KernelClient } from '../kernel/jupyter/client';
+import { decode, encode, newHeader, Signer } from '../kernel/jupyter/wire';
+import { ensureKernelBuilt, KERNEL_JS } from '../test/jupyter/helpers';
+
+const ROOT = resolve(__dirname, '..');
+const NANO = join(ROOT, 'models', 'anygpt-nano');
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'engine', 'det');
+const STARTS = 5;
+const TTFT_RUNS = 7;
+
+const TARGETS = { kernelInfoMs: 500, firstTokenMs: 50, interruptMs: 100 };
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+/** Spawn → first kernel_info_reply on shell, ms. The kernel runs without a model (none is loaded at start anyway). */
+async function startToKernelInfo(): Promise<number> {
+  const tmp = mkdtempSync(join(tmpdir(), 'anygpt-bench-'));
+  const info = {
+    transport: 'tcp',
+    ip: '127.0.0.1',
+    key: randomBytes(16).toString('hex'),
+    signature_scheme: 'hmac-sha256',
+    shell_port: await freePort(),
+    control_port: await freePort(),
+    stdin_port: await freePort(),
+    iopub_port: await freePort(),
+    hb_port: await freePort(),
+  };
+  const file = join(tmp, 'kernel.json');
+  writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
+  const signer = new Signer(info.key, info.signature_scheme);
+  const shell = new zmq.Dealer({ linger: 0, reconnectInterval: 10 });
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [KERNEL_JS, '--model', existsSync(join(NANO, 'anygpt.json')) ? NANO : FIXTURE, '-f', file], { stdio: 'ignore' });
+  try {
+    shell.connect(`tcp://127.0.0.1:${info.shell_port}`);
+    const header = newHeader('kernel_info_request', 'bench', 'bench');
+    await shell.send(encode({ idents: [], header, parent_header: {}, metadata: {}, content: {} }, signer));
+    const timer = setTimeout(() => shell.close(), 10000);
+    for await (const frames of shell) {
+      const m = decode(frames, signer);
+      if (m.header.msg_type === 'kernel_info_reply') {
+        clearTimeout(timer);
+        return performance.now() - t0;
+      }
+    }
+    throw new Error('no kernel_info_reply within 10 s');
+  } finally {
+    if (!shell.closed) shell.close();
+    proc.kill('SIGTERM');
+    await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** execute_request → first display_data (the streaming text display), ms; and the whole cell. */
+async function firstToken(k: KernelClient, code: string, cellId: string): Promise<{ firstMs: number; totalMs: number; status: string }> {
+  const t0 = performance.now();
+  let first = NaN;
+  const r = await k.execute(code, {
+    metadata: { cellId },
+    onOutput: (m) => {
+      if (Number.isNaN(first) && (m.header.msg_type === 'display_data' || m.header.msg_type === 'stream')) first = performance.now() - t0;
+    },
+  });
+  return { firstMs: first, totalMs: performance.now() - t0, status: String(r.reply.content.status) };
+}
+
+async function interruptOnce(k: KernelClient, how: 'control' | 'SIGINT', code: string): Promise<{ ackMs: number; endMs: number; interrupted: boolean }> {
+  let started!: () => void;
+  const go = new Promise<void>((r) => (started = r));
+  const exec = k.execute(code, { onOutput: (m) => m.header.msg_type === 'display_data' && started() });
+  const first = await Promise.race([go.then(() => true), exec.then(() => false)]);
+  if (!first) return { ackMs: NaN, endMs: NaN, interrupted: false };
+  await new Promise((r) => setTimeout(r, 50)); // mid-generation, not at the first token
+  const t0 = performance.now();
+  let ackMs: number;
+  if (how === 'SIGINT') {
+    k.proc!.kill('SIGINT');
+    ackMs = 0;
+  } else {
+    await k.request('control', 'interrupt_request', {}, { timeoutMs: 2000 });
+    ackMs = performance.now() - t0;
+  }
+  const r = await exec;
+  return { ackMs, endMs: performance.now() - t0, interrupted: r.reply.content.ename === 'KeyboardInterrupt' };
+}
+
+export async function benchKernel(): Promise<Record<string, number>> {
+  ensureKernelBuilt();
+  const model = existsSync(join(NANO, 'anygpt.json')) ? NANO : FIXTURE;
+  const isNano = model === NANO;
+  const out: Record<string, number> = {};
+
+  // 1. start → kernel_info
+  const starts: number[] = [];
+  for (let i = 0; i < STARTS; i++) starts.push(await startToKernelInfo());
+  out.kernelStartToKernelInfoMs = r1(median(starts));
+  out.kernelStartToKernelInfoMinMs = r1(Math.min(...starts));
+  out.kernelStartToKernelInfoMaxMs = r1(Math.max(...starts));
+
+  // 2. model load (first cell), 3. first token, 4. interrupt
+  const tLaunch = performance.now();
+  const k = await KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], { env: { ...process.env, ANYGPT_PROGRESS_DELAY_MS: '100000' } });
+  out.clientLaunchReadyMs = r1(performance.now() - tLaunch);
+  try {
+    const t0 = performance.now();
+    const first = await k.execute('%tokens\nhello');
+    out.firstCellWithModelLoadMs = r1(performance.now() - t0);
+    const res = first.outputs.at(-1)?.content as { data?: Record<string, { stats?: { loadMs?: number } }> } | undefined;
+    const rec = res?.data ? Object.values(res.data).find((v) => typeof v === 'object' && v && 'stats' in v) : undefined;
+    out.modelLoadMs = r1(rec?.stats?.loadMs ?? NaN);
+
+    const ttft: number[] = [];
+    for (let i = 0; i < TTFT_RUNS; i++) {
+      const r = await firstToken(k, `%max_new_tokens 8\n%seed ${i}\nhello there`, `ttft-${i}`);
+      if (r.status !== 'ok') throw new Error(`bench cell failed: ${r.status}`);
+      if (i > 0) ttft.push(r.firstMs); // the first run warms the session
+    }
+    out.executeToFirstTokenMs = r1(median(ttft));
+    out.executeToFirstTokenMaxMs = r1(Math.max(...ttft));
+
+    // Music spans are long (thousands of tokens on the real model), so this is still generating when interrupted.
+    const long = '%task t2m\n%max_new_tokens 1500\n%constrain on\na long slow piano piece';
+    for (const how of ['control', 'SIGINT'] as const) {
+      const r = await interruptOnce(k, how, long);
+      if (how === 'control') out.interruptReplyMs = r1(r.ackMs);
+      out[`interrupt${how === 'control' ? 'Control' : 'Sigint'}ToExecuteReplyMs`] = r.interrupted ? r1(r.endMs) : NaN;
+      const ok = await k.execute('%max_new_tokens 2\nready?');
+      if (ok.reply.content.status !== 'ok') throw new Error('kernel not ready after the interrupt');
+    }
+  } finally {
+    await k.shutdown();
+  }
+  out.modelIsNano = isNano ? 1 : 0;
+  out.targetKernelInfoMs = TARGETS.kernelInfoMs;
+  out.targetFirstTokenMs = TARGETS.firstTokenMs;
+  out.targetInterruptMs = TARGETS.interruptMs;
+
+  const row = (what: string, v: number, target?: number) =>
+    `  ${what.padEnd(44)} ${Number.isNaN(v) ? 'n/a (finished first)'.padStart(10) : `${v.toFixed(1).padStart(8)} ms`}${target === undefined ? '' : `   target ≤ ${target} ms  ${v <= target ? 'OK' : 'MISSED'}`}`;
+  process.stderr.write(
+    [
+      `kernel bench (model: ${isNano ? 'anygpt-nano' : 'engine fixture det'} ${model}; median of ${STARTS} starts, ${TTFT_RUNS - 1} warm executes)`,
+      row('kernel start → kernel_info reply', out.kernelStartToKernelInfoMs, TARGETS.kernelInfoMs),
+      row('model load (engine, package + LLM session)', out.modelLoadMs),
+      row('first cell incl. model load (wall)', out.firstCellWithModelLoadMs),
+      row('execute → first streamed token', out.executeToFirstTokenMs, isNano ? TARGETS.firstTokenMs : undefined) + (isNano ? '' : '   (target applies to nano)'),
+      row('interrupt_request → interrupt_reply', out.interruptReplyMs),
+      row('interrupt (control) → KeyboardInterrupt reply', out.interruptControlToExecuteReplyMs, TARGETS.interruptMs),
+      row('interrupt (SIGINT) → KeyboardInterrupt reply', out.interruptSigintToExecuteReplyMs, TARGETS.interruptMs),
+    ].join('\n') + '\n',
+  );
+  return out;
+}
+
+if (require.main === module) {
+  benchKernel().then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
