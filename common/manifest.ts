@@ -41,6 +41,12 @@ export interface LlmSpec {
   kvDtype: 'float32' | 'float16';
   /** Variants of the same LLM (e.g. int4), chosen by the engine option `llmVariant`. */
   variants?: Record<string, OnnxRef>;
+  /**
+   * KV-cache contract of the graph(s), optional. `shared-buffer`: past and present may be one static buffer
+   * [1,kvH,maxLen,hd] updated in place (GroupQueryAttention with seqlens_k/total_sequence_length derived from
+   * attention_mask). `dynamic`: present = concat(past, new). Absent: the engine detects GroupQueryAttention.
+   */
+  kvCache?: 'dynamic' | 'shared-buffer';
 }
 
 export interface TokenizerSpec {

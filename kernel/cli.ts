@@ -28,6 +28,7 @@ generate options:
   --max-new-tokens N  --min-new-tokens N  --seed N  --greedy  --beams N
   --temperature T  --top-k K  --top-p P  --repetition-penalty R  --no-constrain
   --ep auto|cpu|cuda  --threads N  --json (print the Generation record; file paths go to stderr)
+  --variant NAME  run a graph from anygpt.json llm.variants instead of llm.graph (e.g. int4, the fast one on CPU)
   --out DIR   where generated images (PNG) and audio (WAV) go (default: the current directory)
   --voice F   a WAV whose voice speech output imitates (speech decoding with an acoustic model)
 
@@ -157,6 +158,7 @@ async function main(argv: string[]): Promise<number> {
       'no-constrain': { type: 'boolean', default: false },
       ep: { type: 'string', default: 'auto' },
       threads: { type: 'string' },
+      variant: { type: 'string' },
       image: { type: 'string' },
       speech: { type: 'string' },
       music: { type: 'string' },
@@ -198,7 +200,11 @@ async function main(argv: string[]): Promise<number> {
   if (!text && !(hasMedia && task !== 'raw')) throw new Error(`${cmd}: a prompt is required`);
   const ep = o.ep as ExecutionProviderChoice;
   if (!['auto', 'cpu', 'cuda'].includes(ep)) throw new Error(`--ep: expected auto, cpu or cuda, got ${JSON.stringify(o.ep)}`);
-  const engine = await Engine.open(requireModel(o.model), { executionProvider: cmd === 'tokens' ? 'cpu' : ep, threads: num(o.threads, 'threads') });
+  const engine = await Engine.open(requireModel(o.model), {
+    executionProvider: cmd === 'tokens' ? 'cpu' : ep,
+    threads: num(o.threads, 'threads'),
+    llmVariant: cmd === 'tokens' ? undefined : o.variant,
+  });
   try {
     const media = await encodeInputs(engine, { image: o.image, speech: o.speech, music: o.music });
     const prompt = buildPrompt(engine, task, text, media);

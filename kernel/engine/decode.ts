@@ -16,7 +16,8 @@ import { argmax, buildProcessors, logSumExp, maskedLogZ, rawStats, sampleMasked,
 import type { Vocabulary } from './vocab';
 
 export interface DecodeContext {
-  llm: Pick<LlmSession, 'forward' | 'emptyCache' | 'spec'>;
+  /** decodeCache: the shared-buffer cache for single-sequence decoding (falls back to emptyCache when absent). */
+  llm: Pick<LlmSession, 'forward' | 'emptyCache' | 'spec'> & Partial<Pick<LlmSession, 'decodeCache'>>;
   vocab: Vocabulary;
   manifest: Manifest;
 }
@@ -66,7 +67,10 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
 
   hooks.onProgress?.('prefill', 0, promptIds.length);
   const t0 = performance.now();
-  const first = await llm.forward(promptIds, llm.emptyCache());
+  // One sequence (greedy/sampling): the session's decode cache (a static shared buffer for GQA graphs, updated in
+  // place). Beam search forks caches per beam, so it keeps immutable dynamic caches.
+  const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length + maxNew);
+  const first = await llm.forward(promptIds, cache0);
   const prefillMs = performance.now() - t0;
   hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
 
@@ -96,6 +100,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   let stopReason: StopReason = 'max-new-tokens';
   let logits = first.logits;
   let cache: KvCache = first.cache;
+  // Scratch rows reused every step (no per-token allocation in the loop besides the record itself).
   const work = new Float32Array(logits.length);
   const exps = new Float64Array(logits.length);
   let tPrev = performance.now();

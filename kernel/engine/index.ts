@@ -8,7 +8,7 @@ import type { MediaModality } from '../../common/manifest';
 import pkgJson from '../../package.json';
 import type { RawTokens } from '../codecs/tokens';
 import { WorkerClient } from './client';
-import type { ExecutionProviderChoice } from './llm';
+import type { ExecutionProviderChoice, KvCacheChoice } from './llm';
 import type { DecodedMediaFile, DecodeParams, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
 import { mediaTokenString, tokenIdBlocks } from './media-tokens';
 import { loadPackage, type ModelPackage } from './package';
@@ -20,7 +20,7 @@ export { Vocabulary, type VocabBlock, type TokenClass } from './vocab';
 export { TextTokenizer } from './tokenizer';
 export { resolveParams } from './params';
 export { Xoshiro128 } from './prng';
-export type { ExecutionProviderChoice } from './llm';
+export type { ExecutionProviderChoice, KvCacheChoice } from './llm';
 export type { WorkerOps, OpName } from './protocol';
 export type { DecodedMediaFile, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
 export { mediaTokenString, tokenIdBlocks } from './media-tokens';
@@ -29,8 +29,15 @@ export const ENGINE_VERSION: string = pkgJson.version;
 
 export interface EngineOptions {
   executionProvider?: ExecutionProviderChoice;
-  /** Intra-op threads for the LLM session (default: ORT's choice). */
+  /** Intra-op threads for the LLM session (default: ORT's choice, one per physical core). */
   threads?: number;
+  /**
+   * Run a variant graph from anygpt.json `llm.variants` instead of `llm.graph` (e.g. `int4`: MatMulNBits weights,
+   * the fast choice on CPU). Unknown names fail with the list of variants.
+   */
+  llmVariant?: string;
+  /** KV-cache mode (default auto: shared-buffer for GroupQueryAttention graphs, else dynamic); see docs/engine.md. */
+  kvCache?: KvCacheChoice;
   /** Extra onnxruntime SessionOptions (plain data) merged over the defaults. */
   sessionOptions?: Record<string, unknown>;
   /** Where the EP fallback reason goes (default: console.error). */
@@ -71,6 +78,8 @@ export class Engine {
     /** Package load + session creation, ms. */
     readonly loadMs: number,
     readonly fallbackReason?: string,
+    /** The graph the LLM session runs (llm.graph.path or the chosen variant's) and its KV-cache mode. */
+    readonly llm: { graph: string; variant?: string; kvCache: 'dynamic' | 'shared-buffer' } = { graph: '', kvCache: 'dynamic' },
   ) {}
 
   static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {
@@ -84,9 +93,15 @@ export class Engine {
         executionProvider: opts.executionProvider ?? 'auto',
         threads: opts.threads,
         sessionOptions: opts.sessionOptions,
+        llmVariant: opts.llmVariant,
+        kvCache: opts.kvCache,
       });
       if (r.fallbackReason) (opts.log ?? console.error)(`anygpt engine: ${r.fallbackReason}`);
-      return new Engine(pkg, worker, r.executionProvider, performance.now() - t0, r.fallbackReason);
+      return new Engine(pkg, worker, r.executionProvider, performance.now() - t0, r.fallbackReason, {
+        graph: r.llmGraph,
+        variant: opts.llmVariant,
+        kvCache: r.kvCache,
+      });
     } catch (e) {
       await worker.terminate();
       throw e;

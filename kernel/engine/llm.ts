@@ -5,15 +5,24 @@
  * `present.{i}.key/value` [1,kvH,P+S,hd]; the first run gets zero-length past (P = 0). A KvCache is immutable
  * (each run returns fresh present tensors), so beam search can keep one per beam and drop the rest.
  *
+ * Two KV-cache modes (docs/engine.md "KV cache"):
+ * - `dynamic` (any graph): as above; ORT concatenates past + new into a fresh present every run.
+ * - `shared-buffer` (GroupQueryAttention graphs: `seqlens_k`/`total_sequence_length` from the attention mask, as
+ *   tools/convert/llm_builder.py and ORT GenAI emit): one static buffer [1,kvH,capacity,hd] per key/value is fed
+ *   as past *and* bound as the preallocated present fetch, so GQA writes the new rows in place and nothing is
+ *   concatenated. Such a cache is mutable (one live sequence): greedy/sampling use it, beam search keeps dynamic.
+ *
  * `run()` blocks the thread it is called on; the engine calls this only inside the worker.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
 import { checkLlmGraph, PackageError, type LlmGraphInfo } from './package';
 
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda';
+/** `auto`: anygpt.json llm.kvCache if set, else shared-buffer when the graph uses GroupQueryAttention. */
+export type KvCacheChoice = 'auto' | 'dynamic' | 'shared-buffer';
 
 export interface SessionConfig {
   executionProvider?: ExecutionProviderChoice;
@@ -21,13 +30,22 @@ export interface SessionConfig {
   threads?: number;
   /** Merged over our defaults (e.g. graphOptimizationLevel, extra config entries). */
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  kvCache?: KvCacheChoice;
 }
 
 export interface KvCache {
   /** Sequence length held (P). */
   length: number;
   tensors: ort.Tensor[]; // [key0, value0, key1, value1, …]
+  /**
+   * Set for a shared-buffer cache: tensors are [1,kvH,capacity,hd] static buffers that forward() updates in
+   * place (the same object is returned, its length grown). Only rows [0, length) are meaningful.
+   */
+  shared?: { capacity: number; fetches: Record<string, ort.Tensor | null> };
 }
+
+/** Tokens added to a shared buffer's capacity when it grows (the binding copies the whole present per run). */
+const KV_CHUNK = 128;
 
 export interface StepResult {
   /** Logits of the last position, length vocabSize. */
@@ -109,14 +127,32 @@ export class LlmSession {
   /** Cumulative time inside session.run, ms (the bench subtracts it to get per-token overhead). */
   runMs = 0;
   runs = 0;
+  /** Why shared-buffer was requested/detected but is not used (e.g. the graph refused it); undefined otherwise. */
+  kvFallbackReason?: string;
+  /** Until a shared-buffer run succeeded, ORT's own error log for a refusal is silenced (the reason is kept). */
+  private sharedConfirmed = false;
+
+  // Reused per-run inputs (no per-token typed-array allocation): ids/positions for one-token steps, a row of ones
+  // for the attention mask (fed as a prefix view), and the one-token tensors themselves.
+  private readonly ids1 = new BigInt64Array(1);
+  private readonly pos1 = new BigInt64Array(1);
+  private readonly ids1T: ort.Tensor;
+  private readonly pos1T: ort.Tensor;
+  private ones = new BigInt64Array(0);
+  private readonly feeds: Record<string, ort.Tensor> = {};
 
   private constructor(
     readonly session: ort.InferenceSession,
     readonly spec: LlmSpec,
     readonly info: LlmGraphInfo,
     readonly executionProvider: 'cpu' | 'cuda',
+    /** The KV-cache mode decode() uses for single-sequence generation. */
+    public kvMode: 'dynamic' | 'shared-buffer',
     readonly fallbackReason?: string,
-  ) {}
+  ) {
+    this.ids1T = new ort.Tensor('int64', this.ids1, [1, 1]);
+    this.pos1T = new ort.Tensor('int64', this.pos1, [1, 1]);
+  }
 
   static async open(file: string, spec: LlmSpec, cfg: SessionConfig = {}): Promise<LlmSession> {
     const { session, executionProvider, fallbackReason } = await createSession(file, cfg);
@@ -131,7 +167,9 @@ export class LlmSession {
       await session.release();
       throw e;
     }
-    return new LlmSession(session, spec, info, executionProvider, fallbackReason);
+    const choice = cfg.kvCache ?? 'auto';
+    const kvMode = choice === 'auto' ? (spec.kvCache ?? (graphUsesGqa(file) ? 'shared-buffer' : 'dynamic')) : choice;
+    return new LlmSession(session, spec, info, executionProvider, kvMode, fallbackReason);
   }
 
   emptyCache(): KvCache {
@@ -144,6 +182,41 @@ export class LlmSession {
     return { length: 0, tensors };
   }
 
+  /**
+   * The cache decode() starts a single sequence with: a shared buffer (sized for `expected` tokens, grown in
+   * chunks of 128 if more come) when the session uses shared-buffer mode, else an empty dynamic cache.
+   */
+  decodeCache(expected: number): KvCache {
+    if (this.kvMode !== 'shared-buffer') return this.emptyCache();
+    const cache: KvCache = { length: 0, tensors: [] };
+    this.growShared(cache, Math.min(this.spec.maxPositions, Math.max(expected, 1)));
+    return cache;
+  }
+
+  /** (Re)allocates the static buffers with room for `need` tokens, copying rows [0, length). */
+  private growShared(cache: KvCache, need: number): void {
+    const { numLayers, numKvHeads: kvH, headDim: hd, kvDtype } = this.spec;
+    const capacity = Math.min(this.spec.maxPositions, Math.ceil(need / KV_CHUNK) * KV_CHUNK);
+    const old = cache.shared ? cache.tensors : null;
+    const oldCap = cache.shared?.capacity ?? 0;
+    const tensors: ort.Tensor[] = [];
+    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    for (let i = 0; i < 2 * numLayers; i++) {
+      const data = kvDtype === 'float16' ? new Uint16Array(kvH * capacity * hd) : new Float32Array(kvH * capacity * hd);
+      if (old && cache.length > 0) {
+        const src = old[i].data as Float32Array | Uint16Array;
+        for (let h = 0; h < kvH; h++) {
+          (data as Float32Array).set((src as Float32Array).subarray(h * oldCap * hd, (h * oldCap + cache.length) * hd), h * capacity * hd);
+        }
+      }
+      const t = new ort.Tensor(kvDtype, data, [1, kvH, capacity, hd]);
+      tensors.push(t);
+      fetches[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t;
+    }
+    cache.tensors = tensors;
+    cache.shared = { capacity, fetches };
+  }
+
   /** Runs `ids` after `cache` and returns the last position's logits and the grown cache. */
   async forward(ids: ArrayLike<number>, cache: KvCache): Promise<StepResult> {
     const S = ids.length;
@@ -152,17 +225,34 @@ export class LlmSession {
     if (P + S > this.spec.maxPositions) {
       throw new PackageError(`context full: ${P + S} tokens exceed anygpt.json llm.maxPositions = ${this.spec.maxPositions}`);
     }
-    const inputIds = new BigInt64Array(S);
-    for (let i = 0; i < S; i++) inputIds[i] = BigInt(ids[i]);
-    const mask = new BigInt64Array(P + S).fill(1n);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', inputIds, [1, S]),
-      attention_mask: new ort.Tensor('int64', mask, [1, P + S]),
-    };
-    if (this.info.hasPositionIds) {
-      const pos = new BigInt64Array(S);
-      for (let i = 0; i < S; i++) pos[i] = BigInt(P + i);
-      feeds.position_ids = new ort.Tensor('int64', pos, [1, S]);
+    const feeds = this.inputFeeds(ids, P);
+    if (cache.shared) {
+      if (P + S > cache.shared.capacity) this.growShared(cache, P + S);
+      for (let i = 0; i < this.spec.numLayers; i++) {
+        feeds[`past_key_values.${i}.key`] = cache.tensors[2 * i];
+        feeds[`past_key_values.${i}.value`] = cache.tensors[2 * i + 1];
+      }
+      let out: ort.InferenceSession.OnnxValueMapType;
+      const t0 = performance.now();
+      try {
+        out = this.sharedConfirmed
+          ? await this.session.run(feeds, cache.shared.fetches)
+          : await this.session.run(feeds, cache.shared.fetches, { logSeverityLevel: 4 });
+        this.sharedConfirmed = true;
+      } catch (e) {
+        if (P > 0) throw e;
+        // The graph does not take a shared past/present buffer (not GQA-style): fall back for good, with the reason.
+        this.kvMode = 'dynamic';
+        this.kvFallbackReason = `shared-buffer KV cache refused by ${this.spec.graph.path} (${firstLine((e as Error).message)}); using the dynamic cache`;
+        const empty = this.emptyCache();
+        cache.tensors = empty.tensors;
+        cache.shared = undefined;
+        return this.forward(ids, cache);
+      }
+      this.runMs += performance.now() - t0;
+      this.runs++;
+      cache.length = P + S;
+      return { logits: this.lastLogits(out.logits), cache };
     }
     for (let i = 0; i < this.spec.numLayers; i++) {
       feeds[`past_key_values.${i}.key`] = cache.tensors[2 * i];
@@ -172,21 +262,88 @@ export class LlmSession {
     const out = await this.session.run(feeds);
     this.runMs += performance.now() - t0;
     this.runs++;
-    const logitsT = out.logits;
-    const V = this.spec.vocabSize;
-    const all = logitsT.data as Float32Array;
-    // [1,S,V] or [1,1,V]: the last row either way.
-    const logits = all.subarray(all.length - V);
     const tensors: ort.Tensor[] = [];
     for (let i = 0; i < this.spec.numLayers; i++) {
       tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
     }
     const grown = tensors[0].dims[2];
     if (grown !== P + S) throw new Error(`${this.spec.graph.path}: present.0.key has length ${grown}, expected past ${P} + new ${S}`);
-    return { logits, cache: { length: P + S, tensors } };
+    return { logits: this.lastLogits(out.logits), cache: { length: P + S, tensors } };
+  }
+
+  /** input_ids / attention_mask / position_ids for S new tokens after P; one-token steps reuse their arrays. */
+  private inputFeeds(ids: ArrayLike<number>, P: number): Record<string, ort.Tensor> {
+    const S = ids.length;
+    const T = P + S;
+    const feeds = this.feeds;
+    if (S === 1) {
+      this.ids1[0] = BigInt(ids[0]);
+      feeds.input_ids = this.ids1T;
+    } else {
+      const inputIds = new BigInt64Array(S);
+      for (let i = 0; i < S; i++) inputIds[i] = BigInt(ids[i]);
+      feeds.input_ids = new ort.Tensor('int64', inputIds, [1, S]);
+    }
+    if (this.ones.length < T) this.ones = new BigInt64Array(Math.max(T, Math.min(this.spec.maxPositions, 2 * this.ones.length, T + 1024))).fill(1n);
+    // The mask's dims change every step, so ORT's JS API needs a new Tensor object; its data is a view of `ones`.
+    feeds.attention_mask = new ort.Tensor('int64', this.ones.subarray(0, T), [1, T]);
+    if (this.info.hasPositionIds) {
+      if (S === 1) {
+        this.pos1[0] = BigInt(P);
+        feeds.position_ids = this.pos1T;
+      } else {
+        const pos = new BigInt64Array(S);
+        for (let i = 0; i < S; i++) pos[i] = BigInt(P + i);
+        feeds.position_ids = new ort.Tensor('int64', pos, [1, S]);
+      }
+    }
+    return feeds;
+  }
+
+  /** [1,S,V] or [1,1,V]: the last row either way (a view, no copy). */
+  private lastLogits(t: ort.Tensor): Float32Array {
+    const all = t.data as Float32Array;
+    const V = this.spec.vocabSize;
+    return all.length === V ? all : all.subarray(all.length - V);
   }
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/** Longest prefix of a graph file scanned for the operator name (nodes precede initializers in ModelProto). */
+const GQA_SCAN_BYTES = 256 * 2 ** 20;
+
+/**
+ * Whether the ONNX file contains a com.microsoft GroupQueryAttention node: a byte search for the op_type string
+ * in the first 256 MiB (the graph's nodes are serialised before its initializers; weights usually live in
+ * external data). A false positive is caught at the first run (ORT refuses the preallocated present), which
+ * then falls back to the dynamic cache.
+ */
+export function graphUsesGqa(file: string): boolean {
+  const needle = Buffer.from('GroupQueryAttention');
+  const chunk = Buffer.alloc(4 * 2 ** 20);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    let pos = 0;
+    let carry = 0;
+    while (pos < GQA_SCAN_BYTES) {
+      const n = readSync(fd, chunk, carry, chunk.length - carry, pos);
+      if (n <= 0) break;
+      const view = chunk.subarray(0, carry + n);
+      if (view.indexOf(needle) >= 0) return true;
+      carry = Math.min(needle.length - 1, view.length);
+      view.copy(chunk, 0, view.length - carry);
+      pos += n;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }

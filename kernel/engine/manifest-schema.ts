@@ -177,6 +177,7 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       maxPositions: c.posInt(llm.maxPositions, 'llm.maxPositions'),
       kvDtype: c.oneOf(llm.kvDtype, 'llm.kvDtype', ['float32', 'float16'] as const),
       variants: variants && Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, c.onnxRef(v, `llm.variants.${k}`)])),
+      ...(llm.kvCache === undefined ? {} : { kvCache: c.oneOf(llm.kvCache, 'llm.kvCache', ['dynamic', 'shared-buffer'] as const) }),
     },
     tokenizer: {
       file: c.fileRef(tok.file, 'tokenizer.file'),

@@ -8,7 +8,7 @@
  *   }
  */
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
-import type { ExecutionProviderChoice } from './llm';
+import type { ExecutionProviderChoice, KvCacheChoice } from './llm';
 import type { LlmGraphInfo } from './package';
 
 export interface OpenParams {
@@ -19,6 +19,9 @@ export interface OpenParams {
   threads?: number;
   /** Extra onnxruntime SessionOptions (plain data), merged over the engine defaults. */
   sessionOptions?: Record<string, unknown>;
+  /** A key of anygpt.json llm.variants to run instead of llm.graph. */
+  llmVariant?: string;
+  kvCache?: KvCacheChoice;
 }
 
 export interface OpenResult {
@@ -27,6 +30,9 @@ export interface OpenResult {
   /** Package load + session creation in the worker, ms. */
   sessionMs: number;
   graph: LlmGraphInfo;
+  /** Package-relative path of the graph that runs. */
+  llmGraph: string;
+  kvCache: 'dynamic' | 'shared-buffer';
 }
 
 export interface GenerateRequest {

@@ -5,7 +5,7 @@
 import { GENERATION_SCHEMA } from '../../common/generation';
 import { decode } from './decode';
 import { LlmSession } from './llm';
-import { loadPackage, type ModelPackage } from './package';
+import { loadPackage, PackageError, type ModelPackage } from './package';
 import { buildGeneration, generatedExtra, SpanTracker } from './record';
 import { registerOp } from './worker-host';
 import type { TokenRecord } from '../../common/generation';
@@ -35,6 +35,20 @@ async function releaseOthers(): Promise<void> {
   for (const h of releaseHooks) await h().catch(() => {});
 }
 
+/** anygpt.json llm with `graph` replaced by the chosen variant (the variants share every other field). */
+export function llmSpecFor(pkg: ModelPackage, variant: string | undefined): ModelPackage['manifest']['llm'] {
+  const llm = pkg.manifest.llm;
+  if (!variant) return llm;
+  const ref = llm.variants?.[variant];
+  if (!ref) {
+    const names = Object.keys(llm.variants ?? {});
+    throw new PackageError(
+      `llmVariant ${JSON.stringify(variant)}: anygpt.json llm.variants has ${names.length ? names.map((n) => JSON.stringify(n)).join(', ') : 'no variants'}`,
+    );
+  }
+  return { ...llm, graph: ref };
+}
+
 export function registerEngineOps(): void {
   registerOp('open', async (p) => {
     const t0 = performance.now();
@@ -44,13 +58,22 @@ export function registerEngineOps(): void {
       state = null;
     }
     const pkg = await loadPackage(p.dir, { hashFiles: false, knownHash: p.hash });
-    const llm = await LlmSession.open(pkg.resolve(pkg.manifest.llm.graph.path), pkg.manifest.llm, {
+    const spec = llmSpecFor(pkg, p.llmVariant);
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
       executionProvider: p.executionProvider,
       threads: p.threads,
       sessionOptions: p.sessionOptions,
+      kvCache: p.kvCache,
     });
     state = { pkg, llm, executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason, threads: p.threads };
-    return { executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason, sessionMs: performance.now() - t0, graph: llm.info };
+    return {
+      executionProvider: llm.executionProvider,
+      fallbackReason: llm.fallbackReason,
+      sessionMs: performance.now() - t0,
+      graph: llm.info,
+      llmGraph: spec.graph.path,
+      kvCache: llm.kvMode,
+    };
   });
 
   registerOp('generate', async (req, ctx) => {
@@ -77,6 +100,7 @@ export function registerEngineOps(): void {
     const n = r.generated.length;
     const warnings = [...req.warnings, ...r.warnings];
     if (state.fallbackReason) warnings.push(state.fallbackReason);
+    if (llm.kvFallbackReason) warnings.push(llm.kvFallbackReason);
     const g = buildGeneration({
       pkg,
       engineVersion: req.engineVersion,

@@ -1,0 +1,145 @@
+/**
+ * CPU fast path: the shared-buffer KV cache (GroupQueryAttention graphs) gives the same tokens as the dynamic
+ * cache, variants are selectable, and a non-GQA graph keeps (or falls back to) the dynamic cache.
+ * Packages: the converter's fixtures (test/fixtures/convert/pkg-*: llm_builder GQA graphs, fp32/fp16 + int4
+ * variants) and the engine's torch-exported LLaMA fixture (no GQA).
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { GenerationParams } from '../../common/generation';
+import { decode } from '../../kernel/engine/decode';
+import { Engine, PackageError, resolveParams } from '../../kernel/engine/index';
+import { graphUsesGqa, LlmSession, type KvCacheChoice } from '../../kernel/engine/llm';
+import { loadPackage, type ModelPackage } from '../../kernel/engine/package';
+import { llmSpecFor } from '../../kernel/engine/worker-ops';
+import { cleanupCopies, copyPackage, editJson, LLAMA } from './fixtures';
+
+const CONVERT = path.join(__dirname, '..', 'fixtures', 'convert');
+const FP32 = path.join(CONVERT, 'pkg-fp32');
+const FP16 = path.join(CONVERT, 'pkg-fp16');
+const PROMPT = '[Human]: hello world<eoh> [MMGPT]:';
+
+async function run(pkg: ModelPackage, variant: string | undefined, kvCache: KvCacheChoice, params: Partial<GenerationParams>, prompt = PROMPT) {
+  const spec = llmSpecFor(pkg, variant);
+  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache });
+  try {
+    const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(prompt)];
+    const full = resolveParams(pkg.manifest, params);
+    const r = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, ids, full);
+    return { mode: llm.kvMode, fallback: llm.kvFallbackReason, r };
+  } finally {
+    await llm.release();
+  }
+}
+
+describe('engine/kvcache: shared-buffer KV cache and variants', () => {
+  after(cleanupCopies);
+
+  it('detects GroupQueryAttention in the converter graphs and not in the torch export', () => {
+    assert.equal(graphUsesGqa(path.join(FP32, 'llm.onnx')), true);
+    assert.equal(graphUsesGqa(path.join(FP32, 'llm-int4.onnx')), true);
+    assert.equal(graphUsesGqa(path.join(LLAMA, 'llm.onnx')), false);
+  });
+
+  for (const [name, dir, variant] of [
+    ['fp32', FP32, undefined],
+    ['fp32 int4 variant', FP32, 'int4'],
+    ['fp16', FP16, undefined],
+  ] as const) {
+    it(`${name}: shared-buffer gives the same tokens and statistics as dynamic (greedy, 60 tokens)`, async () => {
+      const pkg = await loadPackage(dir);
+      const params = { doSample: false, constrain: false, maxNewTokens: 60, minNewTokens: 60, seed: 3 };
+      const dyn = await run(pkg, variant, 'dynamic', params);
+      const shr = await run(pkg, variant, 'auto', params);
+      assert.equal(dyn.mode, 'dynamic');
+      assert.equal(shr.mode, 'shared-buffer');
+      assert.equal(shr.fallback, undefined);
+      assert.equal(shr.r.generated.length, 60);
+      assert.deepEqual(
+        shr.r.generated.map((g) => g.id),
+        dyn.r.generated.map((g) => g.id),
+      );
+      const tol = name === 'fp16' ? 2e-2 : 1e-4;
+      for (let i = 0; i < 60; i++) {
+        assert.ok(Math.abs(shr.r.generated[i].logprob - dyn.r.generated[i].logprob) < tol, `step ${i} logprob`);
+        assert.ok(Math.abs(shr.r.generated[i].entropy - dyn.r.generated[i].entropy) < tol, `step ${i} entropy`);
+      }
+    });
+  }
+
+  it('shared buffer grows in chunks past its initial capacity with identical sampled tokens (seeded)', async () => {
+    const pkg = await loadPackage(FP32);
+    const spec = pkg.manifest.llm;
+    const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
+    const params = resolveParams(pkg.manifest, { doSample: true, temperature: 1.3, topK: 0, topP: 1, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 11 });
+    const out: number[][] = [];
+    for (const kvCache of ['dynamic', 'shared-buffer'] as const) {
+      const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache });
+      // A deliberately small first capacity (16 tokens): forward() must grow it (chunks of 128) mid-generation.
+      const small = { forward: llm.forward.bind(llm), emptyCache: llm.emptyCache.bind(llm), spec: llm.spec, decodeCache: () => llm.decodeCache(16) };
+      const r = await decode({ llm: small, vocab: pkg.vocab, manifest: pkg.manifest }, ids, params);
+      assert.equal(r.generated.length, 300);
+      out.push(r.generated.map((g) => g.id));
+      await llm.release();
+    }
+    assert.deepEqual(out[1], out[0]);
+  });
+
+  it('beam search keeps the dynamic cache and matches across modes', async () => {
+    const pkg = await loadPackage(FP32);
+    const params = { numBeams: 3, doSample: false, constrain: false, maxNewTokens: 12, seed: 1 };
+    const a = await run(pkg, undefined, 'dynamic', params);
+    const b = await run(pkg, undefined, 'auto', params);
+    assert.deepEqual(
+      b.r.generated.map((g) => g.id),
+      a.r.generated.map((g) => g.id),
+    );
+  });
+
+  it('a non-GQA graph forced to shared-buffer falls back to dynamic with the reason, same tokens', async () => {
+    const pkg = await loadPackage(LLAMA);
+    const params = { doSample: false, constrain: false, maxNewTokens: 20, minNewTokens: 20, seed: 1 };
+    const dyn = await run(pkg, undefined, 'auto', params);
+    assert.equal(dyn.mode, 'dynamic');
+    const forced = await run(pkg, undefined, 'shared-buffer', params);
+    assert.equal(forced.mode, 'dynamic');
+    assert.match(forced.fallback ?? '', /shared-buffer KV cache refused by llm\.onnx/);
+    assert.deepEqual(
+      forced.r.generated.map((g) => g.id),
+      dyn.r.generated.map((g) => g.id),
+    );
+  });
+
+  it('anygpt.json llm.kvCache: validated, and "dynamic" overrides the GQA detection', async () => {
+    const bad = copyPackage(FP32);
+    editJson(path.join(bad, 'anygpt.json'), (j) => {
+      j.llm.kvCache = 'static';
+    });
+    await assert.rejects(loadPackage(bad), (e: Error) => e instanceof PackageError && /llm\.kvCache: expected one of "dynamic", "shared-buffer", got "static"/.test(e.message));
+    const dir = copyPackage(FP32);
+    editJson(path.join(dir, 'anygpt.json'), (j) => {
+      j.llm.kvCache = 'dynamic';
+    });
+    const pkg = await loadPackage(dir);
+    assert.equal(pkg.manifest.llm.kvCache, 'dynamic');
+    const r = await run(pkg, undefined, 'auto', { doSample: false, constrain: false, maxNewTokens: 3, seed: 1 });
+    assert.equal(r.mode, 'dynamic');
+  });
+
+  it('Engine: llmVariant selects llm.variants.int4 through the worker; unknown variants list the names', async () => {
+    const engine = await Engine.open(FP32, { executionProvider: 'cpu', threads: 1, llmVariant: 'int4' });
+    try {
+      assert.equal(engine.llm.graph, 'llm-int4.onnx');
+      assert.equal(engine.llm.kvCache, 'shared-buffer');
+      const g = await engine.generate(PROMPT, { doSample: false, constrain: false, maxNewTokens: 8, minNewTokens: 8 });
+      assert.equal(g.stats.generatedTokens, 8);
+      assert.deepEqual(g.warnings, []);
+    } finally {
+      await engine.close();
+    }
+    await assert.rejects(
+      Engine.open(FP32, { executionProvider: 'cpu', llmVariant: 'int8' }),
+      (e: Error) => e.name === 'PackageError' && e.message === 'llmVariant "int8": anygpt.json llm.variants has "int4"',
+    );
+  });
+});
