@@ -511,7 +511,7 @@ export class CellExecutor {
     } catch (e) {
       throw fileError(e, path, ref.target, ctx.cwd, ref.line, ref.col, ref.length) ?? new PromptError(`cannot use ${ref.target} as ${ref.modality}: ${(e as Error).message}`, ref.line, ref.col, ref.length);
     }
-    for (const w of r.warnings ?? []) emit.warn(`${ref.target} (line ${ref.line}): ${w}`);
+    for (const w of r.warnings ?? []) emit.warn(`line ${ref.line}, col ${ref.col}: ${w}`);
     const { warnings: _, ...codes } = r;
     return codes as MediaCodes;
   }
@@ -528,7 +528,7 @@ export class CellExecutor {
       throw fileError(e, path, cell.voice!, ctx.cwd, use.line, use.argCol, cell.voice!.length, 'voice file') ?? new PromptError(`cannot use ${cell.voice} as a voice prompt: ${(e as Error).message}`, use.line, use.argCol, cell.voice!.length);
     }
     this.voice = { path, prompt };
-    for (const w of prompt.warnings ?? []) emit.warn(`voice ${cell.voice}: ${w}`);
+    for (const w of prompt.warnings ?? []) emit.warn(`line ${use.line}, col ${use.argCol}: ${w}`);
     if (cell.action.kind === 'none') emit.stream('stdout', `voice: ${cell.voice} (used for speech output until %voice off)\n`);
   }
 

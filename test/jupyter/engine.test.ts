@@ -1,10 +1,12 @@
 /** The kernel over the real engine (worker thread, ORT) with the engine's tiny fixture package. */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { TokensOutput } from '../../common/outputs';
 import type { KernelClient } from '../../kernel/jupyter/client';
+import { encodeWav } from '../../kernel/jupyter/wav';
 import { launchModel, ROOT } from './helpers';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'engine', 'det');
@@ -39,5 +41,41 @@ describe('jupyter kernel over the real engine (fixture package)', function () {
     const d = await k.execute('%decode speech 1 2 3', { stopOnError: false });
     assert.equal(d.reply.content.status, 'error');
     assert.match(String(d.reply.content.evalue), /stub\.onnx|contract/);
+  });
+});
+
+describe('jupyter kernel over models/anygpt-nano: warnings and file errors through the engine worker', function () {
+  this.timeout(120000);
+  const NANO = join(ROOT, 'models', 'anygpt-nano');
+  let k: KernelClient;
+  let media: string;
+  before(async function () {
+    if (!existsSync(join(NANO, 'anygpt.json'))) this.skip();
+    media = mkdtempSync(join(tmpdir(), 'anygpt-nano-media-'));
+    // Longer than any package's speech input limit (nano: 8 s): the encoder keeps a prefix and warns.
+    writeFileSync(join(media, 'long.wav'), encodeWav(new Float32Array(16000 * 40).map((_, i) => 0.3 * Math.sin(i / 9)), 16000));
+    k = await launchModel(NANO, {});
+  });
+  after(async () => {
+    if (k) assert.equal(await k.shutdown(), 0);
+  });
+  const stderrOf = (outs: { header: { msg_type: string }; content: unknown }[]) =>
+    outs
+      .filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stderr')
+      .map((o) => (o.content as { text: string }).text)
+      .join('');
+
+  it('trimmed input audio and decoder warnings show on stderr; a missing file names the resolved path', async () => {
+    const asr = await k.execute(`%task asr\n%max_new_tokens 4\n![speech](${join(media, 'long.wav')})`);
+    assert.equal(asr.reply.content.status, 'ok', String(asr.reply.content.evalue));
+    assert.match(stderrOf(asr.outputs), /warning: line 3, col 1: speech input long\.wav is 40(\.0)? s long; kept the first [\d.]+ s/);
+    const q = 2; // nano: 2 music codebooks; one stray token makes an incomplete frame
+    const dec = await k.execute(`%decode music ${Array.from({ length: 2 * q + 1 }, (_, i) => (i % q) * 256 + 3).join(' ')}`);
+    assert.equal(dec.reply.content.status, 'ok', String(dec.reply.content.evalue));
+    assert.match(stderrOf(dec.outputs), /warning: the music tokens are 5, not a multiple of 2 codebooks; dropped the incomplete last frame/);
+    const voice = await k.execute(`%voice ${join(media, 'long.wav')}`);
+    assert.match(stderrOf(voice.outputs), /warning: line 1, col 8: voice prompt long\.wav is 40(\.0)? s long; kept the first/);
+    const missing = await k.execute('%task asr\n![speech](nope/x.wav)', { stopOnError: false });
+    assert.match(String(missing.reply.content.evalue), /^line 2, col 1: file not found: \/\S+\/nope\/x\.wav \(relative to the notebook folder \/\S+\)$/);
   });
 });

@@ -136,7 +136,7 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
   it('warnings are visible: trimmed input, truncated music span, dropped %decode frame (stderr + metadata)', async () => {
     const asr = await k.execute('%task asr\n![speech](long.wav)');
     assert.equal(asr.reply.content.status, 'ok');
-    assert.match(stderrOf(asr.outputs), /^warning: long\.wav \(line 2\): speech input long\.wav is 31\.0 s long; kept the first 30 s/m);
+    assert.match(stderrOf(asr.outputs), /^warning: line 2, col 1: speech input long\.wav is 31\.0 s long; kept the first 30 s/m);
     const res = asr.outputs.at(-1)!.content as { metadata: { anygpt: { warnings?: string[] } } };
     assert.match(res.metadata.anygpt.warnings![0], /kept the first 30 s/);
 
