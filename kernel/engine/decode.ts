@@ -12,7 +12,7 @@ import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import type { KvCache, LlmSession } from './llm';
 import { Xoshiro128 } from './prng';
 import type { GeneratedStep } from './record';
-import { argmax, buildProcessors, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor } from './sampling';
+import { argmax, buildProcessors, logSumExp, maskedArgmaxLogZ, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor } from './sampling';
 import type { Vocabulary } from './vocab';
 
 export interface DecodeContext {
@@ -69,7 +69,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   const t0 = performance.now();
   // One sequence (greedy/sampling): the session's decode cache (a static shared buffer for GQA graphs, updated in
   // place). Beam search forks caches per beam, so it keeps immutable dynamic caches.
-  const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length + maxNew);
+  const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length);
   const first = await llm.forward(promptIds, cache0);
   const prefillMs = performance.now() - t0;
   hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
@@ -116,8 +116,13 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
     // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
-    const logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
-    const id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
+    let logZ: number;
+    let id: number;
+    if (!preset.doSample && masksOnly) ({ id, logZ } = maskedArgmaxLogZ(work, exps, raw.max)); // greedy: one pass
+    else {
+      logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
+      id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
+    }
     const now = performance.now();
     const rec: GeneratedStep = {
       id,

@@ -183,13 +183,15 @@ export class LlmSession {
   }
 
   /**
-   * The cache decode() starts a single sequence with: a shared buffer (sized for `expected` tokens, grown in
-   * chunks of 128 if more come) when the session uses shared-buffer mode, else an empty dynamic cache.
+   * The cache decode() starts a single sequence with: for shared-buffer mode, static buffers with room for the
+   * prompt rounded up to 128 tokens, grown by 128-token chunks as tokens come (onnxruntime-node copies every
+   * present output into a fresh ArrayBuffer on each run, so a tight capacity keeps that copy, and the garbage it
+   * makes, as small as the dynamic cache's); otherwise an empty dynamic cache.
    */
-  decodeCache(expected: number): KvCache {
+  decodeCache(promptLength: number): KvCache {
     if (this.kvMode !== 'shared-buffer') return this.emptyCache();
     const cache: KvCache = { length: 0, tensors: [] };
-    this.growShared(cache, Math.min(this.spec.maxPositions, Math.max(expected, 1)));
+    this.growShared(cache, Math.min(this.spec.maxPositions, Math.max(promptLength, 1)));
     return cache;
   }
 

@@ -281,6 +281,26 @@ export function maskedLogZ(masked: Float32Array, exps: Float64Array, rawMax: num
   return rawMax + Math.log(z);
 }
 
+/**
+ * Greedy over a masked raw row in one pass: the argmax of `masked` and its log Z (as maskedLogZ), so greedy
+ * decoding reads the row once after rawStats instead of twice.
+ */
+export function maskedArgmaxLogZ(masked: Float32Array, exps: Float64Array, rawMax: number): { id: number; logZ: number } {
+  let z = 0;
+  let best = 0;
+  let bestV = masked[0];
+  for (let i = 0; i < masked.length; i++) {
+    const l = masked[i];
+    if (l === -Infinity) continue;
+    z += exps[i];
+    if (l > bestV) {
+      bestV = l;
+      best = i;
+    }
+  }
+  return { id: best, logZ: z > TINY_Z ? rawMax + Math.log(z) : logSumExp(masked) };
+}
+
 /** Multinomial draw from a masked raw row, reusing the exps (no exp per entry). */
 export function sampleMasked(masked: Float32Array, exps: Float64Array, rawMax: number, logZ: number, rng: Xoshiro128): number {
   const scale = Math.exp(logZ - rawMax); // Z in exps' scale
