@@ -67,7 +67,7 @@ const samples: Record<string, Cell[]> = {
   t2i: [md('# Text → image\n`%task t2i` uses the base-model template; the image span is decoded to a PNG.'), code('%task t2i\n%seed 7\nA red square next to a blue circle.')],
   caption: [md('# Image → text\nAttach an image with a markdown image link; the path is relative to the notebook.'), code('%task caption\n![image](media/shapes.png)'), code('%task caption\nWhat colours do you see? ![image](media/shapes.png)')],
   asr: [md('# Speech → text'), code('%task asr\n![speech](media/voice.wav)')],
-  tts: [md('# Text → speech\n`%voice` sets a voice prompt for the acoustic stage.'), code('%task tts\nHello from a notebook.'), code('%voice media/voice.wav\n%task tts\nThe same words in another voice.')],
+  tts: [md('# Text → speech\n`%voice` sets a voice prompt for the acoustic stage. A package without one (such as anygpt-nano) ignores it and says so in a warning.'), code('%task tts\nHello from a notebook.'), code('%voice media/voice.wav\n%task tts\nThe same words in another voice.')],
   t2m: [md('# Text → music'), code('%task t2m\n%max_new_tokens 400\nA calm piano melody.')],
   m2t: [md('# Music → text'), code('%task m2t\n![music](media/arpeggio.wav)')],
   chat: [

@@ -3,7 +3,7 @@
  * writes the executed notebooks plus every PNG/WAV to out/, then prints a summary table.
  * Needs models/anygpt-nano (or --model DIR). `--simulate` runs the kernel's model-free backend instead.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { MIME } from '../common/generation';
@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     .sort();
   const argv = [process.execPath, kernel, ...(simulate ? ['--simulate'] : ['--model', model]), '-f', '{connection_file}'];
   const rows: string[][] = [];
+  const notes: string[] = [];
   let failed = 0;
   for (const name of names) {
     const t0 = performance.now();
@@ -52,22 +53,32 @@ async function main(): Promise<number> {
       await client.shutdown();
     }
     writeNotebook(join(out, `${name}.ipynb`), result.nb);
+    // Media from an earlier run of this notebook must not pass for this run's.
+    for (const f of readdirSync(out)) if (f.startsWith(`${name}-cell`) && /\.(png|wav)$/.test(f)) rmSync(join(out, f));
     const files: string[] = [];
     let tokens = 0;
     let tps = 0;
+    let warnings = 0;
     for (const [i, cell] of result.nb.cells.entries()) {
+      const source = Array.isArray(cell.source) ? cell.source.join('') : String(cell.source ?? '');
+      const task = /^\s*%task\s+(\w+)/m.exec(source)?.[1];
+      const want = task === 't2i' ? 'image' : task === 'tts' ? 'speech' : task === 't2m' ? 'music' : undefined;
+      let got = false;
       for (const o of cell.outputs ?? []) {
+        if (o.output_type === 'stream' && o.name === 'stderr') warnings += (String(Array.isArray(o.text) ? o.text.join('') : o.text).match(/^warning: /gm) ?? []).length;
         const data = (o.data ?? {}) as Record<string, unknown>;
         if (typeof data['image/png'] === 'string') {
           const f = `${name}-cell${i}.png`;
           writeFileSync(join(out, f), Buffer.from(data['image/png'] as string, 'base64'));
           files.push(f);
+          if (want === 'image') got = true;
         }
         const audio = data[MIME.audio] as AudioOutput | undefined;
         if (audio) {
           const f = `${name}-cell${i}-${audio.modality}.wav`;
           writeFileSync(join(out, f), Buffer.from(audio.wav, 'base64'));
           files.push(f);
+          if (want === audio.modality) got = true;
         }
         const g = data[MIME.tokens] as TokensOutput | undefined;
         if (g && o.output_type === 'execute_result') {
@@ -75,16 +86,21 @@ async function main(): Promise<number> {
           tps = Math.max(tps, g.stats.tokensPerSecond);
         }
       }
+      if (want && !got && !(cell.outputs ?? []).some((o) => o.output_type === 'error')) {
+        notes.push(`${name} cell ${i} (%task ${task}): the model generated no complete ${want} span, so there is no ${want === 'image' ? 'PNG' : 'WAV'} (see out/${name}.ipynb)`);
+      }
     }
     const errors = result.runs.filter((r) => r.status !== 'ok').length;
     failed += errors;
-    rows.push([name, String(result.runs.length), errors ? `${errors} error(s)` : 'ok', String(tokens), tps.toFixed(1), ((performance.now() - t0) / 1000).toFixed(1), files.join(' ') || '-']);
+    const status = [errors ? `${errors} error(s)` : 'ok', warnings ? `${warnings} warning(s)` : ''].filter(Boolean).join(', ');
+    rows.push([name, String(result.runs.length), status, String(tokens), tps.toFixed(1), ((performance.now() - t0) / 1000).toFixed(1), files.join(' ') || '-']);
   }
   const head = ['notebook', 'cells', 'status', 'gen tokens', 'tok/s', 'seconds', 'files in out/'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c])).join('  ');
   console.log(`\n${simulate ? 'SIMULATED backend (no model)' : `model: ${model}`}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const r of rows) console.log(line(r));
+  if (notes.length) console.log(`\nmissing media (a model-side result, not a kernel error):\n${notes.map((n) => `  - ${n}`).join('\n')}`);
   console.log(`\nexecuted notebooks and media: ${out}`);
   return failed ? 1 : 0;
 }
