@@ -1,0 +1,201 @@
+/**
+ * One measurement in its own process (so RSS belongs to one engine, one model, one context):
+ *   node --import tsx bench/lib/llm-child.ts '<json ChildArgs>'
+ * prints one JSON line (ChildResult). Used by bench/engine.ts; not a bench module itself.
+ *
+ * - `anygpt`: our engine's decode loop (kernel/engine decode() over LlmSession — the code the engine worker runs),
+ *   greedy, min-new-tokens = N, modality constraints off (transformers.js has none), the package's default KV mode
+ *   (shared-buffer for GroupQueryAttention graphs) unless `kvCache` says otherwise.
+ * - `tjs`: transformers.js 4.3.1 `generate()` on the same ONNX file (a folder with config.json and onnx/model.onnx
+ *   symlinked to the package's graph and its external data), greedy, min_new_tokens = N; session.run is wrapped
+ *   to time it, and a streamer timestamps each token.
+ * Both sessions get the same intra-op thread count. Prompt: C fixed pseudo-random ids from the text range.
+ */
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { decode } from '../../kernel/engine/decode';
+import { resolveParams } from '../../kernel/engine/index';
+import { LlmSession, type KvCacheChoice } from '../../kernel/engine/llm';
+import { loadPackage } from '../../kernel/engine/package';
+import { Xoshiro128 } from '../../kernel/engine/prng';
+import { llmSpecFor } from '../../kernel/engine/worker-ops';
+
+export interface ChildArgs {
+  engine: 'anygpt' | 'tjs';
+  /** Package directory. */
+  model: string;
+  variant?: string;
+  context: number;
+  newTokens: number;
+  threads: number;
+  kvCache?: KvCacheChoice;
+  /** Where transformers.js's folder layout is made (tjs only). */
+  scratch?: string;
+  /** Highest prompt id (exclusive) to draw from. */
+  idRange: number;
+}
+
+export interface ChildResult {
+  loadMs: number;
+  prefillMs: number;
+  prefillTokPerS: number;
+  /** (N − 1) forwards after the prefill, tokens/s. */
+  decodeTokPerS: number;
+  /** Decode-phase wall time minus time inside session.run, per token, ms. */
+  overheadMsPerToken: number;
+  runMsPerToken: number;
+  rssMiB: number;
+  kvCache?: string;
+  ids: number[];
+}
+
+export function promptIds(n: number, range: number, bos: number): number[] {
+  const rng = new Xoshiro128(1234);
+  const ids = [bos];
+  while (ids.length < n) ids.push(3 + Math.floor(rng.uniform() * (range - 3)));
+  return ids;
+}
+
+async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
+  const t0 = performance.now();
+  const pkg = await loadPackage(a.model, { hashFiles: false });
+  const spec = llmSpecFor(pkg, a.variant);
+  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: a.threads, kvCache: a.kvCache });
+  const loadMs = performance.now() - t0;
+  const ids = promptIds(a.context, a.idRange, pkg.vocab.bosId);
+  const N = a.newTokens;
+  const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: N, minNewTokens: N, repetitionPenalty: 1, seed: 1 });
+  // Prefill alone is timed by decode() itself; the decode-phase run time is the runs after the first.
+  let prefillRunMs = 0;
+  const wrapped = {
+    spec: llm.spec,
+    emptyCache: () => llm.emptyCache(),
+    decodeCache: (n: number) => llm.decodeCache(n),
+    forward: async (x: ArrayLike<number>, c: Parameters<LlmSession['forward']>[1]) => {
+      const before = llm.runMs;
+      const r = await llm.forward(x, c);
+      if (x.length > 1) prefillRunMs += llm.runMs - before;
+      return r;
+    },
+  };
+  const run0 = llm.runMs;
+  const r = await decode({ llm: wrapped, vocab: pkg.vocab, manifest: pkg.manifest }, ids, params);
+  const decodeRunMs = llm.runMs - run0 - prefillRunMs;
+  const n = r.generated.length;
+  const res: ChildResult = {
+    loadMs,
+    prefillMs: r.prefillMs,
+    prefillTokPerS: (ids.length / r.prefillMs) * 1000,
+    decodeTokPerS: ((n - 1) / r.decodeMs) * 1000,
+    overheadMsPerToken: (r.decodeMs - decodeRunMs) / (n - 1),
+    runMsPerToken: decodeRunMs / (n - 1),
+    rssMiB: process.resourceUsage().maxRSS / 1024,
+    kvCache: llm.kvMode,
+    ids: r.generated.map((g) => g.id).slice(0, 16),
+  };
+  await llm.release();
+  return res;
+}
+
+async function runTjs(a: ChildArgs): Promise<ChildResult> {
+  const t0 = performance.now();
+  const pkg = await loadPackage(a.model, { hashFiles: false });
+  const spec = llmSpecFor(pkg, a.variant);
+  const root = a.scratch!;
+  const dir = path.join(root, 'm');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  symlinkSync(pkg.resolve(spec.graph.path), path.join(dir, 'onnx', 'model.onnx'));
+  // ORT resolves external data next to the path it was given (the symlink), under the name the graph records.
+  for (const ext of spec.graph.externalData ?? []) symlinkSync(pkg.resolve(ext.path), path.join(dir, 'onnx', path.basename(ext.path)));
+  const src = path.join(a.model, 'config.json');
+  const hf = existsSync(src) ? JSON.parse(readFileSync(src, 'utf8')) : {};
+  const { numLayers, numKvHeads, headDim, vocabSize } = spec;
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({
+      model_type: 'llama',
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: numKvHeads * headDim,
+      num_attention_heads: numKvHeads,
+      head_dim: headDim,
+      ...hf,
+      num_key_value_heads: numKvHeads,
+      num_hidden_layers: numLayers,
+      vocab_size: vocabSize,
+      bos_token_id: pkg.vocab.bosId,
+      eos_token_id: pkg.vocab.eosId,
+      max_position_embeddings: spec.maxPositions,
+    }),
+  );
+  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: pkg.vocab.bosId, eos_token_id: pkg.vocab.eosId }));
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = false;
+  tf.env.localModelPath = root;
+  const model = (await tf.AutoModelForCausalLM.from_pretrained('m', {
+    dtype: 'fp32',
+    device: 'cpu',
+    session_options: { intraOpNumThreads: a.threads },
+  } as never)) as unknown as { sessions: Record<string, { run: (...x: unknown[]) => Promise<unknown> }>; generate(o: unknown): Promise<unknown>; dispose(): Promise<void> };
+  const loadMs = performance.now() - t0;
+  let runMs = 0;
+  const runTimes: number[] = [];
+  for (const s of Object.values(model.sessions)) {
+    const orig = s.run.bind(s);
+    s.run = async (...x: unknown[]) => {
+      const t = performance.now();
+      const out = await orig(...x);
+      const dt = performance.now() - t;
+      runMs += dt;
+      runTimes.push(dt);
+      return out;
+    };
+  }
+  const ids = promptIds(a.context, a.idRange, pkg.vocab.bosId);
+  const N = a.newTokens;
+  const stamps: number[] = [];
+  const out: number[] = [];
+  const streamer = {
+    put(v: bigint[][]) {
+      stamps.push(performance.now());
+      if (stamps.length > 1) out.push(Number(v[0][v[0].length - 1]));
+    },
+    end() {},
+  };
+  const input = new tf.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+  const mask = new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+  await model.generate({ inputs: input, attention_mask: mask, max_new_tokens: N, min_new_tokens: N, do_sample: false, repetition_penalty: 1, streamer });
+  // stamps[0]: before prefill; stamps[1]: first token (prefill + its sampling); stamps[N]: last token.
+  const prefillMs = stamps[1] - stamps[0];
+  const decodeMs = stamps[stamps.length - 1] - stamps[1];
+  const decodeRunMs = runTimes.slice(1).reduce((x, y) => x + y, 0);
+  const n = stamps.length - 1;
+  void runMs;
+  const res: ChildResult = {
+    loadMs,
+    prefillMs,
+    prefillTokPerS: (ids.length / prefillMs) * 1000,
+    decodeTokPerS: ((n - 1) / decodeMs) * 1000,
+    overheadMsPerToken: (decodeMs - decodeRunMs) / (n - 1),
+    runMsPerToken: decodeRunMs / (n - 1),
+    rssMiB: process.resourceUsage().maxRSS / 1024,
+    ids: out.slice(0, 16),
+  };
+  await model.dispose();
+  rmSync(root, { recursive: true, force: true });
+  return res;
+}
+
+if (process.argv[1]?.endsWith('llm-child.ts')) {
+  const a = JSON.parse(process.argv[2]) as ChildArgs;
+  (a.engine === 'tjs' ? runTjs(a) : runAnygpt(a)).then(
+    (r) => {
+      process.stdout.write(JSON.stringify(r) + '\n');
+      process.exit(0);
+    },
+    (e) => {
+      process.stderr.write(String((e as Error).stack ?? e) + '\n');
+      process.exit(1);
+    },
+  );
+}
