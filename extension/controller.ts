@@ -135,6 +135,7 @@ export class AnyGptController implements vscode.Disposable {
   }
 
   interrupt(): void {
+    this.log.info(`interrupt requested (kernel ${this._state}, cell running: ${!!this.active})`);
     this.generation++;
     this.active?.cancel();
     this.session?.interrupt();

@@ -44,7 +44,8 @@ exports.run = async function run() {
   await sleep(800);
   await vscode.commands.executeCommand('anygpt.interruptKernel');
   await waitFor(() => done(long), 60000, 'the interrupted cell to end');
-  assert.equal(long.executionSummary.success, false, 'interrupted cell is marked failed');
+  const describe = (c) => c.outputs.flatMap((o) => o.items.map((i) => `${i.mime}: ${Buffer.from(i.data).toString().slice(0, 120)}`)).join('\n');
+  assert.equal(long.executionSummary.success, false, `interrupted cell is marked failed; outputs:\n${describe(long)}`);
   const err = long.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.code.notebook.error');
   assert.ok(err && /KeyboardInterrupt/.test(Buffer.from(err.data).toString()), 'KeyboardInterrupt error output');
   log('interrupt ok; order', long.executionSummary.executionOrder);

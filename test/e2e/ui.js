@@ -29,28 +29,40 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
 
     await runCommand(page, 'Notebook: Run All');
     log('Run All');
-    const img = await waitInFrames(page, '.output img, img.output-image, .output-plaintext + img, img', 240000);
+    const img = await waitInFrames(page, 'img', 240000, (e) => e.naturalWidth > 0 && e.complete);
     const imgSize = await img.handle.evaluate((e) => [e.naturalWidth, e.naturalHeight]);
     log('image output', imgSize);
     if (!(imgSize[0] > 0)) throw new Error('image output has no pixels');
-    const audio = await waitInFrames(page, '.aud canvas.wave', 240000);
+    const audio = await waitInFrames(page, '.aud canvas.wave', 240000, undefined, true);
     const audioFacts = await audio.frame.$$eval('.aud .fact', (n) => n.map((x) => x.textContent));
     log('audio renderer', audioFacts);
-    const chips = await waitInFrames(page, '.insp .chip', 240000);
+    const chips = await waitInFrames(page, '.insp .chip', 240000, undefined, true);
     const head = await chips.frame.$$eval('.insp .head .count', (n) => n.map((x) => x.textContent));
     log('token inspector counts', head);
     if (!head.length) throw new Error('token inspector header has no counts');
     // wait until every cell finished (no spinning status), then let renderers settle
     await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-loading'), null, { timeout: 240000 }).catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
-    await page.screenshot({ path: join(SHOTS, 'vscode-run-all.png') });
+    await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
     // hover a generated token chip for the details pane, then scroll the token inspector into view
     const gen = await chips.frame.$('.insp .chip.gen');
     if (gen) { await gen.scrollIntoViewIfNeeded(); await gen.hover(); await page.waitForTimeout(400); }
     await page.screenshot({ path: join(SHOTS, 'vscode-token-inspector.png') });
-    await audio.handle.scrollIntoViewIfNeeded();
-    await page.waitForTimeout(400);
+    // bring the audio player into view (wheel over the notebook until its canvas is on screen)
+    for (let i = 0; i < 40; i++) {
+      const b = await audio.handle.boundingBox().catch(() => null);
+      if (b && b.y > 150 && b.y + b.height < 900) break;
+      const list = await page.locator('.notebook-editor .cell-list-container').first().boundingBox();
+      await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
+      await page.mouse.wheel(0, b && b.y < 150 ? -200 : 200);
+      await page.waitForTimeout(250);
+    }
+    await page.waitForTimeout(600);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio.png') });
+    // back to the top for the overview shot
+    await runCommand(page, 'Notebook: Focus First Cell');
+    await page.waitForTimeout(1200);
+    await page.screenshot({ path: join(SHOTS, 'vscode-run-all.png') });
     ok = true;
   } catch (e) {
     log('FAILED:', e.message);

@@ -35,13 +35,32 @@ async function findInFrames(page, selector) {
   return null;
 }
 
-async function waitInFrames(page, selector, timeoutMs) {
+/** Like findInFrames, but only in output webviews (not the workbench itself) and with a predicate on the element. */
+async function findInOutputs(page, selector, accept) {
+  for (const f of page.frames()) {
+    if (f === page.mainFrame()) continue;
+    try {
+      for (const h of await f.$$(selector)) if (!accept || (await h.evaluate(accept))) return { frame: f, handle: h };
+    } catch { /* frame detached */ }
+  }
+  return null;
+}
+
+/**
+ * Wait for an element in an output webview. VS Code renders outputs only near the viewport, so with
+ * `scroll` the notebook is scrolled down a little on every miss.
+ */
+async function waitInFrames(page, selector, timeoutMs, accept, scroll = false) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const hit = await findInFrames(page, selector);
+    const hit = await findInOutputs(page, selector, accept);
     if (hit) return hit;
     if (Date.now() > deadline) throw new Error(`${selector} not found in any frame after ${timeoutMs} ms`);
-    await page.waitForTimeout(250);
+    if (scroll) {
+      const box = await page.locator('.notebook-editor .cell-list-container').first().boundingBox().catch(() => null);
+      if (box) { await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2); await page.mouse.wheel(0, 300); }
+    }
+    await page.waitForTimeout(400);
   }
 }
 
