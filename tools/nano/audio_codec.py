@@ -18,16 +18,18 @@ EPS = 1e-3
 GL_ITERS = 32
 
 
-def dft_kernels():
-    """Analysis kernel [2*BINS,1,N_FFT] (windowed cos, -sin) and synthesis kernel for the inverse."""
-    n = torch.arange(N_FFT).float()
-    k = torch.arange(BINS).float()
+def dft_kernels(like):
+    """Analysis kernel [2*BINS,1,N_FFT] (windowed cos, -sin) and synthesis kernel for the inverse.
+    `like` is any input tensor: adding 0*like keeps the kernels as ops in the ONNX graph (KB instead of MB)."""
+    zero = like.flatten()[:1].float() * 0
+    n = torch.arange(N_FFT).float() + zero
+    k = torch.arange(BINS).float() + zero
     win = 0.5 - 0.5 * torch.cos(2 * math.pi * n / N_FFT)  # periodic Hann
     ang = 2 * math.pi * k[:, None] * n[None, :] / N_FFT
     ana = torch.cat([torch.cos(ang), -torch.sin(ang)]) * win
     w = torch.where((k == 0) | (k == BINS - 1), torch.ones_like(k), 2 * torch.ones_like(k)) / N_FFT
     syn = torch.cat([torch.cos(ang) * w[:, None], -torch.sin(ang) * w[:, None]]) * win
-    return ana[:, None, :], syn[:, None, :], win
+    return ana.reshape(2 * BINS, 1, N_FFT), syn.reshape(2 * BINS, 1, N_FFT), win.reshape(N_FFT)
 
 
 def stft(x, ana):  # x [1,1,T] -> re, im [1,BINS,Fs]
@@ -38,14 +40,14 @@ def stft(x, ana):  # x [1,1,T] -> re, im [1,BINS,Fs]
 
 def istft(re, im, syn, win, length):  # -> [1,1,length]
     y = F.conv_transpose1d(torch.cat([re, im], 1), syn, stride=HOP)
-    env = F.conv_transpose1d(torch.ones_like(re[:, :1]), (win * win)[None, None, :], stride=HOP)
+    env = F.conv_transpose1d(torch.ones_like(re[:, :1]), (win * win).reshape(1, 1, N_FFT), stride=HOP)
     y = y / env.clamp_min(1e-6)
     return y[:, :, N_FFT // 2: N_FFT // 2 + length]
 
 
 def features(wave):
     """wave [1,1,T] -> token-frame features [F, DIM] (log magnitude of SUB stacked STFT frames)."""
-    ana, _, _ = dft_kernels()
+    ana, _, _ = dft_kernels(wave)
     re, im = stft(wave, ana)
     logmag = torch.log(torch.sqrt(re * re + im * im + 1e-10) + EPS)[0].t()  # [Fs, BINS]
     f = logmag.shape[0] // SUB
@@ -83,10 +85,11 @@ class Decoder(nn.Module):
         mag = (torch.exp(feat) - EPS).clamp_min(0).reshape(-1, BINS).t()[None]  # [1,BINS,Fs]
         fs = mag.shape[2]
         length = fs * HOP
-        ana, syn, win = dft_kernels()
+        ana, syn, win = dft_kernels(codes)
         k = torch.arange(BINS).float()[:, None]
         t = torch.arange(fs).float()[None, :] * torch.ones_like(mag[0, :1, :])
-        ph = 2 * math.pi * torch.frac(torch.sin(k * 12.9898 + t * 78.233) * 43758.5453)  # fixed pseudo-random phase
+        h = torch.sin(k * 12.9898 + t * 78.233) * 43758.5453
+        ph = 2 * math.pi * (h - torch.floor(h))  # fixed pseudo-random phase
         re, im = mag * torch.cos(ph), mag * torch.sin(ph)
         prev_re, prev_im = re, im
         for _ in range(GL_ITERS):
@@ -148,7 +151,7 @@ def pitch_check(dec, enc, items):
 
 
 if __name__ == '__main__':
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get('NANO_THREADS', '2')))
     torch.manual_seed(world.SEED)
     smoke = '--smoke' in sys.argv
     sets = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
@@ -157,7 +160,7 @@ if __name__ == '__main__':
     print('music codec')
     music_cb = fit(music_training_waves(smoke), 2, 256, world.SEED + 10, 5 if smoke else 25)
     torch.save({'speech': speech_cb, 'music': music_cb}, os.path.join(world.WORK, 'audio_codec.pt'))
-    notes = [i for i in world.music_items() if i[0] == 'note']
+    notes = [i for i in world.music_items() if i[0] == 'note'][::1 if not smoke else 12]
     with torch.no_grad():
         print('music pitch within 50 cents after 2-level round trip:', pitch_check(Decoder(music_cb), Encoder(music_cb), notes))
         print('music pitch, level 0 only:', pitch_check(Decoder(music_cb), lambda w: Encoder(music_cb)(w)[:1], notes))

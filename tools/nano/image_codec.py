@@ -83,7 +83,7 @@ def evaluate(cb):
 
 
 if __name__ == '__main__':
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get('NANO_THREADS', '2')))
     cb = fit('--smoke' in sys.argv)
     print(evaluate(cb))
     torch.save(cb, os.path.join(world.WORK, 'image_codec.pt'))

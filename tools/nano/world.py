@@ -7,7 +7,7 @@ import itertools, json, os, subprocess, sys, tempfile
 import numpy as np
 
 SEED = 1234
-WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'work')
+WORK = os.environ.get('NANO_WORK', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'work'))
 SR = 16000  # speech and music sample rate
 
 # ---------------------------------------------------------------- images

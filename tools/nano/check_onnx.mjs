@@ -1,0 +1,71 @@
+// Checks the exported package from Node, the way the engine will use it:
+// tokenizer.json through @huggingface/tokenizers, greedy KV-cache decoding through onnxruntime-node
+// (compared with test/fixtures/nano-parity.json), and the codecs (compared with tools/nano/work/codec_check.json).
+// Usage: node tools/nano/check_onnx.mjs
+import fs from 'node:fs';
+import ort from 'onnxruntime-node';
+import { Tokenizer } from '@huggingface/tokenizers';
+
+const dir = 'models/anygpt-nano';
+const man = JSON.parse(fs.readFileSync(`${dir}/anygpt.json`, 'utf8'));
+const tok = new Tokenizer(JSON.parse(fs.readFileSync(`${dir}/tokenizer.json`, 'utf8')), {});
+const fixture = JSON.parse(fs.readFileSync('test/fixtures/nano-parity.json', 'utf8'));
+const id = (t) => tok.encode(t).ids[0];
+const opts = { intraOpNumThreads: 1 };
+let failures = 0;
+
+const llm = await ort.InferenceSession.create(`${dir}/${man.llm.graph.path}`, opts);
+const { numLayers: L, numKvHeads: H, headDim: D } = man.llm;
+const i64 = (a, dims) => new ort.Tensor('int64', BigInt64Array.from(a.map(BigInt)), dims);
+
+async function greedy(ids, maxNew, stop) {
+  let past = {};
+  for (let i = 0; i < L; i++) for (const n of ['key', 'value']) past[`past_key_values.${i}.${n}`] = new ort.Tensor('float32', new Float32Array(0), [1, H, 0, D]);
+  const out = [];
+  let x = ids, n = ids.length;
+  const t0 = performance.now();
+  for (let s = 0; s < maxNew; s++) {
+    const r = await llm.run({ input_ids: i64(x, [1, x.length]), attention_mask: i64(Array(n).fill(1), [1, n]),
+      position_ids: i64(x.map((_, j) => n - x.length + j), [1, x.length]), ...past });
+    const V = r.logits.dims[2], last = r.logits.data.subarray((x.length - 1) * V, x.length * V);
+    let best = 0;
+    for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+    out.push(best);
+    if (stop.has(best)) break;
+    past = {};
+    for (let i = 0; i < L; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = r[`present.${i}.${k}`];
+    x = [best]; n += 1;
+  }
+  return { out, ms: (performance.now() - t0) / out.length };
+}
+
+const stop = new Set(['</s>', '<eos>', '<eom>'].map(id));
+for (const c of fixture.cases) {
+  const ids = [id('<s>'), ...tok.encode(c.prompt).ids];
+  const idsOk = JSON.stringify(ids) === JSON.stringify(c.promptIds);
+  const { out, ms } = await greedy(ids, 80, stop);
+  const genOk = JSON.stringify(out) === JSON.stringify(c.generatedIds);
+  if (!idsOk || !genOk) failures++;
+  console.log(`${c.task.padEnd(8)} prompt ids ${idsOk ? 'match' : 'DIFFER'}, greedy ${genOk ? 'match' : 'DIFFER'} (${out.length} tokens, ${ms.toFixed(2)} ms/token): ${tok.decode(out).slice(0, 90)}`);
+}
+
+const checkPath = 'tools/nano/work/codec_check.json';
+if (fs.existsSync(checkPath)) {
+  const ck = JSON.parse(fs.readFileSync(checkPath, 'utf8'));
+  for (const [name, c] of Object.entries(ck)) {
+    const s = await ort.InferenceSession.create(`${dir}/${name}.onnx`, opts);
+    const inp = c.dtype === 'int64' ? i64(c.input, c.dims) : new ort.Tensor('float32', Float32Array.from(c.input), c.dims);
+    const t0 = performance.now();
+    const r = await s.run({ [s.inputNames[0]]: inp });
+    const ms = performance.now() - t0;
+    const got = Array.from(r[s.outputNames[0]].data, Number);
+    let agree = 0;
+    if (c.tolerance === undefined) agree = got.filter((v, i) => v === c.expected[i]).length / c.expected.length;
+    else agree = got.filter((v, i) => Math.abs(v - c.expected[i]) <= c.tolerance).length / c.expected.length;
+    const ok = got.length === c.expected.length && agree >= (c.minAgree ?? 1);
+    if (!ok) failures++;
+    console.log(`${name.padEnd(16)} dims ${JSON.stringify(r[s.outputNames[0]].dims)} agreement ${(100 * agree).toFixed(1)}% ${ok ? 'ok' : 'FAIL'} (${ms.toFixed(1)} ms)`);
+  }
+}
+console.log(failures ? `${failures} FAILED` : 'all ok');
+process.exit(failures ? 1 : 0);
