@@ -12,7 +12,7 @@ import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import type { KvCache, LlmSession } from './llm';
 import { Xoshiro128 } from './prng';
 import type { GeneratedStep } from './record';
-import { argmax, buildProcessors, logSumExp, maskedArgmaxLogZ, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor } from './sampling';
+import { argmax, buildProcessors, greedyStats, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor, type RawStats } from './sampling';
 import type { Vocabulary } from './vocab';
 
 export interface DecodeContext {
@@ -109,17 +109,22 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       stopReason = 'aborted';
       break;
     }
-    const raw = rawStats(logits, 5, exps);
     work.set(logits);
     if (params.constrain) constraints.apply(work, state);
     const { preset, list, masksOnly } = processorsFor(state.modality);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
-    // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
+    let raw: RawStats;
     let logZ: number;
     let id: number;
-    if (!preset.doSample && masksOnly) ({ id, logZ } = maskedArgmaxLogZ(work, exps, raw.max)); // greedy: one pass
-    else {
+    if (!preset.doSample && masksOnly) {
+      // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
+      // in a single pass over the raw and masked rows.
+      const g = greedyStats(logits, work, 5);
+      ({ raw, id, logZ } = g);
+    } else {
+      raw = rawStats(logits, 5, exps);
+      // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
       logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
       id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
     }

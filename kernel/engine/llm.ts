@@ -184,21 +184,24 @@ export class LlmSession {
 
   /**
    * The cache decode() starts a single sequence with: for shared-buffer mode, static buffers with room for the
-   * prompt rounded up to 128 tokens, grown by 128-token chunks as tokens come (onnxruntime-node copies every
+   * prompt + 64 rounded up to 128 tokens, grown by chunks (128 tokens or 1/8 of the capacity) as tokens come (onnxruntime-node copies every
    * present output into a fresh ArrayBuffer on each run, so a tight capacity keeps that copy, and the garbage it
    * makes, as small as the dynamic cache's); otherwise an empty dynamic cache.
    */
   decodeCache(promptLength: number): KvCache {
     if (this.kvMode !== 'shared-buffer') return this.emptyCache();
     const cache: KvCache = { length: 0, tensors: [] };
-    this.growShared(cache, Math.min(this.spec.maxPositions, Math.max(promptLength, 1)));
+    // ≥ 64 tokens of headroom, so a short generation after a long prompt never pays a growth copy.
+    this.growShared(cache, Math.min(this.spec.maxPositions, Math.max(promptLength, 1) + 64));
     return cache;
   }
 
   /** (Re)allocates the static buffers with room for `need` tokens, copying rows [0, length). */
   private growShared(cache: KvCache, need: number): void {
     const { numLayers, numKvHeads: kvH, headDim: hd, kvDtype } = this.spec;
-    const capacity = Math.min(this.spec.maxPositions, Math.ceil(need / KV_CHUNK) * KV_CHUNK);
+    // Chunks of 128 tokens, or 1/8 of the current capacity when larger (growth copies stay ≤ ~1/8 per token).
+    const chunk = Math.max(KV_CHUNK, Math.ceil((cache.shared?.capacity ?? 0) / 8 / KV_CHUNK) * KV_CHUNK);
+    const capacity = Math.min(this.spec.maxPositions, Math.ceil(need / chunk) * chunk);
     const old = cache.shared ? cache.tensors : null;
     const oldCap = cache.shared?.capacity ?? 0;
     const tensors: ort.Tensor[] = [];

@@ -301,6 +301,74 @@ export function maskedArgmaxLogZ(masked: Float32Array, exps: Float64Array, rawMa
   return { id: best, logZ: z > TINY_Z ? rawMax + Math.log(z) : logSumExp(masked) };
 }
 
+/**
+ * Greedy decoding's whole per-token statistics in ONE pass over the raw row and its masked copy (masked = raw
+ * except -Infinity entries): raw max / log Z / entropy / top-n (the record's fields), the masked row's log Z and
+ * its argmax. Online softmax: sums are kept relative to the running max and rescaled by exp(old − new) when it
+ * rises (O(log V) times for a typical row). Same results as rawStats + maskedArgmaxLogZ within float rounding.
+ */
+export function greedyStats(logits: Float32Array, masked: Float32Array, n = 5): { raw: RawStats; id: number; logZ: number } {
+  const ids = n <= scratchIds.length ? scratchIds.subarray(0, n) : new Int32Array(n);
+  const vals = n <= scratchVals.length ? scratchVals.subarray(0, n) : new Float64Array(n);
+  ids.fill(-1);
+  vals.fill(-Infinity);
+  let thr = -Infinity;
+  let filled = 0;
+  let m = -Infinity;
+  let z = 0;
+  let t = 0;
+  let zm = 0;
+  let best = 0;
+  let bestV = masked[0];
+  for (let i = 0; i < logits.length; i++) {
+    const l = logits[i];
+    if (l > m) {
+      if (m > -Infinity) {
+        const r = expNeg(m - l);
+        t = r * (t + (m - l) * z);
+        z *= r;
+        zm *= r;
+      }
+      m = l;
+    }
+    const d = l - m;
+    const e = expNeg(d);
+    z += e;
+    if (e > 0) t += e * d;
+    const w = masked[i];
+    if (w !== -Infinity) {
+      zm += e;
+      if (w > bestV) {
+        bestV = w;
+        best = i;
+      }
+    }
+    if (l > thr) {
+      let j = filled < n ? filled++ : n - 1;
+      while (j > 0 && vals[j - 1] < l) {
+        vals[j] = vals[j - 1];
+        ids[j] = ids[j - 1];
+        j--;
+      }
+      vals[j] = l;
+      ids[j] = i;
+      if (filled === n) thr = vals[n - 1];
+    }
+  }
+  if (!(m > -Infinity)) {
+    const raw = rawStats(logits, n);
+    return { raw, id: best, logZ: logSumExp(masked) };
+  }
+  const logZ = m + Math.log(z);
+  const top: { id: number; logprob: number }[] = [];
+  for (let j = 0; j < n; j++) {
+    if (ids[j] < 0) break;
+    top.push({ id: ids[j], logprob: vals[j] - logZ });
+  }
+  const raw = { max: m, logZ, entropy: Math.log(z) - t / z, top };
+  return { raw, id: best, logZ: zm > TINY_Z ? m + Math.log(zm) : logSumExp(masked) };
+}
+
 /** Multinomial draw from a masked raw row, reusing the exps (no exp per entry). */
 export function sampleMasked(masked: Float32Array, exps: Float64Array, rawMax: number, logZ: number, rng: Xoshiro128): number {
   const scale = Math.exp(logZ - rawMax); // Z in exps' scale

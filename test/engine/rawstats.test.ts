@@ -1,7 +1,7 @@
 /** The fused raw-statistics pass (sampling.ts rawStats/expNeg) against a plain Math.exp reference. */
 import assert from 'node:assert/strict';
 import { Xoshiro128 } from '../../kernel/engine/prng';
-import { expNeg, maskedLogZ, rawStats, sampleMasked } from '../../kernel/engine/sampling';
+import { expNeg, greedyStats, maskedArgmaxLogZ, maskedLogZ, rawStats, sampleMasked } from '../../kernel/engine/sampling';
 
 function reference(l: Float32Array, n: number) {
   let max = -Infinity;
@@ -79,5 +79,30 @@ describe('engine/sampling: fused raw statistics', () => {
     assert.ok(Math.abs(logZ - (-200 + Math.log(1 + Math.exp(-1)))) < 1e-9);
     const id = sampleMasked(masked, exps, raw.max, logZ, new Xoshiro128(1));
     assert.ok(id === 1 || id === 2);
+  });
+});
+
+describe('engine/sampling: greedyStats (one pass)', () => {
+  it('equals rawStats + masked argmax/log Z on masked 53 516-entry rows', () => {
+    const rng = new Xoshiro128(9);
+    for (const spread of [0.5, 4, 30]) {
+      const l = new Float32Array(53516);
+      for (let i = 0; i < l.length; i++) l[i] = (rng.uniform() + rng.uniform() - 1) * spread;
+      const masked = Float32Array.from(l);
+      for (let i = 0; i < masked.length; i++) if (rng.uniform() < 0.3 || i === 0) masked[i] = -Infinity;
+      const exps = new Float64Array(l.length);
+      const raw = rawStats(l, 5, exps);
+      const want = maskedArgmaxLogZ(masked, exps, raw.max);
+      const got = greedyStats(l, masked, 5);
+      assert.equal(got.id, want.id);
+      assert.ok(Math.abs(got.logZ - want.logZ) < 1e-9 * Math.max(1, Math.abs(want.logZ)));
+      assert.ok(Math.abs(got.raw.logZ - raw.logZ) < 1e-9 * Math.max(1, Math.abs(raw.logZ)));
+      assert.ok(Math.abs(got.raw.entropy - raw.entropy) < 1e-7, `${got.raw.entropy} vs ${raw.entropy}`);
+      assert.deepEqual(
+        got.raw.top.map((t) => t.id),
+        raw.top.map((t) => t.id),
+      );
+      got.raw.top.forEach((t, j) => assert.ok(Math.abs(t.logprob - raw.top[j].logprob) < 1e-8));
+    }
   });
 });
