@@ -41,7 +41,7 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     log('token inspector counts', head);
     if (!head.length) throw new Error('token inspector header has no counts');
     // wait until every cell finished (no spinning status), then let renderers settle
-    await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-loading'), null, { timeout: 240000 }).catch(() => log('cells still running at screenshot time'));
+    await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 60000 }).catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
     // hover a generated token chip for the details pane, then scroll the token inspector into view
