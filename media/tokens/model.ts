@@ -44,8 +44,25 @@ function utf8Length(b: number): number {
   return 1;
 }
 
-/** Raw vocabulary piece → text a reader expects (SentencePiece `▁` and GPT-2 `Ġ`/`Ċ` markers). */
-export function displayPiece(piece: string): string {
+/**
+ * How a vocabulary marks word boundaries. SentencePiece and GPT-2 byte-level BPE mark the space
+ * (`▁`, `Ġ`); WordPiece marks the continuation instead (`##ing`), so a plain piece starts a word.
+ */
+export type PieceScheme = 'marked-space' | 'wordpiece';
+
+export function detectScheme(tokens: readonly TokenRecord[]): PieceScheme {
+  let continuation = false;
+  for (const t of tokens) {
+    if (t.modality !== 'text') continue;
+    if (/[\u2581\u0120]/.test(t.piece)) return 'marked-space';
+    if (t.piece.length > 2 && t.piece.startsWith('##')) continuation = true;
+  }
+  return continuation ? 'wordpiece' : 'marked-space';
+}
+
+/** Raw vocabulary piece → text a reader expects (`▁`/`Ġ`/`Ċ` markers, or WordPiece `##`). */
+export function displayPiece(piece: string, scheme: PieceScheme = 'marked-space'): string {
+  if (scheme === 'wordpiece') return piece.length > 2 && piece.startsWith('##') ? piece.slice(2) : ` ${piece}`;
   return piece.replace(/\u2581/g, ' ').replace(/\u0120/g, ' ').replace(/\u010a/g, '\n');
 }
 
@@ -65,6 +82,7 @@ export function isSpecial(t: TokenRecord): boolean {
 export function buildItems(gen: Generation, expanded: ReadonlySet<number> = new Set()): Item[] {
   const items: Item[] = [];
   const toks = gen.tokens;
+  const scheme = detectScheme(toks);
   let i = 0;
   while (i < toks.length) {
     const t = toks[i];
@@ -96,7 +114,8 @@ export function buildItems(gen: Generation, expanded: ReadonlySet<number> = new 
       i = last + 1;
       continue;
     }
-    items.push({ kind: 'token', first: i, last: i, modality: t.modality, text: displayPiece(t.piece), special: isSpecial(t), generated: !!t.generated });
+    const special = isSpecial(t);
+    items.push({ kind: 'token', first: i, last: i, modality: t.modality, text: special ? t.piece : displayPiece(t.piece, scheme), special, generated: !!t.generated });
     i++;
   }
   return items;

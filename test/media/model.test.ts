@@ -38,6 +38,16 @@ describe('token inspector model', () => {
     assert.equal(logprobHue(gen.tokens[0], 'logprob'), undefined);
   });
 
+  it('reads WordPiece continuations (##) as glued to the previous piece', () => {
+    const gen = makeGeneration({ textTokens: 0 });
+    for (const t of gen.tokens) t.piece = t.piece.replace(/\u2581/g, '');
+    const at = gen.tokens.length - 1;
+    gen.tokens.splice(at, 0, { ...gen.tokens[at], piece: 'play', span: 1 }, { ...gen.tokens[at], piece: '##ing', span: 1 });
+    const texts = buildItems(gen).map((i) => i.kind === 'token' && i.text);
+    assert.ok(texts.includes(' play') && texts.includes('ing'), String(texts));
+    assert.ok(texts.includes('<eos>'), 'special tokens stay raw');
+  });
+
   it('lays chips out in rows and finds visible rows', () => {
     const rows = layoutRows([50, 50, 50, 50, 200], 120, 4);
     assert.deepEqual(rows, [{ start: 0, end: 2 }, { start: 2, end: 4 }, { start: 4, end: 5 }]);
