@@ -1,4 +1,6 @@
-"""jupyter_kernel_test conformance for the AnyGPT kernel (simulated backend).
+"""jupyter_kernel_test conformance for the AnyGPT kernel over the real engine with the media fixture package
+(test/jupyter/helpers.ts mediaFixture: "img" in a prompt opens an 8-token image span; 256 image codes,
+32 speech codes, 4 music codebooks of 2048).
 
 Run through test/jupyter/python.test.ts, which installs the kernelspec into a temp prefix and sets
 JUPYTER_PATH / JUPYTER_DATA_DIR / JUPYTER_RUNTIME_DIR; always with Debian's /usr/bin/python3.
@@ -13,10 +15,18 @@ class AnyGPTKernelTests(jupyter_kernel_test.KernelTests):
     language_name = "anygpt"
     file_extension = ".anygpt"
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The first cell that needs the model shows a "loading model" progress display (text/plain only);
+        # jupyter_kernel_test wants the sample mime in every display_data of a cell, so load it up front.
+        reply = cls.kc.execute_interactive("%max_new_tokens 1\nload the model", timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
     # %help with an unknown topic prints to stdout; it contains the sample text.
     code_hello_world = "%help hello, world"
     # A t2i cell stopped before its image span closes warns on stderr.
-    code_stderr = "%task t2i\n%max_new_tokens 5\na cat"
+    code_stderr = "%task t2i\n%max_new_tokens 5\nimg of a cat"
 
     code_generate_error = "%temprature 0.5\nhi"
     code_execute_result = [
@@ -25,7 +35,7 @@ class AnyGPTKernelTests(jupyter_kernel_test.KernelTests):
     ]
     # jupyter_kernel_test wants the mime in *every* display_data of the cell, so use %decode (no text stream).
     code_display_data = [
-        {"code": "%decode image " + " ".join(str(i) for i in range(32)), "mime": "image/png"},
+        {"code": "%decode image " + " ".join(str(i * 30) for i in range(8)), "mime": "image/png"},
         {"code": "%decode speech <🗣️1><🗣️2><🗣️3>", "mime": "application/vnd.anygpt.audio+json"},
         {"code": "%decode music 1 2051 4101 6151", "mime": "text/html"},
     ]

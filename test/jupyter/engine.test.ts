@@ -1,21 +1,20 @@
 /** The kernel over the real engine (worker thread, ORT) with the engine's tiny fixture package. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { TokensOutput } from '../../common/outputs';
 import type { KernelClient } from '../../kernel/jupyter/client';
-import { encodeWav } from '../../kernel/jupyter/wav';
-import { launchModel, ROOT } from './helpers';
+import { encodeWav16 } from '../../kernel/codecs/wav';
+import { haveNano, launchModel, NANO, ROOT } from './helpers';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'engine', 'det');
 
 describe('jupyter kernel over the real engine (fixture package)', function () {
   this.timeout(120000);
   let k: KernelClient;
-  before(async function () {
-    if (!existsSync(join(FIXTURE, 'anygpt.json'))) this.skip();
+  before(async () => {
     k = await launchModel(FIXTURE, { ANYGPT_PROGRESS_DELAY_MS: '0' });
   });
   after(async () => {
@@ -46,14 +45,13 @@ describe('jupyter kernel over the real engine (fixture package)', function () {
 
 describe('jupyter kernel over models/anygpt-nano: warnings and file errors through the engine worker', function () {
   this.timeout(120000);
-  const NANO = join(ROOT, 'models', 'anygpt-nano');
   let k: KernelClient;
   let media: string;
   before(async function () {
-    if (!existsSync(join(NANO, 'anygpt.json'))) this.skip();
+    if (!haveNano()) this.skip();
     media = mkdtempSync(join(tmpdir(), 'anygpt-nano-media-'));
     // Longer than any package's speech input limit (nano: 8 s): the encoder keeps a prefix and warns.
-    writeFileSync(join(media, 'long.wav'), encodeWav(new Float32Array(16000 * 40).map((_, i) => 0.3 * Math.sin(i / 9)), 16000));
+    writeFileSync(join(media, 'long.wav'), encodeWav16(new Float32Array(16000 * 40).map((_, i) => 0.3 * Math.sin(i / 9)), 16000));
     k = await launchModel(NANO, {});
   });
   after(async () => {

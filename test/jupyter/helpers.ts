@@ -1,8 +1,13 @@
-/** Shared by the kernel tests: a fresh dist/kernel.js and kernel launch helpers. */
+/**
+ * Shared by the kernel tests: a fresh dist/kernel.js, the model packages the kernel runs over (real engine,
+ * real ORT sessions in its worker) and kernel launch helpers.
+ */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KernelClient } from '../../kernel/jupyter/client';
+import { cleanupMediaPackages, mediaPackage } from '../engine/media-fixture';
+import { cleanupCopies, copyPackage, editJson, LLAMA } from '../engine/fixtures';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const KERNEL_JS = join(ROOT, 'dist', 'kernel.js');
@@ -27,17 +32,54 @@ export function ensureKernelBuilt(): void {
   execFileSync(process.execPath, [join(ROOT, 'tools', 'build.mjs')], { cwd: ROOT, stdio: 'pipe' });
 }
 
-export function launchSimulated(env: Record<string, string> = {}, cwd?: string): Promise<KernelClient> {
-  ensureKernelBuilt();
-  return KernelClient.launch([process.execPath, KERNEL_JS, '--simulate', '-f', '{connection_file}'], { env: { ...process.env, ...env }, cwd });
+/** models/anygpt-nano: being trained, untracked; tests that use it skip without it and never rely on its quality. */
+export const NANO = join(ROOT, 'models', 'anygpt-nano');
+export const haveNano = (): boolean => existsSync(join(NANO, 'anygpt.json'));
+
+/**
+ * The media package (test/engine/media-fixture.ts): the "mode + last token" LLM plus the tiny codec graphs.
+ * A prompt that mentions "img" continues with an 8-token image span (grey levels MEDIA_IMAGE_GREYS), "say" with
+ * a 12-frame speech span, "music" with a 3-frame music span; any other prompt is answered "hi there".
+ * `imageDecoder: 'unclip'` swaps the direct image decoder for the unCLIP diffusion path (progress steps).
+ */
+export function mediaFixture(opts: { imageDecoder?: 'direct' | 'unclip' } = {}): string {
+  const dir = mediaPackage();
+  if (opts.imageDecoder === 'unclip') {
+    const codecs = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'codecs', 'codecs-manifest.json'), 'utf8'));
+    editJson(join(dir, 'anygpt.json'), (j) => (j.modalities.image.decoder = codecs.unclipDecoder));
+  }
+  return dir;
+}
+export const MEDIA_IMAGE_GREYS = [0, 40, 80, 120, 160, 200, 240, 255];
+export const MEDIA_SPEECH_CODES = [3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25];
+
+/**
+ * The random 2-layer LLaMA fixture (test/fixtures/engine/llama, stub codecs) made into a generator that runs
+ * until %max_new_tokens: a 16k context (its RoPE is computed in the graph) and every preset's minNewTokens
+ * raised so EOS and stop tokens are masked. Something real to interrupt. Follow-up cells should use
+ * %max_new_tokens 1: a longer reply may open a media span, and the stub codecs cannot decode it.
+ */
+export function longFixture(): string {
+  const dir = copyPackage(LLAMA);
+  editJson(join(dir, 'anygpt.json'), (j) => {
+    j.name = 'fixture-llama-long';
+    j.llm.maxPositions = 16384;
+    for (const p of Object.values(j.presets) as { minNewTokens: number }[]) p.minNewTokens = 100000;
+  });
+  return dir;
 }
 
-export function launchModel(model: string, env: Record<string, string> = {}): Promise<KernelClient> {
+export function cleanupFixtures(): void {
+  cleanupMediaPackages();
+  cleanupCopies();
+}
+
+export function launchModel(model: string, env: Record<string, string> = {}, cwd?: string): Promise<KernelClient> {
   ensureKernelBuilt();
-  return KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], { env: { ...process.env, ...env } });
+  return KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], { env: { ...process.env, ...env }, cwd });
 }
 
 export function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
 }

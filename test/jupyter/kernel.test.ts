@@ -1,13 +1,20 @@
+/**
+ * The kernel over the real engine (dist/kernel.js, engine worker, onnxruntime-node sessions) with a zeromq
+ * client. Most tests run over the media fixture package (test/jupyter/helpers.ts mediaFixture: a designed
+ * "mode + last token" LLM and tiny real codec graphs, so its outputs are known); interrupts run over the
+ * long-generating LLaMA fixture (helpers.ts longFixture).
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIME } from '../../common/generation';
-import type { TokensOutput } from '../../common/outputs';
+import sharp from 'sharp';
+import { MIME, type Span } from '../../common/generation';
+import type { AudioOutput, TokensOutput } from '../../common/outputs';
+import { encodeWav16 } from '../../kernel/codecs/wav';
 import type { KernelClient } from '../../kernel/jupyter/client';
-import { encodeWav } from '../../kernel/jupyter/wav';
 import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';
-import { launchSimulated, rssKb } from './helpers';
+import { cleanupFixtures, launchModel, longFixture, MEDIA_IMAGE_GREYS, MEDIA_SPEECH_CODES, mediaFixture, rssKb } from './helpers';
 
 const types = (outs: { header: { msg_type: string } }[]) => outs.map((o) => o.header.msg_type);
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -17,20 +24,25 @@ const stderrOf = (outs: Out[]) =>
     .filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stderr')
     .map((o) => (o.content as { text: string }).text)
     .join('');
+const tokensOf = (r: { outputs: Out[] }) => ((r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]);
+const dataOf = (o: Out) => (o.content as { data: Record<string, unknown> }).data;
+const findData = (outs: Out[], mime: string) => outs.find((o) => o.header.msg_type === 'display_data' && mime in ((o.content as { data?: object }).data ?? {}));
+const spanOf = (g: TokensOutput, kind: Span['kind'], role: 'prompt' | 'generated') => g.spans.find((s) => s.kind === kind && s.role === role);
 
-describe('jupyter kernel (zeromq client, simulated backend)', function () {
+describe('jupyter kernel over the real engine (zeromq client, media fixture package)', function () {
   this.timeout(120000);
   let k: KernelClient;
   let media: string;
 
   before(async () => {
     media = mkdtempSync(join(tmpdir(), 'anygpt-media-'));
-    writeFileSync(join(media, 'hello.wav'), encodeWav(new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)), 16000));
+    writeFileSync(join(media, 'hello.wav'), encodeWav16(new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)), 16000));
     writeFileSync(join(media, 'corrupt.wav'), Buffer.from('RIFF\x10\x00\x00\x00WAVEjunkjunkjunk'));
-    // 31 s at 8 kHz: over the 30 s input limit, so the encoder trims it (with a warning).
-    writeFileSync(join(media, 'long.wav'), encodeWav(new Float32Array(8000 * 31).map((_, i) => 0.2 * Math.sin(i / 7)), 8000));
-    k = await launchSimulated({ ANYGPT_SIM_STEP_MS: '20', ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
+    // 5 s at 8 kHz: over the package's 4 s speech input limit, so the encoder trims it (with a warning).
+    writeFileSync(join(media, 'long.wav'), encodeWav16(new Float32Array(8000 * 5).map((_, i) => 0.2 * Math.sin(i / 7)), 8000));
+    k = await launchModel(mediaFixture(), { ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
   });
+
   after(async () => {
     if (k) assert.equal(await k.shutdown(), 0, 'kernel exits 0 on shutdown_request');
   });
@@ -43,6 +55,15 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     // also answered on control
     const rc = await k.request('control', 'kernel_info_request', {});
     assert.equal(rc.reply.header.msg_type, 'kernel_info_reply');
+  });
+
+  it('the first cell loads the package (a progress display that ends with the load time)', async () => {
+    const r = await k.execute('%tokens\nload the model');
+    assert.equal(r.reply.content.status, 'ok', String(r.reply.content.evalue));
+    const loads = r.outputs.filter((o) => /-load$/.test((o.content as { transient?: { display_id?: string } }).transient?.display_id ?? ''));
+    assert.equal(loads[0].header.msg_type, 'display_data');
+    assert.match(String(dataOf(loads.at(-1)!)['text/plain']), /^loaded fixture-media in \d+ ms$/);
+    assert.equal(tokensOf(r).model.name, 'fixture-media');
   });
 
   it('streams tokens into one display (display_data + update_display_data), then the tokens result', async () => {
@@ -59,7 +80,13 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     }
     const res = r.outputs[r.outputs.length - 1].content as { data: Record<string, unknown>; metadata: { anygpt: { seed: number; seedExplicit: boolean; params: unknown; timings: Record<string, number> } } };
     const g = res.data[MIME.tokens] as TokensOutput;
+    assert.equal(g.model.name, 'fixture-media');
     assert.ok(g.tokens.length > g.promptLength);
+    // The fixture's LLM answers any prompt without a trigger word with "hi there".
+    assert.equal(g.text, 'hi there');
+    assert.equal(g.stopReason, 'stop-token');
+    const last = r.outputs.filter((o) => o.header.msg_type === 'update_display_data').at(-1)!;
+    assert.equal(dataOf(last)['text/plain'], 'hi there', 'the streamed display ends with the generated text');
     assert.ok(g.tokens.slice(0, g.promptLength).every((x) => x.top === undefined), 'no alternatives on prompt tokens');
     assert.ok(g.tokens.slice(g.promptLength).every((x) => x.generated && x.top), 'alternatives on generated tokens');
     assert.equal(res.metadata.anygpt.seedExplicit, false);
@@ -67,11 +94,14 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     assert.ok(typeof res.data['text/plain'] === 'string');
   });
 
-  it('the same cell text gets the same recorded seed; %seed overrides', async () => {
-    const a = await k.execute('%max_new_tokens 3\nsame text');
-    const b = await k.execute('%max_new_tokens 3\nsame text');
-    const seed = (r: typeof a) => ((r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]).params.seed;
+  it('the same cell text gets the same recorded seed and reproduces the same token ids; %seed overrides', async () => {
+    // Same cellId: the re-run replaces its turn, so the prompt (context included) is the same too.
+    const a = await k.execute('%max_new_tokens 3\nsame text', { metadata: { cellId: 'same' } });
+    const b = await k.execute('%max_new_tokens 3\nsame text', { metadata: { cellId: 'same' } });
+    const seed = (r: typeof a) => tokensOf(r).params.seed;
     assert.equal(seed(a), seed(b));
+    assert.deepEqual(tokensOf(a).tokens.map((t) => t.id), tokensOf(b).tokens.map((t) => t.id));
+    assert.equal(tokensOf(a).tokens.length - tokensOf(a).promptLength, 3);
     const c = await k.execute('%seed 123\n%max_new_tokens 3\nsame text');
     assert.equal(seed(c), 123);
   });
@@ -90,38 +120,63 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     assert.equal((text.match(/user:/g) ?? []).length, 2);
   });
 
-  it('media: t2i image/png, tts audio json + html fallback, out:N reuse, %decode', async () => {
-    const img = await k.execute('%task t2i\na red square');
+  it('media: t2i PNG (real decoder, sharp-decoded), caption of out:N, tts audio json + html fallback, asr, %decode', async () => {
+    const img = await k.execute('%task t2i\nimg of a red square');
+    assert.equal(img.reply.content.status, 'ok', String(img.reply.content.evalue));
     const count = img.reply.content.execution_count as number;
-    const d = img.outputs.find((o) => o.header.msg_type === 'display_data' && 'image/png' in (o.content as { data: object }).data);
+    const d = findData(img.outputs, 'image/png');
     assert.ok(d, 'image display');
-    assert.ok(img.outputs.some((o) => o.header.msg_type === 'update_display_data' && /diffusion/.test(JSON.stringify(o.content))), 'diffusion progress');
+    assert.ok(img.outputs.some((o) => o.header.msg_type === 'update_display_data' && /decoded image in/.test(JSON.stringify(o.content))), 'decode progress display');
+    const gi = tokensOf(img);
+    assert.deepEqual((spanOf(gi, 'image', 'generated') as { codes: number[] }).codes, MEDIA_IMAGE_GREYS);
+    // A valid PNG of the package decoder's size; the direct decoder paints cell k (4 × 2 grid) with code k.
+    const { data: px, info } = await sharp(Buffer.from(dataOf(d!)['image/png'] as string, 'base64')).raw().toBuffer({ resolveWithObject: true });
+    assert.equal(dataOf(d!)['text/plain'], `<image ${info.width}×${info.height}: 8 image tokens from span ${gi.spans.indexOf(spanOf(gi, 'image', 'generated')!)}>`);
+    assert.deepEqual([info.width, info.height, info.channels], [32, 32, 3]);
+    const cell = (c: number) => px[((Math.floor(c / 4) * 16 + 8) * info.width + (c % 4) * 8 + 4) * 3];
+    assert.deepEqual(MEDIA_IMAGE_GREYS.map((_, c) => cell(c)), MEDIA_IMAGE_GREYS);
+
+    // out:N re-encodes the decoded image with the package's image encoder: the prompt holds the same grey codes.
     const cap = await k.execute(`%task caption\n![image](out:${count})`);
-    assert.equal(cap.reply.content.status, 'ok');
-    const tts = await k.execute('%task tts\nhello world');
-    const a = tts.outputs.find((o) => o.header.msg_type === 'display_data' && MIME.audio in (o.content as { data: object }).data)!;
-    const data = (a.content as { data: Record<string, unknown> }).data;
+    assert.equal(cap.reply.content.status, 'ok', String(cap.reply.content.evalue));
+    const promptCodes = (spanOf(tokensOf(cap), 'image', 'prompt') as { codes: number[] }).codes;
+    promptCodes.forEach((c, i) => assert.ok(Math.abs(c - MEDIA_IMAGE_GREYS[i]) <= 2, `cell ${i}: ${c} vs ${MEDIA_IMAGE_GREYS[i]}`));
+
+    const tts = await k.execute('%task tts\nsay hello world');
+    assert.equal(tts.reply.content.status, 'ok', String(tts.reply.content.evalue));
+    assert.ok(tts.outputs.some((o) => o.header.msg_type === 'update_display_data' && /soundstorm/.test(JSON.stringify(o.content))), 'SoundStorm progress');
+    const a = findData(tts.outputs, MIME.audio)!;
+    const data = dataOf(a);
     assert.match(String(data['text/html']), /^<audio controls/);
-    const payload = data[MIME.audio] as { wav: string; sampleRate: number; envelope: number[] };
-    assert.equal(Buffer.from(payload.wav, 'base64').toString('latin1', 0, 4), 'RIFF');
-    assert.ok(payload.envelope.length > 10);
+    const payload = data[MIME.audio] as AudioOutput;
+    const wav = Buffer.from(payload.wav, 'base64');
+    assert.equal(wav.toString('latin1', 0, 4), 'RIFF');
+    assert.equal(wav.readUInt32LE(24), 16000, 'WAV header sample rate');
+    assert.deepEqual(payload.codes, MEDIA_SPEECH_CODES);
+    assert.equal(payload.sampleRate, 16000);
+    assert.equal(payload.durationSec, MEDIA_SPEECH_CODES.length / 50, '12 frames at 50 Hz');
+    assert.ok(payload.envelope!.length > 10 && payload.envelope!.some((x) => x > 0), 'a waveform envelope of real samples');
+
     const asr = await k.execute('%task asr\n![speech](hello.wav)');
-    assert.equal(asr.reply.content.status, 'ok');
+    assert.equal(asr.reply.content.status, 'ok', String(asr.reply.content.evalue));
+    assert.equal((spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length, 50, '1 s of speech at 50 Hz');
     const dec = await k.execute('%decode speech <🗣️1><🗣️2><🗣️3>');
-    assert.ok(dec.outputs.some((o) => o.header.msg_type === 'display_data' && MIME.audio in (o.content as { data: object }).data));
+    const da = findData(dec.outputs, MIME.audio);
+    assert.ok(da, 'decoded audio');
+    assert.equal((dataOf(da!)[MIME.audio] as AudioOutput).durationSec, 0.06);
   });
 
   it('bad inputs give precise errors and the kernel survives', async () => {
     const cases: [string, RegExp][] = [
-      ['%task asr\n![speech](corrupt.wav)', /line 2, col 1: cannot use corrupt.wav as speech/],
+      ['%task asr\n![speech](corrupt.wav)', /^line 2, col 1: cannot use corrupt.wav as speech: corrupt\.wav has no data chunk/],
       ['%task asr\n![speech](missing.wav)', new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'missing.wav'))} \\(relative to the notebook folder ${esc(media)}\\)$`)],
       [`%task asr\n![speech](${join(media, 'gone.wav')})`, new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'gone.wav'))}$`)],
       ['%voice nowhere/v.wav\n%task tts\nhi', new RegExp(`^line 1, col 8: voice file not found: ${esc(join(media, 'nowhere', 'v.wav'))} \\(relative`)],
       ['%temprature 0.3\nhi', /line 1, col 1: unknown magic %temprature \(did you mean %temperature\?\)/],
       ['%top_k x\nhi', /line 1, col 8: "x" is not a number/],
-      ['%decode image <👀1>', /exactly 32/],
+      ['%decode image <👀1>', /exactly 8/],
       ['hi ![image](out:999)', /no media output from cell \[999\]/],
-      ['word '.repeat(20000), /the prompt is \d+ tokens; this model's context holds 4096/],
+      ['word '.repeat(20000), /^prompt has \d+ tokens; the model's context \(llm\.maxPositions\) is 512$/],
     ];
     for (const [code, re] of cases) {
       const r = await k.execute(code, { stopOnError: false });
@@ -131,48 +186,32 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     }
     const ok = await k.execute('%max_new_tokens 2\nstill alive?');
     assert.equal(ok.reply.content.status, 'ok');
+    assert.equal(tokensOf(ok).text, 'hi there');
   });
 
   it('warnings are visible: trimmed input, truncated music span, dropped %decode frame (stderr + metadata)', async () => {
     const asr = await k.execute('%task asr\n![speech](long.wav)');
     assert.equal(asr.reply.content.status, 'ok');
-    assert.match(stderrOf(asr.outputs), /^warning: line 2, col 1: speech input long\.wav is 31\.0 s long; kept the first 30 s/m);
+    assert.match(stderrOf(asr.outputs), /^warning: line 2, col 1: speech input long\.wav is 5\.000 s long; kept the first 4\.000 s \(the model package's limit\)$/m);
     const res = asr.outputs.at(-1)!.content as { metadata: { anygpt: { warnings?: string[] } } };
-    assert.match(res.metadata.anygpt.warnings![0], /kept the first 30 s/);
+    assert.match(res.metadata.anygpt.warnings![0], /kept the first 4\.000 s/);
+    assert.equal((spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length, 200, 'the first 4 s at 50 Hz');
 
     // 1 + 10 music tokens fit: a start tag and 2 whole frames of 4 codebooks + 2 stray tokens.
-    const t2m = await k.execute('%task t2m\n%max_new_tokens 11\na drum loop');
+    const t2m = await k.execute('%task t2m\n%max_new_tokens 11\nmusic: a drum loop');
     assert.equal(t2m.reply.content.status, 'ok');
     assert.match(stderrOf(t2m.outputs), /warning: the music span is truncated \(10 tokens, 2 whole frame\(s\)\): generation hit max_new_tokens inside it; raise %max_new_tokens; decoded the 8 code\(s\) present/);
-    assert.ok(t2m.outputs.some((o) => o.header.msg_type === 'display_data' && MIME.audio in (o.content as { data: object }).data), 'the truncated span still plays');
+    const music = findData(t2m.outputs, MIME.audio);
+    assert.ok(music, 'the truncated span still plays');
+    assert.deepEqual((dataOf(music!)[MIME.audio] as AudioOutput).codes, [[1, 2], [1, 2], [1, 2], [1, 2]], 'the 2 whole frames the fixture generated');
 
-    const img = await k.execute('%task t2i\n%max_new_tokens 5\na cat');
-    assert.match(stderrOf(img.outputs), /warning: skipped an incomplete image span \(4 of 32 tokens\)/);
+    const img = await k.execute('%task t2i\n%max_new_tokens 5\nimg of a cat');
+    assert.match(stderrOf(img.outputs), /warning: skipped an incomplete image span \(4 of 8 tokens\)/);
+    assert.equal(findData(img.outputs, 'image/png'), undefined);
 
     const dec = await k.execute('%decode music 1 2051 4101 6151 9');
     assert.equal(dec.reply.content.status, 'ok');
     assert.match(stderrOf(dec.outputs), /warning: the music tokens are 5, not a multiple of 4 codebooks; dropped the incomplete last frame \(1 token\)/);
-  });
-
-  it('an interrupted chat turn keeps its partial output and says it was not added to the conversation', async () => {
-    await k.execute('%reset');
-    await k.execute('%max_new_tokens 4\nfirst', { metadata: { cellId: 'I1' } });
-    let firstToken!: () => void;
-    const started = new Promise<void>((r) => (firstToken = r));
-    const exec = k.execute('%max_new_tokens 1000\n%temperature 0.5\nsecond question', {
-      metadata: { cellId: 'I2' },
-      onOutput: (m) => {
-        if (m.header.msg_type === 'display_data') firstToken();
-      },
-    });
-    await started;
-    await k.request('control', 'interrupt_request', {});
-    const r = await exec;
-    assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
-    assert.match(String(r.reply.content.evalue), /partial output is kept above; this turn was NOT added to the conversation: later cells see 1 turn\. Re-run the cell to add it/);
-    const h = await k.execute('%history');
-    const text = (h.outputs.find((o) => o.header.msg_type === 'stream')!.content as { text: string }).text;
-    assert.equal((text.match(/user:/g) ?? []).length, 1, text);
   });
 
   it('drops (and logs) messages with a bad signature', async () => {
@@ -184,38 +223,6 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     await new Promise((res) => setTimeout(res, 100));
     assert.match(k.stderr, /dropped message: bad HMAC signature/);
   });
-
-  for (const how of ['control interrupt_request', 'SIGINT'] as const) {
-    it(`interrupt mid-generation (${how}): < 100 ms, partial output kept, kernel ready`, async () => {
-      let firstToken!: () => void;
-      const started = new Promise<void>((r) => (firstToken = r));
-      const exec = k.execute('%task tts\n%max_new_tokens 1500\na long sentence to speak', {
-        onOutput: (m) => {
-          if (m.header.msg_type === 'update_display_data') firstToken();
-        },
-      });
-      await started;
-      const hb = await k.heartbeat(500);
-      assert.ok(hb < 200, `heartbeat served during generation (${hb} ms)`);
-      const t0 = performance.now();
-      if (how === 'SIGINT') k.proc!.kill('SIGINT');
-      else {
-        const ir = await k.request('control', 'interrupt_request', {}, { timeoutMs: 1000 });
-        assert.ok(performance.now() - t0 < 100, 'interrupt_reply < 100 ms');
-        assert.equal(ir.reply.content.status, 'ok');
-      }
-      const r = await exec;
-      const ms = performance.now() - t0;
-      assert.ok(ms < 100, `execution ended ${ms.toFixed(1)} ms after the interrupt`);
-      assert.equal(r.reply.content.status, 'error');
-      assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
-      const partial = r.outputs.find((o) => o.header.msg_type === 'display_data' && MIME.tokens in (o.content as { data: object }).data);
-      assert.ok(partial, 'partial tokens kept');
-      assert.equal(((partial!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]).stopReason, 'aborted');
-      const after = await k.execute('%max_new_tokens 2\nready again');
-      assert.equal(after.reply.content.status, 'ok');
-    });
-  }
 
   it('complete, inspect, is_complete, history, comm_info', async () => {
     const c = await k.request('shell', 'complete_request', { code: '%tem', cursor_pos: 4 });
@@ -231,7 +238,11 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     const i = await k.request('shell', 'inspect_request', { code: 'a <👀12> b', cursor_pos: 4, detail_level: 0 });
     assert.match(JSON.stringify(i.reply.content), /image code 12/);
     const i2 = await k.request('shell', 'inspect_request', { code: 'hello world', cursor_pos: 3, detail_level: 0 });
-    assert.match(String((i2.reply.content as { data: Record<string, string> }).data['text/plain']), /tokens \(simulated\)/);
+    // Inspecting plain text shows the package tokenizer's pieces and ids: the same ids %raw puts in the prompt.
+    const shown = String((i2.reply.content as { data: Record<string, string> }).data['text/plain']);
+    const raw = tokensOf(await k.execute('%tokens\n%raw\nhello world'));
+    const pieces = raw.tokens.filter((t) => t.piece !== '<s>');
+    assert.ok(shown.startsWith(`${pieces.length} tokens (fixture-media):\n${pieces.map((t) => `${JSON.stringify(t.piece)}=${t.id}`).join(' ')}`), shown);
     const ic = async (code: string) => (await k.request('shell', 'is_complete_request', { code })).reply.content.status;
     assert.equal(await ic('hello'), 'complete');
     assert.equal(await ic('%task t2i'), 'incomplete');
@@ -254,4 +265,76 @@ describe('jupyter kernel (zeromq client, simulated backend)', function () {
     const after = rssKb(k.proc!.pid!);
     assert.ok(after - before < 20_000, `RSS grew ${((after - before) / 1024).toFixed(1)} MB (${before} → ${after} kB)`);
   });
+});
+
+describe('jupyter kernel over the real engine: interrupts (long-generating LLaMA fixture)', function () {
+  this.timeout(120000);
+  let k: KernelClient;
+
+  before(async () => {
+    k = await launchModel(longFixture(), { ANYGPT_PROGRESS_DELAY_MS: '0' });
+  });
+  after(async () => {
+    if (k) assert.equal(await k.shutdown(), 0, 'kernel exits 0 on shutdown_request');
+    cleanupFixtures();
+  });
+
+  it('an interrupted chat turn keeps its partial output and says it was not added to the conversation', async () => {
+    await k.execute('%reset');
+    const first = await k.execute('%max_new_tokens 1\nfirst', { metadata: { cellId: 'I1' } });
+    assert.equal(first.reply.content.status, 'ok', String(first.reply.content.evalue));
+    let firstToken!: () => void;
+    const started = new Promise<void>((r) => (firstToken = r));
+    const exec = k.execute('%max_new_tokens 16000\n%temperature 0.5\nsecond question', {
+      metadata: { cellId: 'I2' },
+      onOutput: (m) => {
+        if (m.header.msg_type === 'display_data') firstToken();
+      },
+    });
+    await started;
+    await k.request('control', 'interrupt_request', {});
+    const r = await exec;
+    assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
+    assert.match(String(r.reply.content.evalue), /partial output is kept above; this turn was NOT added to the conversation: later cells see 1 turn\. Re-run the cell to add it/);
+    const h = await k.execute('%history');
+    const text = (h.outputs.find((o) => o.header.msg_type === 'stream')!.content as { text: string }).text;
+    assert.equal((text.match(/user:/g) ?? []).length, 1, text);
+  });
+
+  for (const how of ['control interrupt_request', 'SIGINT'] as const) {
+    it(`interrupt mid-generation (${how}): < 100 ms, partial output kept, kernel ready`, async () => {
+      let firstToken!: () => void;
+      const started = new Promise<void>((r) => (firstToken = r));
+      const exec = k.execute('%task tts\n%max_new_tokens 16000\na long sentence to speak', {
+        onOutput: (m) => {
+          if (m.header.msg_type === 'update_display_data') firstToken();
+        },
+      });
+      await started;
+      const hb = await k.heartbeat(500);
+      assert.ok(hb < 200, `heartbeat served during generation (${hb} ms)`);
+      const t0 = performance.now();
+      if (how === 'SIGINT') k.proc!.kill('SIGINT');
+      else {
+        const ir = await k.request('control', 'interrupt_request', {}, { timeoutMs: 1000 });
+        assert.ok(performance.now() - t0 < 100, 'interrupt_reply < 100 ms');
+        assert.equal(ir.reply.content.status, 'ok');
+      }
+      const r = await exec;
+      const ms = performance.now() - t0;
+      assert.ok(ms < 100, `execution ended ${ms.toFixed(1)} ms after the interrupt`);
+      assert.equal(r.reply.content.status, 'error');
+      assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
+      const partial = r.outputs.find((o) => o.header.msg_type === 'display_data' && MIME.tokens in (o.content as { data: object }).data);
+      assert.ok(partial, 'partial tokens kept');
+      const g = (partial!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens];
+      assert.equal(g.stopReason, 'aborted');
+      assert.equal(g.model.name, 'fixture-llama-long');
+      const n = g.tokens.length - g.promptLength;
+      assert.ok(n > 0 && n < 16000, `${n} tokens generated before the interrupt`);
+      // One token: a longer reply may open a media span, which this package's stub codecs cannot decode.
+      const after = await k.execute('%max_new_tokens 1\nready again');
+      assert.equal(after.reply.content.status, 'ok');
+    });
+  }
 });

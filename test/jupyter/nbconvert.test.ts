@@ -2,20 +2,21 @@
  * The nbconvert path, for real: `/usr/bin/python3 -m jupyter nbconvert --to notebook --execute` on the
  * samples/ notebooks (copied with their media to a temp folder), with the kernelspec installed into a
  * temp prefix found through JUPYTER_PATH (the user's home is never touched), then `--to html` on the
- * executed notebook. Simulated backend always (deterministic); models/anygpt-nano as well when it exists.
+ * executed notebook. Always over the real engine with the media fixture package (known outputs, real codecs:
+ * test/jupyter/helpers.ts mediaFixture); models/anygpt-nano as well when it exists (its quality is not judged).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { AudioOutput, OutputMetadata, TokensOutput } from '../../common/outputs';
-import { ensureKernelBuilt, KERNEL_JS, ROOT } from './helpers';
+import sharp from 'sharp';
+import { cleanupFixtures, ensureKernelBuilt, haveNano, KERNEL_JS, MEDIA_SPEECH_CODES, mediaFixture, NANO, ROOT } from './helpers';
 
 const PY = '/usr/bin/python3';
 const haveNbconvert = existsSync(PY) && spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--version'], { stdio: 'ignore' }).status === 0;
-const NANO = join(ROOT, 'models', 'anygpt-nano');
 const SAMPLES = join(ROOT, 'samples');
 
 interface Output {
@@ -47,23 +48,30 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     ensureKernelBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'anygpt-nbconvert-'));
     const prefix = join(tmp, 'prefix');
-    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-sim', '--simulate'], { stdio: 'pipe' });
-    if (existsSync(join(NANO, 'anygpt.json'))) execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-nano', '--model', NANO], { stdio: 'pipe' });
+    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-media', '--model', mediaFixture()], { stdio: 'pipe' });
+    if (haveNano()) execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-nano', '--model', NANO], { stdio: 'pipe' });
     for (const d of ['data', 'runtime', 'config']) mkdirSync(join(tmp, d));
     work = join(tmp, 'nb');
     cpSync(SAMPLES, work, { recursive: true, filter: (p) => !p.endsWith('.ts') });
+    // The samples' own prompts get "hi there" from the fixture's LLM; these copies add its trigger words so the
+    // tts and t2i cells generate speech and image spans (magics, %voice and media paths stay the samples').
+    for (const [name, word] of [['tts', 'say'], ['t2i', 'img']] as const) {
+      const nb = JSON.parse(readFileSync(join(work, `${name}.ipynb`), 'utf8')) as Nb;
+      for (const c of codeCells(nb)) c.source = src(c.source).replace(/\n([^%\n][^\n]*)$/, `\n${word}: $1`);
+      writeFileSync(join(work, `${name}-fixture.ipynb`), JSON.stringify(nb, null, 1));
+    }
     env = {
       ...process.env,
       JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
       JUPYTER_DATA_DIR: join(tmp, 'data'),
       JUPYTER_RUNTIME_DIR: join(tmp, 'runtime'),
       JUPYTER_CONFIG_DIR: join(tmp, 'config'),
-      ANYGPT_SIM_STEP_MS: '2',
       PYTHONDONTWRITEBYTECODE: '1',
     };
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    cleanupFixtures();
   });
 
   /** nbconvert --execute into `<name>.<tag>.ipynb` next to the sample (so media paths resolve), parsed. */
@@ -82,12 +90,13 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     assert.equal(r.stdout.trim(), 'valid', r.stderr);
   };
 
-  it('tts and t2i (simulated): saved audio/image outputs, tokens records, metadata; valid nbformat', () => {
-    const tts = execute('tts', 'anygpt-nbc-sim', 'sim');
-    validate(join(work, 'tts.sim.ipynb'));
+  it('tts and t2i (media fixture): saved audio/image outputs, tokens records, metadata; valid nbformat', async () => {
+    const tts = execute('tts-fixture', 'anygpt-nbc-media', 'run');
+    validate(join(work, 'tts-fixture.run.ipynb'));
     assert.equal(tts.metadata.language_info?.name, 'anygpt');
     const [c1, c2] = codeCells(tts);
     for (const c of [c1, c2]) {
+      assert.match(src(c.source), /\nsay: /);
       assert.equal(typeof c.execution_count, 'number');
       assert.ok(!c.outputs!.some((o) => o.output_type === 'error'), JSON.stringify(c.outputs));
       const res = c.outputs!.find((o) => o.output_type === 'execute_result')!;
@@ -95,29 +104,36 @@ describe('nbconvert executes the samples through the installed kernelspec', func
       assert.equal(typeof g, 'object', 'the tokens record is stored as a JSON object');
       assert.ok(g.tokens.length > g.promptLength);
       assert.equal(res.metadata!.anygpt!.task, 'tts');
-      assert.equal(res.metadata!.anygpt!.model, 'simulated');
+      assert.equal(res.metadata!.anygpt!.model, 'fixture-media');
       const audio = c.outputs!.find((o) => o.data && MIME.audio in o.data)!;
       assert.ok(audio, 'audio display saved');
       const a = audio.data![MIME.audio] as AudioOutput;
       assert.equal(a.modality, 'speech');
-      assert.equal(Buffer.from(a.wav, 'base64').toString('latin1', 8, 12), 'WAVE', 'lossless WAV in the saved notebook');
+      assert.deepEqual(a.codes, MEDIA_SPEECH_CODES, "the fixture's speech span");
+      const wav = Buffer.from(a.wav, 'base64');
+      assert.equal(wav.toString('latin1', 8, 12), 'WAVE', 'lossless WAV in the saved notebook');
+      assert.equal(wav.readUInt32LE(24), 16000);
       assert.match(src(audio.data!['text/html'] as string), /^<audio controls/);
-      assert.match(src(audio.data!['text/plain'] as string), /^<speech /);
+      assert.match(src(audio.data!['text/plain'] as string), /^<speech 0\.24 s, 16000 Hz: /);
       // One streamed-text display per cell (update_display_data folded in by nbclient).
-      assert.equal(c.outputs!.filter((o) => o.output_type === 'display_data' && Object.keys(o.data!).join() === 'text/plain').length, 1);
+      assert.equal(c.outputs!.filter((o) => o.output_type === 'display_data' && Object.keys(o.data!).join() === 'text/plain' && !/^loading model|^loaded /.test(src(o.data!['text/plain'] as string))).length, 1);
     }
-    // %voice was applied: the simulated backend has no warnings to show for it.
+    // %voice was applied: both cells decode the same semantic codes, but the second one's acoustic stage
+    // (SoundStorm) is prompted with the sample's voice, so its waveform differs.
     assert.match(src(c2.source), /%voice media\/voice\.wav/);
+    const wavOf = (c: typeof c1) => (c.outputs!.find((o) => o.data && MIME.audio in o.data)!.data![MIME.audio] as AudioOutput).wav;
+    assert.notEqual(wavOf(c1), wavOf(c2));
 
-    const t2i = execute('t2i', 'anygpt-nbc-sim', 'sim');
+    const t2i = execute('t2i-fixture', 'anygpt-nbc-media', 'run');
     const img = codeCells(t2i)[0].outputs!.find((o) => o.data && 'image/png' in o.data)!;
     assert.ok(img, 'image/png saved');
-    assert.equal(Buffer.from(img.data!['image/png'] as string, 'base64').toString('latin1', 1, 4), 'PNG');
+    const meta = await sharp(Buffer.from(img.data!['image/png'] as string, 'base64')).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);
   });
 
-  it('every sample executes (simulated), media attachments resolve relative to the notebook', () => {
-    for (const name of ['asr', 'caption', 'chat', 'm2t', 't2m']) {
-      const nb = execute(name, 'anygpt-nbc-sim', 'sim');
+  it('every sample executes unchanged (media fixture), media attachments resolve relative to the notebook', () => {
+    for (const name of ['asr', 'caption', 'chat', 'm2t', 't2i', 't2m', 'tts']) {
+      const nb = execute(name, 'anygpt-nbc-media', 'media');
       for (const c of codeCells(nb)) {
         assert.ok(!c.outputs!.some((o) => o.output_type === 'error'), `${name}: ${JSON.stringify(c.outputs!.filter((o) => o.output_type === 'error'))}`);
       }
@@ -126,18 +142,18 @@ describe('nbconvert executes the samples through the installed kernelspec', func
 
   it('--to html renders audio outputs as an <audio> element and images as <img>', () => {
     const html = (name: string) => {
-      const r = spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output', `${name}.sim`, join(work, `${name}.sim.ipynb`)], { env, cwd: work, encoding: 'utf8', timeout: 120000 });
+      const r = spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output', `${name}.run`, join(work, `${name}.run.ipynb`)], { env, cwd: work, encoding: 'utf8', timeout: 120000 });
       assert.equal(r.status, 0, r.stderr);
-      return readFileSync(join(work, `${name}.sim.html`), 'utf8');
+      return readFileSync(join(work, `${name}.run.html`), 'utf8');
     };
-    const tts = html('tts');
+    const tts = html('tts-fixture');
     const audios = tts.match(/<audio controls[^>]*>\s*<source src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ?? tts.match(/<audio controls[^>]*src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ?? [];
     assert.equal(audios.length, 2, 'one playable <audio> per tts cell');
-    assert.match(html('t2i'), /<img src="data:image\/png;base64,/);
+    assert.match(html('t2i-fixture'), /<img src="data:image\/png;base64,/);
   });
 
   it('with models/anygpt-nano: every sample executes end to end through nbconvert', function () {
-    if (!existsSync(join(NANO, 'anygpt.json'))) this.skip();
+    if (!haveNano()) this.skip();
     for (const name of ['asr', 'caption', 'chat', 'm2t', 't2i', 't2m', 'tts']) {
       const nb = execute(name, 'anygpt-nbc-nano', 'nano');
       for (const c of codeCells(nb)) {

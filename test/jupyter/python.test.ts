@@ -1,14 +1,15 @@
 /**
  * Real Jupyter clients (Debian's python3-jupyter-client, nbclient, jupyter_kernel_test), run with
- * /usr/bin/python3. The kernelspec is installed into a temp prefix found through JUPYTER_PATH; the
- * user's home is never touched.
+ * /usr/bin/python3, against the kernel over the real engine. Two kernelspecs are installed into a temp
+ * prefix found through JUPYTER_PATH (the user's home is never touched): anygpt-test over the media fixture
+ * package (known outputs, real codecs) and anygpt-test-long over the long-generating LLaMA fixture (interrupts).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureKernelBuilt, KERNEL_JS, ROOT } from './helpers';
+import { cleanupFixtures, ensureKernelBuilt, KERNEL_JS, longFixture, mediaFixture, ROOT } from './helpers';
 
 const PY = '/usr/bin/python3';
 const havePython = existsSync(PY) && spawnSync(PY, ['-c', 'import jupyter_client, nbclient, jupyter_kernel_test'], { stdio: 'ignore' }).status === 0;
@@ -23,7 +24,8 @@ describe('jupyter kernel with real Python clients', function () {
     ensureKernelBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'anygpt-jupyter-'));
     const prefix = join(tmp, 'prefix');
-    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test', '--simulate'], { stdio: 'pipe' });
+    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test', '--model', mediaFixture()], { stdio: 'pipe' });
+    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test-long', '--model', longFixture()], { stdio: 'pipe' });
     for (const d of ['data', 'runtime', 'config']) mkdirSync(join(tmp, d));
     env = {
       ...process.env,
@@ -31,12 +33,14 @@ describe('jupyter kernel with real Python clients', function () {
       JUPYTER_DATA_DIR: join(tmp, 'data'),
       JUPYTER_RUNTIME_DIR: join(tmp, 'runtime'),
       JUPYTER_CONFIG_DIR: join(tmp, 'config'),
-      ANYGPT_SIM_STEP_MS: '15',
+      ANYGPT_TEST_KERNEL: 'anygpt-test',
+      ANYGPT_TEST_LONG_KERNEL: 'anygpt-test-long',
       PYTHONDONTWRITEBYTECODE: '1',
     };
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    cleanupFixtures();
   });
 
   const py = (args: string[]) => spawnSync(PY, args, { env, cwd: join(ROOT, 'test', 'jupyter'), encoding: 'utf8', timeout: 240000 });
@@ -49,7 +53,10 @@ describe('jupyter kernel with real Python clients', function () {
     assert.equal(spec.interrupt_mode, 'signal');
     const r = py(['-m', 'jupyter_client.kernelspecapp', 'list']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /anygpt-test\s+\S+anygpt-test/);
+    assert.match(r.stdout, /anygpt-test\s+\S+anygpt-test\n/);
+    assert.match(r.stdout, /anygpt-test-long\s+\S+anygpt-test-long/);
+    // The model package travels in the spec's env (ANYGPT_MODEL), resolved to an absolute path.
+    assert.ok(existsSync(join(spec.env.ANYGPT_MODEL, 'anygpt.json')), JSON.stringify(spec.env));
   });
 
   it('jupyter_kernel_test passes (completion, inspect, history, is_complete samples included)', () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { SIMULATED_MANIFEST as M } from '../../kernel/jupyter/simulated';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateManifest } from '../../kernel/engine/manifest-schema';
 import {
   Conversation,
   PromptError,
@@ -12,6 +14,10 @@ import {
   parseCell,
   parseModalityTokens,
 } from '../../kernel/prompt';
+
+// A real package manifest, validated by the engine: the media fixture (upstream templates and token layout:
+// image 8 tokens per image, speech 32 codes, music 4 codebooks of 2048 codes, frame-major).
+const M = validateManifest(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'engine', 'media', 'anygpt.json'), 'utf8')));
 
 function err(fn: () => unknown): PromptError {
   try {
@@ -137,7 +143,8 @@ describe('prompt: templates (spec §2)', () => {
     assert.deepEqual([e.line, e.col], [2, 2]);
     e = err(() => parseModalityTokens(M, 'speech', '<🗣️5000>', 3, 15));
     assert.match(e.message, /out of range/);
-    assert.throws(() => parseModalityTokens(M, 'image', '1 2 3', 1, 1), /exactly 32/);
+    assert.equal(M.modalities.image!.tokensPerImage, 8);
+    assert.throws(() => parseModalityTokens(M, 'image', '1 2 3', 1, 1), /exactly 8/);
   });
 
   it('describes pieces for the inspector', () => {
