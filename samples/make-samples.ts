@@ -4,8 +4,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodePng } from '../kernel/jupyter/png';
-import { encodeWav } from '../kernel/jupyter/wav';
+import sharp from 'sharp';
+import { encodeWav16 } from '../kernel/codecs/wav';
 
 const here = __dirname;
 const media = join(here, 'media');
@@ -20,7 +20,9 @@ for (let y = 0; y < W; y++)
     if (x > 16 && x < 64 && y > 16 && y < 64) rgb.set([220, 30, 30], i);
     if ((x - 88) ** 2 + (y - 88) ** 2 < 24 ** 2) rgb.set([30, 60, 220], i);
   }
-writeFileSync(join(media, 'shapes.png'), encodePng(W, W, rgb));
+void sharp(rgb, { raw: { width: W, height: W, channels: 3 } })
+  .png()
+  .toFile(join(media, 'shapes.png'));
 
 // "Speech": 1.6 s of a vowel-like voiced signal at 16 kHz (pitch glide plus two formants).
 const sr = 16000;
@@ -31,7 +33,7 @@ for (let i = 0, ph = 0; i < speech.length; i++) {
   const env = Math.min(1, t * 20) * Math.min(1, (1.6 - t) * 20) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 4 * t));
   speech[i] = 0.25 * env * (Math.sin(ph) + 0.5 * Math.sin(ph * 5.3) + 0.3 * Math.sin(ph * 16.1));
 }
-writeFileSync(join(media, 'voice.wav'), encodeWav(speech, sr));
+writeFileSync(join(media, 'voice.wav'), encodeWav16(speech, sr));
 
 // "Music": 3 s of a C–F–G arpeggio at 32 kHz.
 const mr = 32000;
@@ -43,7 +45,7 @@ for (let i = 0; i < music.length; i++) {
   const local = t - k * (3 / notes.length);
   music[i] = 0.3 * Math.exp(-3 * local) * Math.sin(2 * Math.PI * notes[k] * t);
 }
-writeFileSync(join(media, 'arpeggio.wav'), encodeWav(music, mr));
+writeFileSync(join(media, 'arpeggio.wav'), encodeWav16(music, mr));
 
 // Notebooks.
 type Cell = { kind: 'md' | 'code'; src: string };

@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: executes samples/*.ipynb headless through the real kernel (as nbclient does) and
  * writes the executed notebooks plus every PNG/WAV to out/, then prints a summary table.
- * Needs models/anygpt-nano (or --model DIR). `--simulate` runs the kernel's model-free backend instead.
+ * Needs models/anygpt-nano (or --model DIR: any model package, e.g. a test fixture).
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,17 +14,16 @@ import { kernelScriptPath } from '../kernel/jupyter/paths';
 
 const root = resolve(__dirname, '..');
 const args = process.argv.slice(2);
-const simulate = args.includes('--simulate');
 const mi = args.indexOf('--model');
 const model = resolve(mi >= 0 ? args[mi + 1] : join(root, 'models', 'anygpt-nano'));
 const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--model');
 
 async function main(): Promise<number> {
-  if (!simulate && !existsSync(join(model, 'anygpt.json'))) {
+  if (!existsSync(join(model, 'anygpt.json'))) {
     process.stderr.write(
       `demo: no model package at ${model} (anygpt.json missing).\n` +
         `  The default model models/anygpt-nano is built by the nano training (issue 4).\n` +
-        `  Use --model DIR for another package, or --simulate to exercise the kernel without a model.\n`,
+        `  Use --model DIR for another package.\n`,
     );
     return 1;
   }
@@ -39,7 +38,7 @@ async function main(): Promise<number> {
     .map((f) => f.replace(/\.ipynb$/, ''))
     .filter((n) => !only.length || only.includes(n))
     .sort();
-  const argv = [process.execPath, kernel, ...(simulate ? ['--simulate'] : ['--model', model]), '-f', '{connection_file}'];
+  const argv = [process.execPath, kernel, '--model', model, '-f', '{connection_file}'];
   const rows: string[][] = [];
   const notes: string[] = [];
   let failed = 0;
@@ -98,7 +97,7 @@ async function main(): Promise<number> {
   const head = ['notebook', 'cells', 'status', 'gen tokens', 'tok/s', 'seconds', 'files in out/'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c])).join('  ');
-  console.log(`\n${simulate ? 'SIMULATED backend (no model)' : `model: ${model}`}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  console.log(`\nmodel: ${model}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const r of rows) console.log(line(r));
   if (notes.length) console.log(`\nmissing media (a model-side result, not a kernel error):\n${notes.map((n) => `  - ${n}`).join('\n')}`);
   console.log(`\nexecuted notebooks and media: ${out}`);

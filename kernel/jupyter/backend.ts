@@ -1,7 +1,7 @@
 /**
  * The one seam between the kernel and the model. Everything the kernel asks of a model goes through
- * `Backend`, so the protocol code never imports onnxruntime and the real Engine (kernel/engine) or the
- * simulated backend (protocol tests without a model) can stand behind it.
+ * `Backend`, so the protocol code never imports onnxruntime; the real Engine (kernel/engine) stands behind
+ * it (engine-backend.ts, loaded lazily).
  *
  * Contract: every method is asynchronous and does its heavy work off the main thread (the engine's
  * worker), so heartbeats and interrupts are always served. `signal` aborts within one decode /

@@ -14,8 +14,6 @@ export interface InstallOptions {
   model?: string;
   name?: string;
   displayName?: string;
-  /** Protocol tests: the simulated backend instead of a model. */
-  simulate?: boolean;
   kernelScript: string;
 }
 
@@ -45,17 +43,16 @@ export function kernelsDir(o: Pick<InstallOptions, 'where' | 'prefix'>): string 
 
 export function kernelJson(o: InstallOptions): Record<string, unknown> {
   const argv = [process.execPath, resolve(o.kernelScript)];
-  if (o.simulate) argv.push('--simulate');
   argv.push('-f', '{connection_file}');
   const env: Record<string, string> = {};
   if (o.model) env.ANYGPT_MODEL = resolve(o.model);
   return {
     argv,
-    display_name: o.displayName ?? (o.simulate ? 'AnyGPT (simulated)' : 'AnyGPT'),
+    display_name: o.displayName ?? 'AnyGPT',
     language: 'anygpt',
     interrupt_mode: 'signal',
     env,
-    metadata: { anygpt: { model: o.model ? resolve(o.model) : null, simulate: !!o.simulate } },
+    metadata: { anygpt: { model: o.model ? resolve(o.model) : null } },
   };
 }
 

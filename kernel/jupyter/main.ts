@@ -1,6 +1,6 @@
 /**
  * `anygpt-kernel`: the Jupyter kernel process (bundled to dist/kernel.js).
- *   anygpt-kernel [--simulate] [--model DIR] [-f] CONNECTION_FILE
+ *   anygpt-kernel [--model DIR] [-f] CONNECTION_FILE
  *   anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--name N] [--display-name S]
  */
 import { existsSync } from 'node:fs';
@@ -10,7 +10,6 @@ import { readConnectionFile } from './connection';
 import { CellExecutor, KERNEL_VERSION } from './executor';
 import { Kernel } from './kernel';
 import { installKernelspec, type InstallOptions } from './kernelspec';
-import { SimulatedBackend } from './simulated';
 import { KernelSockets } from './sockets';
 
 const log = (s: string) => process.stderr.write(`[anygpt-kernel] ${s}\n`);
@@ -34,6 +33,7 @@ function parseArgs(argv: string[]): { flags: Map<string, string | true>; rest: s
   const flags = new Map<string, string | true>();
   const rest: string[] = [];
   const valued = new Set(['--prefix', '--model', '--name', '--display-name', '-f', '--ep']);
+  const switches = new Set(['--user', '--sys-prefix', '--version']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('-')) {
@@ -42,7 +42,8 @@ function parseArgs(argv: string[]): { flags: Map<string, string | true>; rest: s
         const val = v ?? argv[++i];
         if (val === undefined) throw new Error(`${k} needs a value`);
         flags.set(k, val);
-      } else flags.set(k, true);
+      } else if (switches.has(k)) flags.set(k, true);
+      else throw new Error(`unknown option ${k}; options: ${[...valued, ...switches].join(' ')}`);
     } else rest.push(a);
   }
   return { flags, rest };
@@ -57,31 +58,28 @@ function install(flags: Map<string, string | true>): void {
     model,
     name: flags.get('--name') as string | undefined,
     displayName: flags.get('--display-name') as string | undefined,
-    simulate: flags.has('--simulate'),
     kernelScript: kernelScript(),
   });
   process.stdout.write(`Installed kernelspec ${basename(dir)} in ${dir}\n`);
-  if (!model && !flags.has('--simulate')) {
+  if (!model) {
     const d = defaultModelDir();
     process.stdout.write(d ? `Model: ${d} (default; pass --model DIR to pin another)\n` : 'No model yet: pass --model DIR, set ANYGPT_MODEL, or use %model DIR in a cell.\n');
   }
 }
 
 async function openBackend(dir: string, opts: Parameters<BackendFactory>[1]): Promise<Backend> {
-  // Loaded lazily so `install` and the simulated kernel never load onnxruntime.
+  // Loaded lazily so `install` never loads onnxruntime.
   const { EngineBackend } = await import('./engine-backend');
   return EngineBackend.open(dir, opts);
 }
 
 async function serve(flags: Map<string, string | true>, rest: string[]): Promise<void> {
   const file = (flags.get('-f') as string | undefined) ?? rest[0];
-  if (!file) throw new Error('usage: anygpt-kernel [--simulate] [--model DIR] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR]');
+  if (!file) throw new Error('usage: anygpt-kernel [--model DIR] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR]');
   const info = readConnectionFile(file);
-  const simulate = flags.has('--simulate') || process.env.ANYGPT_BACKEND === 'simulated';
-  const modelDir = simulate ? '(simulated)' : ((flags.get('--model') as string | undefined) ?? defaultModelDir());
-  const factory: BackendFactory = simulate ? async () => new SimulatedBackend() : openBackend;
+  const modelDir = (flags.get('--model') as string | undefined) ?? defaultModelDir();
   const ep = (flags.get('--ep') as string | undefined) ?? process.env.ANYGPT_EP;
-  const executor = new CellExecutor(modelDir, factory, { executionProvider: ep === 'cuda' ? 'cuda' : ep === 'cpu' ? 'cpu' : undefined, log });
+  const executor = new CellExecutor(modelDir, openBackend, { executionProvider: ep === 'cuda' ? 'cuda' : ep === 'cpu' ? 'cpu' : undefined, log });
   const sockets = new KernelSockets(info, log);
   await sockets.bind();
   const kernel = new Kernel(sockets, executor, { log, exit: (code) => process.exit(code) });

@@ -5,8 +5,9 @@
  */
 import { MIME, type Generation, type Span, type TokenRecord } from '../../common/generation';
 import { AUDIO_SCHEMA, type AudioOutput, type CellContext, type TokensOutput } from '../../common/outputs';
+import { bytesSource } from '../codecs/byte-source';
+import { parseWavHeader, readWavFrames } from '../codecs/wav';
 import type { DecodedMedia } from './backend';
-import { decodeWav, envelope } from './wav';
 
 export type MimeBundle = Record<string, unknown>;
 
@@ -59,6 +60,21 @@ export function imageBundle(media: DecodedMedia, label: string): MimeBundle {
   };
 }
 
+/** Peak |x| per bucket over all channels, rounded to 3 decimals: a cheap waveform for renderers. */
+function envelope(channels: Float32Array[], buckets = 200): number[] {
+  const frames = channels[0]?.length ?? 0;
+  const n = Math.max(1, Math.min(buckets, frames));
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const a = Math.floor((k * frames) / n);
+    const z = Math.floor(((k + 1) * frames) / n);
+    let peak = 0;
+    for (const ch of channels) for (let i = a; i < z; i++) peak = Math.max(peak, Math.abs(ch[i]));
+    out.push(Math.round(peak * 1000) / 1000);
+  }
+  return out;
+}
+
 export interface AudioSource {
   span?: { index: number; span: Span; tokenCount: number };
   frameRate: number;
@@ -74,10 +90,12 @@ export function audioBundle(media: DecodedMedia, src: AudioSource, label: string
   let sampleRate = media.sampleRate ?? 16000;
   let duration = media.durationSec ?? 0;
   try {
-    const pcm = decodeWav(media.data);
-    env = envelope(pcm);
-    sampleRate = pcm.sampleRate;
-    duration = pcm.samples.length / pcm.channels / pcm.sampleRate;
+    // The codecs' WAV reader (the same one that reads attached audio).
+    const src = bytesSource(media.data, 'decoded audio');
+    const info = parseWavHeader(src);
+    env = envelope(readWavFrames(src, info, 0, info.frames));
+    sampleRate = info.sampleRate;
+    duration = info.frames / info.sampleRate;
   } catch {
     // A WAV we cannot parse still plays in the browser; the envelope is optional.
   }

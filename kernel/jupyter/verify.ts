@@ -4,7 +4,7 @@
  * token per cell (position, expected vs got, both pieces), always writes the re-executed notebook next to
  * the report, and exits non-zero on a mismatch.
  *
- *   anygpt verify NB.ipynb [--model DIR] [--update] [--out DIR] [--simulate]
+ *   anygpt verify NB.ipynb [--model DIR] [--update] [--out DIR]
  *   anygpt verify NB.ipynb --against OTHER.ipynb        (compare two saved notebooks; nothing runs)
  *
  * Cell tags: anygpt-verify-skip (not run, not compared), anygpt-verify-lax (must run without error; tokens
@@ -118,7 +118,6 @@ export interface VerifyArgs {
   update?: boolean;
   model?: string;
   outDir?: string;
-  simulate?: boolean;
   kernelArgv?: string[];
   log?: (s: string) => void;
 }
@@ -148,7 +147,7 @@ export async function verify(a: VerifyArgs): Promise<VerifyResult> {
   }
   const script = kernelScriptPath();
   if (!a.kernelArgv && !existsSync(script)) throw new Error(`kernel bundle ${script} missing; run npm run build`);
-  const argv = a.kernelArgv ?? [process.execPath, script, ...(a.simulate ? ['--simulate'] : []), ...(a.model ? ['--model', resolve(a.model)] : []), '-f', '{connection_file}'];
+  const argv = a.kernelArgv ?? [process.execPath, script, ...(a.model ? ['--model', resolve(a.model)] : []), '-f', '{connection_file}'];
   const client = await KernelClient.launch(argv, { cwd: dirname(nbPath) });
   let actual: Notebook;
   try {
@@ -176,7 +175,6 @@ export async function runVerify(args: string[]): Promise<number> {
   for (let i = 0; i < args.length; i++) {
     const x = args[i];
     if (x === '--update') a.update = true;
-    else if (x === '--simulate') a.simulate = true;
     else if (x === '--against') a.against = args[++i];
     else if (x === '--model') a.model = args[++i];
     else if (x === '--out') a.outDir = args[++i];

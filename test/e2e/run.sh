@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests in a real VS Code (code-server 4.139.1 on Node 24), driven by playwright-core +
 # Debian chromium. Not part of `npm test`; run with `npm run test:e2e`.
-#   E2E_SIMULATE=1   use the kernel's simulated backend instead of the nano model (automatic, with a
-#                    warning, while models/anygpt-nano is not built yet)
+#   ANYGPT_MODEL=DIR run the kernel over another model package (default: models/anygpt-nano, which must exist)
 #   E2E_ONLY=ui|exthost   run one of the two drivers
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,12 +13,15 @@ SHOTS="$ROOT/test-output/e2e"
 mkdir -p "$SHOTS"
 [ -f dist/extension.js ] && [ -f dist/kernel.js ] && [ -f dist/media/tokens.js ] || npm run build
 
-if [ -f models/anygpt-nano/anygpt.json ] && [ "${E2E_SIMULATE:-0}" != 1 ]; then
+if [ -n "${ANYGPT_MODEL:-}" ]; then
+  [ -f "$ANYGPT_MODEL/anygpt.json" ] || { echo "e2e: ANYGPT_MODEL=$ANYGPT_MODEL has no anygpt.json" >&2; exit 1; }
+  export ANYGPT_MODEL="$(cd "$ANYGPT_MODEL" && pwd)"
+  echo "e2e: using the model package $ANYGPT_MODEL"
+elif [ -f models/anygpt-nano/anygpt.json ]; then
   echo "e2e: using the nano model (models/anygpt-nano)"
-  unset ANYGPT_BACKEND
 else
-  echo "e2e: WARNING: simulated kernel backend (no models/anygpt-nano yet, or E2E_SIMULATE=1)"
-  export ANYGPT_BACKEND=simulated ANYGPT_SIM_STEP_MS=40
+  echo "e2e: no model package: build models/anygpt-nano (tools/nano) or set ANYGPT_MODEL=DIR" >&2
+  exit 1
 fi
 
 RUN="$E2E_BASE/run"; rm -rf "$RUN"; mkdir -p "$RUN/data/User" "$RUN/ext" "$RUN/ws"

@@ -1,24 +1,33 @@
-// The extension's Jupyter client against the real kernel process (dist/kernel.js, simulated backend):
-// start, execute with streaming and cellId, interrupt a long generation, crash detection, shutdown.
+// The extension's Jupyter client against the real kernel process (dist/kernel.js over the real engine, with
+// test fixture packages passed as the extension's model path setting): start, execute with streaming and
+// cellId, interrupt a long generation, crash detection, shutdown.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellOutputs } from '../../extension/execution/outputs';
 import { resolveNode } from '../../extension/kernel/launcher';
 import { KernelSession, type ExitInfo } from '../../extension/kernel/session';
+import { cleanupFixtures, longFixture, mediaFixture } from '../jupyter/helpers';
 
 const KERNEL = join(process.cwd(), 'dist', 'kernel.js');
 
-describe('extension: kernel session (real kernel, simulated backend)', function () {
+describe('extension: kernel session (real kernel over the real engine, fixture packages)', function () {
   this.timeout(60000);
   let session: KernelSession;
+  let long: string;
 
   before(async function () {
     if (!existsSync(KERNEL)) this.skip(); // `npm test` builds first; a bare mocha run may not have
-    session = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, simulate: true, env: { ANYGPT_SIM_STEP_MS: '5' } });
+    // The media fixture answers "hi there" to a prompt without its trigger words.
+    session = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, modelPath: mediaFixture() });
     await session.start();
+    // The random LLaMA fixture, made to generate until %max_new_tokens: something long to interrupt.
+    long = longFixture();
   });
-  after(async () => { await session?.shutdown(); });
+  after(async () => {
+    await session?.shutdown();
+    cleanupFixtures();
+  });
 
   it('answers kernel_info with our language', () => {
     assert.equal((session.kernelInfo?.language_info as { name?: string })?.name, 'anygpt');
@@ -33,20 +42,21 @@ describe('extension: kernel session (real kernel, simulated backend)', function 
     const tokens = outs.current.find((o) => o.items[0]?.mime === 'application/vnd.anygpt.tokens+json');
     assert.ok(tokens, `no tokens output in ${outs.current.map((o) => o.items.map((i) => i.mime).join('+'))}`);
     assert.equal((tokens!.metadata.metadata?.anygpt as { seed?: number })?.seed, 3);
+    assert.equal((tokens!.metadata.metadata?.anygpt as { model?: string })?.model, 'fixture-media');
   });
 
   it('interrupts a long generation with SIGINT and keeps serving', async () => {
-    const slow = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, simulate: true, env: { ANYGPT_SIM_STEP_MS: '150' } });
+    const slow = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, modelPath: long });
     const seen: ExitInfo[] = [];
     slow.onExit((e) => seen.push(e));
     await slow.start();
     try {
       const started = Date.now();
       const outs = new CellOutputs();
-      const run = slow.execute('%task tts\n%seed 1\na long sentence to speak', {}, (m) => outs.apply(m.header.msg_type, m.content));
+      const run = slow.execute('%task tts\n%seed 1\n%max_new_tokens 16000\na long sentence to speak', {}, (m) => outs.apply(m.header.msg_type, m.content));
       setTimeout(() => slow.interrupt(), 800);
       const reply = await run;
-      assert.ok(Date.now() - started < 5000, 'stopped well before the 40+ tokens x 150 ms');
+      assert.ok(Date.now() - started < 5000, 'stopped well before 16000 tokens');
       assert.equal(reply.status, 'error');
       assert.equal(reply.ename, 'KeyboardInterrupt');
       assert.ok(outs.current.some((o) => o.metadata.outputType === 'error'));
@@ -60,11 +70,11 @@ describe('extension: kernel session (real kernel, simulated backend)', function 
   });
 
   it('reports an unexpected exit with the kernel still running a cell', async () => {
-    const other = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, simulate: true, env: { ANYGPT_SIM_STEP_MS: '150' } });
+    const other = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, modelPath: long });
     const seen: ExitInfo[] = [];
     other.onExit((e) => seen.push(e));
     await other.start();
-    const run = other.execute('%task tts\nlong', {}, () => undefined);
+    const run = other.execute('%task tts\n%max_new_tokens 16000\nlong', {}, () => undefined);
     setTimeout(() => process.kill((other as unknown as { proc: { pid: number } }).proc.pid, 'SIGKILL'), 300);
     await assert.rejects(run, /kernel died/);
     assert.equal(seen[0]?.expected, false);
