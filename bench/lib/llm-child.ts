@@ -17,7 +17,7 @@ import { decode } from '../../kernel/engine/decode';
 import { resolveParams } from '../../kernel/engine/index';
 import { LlmSession, type KvCacheChoice } from '../../kernel/engine/llm';
 import { loadPackage } from '../../kernel/engine/package';
-import { Xoshiro128 } from '../../kernel/engine/prng';
+import { Xoshiro128 } from '../../common/prng';
 import { llmSpecFor } from '../../kernel/engine/worker-ops';
 
 export interface ChildArgs {

@@ -10,7 +10,7 @@ import { MediaError } from './errors';
 import { encodePng, readImage } from './image-io';
 import { Component, type ComponentHost, tensorFloats, tensorNumbers } from './onnx';
 import { PndmScheduler } from './pndm';
-import { Rng } from './prng';
+import { Xoshiro128 } from '../../common/prng';
 import { runUnclip, unclipClassLabel, vaeToRgb } from './unclip';
 
 export interface DecodeProgress {
@@ -99,7 +99,7 @@ export class ImageCodec {
       throw new MediaError(`the image normaliser has ${normalizer.mean.length} values but the SEED decoder gives ${embeds.length}-d embeddings`, 'model');
 
     // Noise order is part of the seed contract (docs/codecs.md): latents first, then the embedding noise.
-    const rng = new Rng(opts.seed ?? 0);
+    const rng = new Xoshiro128(opts.seed ?? 0);
     const latentCount = d.latentShape.reduce((a, b) => a * b, 1);
     const latents = rng.normals(latentCount);
     const positive = unclipClassLabel(embeds, rng.normals(embeds.length), normalizer);

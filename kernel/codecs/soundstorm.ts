@@ -14,7 +14,7 @@
  * the lower index; gumbel noise is drawn only for the kept top-k entries, in index order.
  */
 import { MediaError, throwIfAborted } from './errors';
-import type { Rng } from './prng';
+import type { Xoshiro128 } from '../../common/prng';
 
 export interface SoundStormConfig {
   /** Acoustic layers generated (AnyGPT: 7). */
@@ -34,7 +34,7 @@ export type SoundStormNet = (codes: Int32Array, cond: Int32Array) => Promise<Flo
 export interface SoundStormOptions {
   /** Voice prompt codes, layer-major [1 + A][P]: semantic layer then A acoustic layers. */
   prompt?: number[][];
-  rng: Rng;
+  rng: Xoshiro128;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
   /** Test hook: sees every net input (codes are copied). */

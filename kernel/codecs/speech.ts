@@ -8,7 +8,7 @@ import { readAudio } from './audio-input';
 import type { ByteSource } from './byte-source';
 import { MediaError } from './errors';
 import { Component, type ComponentHost, tensorFloats, tensorNumbers } from './onnx';
-import { Rng } from './prng';
+import { Xoshiro128 } from '../../common/prng';
 import { soundstormGenerate, type SoundStormConfig } from './soundstorm';
 import { encodeWav16 } from './wav';
 
@@ -95,7 +95,7 @@ export class SpeechCodec {
         },
         semantic,
         cfg,
-        { prompt, rng: new Rng(opts.seed ?? 0), signal: opts.signal, onProgress: opts.onProgress },
+        { prompt, rng: new Xoshiro128(opts.seed ?? 0), signal: opts.signal, onProgress: opts.onProgress },
       );
     } else {
       if (opts.voicePrompt) warnings.push('the voice prompt was ignored: this model package has no acoustic generator');

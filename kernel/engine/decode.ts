@@ -10,7 +10,7 @@ import type { Manifest, Modality, SamplingPreset } from '../../common/manifest';
 import { beamSearch } from './beam';
 import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import type { KvCache, LlmSession } from './llm';
-import { Xoshiro128 } from './prng';
+import { Xoshiro128 } from '../../common/prng';
 import type { GeneratedStep } from './record';
 import { argmax, buildProcessors, greedyStats, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor, type RawStats } from './sampling';
 import type { Vocabulary } from './vocab';

@@ -19,7 +19,7 @@ export { PackageError, loadPackage, checkLlmGraph, type ModelPackage } from './p
 export { Vocabulary, type VocabBlock, type TokenClass } from './vocab';
 export { TextTokenizer } from './tokenizer';
 export { resolveParams } from './params';
-export { Xoshiro128 } from './prng';
+export { Xoshiro128 } from '../../common/prng';
 export type { ExecutionProviderChoice, KvCacheChoice } from './llm';
 export type { WorkerOps, OpName } from './protocol';
 export type { DecodedMediaFile, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';

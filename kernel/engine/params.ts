@@ -3,7 +3,7 @@
  */
 import type { GenerationParams } from '../../common/generation';
 import type { Manifest, Modality } from '../../common/manifest';
-import { randomSeed } from './prng';
+import { randomSeed } from '../../common/prng';
 
 const MODALITIES: readonly Modality[] = ['text', 'image', 'speech', 'music'];
 

@@ -6,7 +6,7 @@
  * Greedy decoding and beam search do not apply the warpers (as HF does not).
  */
 import type { SamplingPreset } from '../../common/manifest';
-import type { Xoshiro128 } from './prng';
+import type { Xoshiro128 } from '../../common/prng';
 
 /** What processors may look at besides the logits. */
 export interface StepContext {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Rng } from '../../kernel/codecs/prng';
+import { Xoshiro128 } from '../../common/prng';
 import { maskCounts, soundstormGenerate, soundstormPasses, type SoundStormConfig, type SoundStormNet } from '../../kernel/codecs/soundstorm';
 import { fixtureJson } from './fixtures';
 
@@ -28,7 +28,7 @@ describe('codecs/soundstorm', () => {
   it('makes (steps+1) passes for layer 0 and one per other layer, masking per the schedule', async () => {
     const calls: { layer: number; iteration: number; masked: number }[] = [];
     const semantic = Array.from({ length: 20 }, (_, i) => (i * 7) % 32);
-    const out = await soundstormGenerate(fakeNet, semantic, cfg, { rng: new Rng(1), onNetCall: ({ layer, iteration, masked }) => calls.push({ layer, iteration, masked }) });
+    const out = await soundstormGenerate(fakeNet, semantic, cfg, { rng: new Xoshiro128(1), onNetCall: ({ layer, iteration, masked }) => calls.push({ layer, iteration, masked }) });
     assert.equal(calls.length, soundstormPasses(cfg));
     assert.equal(calls.length, 10);
     assert.deepEqual(calls.map((c) => c.layer), [0, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
@@ -52,10 +52,10 @@ describe('codecs/soundstorm', () => {
 
   it('is deterministic under a seed and depends on it', async () => {
     const semantic = Array.from({ length: 30 }, (_, i) => (i * 5) % 32);
-    const a = await soundstormGenerate(fakeNet, semantic, cfg, { rng: new Rng(42) });
-    const b = await soundstormGenerate(fakeNet, semantic, cfg, { rng: new Rng(42) });
+    const a = await soundstormGenerate(fakeNet, semantic, cfg, { rng: new Xoshiro128(42) });
+    const b = await soundstormGenerate(fakeNet, semantic, cfg, { rng: new Xoshiro128(42) });
     assert.deepEqual(a, b);
-    const others = await Promise.all([1, 2, 3, 4].map((s) => soundstormGenerate(fakeNet, semantic, cfg, { rng: new Rng(s) })));
+    const others = await Promise.all([1, 2, 3, 4].map((s) => soundstormGenerate(fakeNet, semantic, cfg, { rng: new Xoshiro128(s) })));
     assert.ok(others.some((o) => JSON.stringify(o) !== JSON.stringify(a)), 'gumbel noise at i ≥ 1 must make seeds matter');
   });
 
@@ -69,7 +69,7 @@ describe('codecs/soundstorm', () => {
       conds.push(cond.slice());
       return fakeNet(codes, cond);
     };
-    const out = await soundstormGenerate(net, semantic, cfg, { prompt, rng: new Rng(3), onNetCall: ({ layer, codes }) => layer === 0 && seen.push(codes) });
+    const out = await soundstormGenerate(net, semantic, cfg, { prompt, rng: new Xoshiro128(3), onNetCall: ({ layer, codes }) => layer === 0 && seen.push(codes) });
     assert.equal(seen.length, 4);
     for (const codes of seen)
       for (let p = 0; p < P; p++) for (let a = 0; a < 7; a++) assert.equal(codes[p * 7 + a], prompt[a + 1][p], `prompt frame ${p} layer ${a + 1}`);
@@ -86,7 +86,7 @@ describe('codecs/soundstorm', () => {
   it('aborts between net passes', async () => {
     const ctl = new AbortController();
     await assert.rejects(
-      soundstormGenerate(fakeNet, [1, 2, 3], cfg, { rng: new Rng(0), signal: ctl.signal, onProgress: (d) => d === 2 && ctl.abort() }),
+      soundstormGenerate(fakeNet, [1, 2, 3], cfg, { rng: new Xoshiro128(0), signal: ctl.signal, onProgress: (d) => d === 2 && ctl.abort() }),
       /speech decoding was aborted/,
     );
   });

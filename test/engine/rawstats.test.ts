@@ -1,6 +1,6 @@
 /** The fused raw-statistics pass (sampling.ts rawStats/expNeg) against a plain Math.exp reference. */
 import assert from 'node:assert/strict';
-import { Xoshiro128 } from '../../kernel/engine/prng';
+import { Xoshiro128 } from '../../common/prng';
 import { expNeg, greedyStats, maskedArgmaxLogZ, maskedLogZ, rawStats, sampleMasked } from '../../kernel/engine/sampling';
 
 function reference(l: Float32Array, n: number) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Xoshiro128 } from '../../kernel/engine/prng';
+import { Xoshiro128 } from '../../common/prng';
 import {
   argmax,
   buildProcessors,
