@@ -1,0 +1,446 @@
+/**
+ * The nano scorecard: the TypeScript engine runs the held-out cases of test/fixtures/nano-eval.json
+ * (written by tools/nano/evaluate.py --fixtures) and simple signal measurements score the outputs.
+ * tools/eval-nano.ts is the command line; test/eval checks this module on a few cases.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Generation, GenerationParams, Span } from '../../common/generation';
+import type { Manifest, Modality } from '../../common/manifest';
+import { Engine } from '../../kernel/engine';
+import type { MediaSpan } from '../../kernel/engine/media-protocol';
+import { basePrompt, chatPrompt, mediaTokenString, spanCodes } from '../../kernel/prompt/templates';
+import { detectChord, detectPitch, dtw, mfcc, midiHz, cents, readWav, trimAndNormalise } from './audio';
+import { analyzeImage, readRgb, type ImageAnalysis, type World } from './image';
+import { normalise, parseCaption, wordAccuracy, wordErrors, type ObjectAttributes } from './text';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const DEFAULT_MODEL = join(ROOT, 'models', 'anygpt-nano');
+export const DEFAULT_FIXTURE = join(ROOT, 'test', 'fixtures', 'nano-eval.json');
+export const TASKS = ['t2i', 'caption', 'asr', 'tts', 't2m', 'm2t', 'chat_edit', 'chat_image_question'] as const;
+export type TaskName = (typeof TASKS)[number];
+
+export interface EvalOptions {
+  model?: string;
+  fixture?: string;
+  /** At most this many cases per task (and per ASR split); default all. */
+  limit?: number;
+  tasks?: readonly TaskName[];
+  /** 'preset': the package's presets as a user gets them (sampling where they sample), with fixed seeds; 'greedy': doSample off. */
+  decoding?: 'preset' | 'greedy';
+  /** Base of the fixed per-case seeds. */
+  seed?: number;
+  /** Samples per text→music prompt (different fixed seeds): the held-out music prompts are only 9. */
+  t2mSamples?: number;
+  /** Also measure the instruments on ground-truth media, raw and through the package's codecs. */
+  calibrate?: boolean;
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface Row {
+  task: string;
+  check: string;
+  n: number;
+  measured: number | null;
+  /** Fraction to reach (≥), or null for an informational row. */
+  target: number | null;
+  pass: boolean | null;
+}
+
+export interface Report {
+  schema: 'anygpt-eval-nano/1';
+  model: { dir: string; name: string; hash: string; executionProvider: string };
+  fixture: string;
+  decoding: EvalOptions['decoding'];
+  presets: Manifest['presets'];
+  seed: number;
+  startedAt: string;
+  seconds: number;
+  rows: Row[];
+  cases: Record<string, unknown[]>;
+  notes: string[];
+}
+
+interface Fixture extends World {
+  sampleRate: number;
+  cases: {
+    t2i: { text: string; prompt: string; expected: ObjectAttributes }[];
+    caption: { image: string; expected: string; attributes: ObjectAttributes }[];
+    asr_seen: { audio: string; expected: string; voice: string }[];
+    asr_heldout: { audio: string; expected: string; voice: string }[];
+    tts: { text: string; prompt: string; espeakReference?: string; voice: string }[];
+    t2m: { text: string; prompt: string; expected: MusicAttributes }[];
+    m2t: { audio: string; expected: string; attributes: MusicAttributes }[];
+    chat_edit: { turns: string[]; template: string; expectedFirst: ObjectAttributes; expected: ObjectAttributes }[];
+    chat_image_question?: { image: string; question: string; expected: string }[];
+  };
+}
+
+interface MusicAttributes {
+  kind: 'note' | 'chord';
+  name: string;
+  timbre: string;
+  midi: number[];
+  hz: number[];
+}
+
+const ATTRS = ['shape', 'colour', 'size', 'position'] as const;
+
+export async function runEval(opts: EvalOptions = {}): Promise<Report> {
+  const t0 = performance.now();
+  const log = opts.log ?? (() => {});
+  const modelDir = resolve(opts.model ?? DEFAULT_MODEL);
+  const fixturePath = resolve(opts.fixture ?? DEFAULT_FIXTURE);
+  const fx = JSON.parse(readFileSync(fixturePath, 'utf8')) as Fixture;
+  const media = (name: string) => join(fixturePath.replace(/\.json$/, ''), name);
+  const limit = opts.limit ?? Infinity;
+  const take = <T>(xs: T[] | undefined) => (xs ?? []).slice(0, limit);
+  const tasks = new Set(opts.tasks ?? TASKS);
+  const decoding = opts.decoding ?? 'preset';
+  const baseSeed = opts.seed ?? 1234;
+  const engine = await Engine.open(modelDir, { executionProvider: 'cpu', threads: opts.threads });
+  const manifest = engine.pkg.manifest;
+  const rows: Row[] = [];
+  const cases: Record<string, unknown[]> = {};
+  const notes: string[] = [];
+  const row = (task: string, check: string, n: number, measured: number | null, target: number | null) =>
+    // No cases (e.g. --limit picked none of a kind): no verdict rather than a FAIL.
+    rows.push({ task, check, n, measured, target, pass: target === null || measured === null ? null : measured >= target });
+  const frac = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
+  const params = (preset: Modality, seed: number): Partial<GenerationParams> => ({ preset, seed, ...(decoding === 'greedy' ? { doSample: false } : {}) });
+  const gen = (prompt: string, preset: Modality, seed: number) => engine.generate(prompt, params(preset, seed));
+  const firstSpan = <K extends MediaSpan['kind']>(g: Generation, kind: K) =>
+    g.spans.find((s): s is Extract<Span, { kind: K }> => s.kind === kind && s.role === 'generated');
+  const emptyOrText = (g: Generation) => `no generated span; text: ${JSON.stringify(g.text.slice(0, 80))}`;
+  const attrsMatch = (a: ImageAnalysis, e: ObjectAttributes, keys: readonly (keyof ObjectAttributes)[]) => a.found && keys.every((k) => a[k] === e[k]);
+  const image = async (g: Generation, seed: number): Promise<{ analysis?: ImageAnalysis; error?: string }> => {
+    const span = firstSpan(g, 'image');
+    if (!span) return { error: emptyOrText(g) };
+    if (!span.complete) return { error: `the image span was cut short at ${span.codes.length} codes (stop: ${g.stopReason})` };
+    try {
+      const png = await engine.decodeSpan(span, { seed });
+      return { analysis: analyzeImage(await readRgb(png.data), fx) };
+    } catch (e) {
+      return { error: `decode: ${(e as Error).message}` };
+    }
+  };
+  const ask = async (text: string, item: { modality: 'image' | 'speech' | 'music'; tokens: string }, task: 'caption' | 'asr' | 'm2t', seed: number) =>
+    gen(basePrompt(manifest, task, text, [item]), 'text', seed);
+
+  try {
+    // ------------------------------------------------------------ text → image
+    if (tasks.has('t2i')) {
+      log('t2i');
+      const res: { text: string; expected: ObjectAttributes; got?: ImageAnalysis; error?: string; ok: boolean }[] = [];
+      for (const [i, c] of take(fx.cases.t2i).entries()) {
+        const seed = baseSeed + i;
+        const prompt = basePrompt(manifest, 't2i', c.text, []);
+        if (prompt !== c.prompt) notes.push(`t2i case ${i}: the package's prompt differs from the fixture's: ${JSON.stringify(prompt)}`);
+        const { analysis, error } = await image(await gen(prompt, 'image', seed), seed);
+        res.push({ text: c.text, expected: c.expected, got: analysis, error, ok: !!analysis && attrsMatch(analysis, c.expected, ['colour', 'shape', 'position']) });
+      }
+      cases.t2i = res;
+      const n = res.length;
+      row('text→image', 'colour, shape and position correct', n, frac(res.map((r) => r.ok)), 0.9);
+      for (const k of ['colour', 'shape', 'position', 'size'] as const) row('text→image', `  ${k} correct`, n, frac(res.map((r) => !!r.got && r.got[k] === r.expected[k])), null);
+    }
+
+    // ------------------------------------------------------------ image → text
+    if (tasks.has('caption')) {
+      log('caption');
+      const res: { image: string; expected: string; text: string; ok: boolean; exactString: boolean }[] = [];
+      for (const [i, c] of take(fx.cases.caption).entries()) {
+        const enc = await engine.encodeMedia('image', { path: media(c.image) });
+        const g = await ask('', { modality: 'image', tokens: enc.tokens }, 'caption', baseSeed + 100 + i);
+        const p = parseCaption(g.text);
+        res.push({ image: c.image, expected: c.expected, text: g.text, ok: !!p && ATTRS.every((k) => p[k] === c.attributes[k]), exactString: normalise(g.text) === normalise(c.expected) });
+      }
+      cases.caption = res;
+      row('image→text', 'all attributes exact', res.length, frac(res.map((r) => r.ok)), 0.9);
+    }
+
+    // ------------------------------------------------------------ ASR
+    if (tasks.has('asr')) {
+      for (const [split, list, target] of [
+        ['seen voices', take(fx.cases.asr_seen), 0.95],
+        ['held-out voice', take(fx.cases.asr_heldout), 0.6],
+      ] as const) {
+        log(`asr ${split}`);
+        const res: { audio: string; voice: string; expected: string; text: string; errors: number }[] = [];
+        for (const [i, c] of list.entries()) {
+          const enc = await engine.encodeMedia('speech', { path: media(c.audio) });
+          const g = await ask('', { modality: 'speech', tokens: enc.tokens }, 'asr', baseSeed + 200 + i + (split === 'seen voices' ? 0 : 50));
+          res.push({ audio: c.audio, voice: c.voice, expected: c.expected, text: g.text, errors: wordErrors(g.text, c.expected).errors });
+        }
+        cases[`asr_${split === 'seen voices' ? 'seen' : 'heldout'}`] = res;
+        row('ASR', `word accuracy, ${split}`, res.length, res.length ? wordAccuracy(res.map((r) => ({ hyp: r.text, ref: r.expected }))) : null, target);
+      }
+    }
+
+    // ------------------------------------------------------------ text → speech
+    if (tasks.has('tts')) {
+      log('tts');
+      const list = take(fx.cases.tts);
+      const sr = manifest.modalities.speech!.sampleRate;
+      // espeak's renderings: the fixture WAVs, else espeak-ng + sox as tools/nano/world.py makes them.
+      const refs = list.map((c) => mfcc(trimAndNormalise(espeakReference(c, media, sr), sr), sr));
+      const res: { text: string; transcript?: string; errors?: number; distances?: number[]; own?: number; nearestOwn: boolean; pairwise: number; error?: string }[] = [];
+      for (const [i, c] of list.entries()) {
+        const seed = baseSeed + 300 + i;
+        const prompt = basePrompt(manifest, 'tts', c.text, []);
+        const g = await gen(prompt, 'speech', seed);
+        const span = firstSpan(g, 'speech');
+        if (!span || !span.codes.length) {
+          res.push({ text: c.text, error: emptyOrText(g), errors: wordErrors('', c.text).errors, nearestOwn: false, pairwise: 0 });
+          continue;
+        }
+        let wav;
+        try {
+          wav = await engine.decodeSpan(span, { seed });
+        } catch (e) {
+          res.push({ text: c.text, error: `decode: ${(e as Error).message}`, errors: wordErrors('', c.text).errors, nearestOwn: false, pairwise: 0 });
+          continue;
+        }
+        const back = await engine.encodeMedia('speech', { bytes: wav.data, name: `tts-${i}.wav` });
+        const t = await ask('', { modality: 'speech', tokens: back.tokens }, 'asr', seed);
+        const a = readWav(wav.data);
+        const m = mfcc(trimAndNormalise(a.samples, a.sampleRate), a.sampleRate);
+        const d = refs.map((r) => dtw(m, r));
+        const others = d.filter((_, j) => j !== i);
+        res.push({
+          text: c.text,
+          transcript: t.text,
+          errors: wordErrors(t.text, c.text).errors,
+          distances: d.map((v) => Math.round(v * 100) / 100),
+          own: d[i],
+          nearestOwn: others.every((v) => d[i] < v),
+          pairwise: others.length ? others.filter((v) => d[i] < v).length / others.length : 0,
+        });
+      }
+      cases.tts = res;
+      row('text→speech', 'own-ASR word accuracy', res.length, res.length ? wordAccuracy(res.map((r) => ({ hyp: r.transcript ?? '', ref: r.text }))) : null, 0.8);
+      if (list.length < 2) notes.push('tts: MFCC-DTW needs at least two texts; with one it cannot compare');
+      row('text→speech', 'MFCC-DTW nearest espeak ref is its own text', res.length, list.length >= 2 ? frac(res.map((r) => r.nearestOwn)) : null, 0.8);
+      row('text→speech', '  MFCC-DTW closer than each other text (pairwise)', res.length, list.length >= 2 && res.length ? res.reduce((s, r) => s + r.pairwise, 0) / res.length : null, null);
+    }
+
+    // ------------------------------------------------------------ text → music
+    if (tasks.has('t2m')) {
+      log('t2m');
+      const reps = opts.t2mSamples ?? 3;
+      const res: { text: string; seed: number; expected: MusicAttributes; hz?: number; centsOff?: number; pitchClasses?: number[]; ok: boolean; error?: string }[] = [];
+      for (const [i, c] of take(fx.cases.t2m).entries()) {
+        for (let r = 0; r < reps; r++) {
+          const seed = baseSeed + 400 + i + 50 * r;
+          const g = await gen(basePrompt(manifest, 't2m', c.text, []), 'music', seed);
+          const span = firstSpan(g, 'music');
+          if (!span || !span.codes[0]?.length) {
+            res.push({ text: c.text, seed, expected: c.expected, ok: false, error: emptyOrText(g) });
+            continue;
+          }
+          let a;
+          try {
+            a = readWav((await engine.decodeSpan(span, { seed })).data);
+          } catch (e) {
+            res.push({ text: c.text, seed, expected: c.expected, ok: false, error: `decode: ${(e as Error).message}` });
+            continue;
+          }
+          if (c.expected.kind === 'note') {
+            const p = detectPitch(a.samples, a.sampleRate);
+            const off = p ? cents(p.hz, c.expected.hz[0]) : NaN;
+            res.push({ text: c.text, seed, expected: c.expected, hz: p?.hz, centsOff: off, ok: Math.abs(off) <= 50 });
+          } else {
+            const d = detectChord(a.samples, a.sampleRate, 3);
+            const want = c.expected.midi.map((m) => m % 12).sort((x, y) => x - y);
+            res.push({ text: c.text, seed, expected: c.expected, pitchClasses: d.pitchClasses, ok: d.pitchClasses.slice().sort((x, y) => x - y).join() === want.join() });
+          }
+        }
+      }
+      cases.t2m = res;
+      const notesRes = res.filter((r) => r.expected.kind === 'note');
+      const chords = res.filter((r) => r.expected.kind === 'chord');
+      row('text→music', 'note pitch within 50 cents', notesRes.length, frac(notesRes.map((r) => r.ok)), 0.9);
+      row('text→music', 'chords: all three pitch classes', chords.length, frac(chords.map((r) => r.ok)), 0.8);
+    }
+
+    // ------------------------------------------------------------ music → text
+    if (tasks.has('m2t')) {
+      log('m2t');
+      const res: { audio: string; expected: string; text: string; ok: boolean }[] = [];
+      for (const [i, c] of take(fx.cases.m2t).entries()) {
+        const enc = await engine.encodeMedia('music', { path: media(c.audio) });
+        const g = await ask('', { modality: 'music', tokens: enc.tokens }, 'm2t', baseSeed + 500 + i);
+        res.push({ audio: c.audio, expected: c.expected, text: g.text, ok: normalise(g.text) === normalise(c.expected) });
+      }
+      cases.m2t = res;
+      row('music→text', 'caption exact (instrument, note/chord)', res.length, frac(res.map((r) => r.ok)), 0.9);
+    }
+
+    // ------------------------------------------------------------ two-turn chat edits
+    if (tasks.has('chat_edit')) {
+      log('chat edits');
+      const res: { turns: string[]; expected: ObjectAttributes; first?: ImageAnalysis; got?: ImageAnalysis; firstOk: boolean; ok: boolean; error?: string }[] = [];
+      for (const [i, c] of take(fx.cases.chat_edit).entries()) {
+        const seed = baseSeed + 600 + i;
+        const tpl = manifest.templates.chat[(c.template as 'mmgpt' | 'anygpt') ?? manifest.templates.defaultChat] ?? manifest.templates.chat[manifest.templates.defaultChat];
+        const g1 = await gen(chatPrompt(tpl, [], c.turns[0]), 'image', seed);
+        const first = await image(g1, seed);
+        const g2 = await gen(chatPrompt(tpl, [{ user: c.turns[0], assistant: assistantMessage(g1, manifest) }], c.turns[1]), 'image', seed + 1);
+        const second = await image(g2, seed + 1);
+        res.push({
+          turns: c.turns,
+          expected: c.expected,
+          first: first.analysis,
+          got: second.analysis,
+          firstOk: !!first.analysis && attrsMatch(first.analysis, c.expectedFirst, ATTRS),
+          ok: !!second.analysis && attrsMatch(second.analysis, c.expected, ATTRS),
+          error: second.error ?? first.error,
+        });
+      }
+      cases.chat_edit = res;
+      row('chat edits', 'second image = edit applied (all 4 attributes)', res.length, frac(res.map((r) => r.ok)), 0.8);
+      row('chat edits', '  second image colour and shape', res.length, frac(res.map((r) => !!r.got && attrsMatch(r.got, r.expected, ['colour', 'shape']))), null);
+      row('chat edits', '  first image as asked (all 4 attributes)', res.length, frac(res.map((r) => r.firstOk)), null);
+    }
+
+    // ------------------------------------------------------------ chat: a question about an attached image (no target in the issue)
+    if (tasks.has('chat_image_question') && fx.cases.chat_image_question?.length) {
+      log('chat image questions');
+      const res: { image: string; question: string; expected: string; text: string; ok: boolean }[] = [];
+      const tpl = manifest.templates.chat[manifest.templates.defaultChat];
+      for (const [i, c] of take(fx.cases.chat_image_question).entries()) {
+        const enc = await engine.encodeMedia('image', { path: media(c.image) });
+        const g = await gen(chatPrompt(tpl, [], `${enc.tokens} ${c.question}`), 'text', baseSeed + 700 + i);
+        res.push({ image: c.image, question: c.question, expected: c.expected, text: g.text, ok: normalise(g.text) === normalise(c.expected) });
+      }
+      cases.chat_image_question = res;
+      row('chat questions', 'answer about an attached image exact', res.length, frac(res.map((r) => r.ok)), null);
+    }
+
+    // ------------------------------------------------------------ the instruments on ground truth
+    if (opts.calibrate !== false) {
+      log('calibration');
+      const cal = await calibrate(engine, fx, media, take);
+      cases.calibration = cal.cases;
+      for (const r of cal.rows) rows.push(r);
+    }
+  } finally {
+    await engine.close();
+  }
+
+  return {
+    schema: 'anygpt-eval-nano/1',
+    model: { dir: modelDir, name: manifest.name, hash: engine.pkg.hash, executionProvider: engine.executionProvider },
+    fixture: fixturePath,
+    decoding,
+    presets: manifest.presets,
+    seed: baseSeed,
+    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+    rows,
+    cases,
+    notes,
+  };
+}
+
+/**
+ * The measurements on ground truth (they must be right there, or a low score means nothing), and through the
+ * package's codecs alone (encode → decode, no LM: the best a generated output can look to the measurement).
+ * Rows with target 1 for the raw ground truth; the codec rows are informational.
+ */
+async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => string, take: <T>(xs: T[] | undefined) => T[]): Promise<{ rows: Row[]; cases: unknown[] }> {
+  const rows: Row[] = [];
+  const cases: unknown[] = [];
+  const imgRaw: boolean[] = [];
+  const imgCodec: boolean[] = [];
+  for (const c of take(fx.cases.caption)) {
+    const raw = analyzeImage(await readRgb(media(c.image)), fx);
+    const enc = await engine.encodeMedia('image', { path: media(c.image) });
+    const dec = await engine.decodeTokens(enc.codes as number[], 'image', { numbers: 'codes' });
+    const viaCodec = analyzeImage(await readRgb(dec.data), fx);
+    imgRaw.push(ATTRS.every((k) => raw[k] === c.attributes[k]));
+    imgCodec.push(ATTRS.every((k) => viaCodec[k] === c.attributes[k]));
+    cases.push({ image: c.image, expected: c.attributes, raw: pick(raw), codec: pick(viaCodec) });
+  }
+  const musRaw: boolean[] = [];
+  const musCodec: boolean[] = [];
+  const musicOk = (y: Float32Array, rate: number, a: MusicAttributes) => {
+    if (a.kind === 'note') {
+      const p = detectPitch(y, rate);
+      return { ok: !!p && Math.abs(cents(p.hz, midiHz(a.midi[0]))) <= 50, hz: p?.hz };
+    }
+    const d = detectChord(y, rate, 3);
+    return { ok: d.pitchClasses.slice().sort((x, z) => x - z).join() === a.midi.map((m) => m % 12).sort((x, z) => x - z).join(), pitchClasses: d.pitchClasses };
+  };
+  for (const c of take(fx.cases.m2t)) {
+    const a = readWav(media(c.audio));
+    const raw = musicOk(a.samples, a.sampleRate, c.attributes);
+    const enc = await engine.encodeMedia('music', { path: media(c.audio) });
+    const dec = readWav((await engine.decodeTokens(mediaTokenString(engine.pkg.manifest, { modality: 'music', codes: enc.codes as number[][] }), 'music')).data);
+    const viaCodec = musicOk(dec.samples, dec.sampleRate, c.attributes);
+    musRaw.push(raw.ok);
+    musCodec.push(viaCodec.ok);
+    cases.push({ audio: c.audio, expected: c.expected, raw, codec: viaCodec });
+  }
+  const f = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
+  const add = (check: string, xs: boolean[], target: number | null) =>
+    rows.push({ task: 'measurement', check, n: xs.length, measured: f(xs), target, pass: target === null ? null : (f(xs) ?? 0) >= target });
+  add('image classifier on ground-truth images (4 attributes)', imgRaw, 1);
+  add('  same, images through the image codec only', imgCodec, null);
+  add('pitch / chord detector on ground-truth music', musRaw, 1);
+  add('  same, music through the music codec only', musCodec, null);
+  return { rows, cases };
+}
+
+function pick(a: ImageAnalysis) {
+  return { shape: a.shape, colour: a.colour, size: a.size, position: a.position, iou: a.templateIou };
+}
+
+/** The assistant turn for the history, as the kernel writes it (kernel/jupyter/executor.ts assistantMessage). */
+export function assistantMessage(g: Generation, manifest: Manifest): string {
+  let s = '';
+  for (const span of g.spans) {
+    if (span.role !== 'generated') continue;
+    if (span.kind === 'text') s += span.text;
+    else if (span.complete) s += ' ' + mediaTokenString(manifest, spanCodes(span)!) + ' ';
+  }
+  let cut = s.length;
+  for (const st of [...manifest.templates.stopTokens, manifest.tokenizer.eos]) {
+    const i = s.indexOf(st);
+    if (i >= 0 && i < cut) cut = i;
+  }
+  return s.slice(0, cut).replace(/\s+/g, ' ').trim();
+}
+
+/** espeak's rendering of a TTS case: the fixture WAV when present, else espeak-ng + sox exactly as world.espeak. */
+export function espeakReference(c: { text: string; espeakReference?: string; voice: string }, media: (n: string) => string, rate: number): Float32Array {
+  if (c.espeakReference && existsSync(media(c.espeakReference))) return readWav(media(c.espeakReference), rate).samples;
+  const dir = mkdtempSync(join(tmpdir(), 'eval-nano-'));
+  try {
+    const a = join(dir, 'a.wav');
+    const b = join(dir, 'b.wav');
+    execFileSync('espeak-ng', ['-v', c.voice || 'en-us', '-s', '160', '-p', '50', '-w', a, c.text]);
+    execFileSync('sox', [a, '-r', String(rate), '-c', '1', '-b', '16', b, 'silence', '1', '0.02', '0.5%', 'reverse', 'silence', '1', '0.02', '0.5%', 'reverse', 'norm', '-3', 'pad', '0.04', '0.04']);
+    return readWav(b, rate).samples;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- output
+
+export function formatTable(r: Report): string {
+  const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)} %`);
+  const lines = [['task', 'check', 'n', 'measured', 'target', 'result']];
+  for (const x of r.rows) lines.push([x.task, x.check, String(x.n), pct(x.measured), x.target === null ? '' : `≥ ${Math.round(100 * x.target)} %`, x.pass === null ? (x.target === null ? '' : 'n/a') : x.pass ? 'PASS' : 'FAIL']);
+  const w = lines[0].map((_, i) => Math.max(...lines.map((l) => [...l[i]].length)));
+  const fmt = (l: string[]) => l.map((c, i) => (i === 2 || i === 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  return [fmt(lines[0]), w.map((n) => '─'.repeat(n)).join('  '), ...lines.slice(1).map(fmt)].join('\n');
+}
+
+export function writeReport(r: Report, file: string): void {
+  writeFileSync(file, JSON.stringify(r, null, 1) + '\n');
+}
