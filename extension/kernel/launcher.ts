@@ -59,8 +59,8 @@ export interface KernelSettings {
 }
 
 /** argv for dist/kernel.js; model and EP go through the environment the kernel already reads. */
-export function kernelArgv(node: string, kernelScript: string, connectionFile: string, simulate = false): string[] {
-  return [node, kernelScript, ...(simulate ? ['--simulate'] : []), '-f', connectionFile];
+export function kernelArgv(node: string, kernelScript: string, connectionFile: string): string[] {
+  return [node, kernelScript, '-f', connectionFile];
 }
 
 export function kernelEnv(base: NodeJS.ProcessEnv, s: KernelSettings): NodeJS.ProcessEnv {

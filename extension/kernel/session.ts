@@ -14,7 +14,6 @@ export interface SessionOptions extends KernelSettings {
   node: string;
   kernelScript: string;
   cwd?: string;
-  simulate?: boolean;
   env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
 }
@@ -57,7 +56,7 @@ export class KernelSession {
   async start(): Promise<void> {
     const { file, info } = await writeConnectionFile();
     this.connectionFile = file;
-    const argv = kernelArgv(this.opts.node, this.opts.kernelScript, file, this.opts.simulate);
+    const argv = kernelArgv(this.opts.node, this.opts.kernelScript, file);
     const proc = spawnKernel(argv, kernelEnv({ ...process.env, ...this.opts.env }, this.opts), this.opts.cwd);
     this.proc = proc;
     proc.stderr?.on('data', (d: Buffer) => { this.stderrTail = (this.stderrTail + d.toString()).slice(-4000); });

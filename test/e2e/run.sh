@@ -4,6 +4,8 @@
 #   ANYGPT_MODEL=DIR run the kernel over another model package (default: models/anygpt-nano, which must exist)
 #   E2E_ONLY=ui|exthost   run one of the two drivers
 set -euo pipefail
+# Everything runs inside main(): bash then parses the whole file before running, so editing it during a run is harmless.
+main() {
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 eval "$(bash tools/e2e-setup.sh)"
@@ -69,3 +71,5 @@ echo "screenshots: $SHOTS"
 [ $FAIL = 0 ] || echo "code-server log: $RUN/code-server.log; extension log: $RUN/data/logs/*/exthost*/anygpt-notebooks.anygpt-notebooks/AnyGPT.log"
 echo "e2e: $PASS passed, $FAIL failed"
 [ $FAIL = 0 ]
+}
+main "$@"
