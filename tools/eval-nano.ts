@@ -46,7 +46,9 @@ async function main(argv: string[]): Promise<number> {
     log: (s) => process.stderr.write(`eval:nano: ${s}…\n`),
   });
   console.log(`AnyGPT-nano scorecard — ${report.model.name} ${report.model.hash.slice(0, 12)} (${report.model.dir})`);
-  console.log(`held-out cases: ${report.fixture}; decoding: ${report.decoding === 'greedy' ? 'greedy (doSample off, other preset fields kept)' : "the package's presets"}, fixed seeds from ${report.seed}; ${report.seconds} s\n`);
+  console.log(`held-out cases: ${report.fixture}; decoding: ${report.decoding === 'greedy' ? 'greedy, minNewTokens 0 (as tools/nano/evaluate.py; other preset fields kept)' : "the package's presets"}, fixed seeds from ${report.seed}; ${report.seconds} s\n`);
+  const pr = Object.entries(report.presets).map(([k, p]) => `${k}: ${p.doSample ? `sample T=${p.temperature} top-k ${p.topK} top-p ${p.topP}` : p.numBeams > 1 ? `beam ${p.numBeams}` : 'greedy'}, rep ${p.repetitionPenalty}, new tokens ${p.minNewTokens}–${p.maxNewTokens}`);
+  console.log(`package presets: ${pr.join('; ')}\n`);
   console.log(formatTable(report));
   const checks = report.rows.filter((r) => r.pass !== null && r.task !== 'measurement');
   console.log(`\n${checks.filter((r) => r.pass).length} of ${checks.length} targets met.`);

@@ -66,12 +66,14 @@ export async function readRgb(bytes: Uint8Array | string): Promise<RgbImage> {
 }
 
 /** Anti-aliased coverage of one shape, exactly as tools/nano/world.py shape_mask (ss×ss supersampling). */
-export function shapeMask(shape: Shape, r: number, cx: number, cy: number, width: number, height: number, ss = 4): Float32Array {
+export function shapeMask(shape: Shape, r: number, cx: number, cy: number, width: number, height: number, ss = 4, win?: [number, number, number, number]): Float32Array {
   const out = new Float32Array(width * height);
   const inv = 1 / (ss * ss);
   const w = Math.max(r / 3, 1.2);
-  for (let py = 0; py < height; py++) {
-    for (let px = 0; px < width; px++) {
+  // Optional window [x0, y0, x1, y1] (inclusive): pixels outside stay 0 (for fitting near an object).
+  const [wx0, wy0, wx1, wy1] = win ?? [0, 0, width - 1, height - 1];
+  for (let py = Math.max(0, wy0); py <= Math.min(height - 1, wy1); py++) {
+    for (let px = Math.max(0, wx0); px <= Math.min(width - 1, wx1); px++) {
       let n = 0;
       for (let sy = 0; sy < ss; sy++) {
         const y = py + (sy + 0.5) / ss - cy;
@@ -219,6 +221,19 @@ export function analyzeImage(img: RgbImage, world: World): ImageAnalysis {
     cross: { r: Math.max(bw, bh) / 2, cx: bcx, cy: bcy },
   };
   guess.triangle.cy = bcy + 0.1 * guess.triangle.r;
+  // Every candidate template lies within the box grown by a margin (radius ≤ 1.2× the box estimate, centre ±1 px);
+  // the window also covers every pixel of the soft mask, so the IoU over it is the IoU over the image.
+  const margin = Math.ceil(0.25 * Math.max(bw, bh)) + 3;
+  const win: [number, number, number, number] = [Math.max(0, x0 - margin), Math.max(0, y0 - margin), Math.min(W - 1, x1 + margin), Math.min(H - 1, y1 + margin)];
+  for (let i = 0; i < W * H; i++) {
+    if (!(mask[i] > 0)) continue;
+    const x = i % W;
+    const y = (i - x) / W;
+    win[0] = Math.min(win[0], x);
+    win[1] = Math.min(win[1], y);
+    win[2] = Math.max(win[2], x);
+    win[3] = Math.max(win[3], y);
+  }
   const templateIou = {} as Record<Shape, number>;
   let shape: Shape = 'circle';
   let fit = { iou: -1, r: 0, cx: 0, cy: 0 };
@@ -229,13 +244,15 @@ export function analyzeImage(img: RgbImage, world: World): ImageAnalysis {
       for (const dx of [-1, -0.5, 0, 0.5, 1])
         for (const dy of [-1, -0.5, 0, 0.5, 1]) {
           const r = g.r * fr;
-          const t = shapeMask(s, r, g.cx + dx, g.cy + dy, W, H, 2);
+          const t = shapeMask(s, r, g.cx + dx, g.cy + dy, W, H, 2, win);
           let inter = 0;
           let uni = 0;
-          for (let i = 0; i < W * H; i++) {
-            inter += Math.min(t[i], mask[i]);
-            uni += Math.max(t[i], mask[i]);
-          }
+          for (let y = win[1]; y <= win[3]; y++)
+            for (let x = win[0]; x <= win[2]; x++) {
+              const i = y * W + x;
+              inter += Math.min(t[i], mask[i]);
+              uni += Math.max(t[i], mask[i]);
+            }
           const iou = uni > 0 ? inter / uni : 0;
           if (iou > bestS.iou) bestS = { iou, r, cx: g.cx + dx, cy: g.cy + dy };
         }

@@ -13,7 +13,7 @@ import { Engine } from '../../kernel/engine';
 import type { MediaSpan } from '../../kernel/engine/media-protocol';
 import { basePrompt, chatPrompt, mediaTokenString, spanCodes } from '../../kernel/prompt/templates';
 import { detectChord, detectPitch, dtw, mfcc, midiHz, cents, readWav, trimAndNormalise } from './audio';
-import { analyzeImage, readRgb, type ImageAnalysis, type World } from './image';
+import { analyzeImage, pngOf, readRgb, renderScene, SHAPES, type ImageAnalysis, type World } from './image';
 import { normalise, parseCaption, wordAccuracy, wordErrors, type ObjectAttributes } from './text';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -28,7 +28,11 @@ export interface EvalOptions {
   /** At most this many cases per task (and per ASR split); default all. */
   limit?: number;
   tasks?: readonly TaskName[];
-  /** 'preset': the package's presets as a user gets them (sampling where they sample), with fixed seeds; 'greedy': doSample off. */
+  /**
+   * 'preset' (default): the package's presets exactly as a user gets them (sampling where they sample), fixed seeds.
+   * 'greedy': as tools/nano/evaluate.py decodes (argmax, no minimum length; the other preset fields kept), to
+   * compare with the Python scorecard.
+   */
   decoding?: 'preset' | 'greedy';
   /** Base of the fixed per-case seeds. */
   seed?: number;
@@ -110,7 +114,7 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
     // No cases (e.g. --limit picked none of a kind): no verdict rather than a FAIL.
     rows.push({ task, check, n, measured, target, pass: target === null || measured === null ? null : measured >= target });
   const frac = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
-  const params = (preset: Modality, seed: number): Partial<GenerationParams> => ({ preset, seed, ...(decoding === 'greedy' ? { doSample: false } : {}) });
+  const params = (preset: Modality, seed: number): Partial<GenerationParams> => ({ preset, seed, ...(decoding === 'greedy' ? { doSample: false, minNewTokens: 0 } : {}) });
   const gen = (prompt: string, preset: Modality, seed: number) => engine.generate(prompt, params(preset, seed));
   const firstSpan = <K extends MediaSpan['kind']>(g: Generation, kind: K) =>
     g.spans.find((s): s is Extract<Span, { kind: K }> => s.kind === kind && s.role === 'generated');
@@ -129,6 +133,18 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
   };
   const ask = async (text: string, item: { modality: 'image' | 'speech' | 'music'; tokens: string }, task: 'caption' | 'asr' | 'm2t', seed: number) =>
     gen(basePrompt(manifest, task, text, [item]), 'text', seed);
+
+  // A minimum length longer than the answers forces the model to keep talking past them: say so.
+  const minText = decoding === 'greedy' ? 0 : manifest.presets.text.minNewTokens;
+  if (minText > 0) {
+    const answers = [...fx.cases.caption, ...fx.cases.asr_seen, ...fx.cases.asr_heldout, ...fx.cases.m2t].map((c) => engine.pkg.tokenizer.encode(' ' + c.expected).length + 1);
+    const shorter = answers.filter((n) => n < minText).length;
+    if (shorter)
+      notes.push(
+        `the text preset's minNewTokens is ${minText}: the stop tokens are banned for the first ${minText} tokens, but ${shorter} of ${answers.length} ` +
+          `expected answers (caption, ASR, m2t) are shorter (answer + <eos>: ${Math.min(...answers)}–${Math.max(...answers)} tokens), so those must run on past the answer`,
+      );
+  }
 
   try {
     // ------------------------------------------------------------ text → image
@@ -232,7 +248,10 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       log('t2m');
       const reps = opts.t2mSamples ?? 3;
       const res: { text: string; seed: number; expected: MusicAttributes; hz?: number; centsOff?: number; pitchClasses?: number[]; ok: boolean; error?: string }[] = [];
-      for (const [i, c] of take(fx.cases.t2m).entries()) {
+      // With --limit, up to that many notes and as many chords (the fixture lists chords first).
+      const t2m = [...take(fx.cases.t2m.filter((c) => c.expected.kind === 'note')), ...take(fx.cases.t2m.filter((c) => c.expected.kind === 'chord'))];
+      for (const c of t2m) {
+        const i = fx.cases.t2m.indexOf(c);
         for (let r = 0; r < reps; r++) {
           const seed = baseSeed + 400 + i + 50 * r;
           const g = await gen(basePrompt(manifest, 't2m', c.text, []), 'music', seed);
@@ -365,6 +384,14 @@ async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => stri
     imgCodec.push(ATTRS.every((k) => viaCodec[k] === c.attributes[k]));
     cases.push({ image: c.image, expected: c.attributes, raw: pick(raw), codec: pick(viaCodec) });
   }
+  // Every single-shape scene of the world (rendered by its rules), through the image codec.
+  const scenes: boolean[] = [];
+  const all = SHAPES.flatMap((shape) => Object.keys(fx.palette).flatMap((colour) => Object.keys(fx.sizes).flatMap((size) => Object.keys(fx.positions).map((position) => ({ shape, colour, size, position })))));
+  for (const o of take(all)) {
+    const enc = await engine.encodeMedia('image', { bytes: await pngOf(renderScene([o], fx)), name: 'scene.png' });
+    const a = analyzeImage(await readRgb((await engine.decodeTokens(enc.codes as number[], 'image', { numbers: 'codes' })).data), fx);
+    scenes.push(ATTRS.every((k) => a[k] === o[k]));
+  }
   const musRaw: boolean[] = [];
   const musCodec: boolean[] = [];
   const musicOk = (y: Float32Array, rate: number, a: MusicAttributes) => {
@@ -390,6 +417,7 @@ async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => stri
     rows.push({ task: 'measurement', check, n: xs.length, measured: f(xs), target, pass: target === null ? null : (f(xs) ?? 0) >= target });
   add('image classifier on ground-truth images (4 attributes)', imgRaw, 1);
   add('  same, images through the image codec only', imgCodec, null);
+  add('  all world scenes rendered, through the image codec', scenes, null);
   add('pitch / chord detector on ground-truth music', musRaw, 1);
   add('  same, music through the music codec only', musCodec, null);
   return { rows, cases };
