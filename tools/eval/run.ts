@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Generation, GenerationParams, Span } from '../../common/generation';
 import type { Manifest, Modality } from '../../common/manifest';
+import { encodeWav16 } from '../../kernel/codecs/wav';
 import { Engine } from '../../kernel/engine';
 import type { MediaSpan } from '../../kernel/engine/media-protocol';
 import { basePrompt, chatPrompt, mediaTokenString, spanCodes } from '../../kernel/prompt/templates';
@@ -412,6 +413,20 @@ async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => stri
     musCodec.push(viaCodec.ok);
     cases.push({ audio: c.audio, expected: c.expected, raw, codec: viaCodec });
   }
+  // espeak's renderings through the speech codec's semantic layer (what TTS generates): still nearest their own text?
+  const tts = take(fx.cases.tts);
+  const rate = engine.pkg.manifest.modalities.speech!.sampleRate;
+  const refs = tts.map((c) => mfcc(trimAndNormalise(espeakReference(c, media, rate), rate), rate));
+  const speechCodec: boolean[] = [];
+  if (tts.length >= 2)
+    for (const [i, c] of tts.entries()) {
+      const y = espeakReference(c, media, rate);
+      const enc = await engine.encodeMedia('speech', { bytes: new Uint8Array(encodeWav16(y, rate)), name: 'ref.wav' });
+      const a = readWav((await engine.decodeTokens(enc.tokens, 'speech')).data);
+      const m = mfcc(trimAndNormalise(a.samples, a.sampleRate), a.sampleRate);
+      const d = refs.map((r) => dtw(m, r));
+      speechCodec.push(d.every((v, j) => j === i || d[i] < v));
+    }
   const f = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
   const add = (check: string, xs: boolean[], target: number | null) =>
     rows.push({ task: 'measurement', check, n: xs.length, measured: f(xs), target, pass: target === null ? null : (f(xs) ?? 0) >= target });
@@ -420,6 +435,7 @@ async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => stri
   add('  all world scenes rendered, through the image codec', scenes, null);
   add('pitch / chord detector on ground-truth music', musRaw, 1);
   add('  same, music through the music codec only', musCodec, null);
+  add('MFCC-DTW: espeak refs through the speech codec, nearest own text', speechCodec, null);
   return { rows, cases };
 }
 
