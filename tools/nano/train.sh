@@ -10,17 +10,22 @@ PY=/usr/bin/python3   # Debian's python with torch; the pyenv python3 on PATH ha
 SMOKE=()
 if [ "${1:-}" = "--smoke" ]; then
   SMOKE=(--smoke)
-  export NANO_WORK=tools/nano/work/smoke NANO_OUT=tools/nano/work/smoke/package NANO_FIXTURES=tools/nano/work/smoke/fixtures
+  export NANO_WORK=$PWD/tools/nano/work/smoke NANO_OUT=$PWD/tools/nano/work/smoke/package NANO_FIXTURES=$PWD/tools/nano/work/smoke/fixtures
   rm -rf "$NANO_WORK"
 fi
-WORK=${NANO_WORK:-tools/nano/work}
+WORK=${NANO_WORK:-$PWD/tools/nano/work}
 mkdir -p "$WORK" && rm -f "$WORK"/media*.pt   # the LM's media-code cache depends on the codecs
 cd tools/nano
 t0=$(date +%s)
 $PY world.py "${SMOKE[@]}"          # espeak-ng speech clips (images and music are rendered on demand)
 $PY image_codec.py "${SMOKE[@]}"    # patch k-means VQ, 64 codes x 512
 $PY audio_codec.py "${SMOKE[@]}"    # spectral residual k-means, speech 2x256, music 2x256, 25 Hz
-$PY lm.py "${SMOKE[@]}"             # LLaMA-style LM, next-token loss on responses
+if [ ${#SMOKE[@]} -gt 0 ]; then
+  $PY lm.py --smoke                 # LLaMA-style LM, next-token loss on responses (20 steps)
+else                                # phase 1, then a warm restart that anneals (see lm.py __main__)
+  $PY lm.py --steps 5000 --stop-after 2000 && cp "$WORK/lm.pt" "$WORK/lm_phase1.pt"
+  $PY lm.py --init "$WORK/lm_phase1.pt" --steps 1300 --lr 2e-3 --seed 1235 --warmup 20
+fi
 $PY export.py "${SMOKE[@]}"         # ONNX + tokenizer.json + anygpt.json + parity fixture
 if [ ${#SMOKE[@]} -eq 0 ]; then $PY evaluate.py --fixtures; fi
 echo "nano pipeline done in $(( $(date +%s) - t0 ))s"
