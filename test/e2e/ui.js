@@ -29,28 +29,29 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
 
     await runCommand(page, 'Notebook: Run All');
     log('Run All');
-    const img = await waitInFrames(page, 'img', 240000, (e) => e.naturalWidth > 0 && e.complete);
-    const imgSize = await img.handle.evaluate((e) => [e.naturalWidth, e.naturalHeight]);
-    log('image output', imgSize);
-    if (!(imgSize[0] > 0)) throw new Error('image output has no pixels');
-    const audio = await waitInFrames(page, '.aud canvas.wave', 240000, undefined, true);
-    const audioFacts = await audio.frame.$$eval('.aud .fact', (n) => n.map((x) => x.textContent));
-    log('audio renderer', audioFacts);
-    const chips = await waitInFrames(page, '.insp .chip', 240000, undefined, true);
-    const head = await chips.frame.$$eval('.insp .head .count', (n) => n.map((x) => x.textContent));
-    log('token inspector counts', head);
-    if (!head.length) throw new Error('token inspector header has no counts');
+    // Check every kind of output and report all that are missing (one failure should not hide another).
+    const problems = [];
+    const settle = Date.now() + 240000;
+    const left = () => Math.max(1000, settle - Date.now());
+    const chips = await waitInFrames(page, '.insp .chip', left(), undefined, true).catch((e) => { problems.push(e.message); return null; });
+    if (chips) log('token inspector counts', await chips.frame.$$eval('.insp .head .count', (n) => n.map((x) => x.textContent)));
+    const audio = await waitInFrames(page, '.aud canvas.wave', left(), undefined, true).catch((e) => { problems.push(e.message); return null; });
+    if (audio) log('audio renderer', await audio.frame.$$eval('.aud .fact', (n) => n.map((x) => x.textContent)));
+    const img = await waitInFrames(page, 'img', left(), (e) => e.naturalWidth > 0 && e.complete).catch((e) => { problems.push(`image output: ${e.message}`); return null; });
+    if (img) log('image output', await img.handle.evaluate((e) => [e.naturalWidth, e.naturalHeight]));
     // wait until every cell finished (no spinning status), then let renderers settle
     await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 60000 }).catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
     // hover a generated token chip for the details pane, then scroll the token inspector into view
-    const gen = await chips.frame.$('.insp .chip.gen');
-    if (gen) { await gen.scrollIntoViewIfNeeded(); await gen.hover(); await page.waitForTimeout(400); }
+    // re-query: the notebook may have re-rendered the output webview while we waited
+    const gen = await waitInFrames(page, '.insp .chip.gen', 20000).catch(() => null);
+    if (gen) await gen.handle.hover({ timeout: 3000 }).then(() => page.waitForTimeout(400), () => log('hover skipped (chip not visible)'));
     await page.screenshot({ path: join(SHOTS, 'vscode-token-inspector.png') });
     // bring the audio player into view (wheel over the notebook until its canvas is on screen)
-    for (let i = 0; i < 40; i++) {
-      const b = await audio.handle.boundingBox().catch(() => null);
+    const wave = audio && (await waitInFrames(page, '.aud canvas.wave', 20000, undefined, true).catch(() => null));
+    for (let i = 0; wave && i < 40; i++) {
+      const b = await wave.handle.boundingBox().catch(() => null);
       if (b && b.y > 150 && b.y + b.height < 900) break;
       const list = await page.locator('.notebook-editor .cell-list-container').first().boundingBox();
       await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
@@ -63,6 +64,7 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     await runCommand(page, 'Notebook: Focus First Cell');
     await page.waitForTimeout(1200);
     await page.screenshot({ path: join(SHOTS, 'vscode-run-all.png') });
+    if (problems.length) throw new Error(problems.join('; '));
     ok = true;
   } catch (e) {
     log('FAILED:', e.message);
