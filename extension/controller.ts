@@ -7,12 +7,10 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CellOutputs, type OutputData, type OutputOp } from './execution/outputs';
-import { isAnyGptNotebook, LANGUAGE_ID } from './execution/kernelspec';
+import { CONTROLLER_ID, isAnyGptNotebook, LANGUAGE_ID } from './execution/kernelspec';
 import { KernelSession, type ExitInfo } from './kernel/session';
 import { resolveNode } from './kernel/launcher';
 import { readSettings, samplingConfigMagic } from './settings';
-
-export const CONTROLLER_ID = 'anygpt-local';
 
 export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy' | 'dead';
 

@@ -1,7 +1,6 @@
 /** New AnyGPT Notebook (from a template) and Open Samples. */
 import * as vscode from 'vscode';
-import { NOTEBOOK_METADATA, LANGUAGE_ID } from '../execution/kernelspec';
-import { CONTROLLER_ID } from '../controller';
+import { CONTROLLER_ID, LANGUAGE_ID, NOTEBOOK_METADATA } from '../execution/kernelspec';
 
 const md = (s: string) => new vscode.NotebookCellData(vscode.NotebookCellKind.Markup, s, 'markdown');
 const code = (s: string) => new vscode.NotebookCellData(vscode.NotebookCellKind.Code, s, LANGUAGE_ID);

@@ -1,5 +1,7 @@
 /** Is a notebook meant for our kernel? Read from its kernelspec / language_info (both .ipynb layouts). */
 export const KERNEL_NAME = 'anygpt';
+/** Our NotebookController's id; VS Code's `notebookKernel` context key is `<publisher>.<name>/<this>`. */
+export const CONTROLLER_ID = 'anygpt-local';
 export const LANGUAGE_ID = 'anygpt';
 
 export function isAnyGptNotebook(metadata: Record<string, unknown> | undefined): boolean {
