@@ -13,8 +13,8 @@ export function templateNotebook(): vscode.NotebookData {
     code('%task tts\nHello from AnyGPT.'),
     code('%tokens\nHow does the tokenizer split this sentence?'),
   ]);
-  // Both ipynb metadata layouts (top level and custom.metadata), so the kernelspec survives either serializer setting.
-  data.metadata = { ...NOTEBOOK_METADATA, custom: { metadata: NOTEBOOK_METADATA } };
+  // The layout VS Code's ipynb serializer uses (dropCustomMetadata): nbformat keys beside `metadata`.
+  data.metadata = { metadata: NOTEBOOK_METADATA, nbformat: 4, nbformat_minor: 5 };
   return data;
 }
 

@@ -40,7 +40,7 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     const img = await waitInFrames(page, 'img', left(), (e) => e.naturalWidth > 0 && e.complete).catch((e) => { problems.push(`image output: ${e.message}`); return null; });
     if (img) log('image output', await img.handle.evaluate((e) => [e.naturalWidth, e.naturalHeight]));
     // wait until every cell finished (no spinning status), then let renderers settle
-    await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 60000 }).catch(() => log('cells still running at screenshot time'));
+    await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 20000 }).catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
     // hover a generated token chip for the details pane, then scroll the token inspector into view
