@@ -35,6 +35,15 @@ exports.run = async function run() {
   const ext = vscode.extensions.getExtension('anygpt-notebooks.anygpt-notebooks');
   assert.ok(ext, 'extension is loaded');
 
+  // 0. New AnyGPT Notebook: prompt cells in our language, our kernelspec, our controller selected
+  await vscode.commands.executeCommand('anygpt.newNotebook');
+  const created = vscode.window.activeNotebookEditor.notebook;
+  assert.equal(created.cellAt(1).document.languageId, 'anygpt');
+  const md = created.metadata.metadata || created.metadata;
+  assert.equal(md.kernelspec && md.kernelspec.name, 'anygpt', `kernelspec in ${JSON.stringify(created.metadata)}`);
+  log('new notebook ok');
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
   // 1. interrupt a long generation
   const nb = await open('interrupt.ipynb');
   log('opened', nb.uri.fsPath);
