@@ -6,13 +6,13 @@
  */
 import * as zmq from 'zeromq';
 import type { ConnectionInfo } from './launcher';
-import { decodeMessage, encodeMessage, header, type JupyterMessage } from './wire';
+import { decode, encode, newHeader, Signer, type Message } from '../../common/jupyter-wire';
 
 type Channel = 'shell' | 'control';
 
 interface Pending {
-  onReply(msg: JupyterMessage): void;
-  onIopub?(msg: JupyterMessage): void;
+  onReply(msg: Message): void;
+  onIopub?(msg: Message): void;
 }
 
 export class JupyterClient {
@@ -21,9 +21,12 @@ export class JupyterClient {
   private readonly control = new zmq.Dealer({ linger: 0 });
   private readonly iopub = new zmq.Subscriber({ linger: 0 });
   private readonly pending = new Map<string, Pending>();
+  private readonly signer: Signer;
   private closed = false;
 
-  constructor(private readonly info: ConnectionInfo) {}
+  constructor(private readonly info: ConnectionInfo) {
+    this.signer = new Signer(info.key, info.signature_scheme);
+  }
 
   connect(): void {
     const url = (port: number) => `${this.info.transport}://${this.info.ip}:${port}`;
@@ -39,9 +42,14 @@ export class JupyterClient {
   private async pump(socket: zmq.Dealer | zmq.Subscriber, iopub: boolean): Promise<void> {
     try {
       for await (const frames of socket) {
-        const msg = decodeMessage(frames as Buffer[], this.info.key, this.info.signature_scheme);
-        const parent = msg?.parent_header.msg_id;
-        if (!msg || !parent) continue;
+        let msg: Message;
+        try {
+          msg = decode(frames as Buffer[], this.signer);
+        } catch {
+          continue; // malformed or badly signed: not from our kernel
+        }
+        const parent = msg.parent_header.msg_id;
+        if (!parent) continue;
         const p = this.pending.get(parent);
         if (!p) continue;
         if (iopub) p.onIopub?.(msg);
@@ -53,9 +61,9 @@ export class JupyterClient {
   }
 
   /** Send a request; resolves with the reply. */
-  request(channel: Channel, msgType: string, content: unknown, opts: { metadata?: Record<string, unknown>; onIopub?: (m: JupyterMessage) => void; timeoutMs?: number } = {}): { msgId: string; reply: Promise<JupyterMessage> } {
-    const h = header(msgType, this.session);
-    const reply = new Promise<JupyterMessage>((resolve, reject) => {
+  request(channel: Channel, msgType: string, content: unknown, opts: { metadata?: Record<string, unknown>; onIopub?: (m: Message) => void; timeoutMs?: number } = {}): { msgId: string; reply: Promise<Message> } {
+    const h = newHeader(msgType, this.session, 'vscode');
+    const reply = new Promise<Message>((resolve, reject) => {
       const timer = opts.timeoutMs ? setTimeout(() => { this.pending.delete(h.msg_id); reject(new Error(`${msgType}: no reply after ${opts.timeoutMs} ms`)); }, opts.timeoutMs) : undefined;
       this.pending.set(h.msg_id, {
         onReply: (m) => { if (timer) clearTimeout(timer); if (!opts.onIopub) this.pending.delete(h.msg_id); resolve(m); },
@@ -63,7 +71,7 @@ export class JupyterClient {
       });
     });
     const socket = channel === 'shell' ? this.shell : this.control;
-    void socket.send(encodeMessage({ header: h, parent_header: {}, metadata: opts.metadata ?? {}, content }, this.info.key, this.info.signature_scheme));
+    void socket.send(encode({ header: h, parent_header: {}, metadata: opts.metadata ?? {}, content }, this.signer));
     return { msgId: h.msg_id, reply };
   }
 
@@ -76,7 +84,7 @@ export class JupyterClient {
    * Poll kernel_info until the kernel answers on shell *and* we see its iopub status for that request:
    * a SUB socket joins late, and an execution started before it joined would lose its first messages.
    */
-  async waitReady(timeoutMs: number, alive: () => boolean): Promise<JupyterMessage> {
+  async waitReady(timeoutMs: number, alive: () => boolean): Promise<Message> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!alive()) throw new Error('kernel process exited during start-up');

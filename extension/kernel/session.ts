@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JupyterClient } from './client';
 import { kernelArgv, kernelEnv, spawnKernel, writeConnectionFile, type KernelSettings } from './launcher';
-import type { JupyterMessage } from './wire';
+import type { Message as Message } from '../../common/jupyter-wire';
 
 export interface SessionOptions extends KernelSettings {
   node: string;
@@ -82,7 +82,7 @@ export class KernelSession {
   }
 
   /** Execute code; `onIopub` sees every iopub message of this request until the kernel is idle again. */
-  async execute(code: string, metadata: Record<string, unknown>, onIopub: (m: JupyterMessage) => void): Promise<ExecuteReply> {
+  async execute(code: string, metadata: Record<string, unknown>, onIopub: (m: Message) => void): Promise<ExecuteReply> {
     const client = this.client;
     if (!client) throw new Error('kernel is not running');
     let idle!: () => void;

@@ -9,19 +9,28 @@ import { tokenTable } from '../../extension/execution/tokenTable';
 import { mediaLink, modalitiesForFile, placeMedia } from '../../extension/language/mediaLinks';
 import { kernelArgv, kernelEnv, resolveNode } from '../../extension/kernel/launcher';
 import { cliError, parseInspect } from '../../extension/kernel/cli';
-import { decodeMessage, encodeMessage, header } from '../../extension/kernel/wire';
+import { decode, encode, newHeader, Signer, WireError } from '../../common/jupyter-wire';
+import * as kernelWire from '../../kernel/jupyter/wire';
 import { makeGeneration } from '../media/fixtures';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-describe('extension: wire', () => {
+describe('extension: wire (common/jupyter-wire.ts, shared with the kernel)', () => {
   it('signs and parses a message, with routing frames or an iopub topic in front', () => {
-    const msg = { header: header('execute_request', 's1'), parent_header: {}, metadata: { cellId: 'c1' }, content: { code: '%seed 1\nhi' } };
-    const frames = encodeMessage(msg, 'k');
-    const back = decodeMessage([Buffer.from('topic'), ...frames], 'k');
-    assert.deepEqual(back?.content, msg.content);
-    assert.equal(back?.header.msg_type, 'execute_request');
-    assert.equal(decodeMessage(frames, 'other-key'), undefined, 'bad signature is rejected');
+    const msg = { header: newHeader('execute_request', 's1', 'vscode'), parent_header: {}, metadata: { cellId: 'c1' }, content: { code: '%seed 1\nhi' } };
+    const frames = encode(msg, new Signer('k'));
+    const back = decode([Buffer.from('topic'), ...frames], new Signer('k'));
+    assert.deepEqual(back.content, msg.content);
+    assert.equal(back.header.msg_type, 'execute_request');
+    assert.equal(back.header.username, 'vscode');
+    assert.deepEqual(back.idents.map(String), ['topic']);
+    assert.throws(() => decode(frames, new Signer('other-key')), WireError, 'bad signature is rejected');
+  });
+
+  it('is the module the kernel uses (one implementation of framing and signing)', () => {
+    assert.equal(kernelWire.encode, encode);
+    assert.equal(kernelWire.decode, decode);
+    assert.equal(kernelWire.Signer, Signer);
   });
 });
 

@@ -1,0 +1,92 @@
+/**
+ * Jupyter messaging protocol 5.3 on the wire, shared by the kernel (kernel/jupyter/sockets.ts) and the
+ * extension's client (extension/kernel/client.ts): frames ⇄ messages, HMAC signing and verification,
+ * headers. Pure: node:crypto only, no sockets, so the extension host can bundle it without the engine.
+ * Frames: [routing ids or iopub topic…, "<IDS|MSG>", signature, header, parent_header, metadata, content, buffers…].
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+
+export const PROTOCOL_VERSION = '5.3';
+const DELIM = '<IDS|MSG>';
+
+export interface Header {
+  msg_id: string;
+  session: string;
+  username: string;
+  date: string;
+  msg_type: string;
+  version: string;
+}
+
+export interface Message<C = Record<string, unknown>> {
+  /** Routing identities (ROUTER sockets) or the iopub topic: everything before the delimiter. */
+  idents: Buffer[];
+  header: Header;
+  parent_header: Header | Record<string, never>;
+  metadata: Record<string, unknown>;
+  content: C;
+  buffers: Buffer[];
+}
+
+/** What encode needs: a message whose routing frames and binary buffers may be left out. */
+export type OutgoingMessage = Omit<Message<unknown>, 'idents' | 'buffers'> & { idents?: Buffer[]; buffers?: Buffer[] };
+
+export class Signer {
+  constructor(
+    private readonly key: string,
+    private readonly scheme = 'hmac-sha256',
+  ) {
+    if (key && !/^hmac-(sha256|sha512|sha1|md5)$/.test(scheme)) throw new Error(`unsupported signature_scheme ${scheme}`);
+  }
+
+  sign(parts: Buffer[]): string {
+    // An empty key means signing is off (allowed by the spec).
+    if (!this.key) return '';
+    const h = createHmac(this.scheme.slice(5), this.key);
+    for (const p of parts) h.update(p);
+    return h.digest('hex');
+  }
+
+  verify(signature: Buffer, parts: Buffer[]): boolean {
+    if (!this.key) return true;
+    const expected = Buffer.from(this.sign(parts), 'latin1');
+    // timingSafeEqual throws on length mismatch, so compare lengths first (not secret).
+    return signature.length === expected.length && timingSafeEqual(signature, expected);
+  }
+}
+
+export class WireError extends Error {}
+
+/** Parse and verify frames. Throws WireError on a malformed message or a bad signature. */
+export function decode(frames: Buffer[], signer: Signer): Message {
+  const d = frames.findIndex((f) => f.length === DELIM.length && f.toString('latin1') === DELIM);
+  if (d < 0 || frames.length < d + 6) throw new WireError('no <IDS|MSG> delimiter or too few frames');
+  const [sig, header, parent, metadata, content] = frames.slice(d + 1, d + 6);
+  if (!signer.verify(sig, [header, parent, metadata, content])) throw new WireError('bad HMAC signature');
+  const parse = (b: Buffer, what: string) => {
+    try {
+      return JSON.parse(b.toString('utf8'));
+    } catch {
+      throw new WireError(`${what} is not JSON`);
+    }
+  };
+  const h = parse(header, 'header') as Header;
+  if (!h || typeof h.msg_type !== 'string') throw new WireError('header without msg_type');
+  return {
+    idents: frames.slice(0, d),
+    header: h,
+    parent_header: parse(parent, 'parent_header') ?? {},
+    metadata: parse(metadata, 'metadata') ?? {},
+    content: parse(content, 'content') ?? {},
+    buffers: frames.slice(d + 6),
+  };
+}
+
+export function encode(msg: OutgoingMessage, signer: Signer): Buffer[] {
+  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((p) => Buffer.from(JSON.stringify(p), 'utf8'));
+  return [...(msg.idents ?? []), Buffer.from(DELIM), Buffer.from(signer.sign(parts)), ...parts, ...(msg.buffers ?? [])];
+}
+
+export function newHeader(msg_type: string, session: string, username = 'anygpt'): Header {
+  return { msg_id: randomUUID(), session, username, date: new Date().toISOString(), msg_type, version: PROTOCOL_VERSION };
+}
