@@ -36,6 +36,26 @@ describe('extension: manifest', () => {
     assert.ok(!pkg.activationEvents.includes('*'));
   });
 
+  it('puts every contributed title and description through package.nls.json', () => {
+    const nls = JSON.parse(readFileSync(join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
+    const used = new Set<string>();
+    const walk = (v: unknown, path: string): void => {
+      if (typeof v === 'string') {
+        const m = /^%(.+)%$/.exec(v);
+        if (m) {
+          assert.ok(nls[m[1]], `${path}: ${v} has no entry in package.nls.json`);
+          used.add(m[1]);
+        } else if (/(^|\.)(title|shortTitle|displayName|description|markdownDescription)$/.test(path) && !/\.category$/.test(path)) {
+          assert.fail(`${path} is a literal string (${JSON.stringify(v)}); use a %key% from package.nls.json`);
+        }
+      } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    walk(pkg.contributes, 'contributes');
+    for (const c of pkg.contributes.commands as { title: string }[]) assert.match(c.title, /^%command\..+%$/);
+    assert.deepEqual(Object.keys(nls).filter((k) => !used.has(k)), [], 'unused package.nls.json keys');
+  });
+
   it('never bundles onnxruntime into the extension host', function () {
     const bundle = join(root, 'dist', 'extension.js');
     if (!existsSync(bundle)) this.skip();
