@@ -111,7 +111,7 @@ def manifest(model, tok):
     chat = lambda name, end: {'system': lm.SYSTEM.format(name[1:-1]), 'user': '[Human]', 'assistant': name, 'userEnd': '<eoh>', 'assistantEnd': end}
     return {
         'format': 'anygpt-package', 'version': 1, 'name': 'anygpt-nano',
-        'description': 'AnyGPT-nano: a 4 M-parameter member of the AnyGPT family trained on a synthetic world '
+        'description': 'AnyGPT-nano: a 2.4 M-parameter member of the AnyGPT family trained on a synthetic world '
                        '(shapes, notes and chords, espeak-ng phrases). See MODEL_CARD.md.',
         'license': 'MIT',
         'llm': {'graph': ref('llm.onnx'), 'numLayers': c.n_layers, 'numKvHeads': c.n_heads, 'headDim': c.dim // c.n_heads,
