@@ -75,7 +75,7 @@ export class AnyGptController implements vscode.Disposable {
     const kernelScript = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernel.js').fsPath;
     const modelPath = s.modelPath || this.bundledModel();
     this.setState('starting');
-    this.log.info(`starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider})`);
+    this.log.info(`starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider}, threads ${s.threads || 'ORT default'})`);
     const session = new KernelSession({ node, kernelScript, modelPath, executionProvider: s.executionProvider, threads: s.threads, cwd: this.workspaceDir() });
     session.onExit((e) => this.onKernelExit(session, e));
     try {

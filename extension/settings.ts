@@ -15,7 +15,7 @@ export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('anygpt');
   return {
     modelPath: c.get<string>('modelPath', ''),
-    executionProvider: c.get<'auto' | 'cpu' | 'cuda'>('executionProvider', 'auto'),
+    executionProvider: c.get<'auto' | 'cpu' | 'cuda'>('executionProvider', 'cpu'),
     threads: c.get<number>('threads', 0),
     streaming: c.get<boolean>('streaming', true),
     nodePath: c.get<string>('nodePath', ''),

@@ -54,11 +54,13 @@ function isExecutable(p: string): boolean {
 
 export interface KernelSettings {
   modelPath?: string;
-  executionProvider?: string;
+  /** auto | cpu | cuda (the anygpt.executionProvider setting). */
+  executionProvider?: 'auto' | 'cpu' | 'cuda';
+  /** 0: ONNX Runtime decides. */
   threads?: number;
 }
 
-/** argv for dist/kernel.js; model and EP go through the environment the kernel already reads. */
+/** argv for dist/kernel.js; model, execution provider and threads go through the environment (kernelEnv). */
 export function kernelArgv(node: string, kernelScript: string, connectionFile: string): string[] {
   return [node, kernelScript, '-f', connectionFile];
 }
@@ -67,8 +69,9 @@ export function kernelEnv(base: NodeJS.ProcessEnv, s: KernelSettings): NodeJS.Pr
   // JPY_PARENT_PID: the kernel exits by itself when the extension host dies (no orphaned kernels).
   const env: NodeJS.ProcessEnv = { ...base, JPY_PARENT_PID: String(process.pid) };
   if (s.modelPath) env.ANYGPT_MODEL = s.modelPath;
-  if (s.executionProvider && s.executionProvider !== 'auto') env.ANYGPT_EP = s.executionProvider;
-  if (s.threads && s.threads > 0) env.ANYGPT_THREADS = String(s.threads);
+  // The settings always win over ANYGPT_EP/ANYGPT_THREADS inherited from the editor's environment.
+  env.ANYGPT_EP = s.executionProvider ?? 'auto';
+  env.ANYGPT_THREADS = String(s.threads && s.threads > 0 ? Math.floor(s.threads) : 0);
   return env;
 }
 

@@ -1,11 +1,12 @@
 /**
  * `anygpt-kernel`: the Jupyter kernel process (bundled to dist/kernel.js).
- *   anygpt-kernel [--model DIR] [-f] CONNECTION_FILE
+ *   anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] [-f] CONNECTION_FILE
+ * Environment: ANYGPT_MODEL, ANYGPT_EP, ANYGPT_THREADS (the flags win); the VS Code extension sets them from its settings.
  *   anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--name N] [--display-name S]
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Backend, BackendFactory } from './backend';
+import type { Backend, BackendOptions } from './backend';
 import { readConnectionFile } from './connection';
 import { CellExecutor, KERNEL_VERSION } from './executor';
 import { Kernel } from './kernel';
@@ -32,7 +33,7 @@ export function defaultModelDir(): string | undefined {
 function parseArgs(argv: string[]): { flags: Map<string, string | true>; rest: string[] } {
   const flags = new Map<string, string | true>();
   const rest: string[] = [];
-  const valued = new Set(['--prefix', '--model', '--name', '--display-name', '-f', '--ep']);
+  const valued = new Set(['--prefix', '--model', '--name', '--display-name', '-f', '--ep', '--threads']);
   const switches = new Set(['--user', '--sys-prefix', '--version']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -67,19 +68,59 @@ function install(flags: Map<string, string | true>): void {
   }
 }
 
-async function openBackend(dir: string, opts: Parameters<BackendFactory>[1]): Promise<Backend> {
-  // Loaded lazily so `install` never loads onnxruntime.
-  const { EngineBackend } = await import('./engine-backend');
-  return EngineBackend.open(dir, opts);
+type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda';
+
+/** How the engine runs: execution provider and intra-op threads (undefined: ONNX Runtime decides). */
+interface EngineSettings {
+  executionProvider: ExecutionProviderChoice;
+  threads?: number;
+}
+
+/**
+ * --ep / --threads, else ANYGPT_EP / ANYGPT_THREADS. Without either the kernel runs on the CPU, as it always
+ * has for JupyterLab users; `auto` (the extension's default setting) tries CUDA and falls back to CPU.
+ */
+function engineSettings(flags: Map<string, string | true>, env: NodeJS.ProcessEnv): EngineSettings {
+  const epFlag = flags.get('--ep') as string | undefined;
+  const ep = (epFlag ?? env.ANYGPT_EP ?? '').trim().toLowerCase() || 'cpu';
+  if (ep !== 'auto' && ep !== 'cpu' && ep !== 'cuda') {
+    throw new Error(`${epFlag !== undefined ? '--ep' : 'ANYGPT_EP'} must be auto, cpu or cuda, not ${JSON.stringify(ep)}`);
+  }
+  const threadsFlag = flags.get('--threads') as string | undefined;
+  const raw = (threadsFlag ?? env.ANYGPT_THREADS ?? '').trim();
+  const threads = raw === '' ? 0 : Number(raw);
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new Error(`${threadsFlag !== undefined ? '--threads' : 'ANYGPT_THREADS'} must be a whole number >= 0 (0: ONNX Runtime decides), not ${JSON.stringify(raw)}`);
+  }
+  return { executionProvider: ep, threads: threads || undefined };
+}
+
+function describeSettings(s: EngineSettings): string {
+  return `execution provider ${s.executionProvider}, threads ${s.threads ?? 'ORT default'}`;
+}
+
+/** Opens the engine with these settings for every model the executor loads (%model included). */
+function backendFactory(settings: EngineSettings) {
+  return async (dir: string, opts: BackendOptions): Promise<Backend> => {
+    // Loaded lazily so `install` never loads onnxruntime.
+    const { EngineBackend } = await import('./engine-backend');
+    // EngineBackend hands executionProvider to Engine.open, which accepts 'auto'; BackendOptions only names
+    // the resolved providers, hence the cast.
+    const backend = await EngineBackend.open(dir, { ...opts, executionProvider: settings.executionProvider as BackendOptions['executionProvider'], threads: settings.threads });
+    const m = backend.describeModel();
+    log(`engine: ${m.name} on ${m.executionProvider} (requested ${describeSettings(settings)})`);
+    return backend;
+  };
 }
 
 async function serve(flags: Map<string, string | true>, rest: string[]): Promise<void> {
   const file = (flags.get('-f') as string | undefined) ?? rest[0];
-  if (!file) throw new Error('usage: anygpt-kernel [--model DIR] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR]');
+  if (!file) throw new Error('usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR]');
+  const settings = engineSettings(flags, process.env);
   const info = readConnectionFile(file);
   const modelDir = (flags.get('--model') as string | undefined) ?? defaultModelDir();
-  const ep = (flags.get('--ep') as string | undefined) ?? process.env.ANYGPT_EP;
-  const executor = new CellExecutor(modelDir, openBackend, { executionProvider: ep === 'cuda' ? 'cuda' : ep === 'cpu' ? 'cpu' : undefined, log });
+  log(`starting: model ${modelDir ?? '(none)'}, ${describeSettings(settings)}`);
+  const executor = new CellExecutor(modelDir, backendFactory(settings), { log });
   const sockets = new KernelSockets(info, log);
   await sockets.bind();
   const kernel = new Kernel(sockets, executor, { log, exit: (code) => process.exit(code) });

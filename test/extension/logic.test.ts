@@ -106,7 +106,12 @@ describe('extension: notebooks, settings, launcher', () => {
     const env = kernelEnv({ PATH: '/bin' }, { modelPath: '/m', executionProvider: 'cuda', threads: 2 });
     assert.equal(env.ANYGPT_MODEL, '/m');
     assert.equal(env.ANYGPT_EP, 'cuda');
+    assert.equal(env.ANYGPT_THREADS, '2');
     assert.equal(env.JPY_PARENT_PID, String(process.pid));
+    // The settings win over the editor's own environment, defaults included.
+    const defaults = kernelEnv({ ANYGPT_EP: 'cuda', ANYGPT_THREADS: '8' }, { executionProvider: 'auto', threads: 0 });
+    assert.equal(defaults.ANYGPT_EP, 'auto');
+    assert.equal(defaults.ANYGPT_THREADS, '0');
   });
 
   it('reads the CLI: inspect JSON on success, the precise error otherwise', () => {
