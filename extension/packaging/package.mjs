@@ -1,4 +1,5 @@
 // `npm run package`: builds the .vsix for one platform (default linux-x64) with @vscode/vsce.
+// What it leaves out is in the root .vscodeignore (vsce's default), so `vsce ls` shows the same file list.
 // Native modules (onnxruntime-node, sharp, zeromq) come from node_modules as installed here, so a
 // package for another platform must be built on (or with the node_modules of) that platform.
 import { execFileSync } from 'node:child_process';
@@ -17,7 +18,6 @@ if (!existsSync(join(root, 'models/anygpt-nano/anygpt.json'))) {
 const out = `${pkg.name}-${pkg.version}-${target}.vsix`;
 execFileSync(join(root, 'node_modules/.bin/vsce'), [
   'package', '--target', target, '--out', out,
-  '--ignoreFile', 'extension/packaging/vscodeignore',
   '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--allow-star-activation',
 ], { stdio: 'inherit', cwd: root, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
 console.log(`package: wrote ${out}`);
