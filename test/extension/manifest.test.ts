@@ -2,6 +2,7 @@
 // command is registered, the toolbar is gated on our controller's kernel id, renderer ids match, and
 // the bundled extension host code never loads onnxruntime.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTROLLER_ID } from '../../extension/execution/kernelspec';
@@ -60,5 +61,19 @@ describe('extension: manifest', () => {
     const bundle = join(root, 'dist', 'extension.js');
     if (!existsSync(bundle)) this.skip();
     assert.ok(!/onnxruntime/.test(readFileSync(bundle, 'utf8')));
+  });
+
+  it('packs only what runs: dist, grammar, samples, the nano model, native runtimes (vsce ls with .vscodeignore)', function () {
+    this.timeout(60000);
+    const vsce = join(root, 'node_modules', '.bin', 'vsce');
+    if (!existsSync(vsce) || !existsSync(join(root, 'dist', 'extension.js'))) this.skip();
+    const files = execFileSync(vsce, ['ls'], { cwd: root, encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' }, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+    const top = files.filter((f) => !f.startsWith('node_modules/'));
+    for (const f of ['package.json', 'package.nls.json', 'dist/extension.js', 'dist/kernel.js', 'dist/media/tokens.js', 'extension/syntaxes/anygpt.tmLanguage.json']) assert.ok(top.includes(f), `${f} is missing`);
+    if (existsSync(join(root, 'models', 'anygpt-nano', 'anygpt.json'))) assert.ok(top.includes('models/anygpt-nano/anygpt.json'), 'the nano model is missing');
+    const stray = top.filter((f) => /^(extension\/images|extension\/packaging|test|tools|bench|docs|kernel|common|media|out|test-output|\.cache)\//.test(f) || /\.(ts|map)$/.test(f));
+    assert.deepEqual(stray, [], 'non-runtime files in the .vsix');
+    for (const m of ['zeromq', 'sharp', 'onnxruntime-node']) assert.ok(files.some((f) => f.startsWith(`node_modules/${m}/`)), `${m} is missing`);
+    assert.deepEqual(files.filter((f) => /\.(cc|h|gyp)$|\/test\//.test(f)), [], 'dependency build files or tests in the .vsix');
   });
 });
