@@ -11,6 +11,7 @@ import { newNotebook, openSamples } from './commands/notebooks';
 import { verifyNotebook } from './commands/verify';
 import { registerMediaDrop } from './language/drop';
 import { registerKernelLanguage } from './language/kernelLanguage';
+import { registerJupyterDeduplication } from './jupyterExtension';
 import { readSettings } from './settings';
 import { CellStatsProvider, ModelStatus } from './status';
 
@@ -65,6 +66,9 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
     return !info || info.modalities.includes(m);
   };
   sub.push(...registerMediaDrop(modelHas), ...registerKernelLanguage(() => controller.kernelSession));
+
+  // --- the Jupyter extension, when installed, also lists our kernelspec: bind AnyGPT notebooks to ours
+  sub.push(...registerJupyterDeduplication(context, controller.controller, log));
 
   return { controller };
 }

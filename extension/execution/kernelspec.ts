@@ -18,3 +18,15 @@ export const NOTEBOOK_METADATA = {
   kernelspec: { name: KERNEL_NAME, display_name: 'AnyGPT', language: LANGUAGE_ID },
   language_info: { name: LANGUAGE_ID, mimetype: 'text/x-anygpt', file_extension: '.anygpt' },
 };
+
+/** The Jupyter extension. When it is installed and our kernelspec is installed too, it lists "AnyGPT" as well. */
+export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
+
+/**
+ * Whether to bind an AnyGPT notebook to our controller explicitly (notebook.selectKernel) when it is shown.
+ * Only when the Jupyter extension is installed: then its kernel for our kernelspec is Preferred as well, a tie
+ * VS Code settles by asking. Once per notebook and session, and never after the user picked another kernel for it.
+ */
+export function shouldClaimNotebook(s: { ours: boolean; jupyterExtension: boolean; selectedHere: boolean; claimedThisSession: boolean; userChoseOther: boolean }): boolean {
+  return s.ours && s.jupyterExtension && !s.selectedHere && !s.claimedThisSession && !s.userChoseOther;
+}

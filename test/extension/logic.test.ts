@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CellOutputs, ERROR, STDOUT, bundleToItems } from '../../extension/execution/outputs';
 import { findStats, formatStats } from '../../extension/execution/stats';
-import { isAnyGptNotebook } from '../../extension/execution/kernelspec';
+import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/execution/kernelspec';
 import { configMagic } from '../../extension/execution/sampling';
 import { tokenTable } from '../../extension/execution/tokenTable';
 import { mediaLink, modalitiesForFile, placeMedia } from '../../extension/language/mediaLinks';
@@ -146,5 +146,19 @@ describe('extension: token table', () => {
     const t = tokenTable(g);
     assert.match(t, /raw = model distribution/);
     assert.equal(t.trim().split('\n').length, 4 + g.tokens.length);
+  });
+});
+
+describe('extension: next to the Jupyter extension', () => {
+  const base = { ours: true, jupyterExtension: true, selectedHere: false, claimedThisSession: false, userChoseOther: false };
+  it('binds an AnyGPT notebook to our controller only when the Jupyter extension could offer a duplicate', () => {
+    assert.equal(shouldClaimNotebook(base), true);
+    assert.equal(shouldClaimNotebook({ ...base, jupyterExtension: false }), false, 'without it affinity alone decides');
+    assert.equal(shouldClaimNotebook({ ...base, ours: false }), false, 'other notebooks are left alone');
+  });
+  it('claims once, not when already ours, and never against the user\'s choice', () => {
+    assert.equal(shouldClaimNotebook({ ...base, selectedHere: true }), false);
+    assert.equal(shouldClaimNotebook({ ...base, claimedThisSession: true }), false);
+    assert.equal(shouldClaimNotebook({ ...base, userChoseOther: true }), false);
   });
 });
