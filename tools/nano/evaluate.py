@@ -13,7 +13,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 class Nano:
     def __init__(self):
         self.tok = lm.make_tokenizer()
-        self.model = lm.LM(len(self.tok)); self.model.load_state_dict(torch.load(os.path.join(world.WORK, 'lm.pt'))); self.model.eval()
+        self.model = lm.LM(len(self.tok)); self.model.load_state_dict(torch.load(os.environ.get('NANO_LM', os.path.join(world.WORK, 'lm.pt')))); self.model.eval()
         self.media = lm.Media()
         self.icb = torch.load(os.path.join(world.WORK, 'image_codec.pt'))
         ac = torch.load(os.path.join(world.WORK, 'audio_codec.pt'))
@@ -144,12 +144,15 @@ def chord_ok(y, item):
 
 def run(n_cap=40):
     nano, I, R = Nano(), lm.INSTRUCTIONS, {}
-    held = sorted(world.HELDOUT_OBJECTS)[:n_cap]
-    ok = [classify_image(nano.image(nano.span(nano.generate(lm.base_prompt('t2i', I['t2i'][0], world.caption([o]))), 'image'))) for o in held]
-    R['t2i colour+shape+position'] = np.mean([(g[0], g[1], g[3]) == (o[0], o[1], o[3]) for g, o in zip(ok, held)])
-    R['t2i all four attributes'] = np.mean([g == o for g, o in zip(ok, held)])
-    caps = [nano.text(nano.generate(lm.base_prompt('caption', I['caption'][0], lm.media_str('image', nano.media.image([o]))))) for o in held]
-    R['caption exact'] = np.mean([c == world.caption([o]) for c, o in zip(caps, held)])
+    for split, objs in [('held-out', sorted(world.HELDOUT_OBJECTS)[:n_cap]), ('trained', world.TRAIN_OBJECTS[::9][:n_cap])]:
+        ok = [classify_image(nano.image(nano.span(nano.generate(lm.base_prompt('t2i', I['t2i'][0], world.caption([o]))), 'image'))) for o in objs]
+        R[f't2i {split} colour+shape+position'] = np.mean([(g[0], g[1], g[3]) == (o[0], o[1], o[3]) for g, o in zip(ok, objs)])
+        R[f't2i {split} colour right'] = np.mean([g[1] == o[1] for g, o in zip(ok, objs)])
+        caps = [nano.text(nano.generate(lm.base_prompt('caption', I['caption'][0], lm.media_str('image', nano.media.image([o]))))) for o in objs]
+        R[f'caption {split} exact'] = np.mean([c == world.caption([o]) + '.' or c == world.caption([o]) for c, o in zip(caps, objs)])
+    train_clips = nano.media.speech['train'][:n_cap]
+    hyps = [nano.text(nano.generate(lm.base_prompt('asr', I['asr'][0], lm.media_str('speech', c)))) for c in nano.media.sp_codes['train'][:n_cap]]
+    R['asr training clips word acc'] = np.mean([word_acc(h, c[0]) for h, c in zip(hyps, train_clips)])
     for key, name in [('eval_seen', 'asr seen voices'), ('eval_heldout', 'asr held-out voice')]:
         clips = nano.media.speech[key][:n_cap]
         hyps = [nano.text(nano.generate(lm.base_prompt('asr', I['asr'][0], lm.media_str('speech', c)))) for c in nano.media.sp_codes[key][:n_cap]]
@@ -183,6 +186,8 @@ def run(n_cap=40):
             codes = lm.music_flat(nano.mu_enc(torch.tensor(world.synth(it, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[None, None])[:, 0])
             m2t.append(nano.text(nano.generate(lm.base_prompt('m2t', I['m2t'][0], lm.media_str('music', codes)))) == world.music_caption(it))
     R['m2t held-out exact'] = np.mean(m2t)
+    R['m2t trained (training clips) exact'] = np.mean([nano.text(nano.generate(lm.base_prompt('m2t', I['m2t'][0], lm.media_str('music', c)))) == world.music_caption(it)
+                                                       for it, c in nano.media.m2t[::12][:n_cap]])
     edits = []
     for o, colour in chat_edit_cases()[:n_cap]:
         first = f'Draw a {o[1]} {o[0]}.' if (o[2], o[3]) == ('big', 'center') else f'Draw {world.caption([o])}.'

@@ -295,7 +295,7 @@ class LM(nn.Module):
         return out
 
 
-def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=world.SEED, warmup=100):
+def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=world.SEED, warmup=100, focus=()):
     """Cosine schedule over `steps`; `stop_after` ends early (the first phase of the recipe); `init` warm-starts."""
     torch.manual_seed(seed); rng = np.random.RandomState(seed)
     tok = make_tokenizer()
@@ -307,6 +307,7 @@ def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=w
     print(f'vocab {len(tok)}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M', flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr, betas=(0.9, 0.95), weight_decay=0.01)
     names, w = list(Tasks.WEIGHTS), np.array(list(Tasks.WEIGHTS.values()))
+    w = w * np.array([3.0 if n in focus else 1.0 for n in names])  # phase 3 up-weights the image-generating tasks
     t0, hist = time.time(), {}
     for step in range(steps):
         cur = lr * min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
@@ -335,6 +336,8 @@ if __name__ == '__main__':
     smoke = '--smoke' in sys.argv
     arg = lambda name, default, cast=int: cast(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
     # The recipe (tools/nano/train.sh): phase 1 = 2000 steps of a 5000-step cosine from 3e-3, cut short when the
-    # shared machine ran ~0.8 s/step; phase 2 = warm restart, 1300 steps of cosine from 2e-3, other data seed.
+    # shared machine ran ~0.8 s/step; phase 2 = warm restart, 1300 steps of cosine from 2e-3, other data seed;
+    # phase 3 = 600 steps from 1e-3 with t2i and chat (image drawing/editing) weighted x3.
     train(arg('--steps', 20 if smoke else 5000), lr=arg('--lr', 3e-3, float), smoke=smoke, stop_after=arg('--stop-after', None),
-          init=arg('--init', None, str), seed=arg('--seed', world.SEED), warmup=arg('--warmup', 100))
+          init=arg('--init', None, str), seed=arg('--seed', world.SEED), warmup=arg('--warmup', 100),
+          focus=arg('--focus', '', str).split(','))

@@ -24,7 +24,8 @@ if [ ${#SMOKE[@]} -gt 0 ]; then
   $PY lm.py --smoke                 # LLaMA-style LM, next-token loss on responses (20 steps)
 else                                # phase 1, then a warm restart that anneals (see lm.py __main__)
   $PY lm.py --steps 5000 --stop-after 2000 && cp "$WORK/lm.pt" "$WORK/lm_phase1.pt"
-  $PY lm.py --init "$WORK/lm_phase1.pt" --steps 1300 --lr 2e-3 --seed 1235 --warmup 20
+  $PY lm.py --init "$WORK/lm_phase1.pt" --steps 1300 --lr 2e-3 --seed 1235 --warmup 20 && cp "$WORK/lm.pt" "$WORK/lm_phase2.pt"
+  $PY lm.py --init "$WORK/lm_phase2.pt" --steps 600 --lr 1e-3 --seed 1236 --warmup 20 --focus t2i,chat
 fi
 $PY export.py "${SMOKE[@]}"         # ONNX + tokenizer.json + anygpt.json + parity fixture
 if [ ${#SMOKE[@]} -eq 0 ]; then $PY evaluate.py --fixtures; fi
