@@ -12,6 +12,9 @@ export interface InstallOptions {
   where: 'user' | 'sys-prefix' | 'prefix';
   prefix?: string;
   model?: string;
+  /** Recorded as ANYGPT_EP / ANYGPT_THREADS in the spec's env, which the kernel reads at start. */
+  executionProvider?: 'auto' | 'cpu' | 'cuda';
+  threads?: number;
   name?: string;
   displayName?: string;
   kernelScript: string;
@@ -46,6 +49,8 @@ export function kernelJson(o: InstallOptions): Record<string, unknown> {
   argv.push('-f', '{connection_file}');
   const env: Record<string, string> = {};
   if (o.model) env.ANYGPT_MODEL = resolve(o.model);
+  if (o.executionProvider) env.ANYGPT_EP = o.executionProvider;
+  if (o.threads !== undefined) env.ANYGPT_THREADS = String(o.threads);
   return {
     argv,
     display_name: o.displayName ?? 'AnyGPT',
@@ -59,6 +64,8 @@ export function kernelJson(o: InstallOptions): Record<string, unknown> {
 export function installKernelspec(o: InstallOptions): string {
   if (!existsSync(o.kernelScript)) throw new Error(`kernel script ${o.kernelScript} does not exist; run \`npm run build\` first`);
   if (o.model && !existsSync(join(o.model, 'anygpt.json'))) throw new Error(`--model ${o.model}: no anygpt.json there`);
+  if (o.executionProvider && !['auto', 'cpu', 'cuda'].includes(o.executionProvider)) throw new Error(`--ep ${o.executionProvider}: expected auto, cpu or cuda`);
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads > 0)) throw new Error(`--threads ${o.threads}: expected a positive integer`);
   const dir = join(kernelsDir(o), o.name ?? 'anygpt');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'kernel.json'), JSON.stringify(kernelJson(o), null, 2) + '\n');

@@ -2,7 +2,7 @@
  * `anygpt-kernel`: the Jupyter kernel process (bundled to dist/kernel.js).
  *   anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] [-f] CONNECTION_FILE
  * Environment: ANYGPT_MODEL, ANYGPT_EP, ANYGPT_THREADS (the flags win); the VS Code extension sets them from its settings.
- *   anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--name N] [--display-name S]
+ *   anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--ep auto|cpu|cuda] [--threads N] [--name N] [--display-name S]
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -57,6 +57,8 @@ function install(flags: Map<string, string | true>): void {
     where,
     prefix: flags.get('--prefix') as string | undefined,
     model,
+    executionProvider: flags.get('--ep') as InstallOptions['executionProvider'],
+    threads: flags.has('--threads') ? Number(flags.get('--threads')) : undefined,
     name: flags.get('--name') as string | undefined,
     displayName: flags.get('--display-name') as string | undefined,
     kernelScript: kernelScript(),
@@ -115,7 +117,7 @@ function backendFactory(settings: EngineSettings) {
 
 async function serve(flags: Map<string, string | true>, rest: string[]): Promise<void> {
   const file = (flags.get('-f') as string | undefined) ?? rest[0];
-  if (!file) throw new Error('usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR]');
+  if (!file) throw new Error('usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--ep auto|cpu|cuda] [--threads N]');
   const settings = engineSettings(flags, process.env);
   const info = readConnectionFile(file);
   const modelDir = (flags.get('--model') as string | undefined) ?? defaultModelDir();

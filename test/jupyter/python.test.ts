@@ -25,7 +25,7 @@ describe('jupyter kernel with real Python clients', function () {
     tmp = mkdtempSync(join(tmpdir(), 'anygpt-jupyter-'));
     const prefix = join(tmp, 'prefix');
     execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test', '--model', mediaFixture()], { stdio: 'pipe' });
-    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test-long', '--model', longFixture()], { stdio: 'pipe' });
+    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test-long', '--model', longFixture(), '--ep', 'cpu', '--threads', '1'], { stdio: 'pipe' });
     for (const d of ['data', 'runtime', 'config']) mkdirSync(join(tmp, d));
     env = {
       ...process.env,
@@ -57,6 +57,13 @@ describe('jupyter kernel with real Python clients', function () {
     assert.match(r.stdout, /anygpt-test-long\s+\S+anygpt-test-long/);
     // The model package travels in the spec's env (ANYGPT_MODEL), resolved to an absolute path.
     assert.ok(existsSync(join(spec.env.ANYGPT_MODEL, 'anygpt.json')), JSON.stringify(spec.env));
+    // --ep / --threads are recorded for the kernel to read at start (the long kernel runs with them below).
+    const long = JSON.parse(readFileSync(join(tmp, 'prefix', 'share', 'jupyter', 'kernels', 'anygpt-test-long', 'kernel.json'), 'utf8'));
+    assert.equal(long.env.ANYGPT_EP, 'cpu');
+    assert.equal(long.env.ANYGPT_THREADS, '1');
+    const bad = spawnSync(process.execPath, [KERNEL_JS, 'install', '--prefix', join(tmp, 'prefix'), '--name', 'anygpt-bad', '--ep', 'tpu'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--ep tpu: expected auto, cpu or cuda/);
   });
 
   it('jupyter_kernel_test passes (completion, inspect, history, is_complete samples included)', () => {
