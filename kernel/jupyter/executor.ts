@@ -352,7 +352,8 @@ export class CellExecutor {
     const m0 = meta();
     Object.assign(m0.anygpt, { promptTokens: g.promptLength, generatedTokens: g.tokens.length - g.promptLength, tokensPerSecond: g.stats.tokensPerSecond, stopReason: g.stopReason });
     const genMedia = generatedMediaSpans(g);
-    const mediaNote = genMedia.map(({ span }) => `[${span.kind}: ${span.end - span.start} tokens]`).join(' ');
+    // Count codes, not tokens: a span's [start, end) also covers its two tags.
+    const mediaNote = genMedia.map(({ span }) => `[${span.kind}: ${span.codes.flat().length} codes]`).join(' ');
     const finalData = { 'text/plain': [finalText, mediaNote].filter(Boolean).join(' ') || '(no text)' };
     if (shown) emit.update(finalData, m0, streamId);
     else emit.display(finalData, m0, streamId);

@@ -129,6 +129,8 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.ok(img.outputs.some((o) => o.header.msg_type === 'update_display_data' && /decoded image in/.test(JSON.stringify(o.content))), 'decode progress display');
     const gi = tokensOf(img);
     assert.deepEqual((spanOf(gi, 'image', 'generated') as { codes: number[] }).codes, MEDIA_IMAGE_GREYS);
+    const streamed = img.outputs.filter((o) => o.header.msg_type === 'update_display_data').map((o) => JSON.stringify(o.content));
+    assert.ok(streamed.some((c) => c.includes(`[image: ${MEDIA_IMAGE_GREYS.length} codes]`)), 'the streamed text names the span by its code count');
     // A valid PNG of the package decoder's size; the direct decoder paints cell k (4 × 2 grid) with code k.
     const { data: px, info } = await sharp(Buffer.from(dataOf(d!)['image/png'] as string, 'base64')).raw().toBuffer({ resolveWithObject: true });
     assert.equal(dataOf(d!)['text/plain'], `<image ${info.width}×${info.height}: 8 image tokens from span ${gi.spans.indexOf(spanOf(gi, 'image', 'generated')!)}>`);
