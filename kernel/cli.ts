@@ -62,14 +62,14 @@ function parseTask(task: string): CliTask {
 }
 
 /** The prompt string, from kernel/prompt's templates (the same ones the notebook kernel uses). */
-function buildPrompt(engine: Engine, task: CliTask, text: string, media: PromptMedia[]): string {
+function buildPrompt(engine: Engine, task: CliTask, text: string, media: PromptMedia[], forceOutput: boolean): string {
   const m = engine.pkg.manifest;
   if (task === 'raw') {
     if (media.length) throw new Error('--task raw sends the prompt as written; media files need --task chat, caption, asr or m2t');
     return text;
   }
   if (task === 'chat') return chatPrompt(m.templates.chat[m.templates.defaultChat], [], chatUserMessage(text, media));
-  return basePrompt(m, task, text, media);
+  return basePrompt(m, task, text, media, 1, { forceOutput });
 }
 
 /** Encodes --image/--speech/--music in the engine's worker; encoder warnings go to stderr. */
@@ -207,7 +207,7 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     const media = await encodeInputs(engine, { image: o.image, speech: o.speech, music: o.music });
-    const prompt = buildPrompt(engine, task, text, media);
+    const prompt = buildPrompt(engine, task, text, media, !o['no-constrain']);
     const preset: Modality = task === 'raw' ? 'text' : TASK_OUTPUT[task];
     if (cmd === 'tokens') {
       const g = engine.tokenize(prompt, { preset });

@@ -240,7 +240,7 @@ export class CellExecutor {
       prompt = chatPrompt(manifest.templates.chat[templateName], contextTurns, chatUserMessage(cell.text, media));
       context.contextTurns = contextTurns.map((t) => t.executionCount);
     } else {
-      prompt = basePrompt(manifest, task, cell.text, media, cell.bodyLine);
+      prompt = basePrompt(manifest, task, cell.text, media, cell.bodyLine, { forceOutput: settings.constrain ?? true });
     }
 
     const outputModality: Modality = cell.raw ? 'text' : TASK_OUTPUT[task];

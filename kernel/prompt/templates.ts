@@ -71,7 +71,13 @@ export function chatPrompt(tpl: ChatTemplate, history: readonly ChatTurn[], user
  * Spec §2.2 base-model prompts. text→X: "{instruction} This is input: {text}"; X→text: "{instruction} {media}".
  * For X→text a user's own words replace the fixed instruction ("What colour is the cat?").
  */
-export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text: string, media: PromptMedia[], cellLine = 1): string {
+/**
+ * The base-model prompt for a task. With `forceOutput`, a media-producing task (t2i, tts, t2m) ends with
+ * " <soX>", as upstream's force_{image,speech,music}_generation does: the task already says which modality
+ * the answer is, and a small or uncertain model would otherwise sometimes answer in text. The engine's
+ * constraints treat a prompt that ends inside a span as an open span.
+ */
+export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text: string, media: PromptMedia[], cellLine = 1, opts: { forceOutput?: boolean } = {}): string {
   const instruction = manifest.templates.instructions[task];
   const input = TASK_INPUT[task];
   let message: string;
@@ -86,7 +92,10 @@ export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text
     if (media.length) throw new PromptError(`%task ${task} takes text only; attachments belong to %task chat`, cellLine, 1);
     message = `${instruction} This is input: ${text}`;
   }
-  return manifest.templates.base.replace('{message}', message);
+  const prompt = manifest.templates.base.replace('{message}', message);
+  const output = TASK_OUTPUT[task];
+  if (opts.forceOutput && output !== 'text') return `${prompt} ${block(manifest, output).start}`;
+  return prompt;
 }
 
 /**

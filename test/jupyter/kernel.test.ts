@@ -199,16 +199,17 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.match(res.metadata.anygpt.warnings![0], /kept the first 4\.000 s/);
     assert.equal((spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length, 200, 'the first 4 s at 50 Hz');
 
-    // 1 + 10 music tokens fit: a start tag and 2 whole frames of 4 codebooks + 2 stray tokens.
+    // %task t2m ends the prompt with <somu> (forced output), so the 11 new tokens are all codes:
+    // 2 whole frames of 4 codebooks + 3 stray tokens.
     const t2m = await k.execute('%task t2m\n%max_new_tokens 11\nmusic: a drum loop');
     assert.equal(t2m.reply.content.status, 'ok');
-    assert.match(stderrOf(t2m.outputs), /warning: the music span is truncated \(10 tokens, 2 whole frame\(s\)\): generation hit max_new_tokens inside it; raise %max_new_tokens; decoded the 8 code\(s\) present/);
+    assert.match(stderrOf(t2m.outputs), /warning: the music span is truncated \(11 tokens, 2 whole frame\(s\)\): generation hit max_new_tokens inside it; raise %max_new_tokens; decoded the 8 code\(s\) present/);
     const music = findData(t2m.outputs, MIME.audio);
     assert.ok(music, 'the truncated span still plays');
     assert.deepEqual((dataOf(music!)[MIME.audio] as AudioOutput).codes, [[1, 2], [1, 2], [1, 2], [1, 2]], 'the 2 whole frames the fixture generated');
 
     const img = await k.execute('%task t2i\n%max_new_tokens 5\nimg of a cat');
-    assert.match(stderrOf(img.outputs), /warning: skipped an incomplete image span \(4 of 8 tokens\)/);
+    assert.match(stderrOf(img.outputs), /warning: skipped an incomplete image span \(5 of 8 tokens\)/);
     assert.equal(findData(img.outputs, 'image/png'), undefined);
 
     const dec = await k.execute('%decode music 1 2051 4101 6151 9');

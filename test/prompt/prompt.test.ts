@@ -116,6 +116,14 @@ describe('prompt: templates (spec §2)', () => {
     assert.throws(() => basePrompt(M, 'm2t', '', []), /needs a music attachment/);
   });
 
+  it('forcing the output modality ends media tasks with the start tag (upstream force_*_generation)', () => {
+    assert.equal(basePrompt(M, 't2i', 'A cat.', [], 1, { forceOutput: true }), '[Human]: Produce an image that conveys the concept of the text. This is input: A cat.<eoh> [MMGPT]: <soim>');
+    assert.match(basePrompt(M, 'tts', 'hello', [], 1, { forceOutput: true }), /\[MMGPT\]: <sosp>$/);
+    assert.match(basePrompt(M, 't2m', 'calm piano', [], 1, { forceOutput: true }), /\[MMGPT\]: <somu>$/);
+    const img = { modality: 'image' as const, tokens: '<soim><👀11><eoim>' };
+    assert.match(basePrompt(M, 'caption', '', [img], 1, { forceOutput: true }), /\[MMGPT\]:$/, 'text answers are never forced');
+  });
+
   it('chat prompt with system, history and \\n separators (§2.3)', () => {
     const t = M.templates.chat.mmgpt;
     const user = chatUserMessage('Draw it', [
