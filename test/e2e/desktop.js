@@ -12,7 +12,8 @@ const { execFileSync } = require('node:child_process');
   const { runTests } = require('@vscode/test-electron');
   const root = resolve(__dirname, '..', '..');
   const ws = mkdtempSync(join(tmpdir(), 'anygpt-desktop-'));
-  execFileSync(process.execPath, [join(__dirname, 'notebooks.js'), join(root, 'samples'), ws], { stdio: 'inherit' });
+  const model = resolve(process.env.ANYGPT_MODEL || join(root, 'models', 'anygpt-nano'));
+  execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'notebooks.js'), join(root, 'samples'), ws, model], { stdio: 'inherit', cwd: root });
   const code = await runTests({
     extensionDevelopmentPath: root,
     extensionTestsPath: join(__dirname, 'suite.js'),

@@ -1,25 +1,48 @@
-// Writes the E2E workspace: the samples (with their media) plus three notebooks built from sample
-// cells: e2e.ipynb (chat + t2i + tts for the UI run), interrupt.ipynb, roundtrip.ipynb.
+// Writes the E2E workspace: the samples (with their media), the long-generating LLaMA fixture package
+// (test/fixtures/long-fixture.ts) under long-llama/, and three notebooks built from sample cells:
+//   e2e.ipynb        the UI run: t2i + tts (model outputs with their token inspectors), %decode image and
+//                    %decode speech (real codec decodes whose outputs do not depend on the model's quality), a chat turn;
+//   interrupt.ipynb  a long generation on the fixture (%model long-llama), then %model back to MODEL_DIR, then a quick cell;
+//   roundtrip.ipynb  decode + model media cells for save / reopen.
+// Run with `node --import tsx` (it imports the TypeScript fixture helper). Args: SAMPLES WS MODEL_DIR.
 'use strict';
 const { cpSync, readFileSync, writeFileSync } = require('node:fs');
-const { join } = require('node:path');
-const [samples, ws] = process.argv.slice(2);
+const { join, resolve } = require('node:path');
+const { makeLongFixture } = require('../fixtures/long-fixture');
+
+const [samples, ws, modelDir] = process.argv.slice(2);
+if (!samples || !ws || !modelDir) throw new Error('usage: notebooks.js SAMPLES WS MODEL_DIR');
 cpSync(samples, ws, { recursive: true, filter: (p) => !p.endsWith('.ts') });
+const longDir = makeLongFixture(join(ws, 'long-llama'));
 const meta = JSON.parse(readFileSync(join(samples, 't2i.ipynb'), 'utf8')).metadata;
-const code = (src) => ({ cell_type: 'code', execution_count: null, id: Math.random().toString(36).slice(2, 10), metadata: {}, outputs: [], source: src });
-const md = (src) => ({ cell_type: 'markdown', id: Math.random().toString(36).slice(2, 10), metadata: {}, source: src });
+let ids = 0;
+const id = () => `e2e${(ids++).toString(36).padStart(5, '0')}`;
+const code = (src) => ({ cell_type: 'code', execution_count: null, id: id(), metadata: {}, outputs: [], source: src });
+const md = (src) => ({ cell_type: 'markdown', id: id(), metadata: {}, source: src });
 const nb = (cells) => JSON.stringify({ cells, metadata: meta, nbformat: 4, nbformat_minor: 5 }, null, 1) + '\n';
+
+// Fixed codes: an image is exactly tokensPerImage codes (64 for nano), speech any number (25 per second on nano).
+const manifest = JSON.parse(readFileSync(join(modelDir, 'anygpt.json'), 'utf8'));
+const image = manifest.modalities.image;
+const speech = manifest.modalities.speech;
+const imageCodes = Array.from({ length: image.tokensPerImage }, (_, i) => (i * 37 + 11) % image.tokens.size).join(' ');
+const speechCodes = Array.from({ length: Math.round(2 * speech.frameRate) }, (_, i) => (i * 13 + 5) % speech.tokens.size).join(' ');
+const T2I = '%task t2i\n%seed 7\nA red square next to a blue circle.';
+const TTS = '%task tts\n%seed 3\nHello from a notebook.';
+const DECODE_IMAGE = `%decode image ${imageCodes}`;
+const DECODE_SPEECH = `%decode speech ${speechCodes}`;
+
 writeFileSync(join(ws, 'e2e.ipynb'), nb([
-  md('# AnyGPT in VS Code\nA chat turn, an image and speech, each with its token inspector.'),
+  md('# AnyGPT in VS Code\nText to image and text to speech with their token inspectors, then raw tokens decoded by the codecs.'),
+  code(T2I),
+  code(TTS),
+  code(DECODE_IMAGE),
+  code(DECODE_SPEECH),
   code('%seed 1\nHi! Who are you?'),
-  code('%task t2i\n%seed 7\nA red square next to a blue circle.'),
-  code('%task tts\n%seed 3\nHello from a notebook.'),
 ]));
 writeFileSync(join(ws, 'interrupt.ipynb'), nb([
-  code('%task t2m\n%max_new_tokens 4000\n%seed 5\nA long, slow piano piece.'),
+  code(`%model ${longDir}\n%max_new_tokens 16000\n%temperature 0.5\nKeep talking for a long time.`),
+  code(`%model ${resolve(modelDir)}\n%seed 2\n%max_new_tokens 8\nStill there?`),
   code('%tokens\nstill here after a restart'),
 ]));
-writeFileSync(join(ws, 'roundtrip.ipynb'), nb([
-  code('%task t2i\n%seed 7\nA red square next to a blue circle.'),
-  code('%task tts\n%seed 3\nHello from a notebook.'),
-]));
+writeFileSync(join(ws, 'roundtrip.ipynb'), nb([code(DECODE_IMAGE), code(DECODE_SPEECH), code(T2I), code(TTS)]));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests in a real VS Code (code-server 4.139.1 on Node 24), driven by playwright-core +
-# Debian chromium. Not part of `npm test`; run with `npm run test:e2e`.
+# Debian chromium. Part of `npm test`; alone: `npm run test:e2e`. Screenshots go to test-output/e2e/.
 #   ANYGPT_MODEL=DIR run the kernel over another model package (default: models/anygpt-nano, which must exist)
 #   E2E_ONLY=ui|exthost   run one of the two drivers
 set -euo pipefail
@@ -45,7 +45,8 @@ cat >"$RUN/data/User/settings.json" <<'JSON'
 }
 JSON
 printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" >"$RUN/config.yaml"
-node test/e2e/notebooks.js "$ROOT/samples" "$RUN/ws"
+MODEL_DIR="${ANYGPT_MODEL:-$ROOT/models/anygpt-nano}"
+node --import tsx test/e2e/notebooks.js "$ROOT/samples" "$RUN/ws" "$MODEL_DIR"
 
 setsid "$NODE24" "$CODE_SERVER" --config "$RUN/config.yaml" --user-data-dir "$RUN/data" --extensions-dir "$RUN/ext" \
   --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \

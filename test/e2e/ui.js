@@ -37,7 +37,8 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     if (chips) log('token inspector counts', await chips.frame.$$eval('.insp .head .count', (n) => n.map((x) => x.textContent)));
     const audio = await waitInFrames(page, '.aud canvas.wave', left(), undefined, true).catch((e) => { problems.push(e.message); return null; });
     if (audio) log('audio renderer', await audio.frame.$$eval('.aud .fact', (n) => n.map((x) => x.textContent)));
-    const img = await waitInFrames(page, 'img', left(), (e) => e.naturalWidth > 0 && e.complete).catch((e) => { problems.push(`image output: ${e.message}`); return null; });
+    // an image output (the %decode image cell always gives one), not a thumbnail inside the token inspector
+    const img = await waitInFrames(page, 'img', left(), (e) => e.naturalWidth > 0 && e.complete && !e.closest('.insp')).catch((e) => { problems.push(`image output: ${e.message}`); return null; });
     if (img) log('image output', await img.handle.evaluate((e) => [e.naturalWidth, e.naturalHeight]));
     // wait until every cell finished (no spinning status), then let renderers settle
     await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 20000 }).catch(() => log('cells still running at screenshot time'));

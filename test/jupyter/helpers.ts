@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { KernelClient } from '../../kernel/jupyter/client';
 import { cleanupMediaPackages, mediaPackage } from '../engine/media-fixture';
 import { cleanupCopies, copyPackage, editJson, LLAMA } from '../engine/fixtures';
+import { makeLongFixture } from '../fixtures/long-fixture';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const KERNEL_JS = join(ROOT, 'dist', 'kernel.js');
@@ -53,20 +54,9 @@ export function mediaFixture(opts: { imageDecoder?: 'direct' | 'unclip' } = {}):
 export const MEDIA_IMAGE_GREYS = [0, 40, 80, 120, 160, 200, 240, 255];
 export const MEDIA_SPEECH_CODES = [3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25];
 
-/**
- * The random 2-layer LLaMA fixture (test/fixtures/engine/llama, stub codecs) made into a generator that runs
- * until %max_new_tokens: a 16k context (its RoPE is computed in the graph) and every preset's minNewTokens
- * raised so EOS and stop tokens are masked. Something real to interrupt. Follow-up cells should use
- * %max_new_tokens 1: a longer reply may open a media span, and the stub codecs cannot decode it.
- */
+/** The long-generating LLaMA fixture (test/fixtures/long-fixture.ts) in a temporary copy, removed by cleanupFixtures(). */
 export function longFixture(): string {
-  const dir = copyPackage(LLAMA);
-  editJson(join(dir, 'anygpt.json'), (j) => {
-    j.name = 'fixture-llama-long';
-    j.llm.maxPositions = 16384;
-    for (const p of Object.values(j.presets) as { minNewTokens: number }[]) p.minNewTokens = 100000;
-  });
-  return dir;
+  return makeLongFixture(copyPackage(LLAMA));
 }
 
 export function cleanupFixtures(): void {
