@@ -10,6 +10,7 @@
  */
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
 import type { Manifest, MediaModality } from '../../common/manifest';
+import type { DecodedMediaFile } from '../engine/media-protocol';
 import type { MediaCodes } from '../prompt/templates';
 
 export interface ModelDescription {
@@ -23,17 +24,8 @@ export interface ModelDescription {
   loadMs: number;
 }
 
-export interface DecodedMedia {
-  modality: MediaModality;
-  mime: 'image/png' | 'audio/wav';
-  data: Uint8Array;
-  width?: number;
-  height?: number;
-  sampleRate?: number;
-  durationSec?: number;
-  /** Non-fatal adjustments the decoder made (dropped incomplete frame, ignored voice prompt, …); the kernel shows them. */
-  warnings?: string[];
-}
+/** A decoded media item (PNG or WAV bytes) with the decoder's non-fatal warnings; the engine's own type. */
+export type DecodedMedia = DecodedMediaFile;
 
 /** Codes of an attached media file plus the encoder's non-fatal adjustments (trimmed audio, dropped GIF frames, …). */
 export type EncodedMedia = MediaCodes & { warnings?: string[] };

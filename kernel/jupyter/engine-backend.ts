@@ -6,7 +6,7 @@
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
 import type { MediaModality } from '../../common/manifest';
 import { MediaError } from '../codecs/errors';
-import { ENGINE_VERSION, Engine, type DecodedMediaFile, type MediaSpan } from '../engine';
+import { ENGINE_VERSION, Engine, type MediaSpan } from '../engine';
 import type { MediaCodes } from '../prompt/templates';
 import { AbortError, type Backend, type BackendOptions, type DecodedMedia, type EncodedMedia, type MediaInput, type ModelDescription, type Progress, type VoicePrompt } from './backend';
 
@@ -49,13 +49,12 @@ export class EngineBackend implements Backend {
     // The kernel holds codes (from a generation or %decode); the engine decodes spans, so wrap them in one.
     const span = { kind: media.modality, modality: media.modality, start: 0, end: 0, codes: media.codes, role: 'generated', complete: true } as MediaSpan;
     try {
-      const r = await this.engine.decodeSpan(span, {
+      return await this.engine.decodeSpan(span, {
         seed: opts.seed,
         voicePrompt: media.modality === 'speech' ? (opts.voice?.data as number[][] | undefined) : undefined,
         signal: opts.signal,
         onProgress: (stage, done, total) => opts.onProgress?.({ stage, done, total }),
       });
-      return toDecoded(r);
     } catch (e) {
       // Backend contract: an aborted decode rejects with AbortError (shown as KeyboardInterrupt).
       if (e instanceof MediaError && e.code === 'aborted') throw new AbortError(e.message);
@@ -66,8 +65,4 @@ export class EngineBackend implements Backend {
   async close(): Promise<void> {
     await this.engine.close();
   }
-}
-
-function toDecoded(r: DecodedMediaFile): DecodedMedia {
-  return { modality: r.modality, mime: r.mime, data: r.data, width: r.width, height: r.height, sampleRate: r.sampleRate, durationSec: r.durationSec, warnings: r.warnings };
 }
