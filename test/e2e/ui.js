@@ -44,27 +44,51 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 20000 }).catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
-    // hover a generated token chip for the details pane, then scroll the token inspector into view
-    // re-query: the notebook may have re-rendered the output webview while we waited
-    const gen = await waitInFrames(page, '.insp .chip.gen', 20000).catch(() => null);
-    if (gen) await gen.handle.hover({ timeout: 3000 }).then(() => page.waitForTimeout(400), () => log('hover skipped (chip not visible)'));
+    // Scroll the notebook (wheel over the cell list) until an element in an output webview is on screen.
+    const bringIntoView = async (sel, accept, top = 150) => {
+      const hit = await waitInFrames(page, sel, 20000, accept, true).catch(() => null);
+      for (let i = 0; hit && i < 60; i++) {
+        const b = await hit.handle.boundingBox().catch(() => null);
+        const bottom = (page.viewportSize() || { height: 1000 }).height - 100;
+        if (b && b.y > top && b.y + b.height < bottom) return hit;
+        const list = await page.locator('.notebook-editor .cell-list-container').first().boundingBox();
+        await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
+        await page.mouse.wheel(0, b && b.y < top ? -200 : 200);
+        await page.waitForTimeout(250);
+      }
+      return null;
+    };
+    // hover a generated text token (the chat turn) for the details pane: ids, log-probs, top-5 alternatives
+    const gen = await bringIntoView('.insp .chip.gen.m-text');
+    if (gen) await gen.handle.hover({ timeout: 3000 }).then(() => page.waitForTimeout(500), () => log('hover skipped (chip not visible)'));
+    else log('no generated text chip on screen for the hover shot');
     await page.screenshot({ path: join(SHOTS, 'vscode-token-inspector.png') });
-    // bring the audio player into view (wheel over the notebook until its canvas is on screen)
-    const wave = audio && (await waitInFrames(page, '.aud canvas.wave', 20000, undefined, true).catch(() => null));
-    for (let i = 0; wave && i < 40; i++) {
-      const b = await wave.handle.boundingBox().catch(() => null);
-      if (b && b.y > 150 && b.y + b.height < 900) break;
-      const list = await page.locator('.notebook-editor .cell-list-container').first().boundingBox();
-      await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
-      await page.mouse.wheel(0, b && b.y < 150 ? -200 : 200);
-      await page.waitForTimeout(250);
-    }
-    await page.waitForTimeout(600);
+    // the audio player of the tts cell
+    if (audio && (await bringIntoView('.aud canvas.wave'))) await page.waitForTimeout(600);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio.png') });
     // back to the top for the overview shot
     await runCommand(page, 'Notebook: Focus First Cell');
     await page.waitForTimeout(1200);
     await page.screenshot({ path: join(SHOTS, 'vscode-run-all.png') });
+    // README shot (copied by hand to extension/images/vscode-notebook.png): no side bar, a taller window,
+    // so the t2i cell (image + token inspector) and the tts cell's audio player are on screen together
+    await runCommand(page, 'View: Toggle Primary Side Bar Visibility');
+    await page.setViewportSize({ width: 1400, height: 1250 });
+    await page.waitForTimeout(800);
+    await runCommand(page, 'Notebook: Focus First Cell');
+    await page.waitForTimeout(1500);
+    // hover the first generated text token on screen (its top-5 alternatives fill the details pane)
+    await page.mouse.move(5, 1240);
+    let hovered = false;
+    for (const f of page.frames()) {
+      if (hovered || f === page.mainFrame()) continue;
+      for (const h of await f.$$('.insp .chip.gen.m-text').catch(() => [])) {
+        const b = await h.boundingBox().catch(() => null);
+        if (b && b.y > 120 && b.y + b.height < 1150) { await h.hover({ timeout: 3000 }).then(() => (hovered = true), () => {}); break; }
+      }
+    }
+    await page.waitForTimeout(hovered ? 500 : 0);
+    await page.screenshot({ path: join(SHOTS, 'vscode-notebook.png') });
     if (problems.length) throw new Error(problems.join('; '));
     ok = true;
   } catch (e) {
