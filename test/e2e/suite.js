@@ -145,6 +145,11 @@ exports.run = async function run() {
   });
   assert.ok(wanted.has(PNG) && wanted.has(AUDIO) && wanted.has(TOKENS), `media kinds compared: ${[...wanted]}`);
   log(`round trip ok: ${compared} media items identical after save + reopen`);
-  // the window stays open for the driver's screenshot; show the media notebook
+  // show the media notebook and hold still while the driver takes its screenshot (test/e2e/exthost.js);
+  // after run() returns the extension host shuts down and the notebook loses its kernel
   await vscode.window.showNotebookDocument(media);
+  await vscode.commands.executeCommand('notebook.focusTop');
+  await sleep(1500);
+  log('screenshot now');
+  await sleep(3000);
 };
