@@ -1,6 +1,7 @@
 // Runs INSIDE the extension host of a real VS Code (code-server, or desktop via @vscode/test-electron):
-// interrupt a long generation, restart the kernel, and check that saved outputs (image, audio,
-// tokens) survive save + reopen byte-exact. Loaded as extensionTestsPath.
+// New AnyGPT Notebook; interrupt a long generation (on the long LLaMA fixture, so it never depends on how
+// fast or well the notebook model answers) and keep using the kernel; restart it; run %decode and model
+// media cells, then check that their outputs (PNG, audio, tokens) survive save + reopen. Loaded as extensionTestsPath.
 'use strict';
 const vscode = require('vscode');
 const assert = require('node:assert/strict');

@@ -1,5 +1,6 @@
-// UI scenario in a real VS Code (code-server): open a sample-based notebook, Run All, check the image
-// output, the audio renderer and the token inspector inside the output webviews, screenshots.
+// UI scenario in a real VS Code (code-server): open e2e.ipynb (test/e2e/notebooks.js), Run All, check an
+// image output (the %decode image cell always gives one), the audio renderer and the token inspector inside
+// the output webviews; screenshots into SHOTS, including vscode-notebook.png for the README.
 // Env: CS_URL, WS_DIR, EXT_DIR, SHOTS (folder), NB_FILE.
 'use strict';
 const { mkdirSync } = require('node:fs');
