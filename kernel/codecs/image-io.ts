@@ -88,6 +88,18 @@ export async function encodePng(rgb: Uint8Array, width: number, height: number):
   return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
+/**
+ * A PNG enlarged by a whole factor with nearest-neighbour so that its longer side reaches `minSide`: every
+ * source pixel becomes an exact k×k block, so nothing is invented. Notebook UIs show images at their pixel
+ * size, and a small model's 32×32 output is otherwise a speck. Returns the input when it is large enough.
+ */
+export async function enlargeForDisplay(png: Uint8Array, width: number, height: number, minSide = 256): Promise<{ png: Uint8Array; scale: number }> {
+  const scale = Math.floor(minSide / Math.max(width, height));
+  if (scale < 2) return { png, scale: 1 };
+  const out = await sharp(png).resize(width * scale, height * scale, { kernel: 'nearest' }).png().toBuffer();
+  return { png: out, scale };
+}
+
 function reason(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split('\n')[0].replace(/\s+$/, '');

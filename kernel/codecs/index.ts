@@ -18,6 +18,7 @@ import { parseTokens, type ParseTokensOptions, type RawTokens } from './tokens';
 
 export { MediaError, type MediaErrorCode } from './errors';
 export { flattenMusic, unflattenMusic } from './music-codes';
+export { enlargeForDisplay } from './image-io';
 export { parseTokens, splitTokenString, type ParsedSpan, type ParseTokensOptions, type RawTokens, type TokenIdBlock } from './tokens';
 export type { MediaInput } from './byte-source';
 export type { DecodedImage, DecodeProgress } from './image';

@@ -30,6 +30,7 @@ import {
   type PromptMedia,
   type Task,
 } from '../prompt';
+import { enlargeForDisplay } from '../codecs';
 import type { Backend, BackendFactory, DecodedMedia, EncodedMedia, ModelDescription, VoicePrompt } from './backend';
 import { audioBundle, imageBundle, progressText, streamingText, tokensBundle, type MimeBundle } from './outputs';
 
@@ -389,7 +390,7 @@ export class CellExecutor {
         if (isAbort(e)) throw new Interrupted(`interrupted while decoding the ${span.kind} span; the generated tokens are kept above${notAdded()}`);
         throw e;
       }
-      this.showMedia(decoded, codes, emit, m0, { index, span, generationId, manifest, executionCount: ctx.executionCount });
+      await this.showMedia(decoded, codes, emit, m0, { index, span, generationId, manifest, executionCount: ctx.executionCount });
     }
     timings.decode = performance.now() - td;
     timings.total = performance.now() - t0;
@@ -426,7 +427,7 @@ export class CellExecutor {
         ...(emit.warnings.length ? { warnings: [...emit.warnings] } : {}),
       },
     };
-    this.showMedia(decoded, codes, emit, metadata, { manifest: model.manifest, executionCount: ctx.executionCount });
+    await this.showMedia(decoded, codes, emit, metadata, { manifest: model.manifest, executionCount: ctx.executionCount });
     this.remember(ctx.executionCount, [codes]);
     return { status: 'ok' };
   }
@@ -461,17 +462,18 @@ export class CellExecutor {
     return decoded;
   }
 
-  private showMedia(
+  private async showMedia(
     decoded: DecodedMedia,
     codes: MediaCodes,
     emit: Emit,
     metadata: Record<string, unknown>,
     at: { index?: number; span?: Span; generationId?: string; manifest: ModelDescription['manifest']; executionCount: number },
-  ): void {
+  ): Promise<void> {
     const n = codesLength(codes);
     const label = at.span ? `${n} ${codes.modality} tokens from span ${at.index}` : `${n} ${codes.modality} tokens (%decode)`;
     if (decoded.mime === 'image/png') {
-      emit.display(imageBundle(decoded, label), metadata);
+      const shown = decoded.width && decoded.height ? await enlargeForDisplay(decoded.data, decoded.width, decoded.height) : undefined;
+      emit.display(imageBundle(decoded, label, shown), metadata);
       return;
     }
     const spec = codes.modality === 'music' ? at.manifest.modalities.music : at.manifest.modalities.speech;

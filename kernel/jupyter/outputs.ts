@@ -53,10 +53,12 @@ export function tokensBundle(g: Generation, context?: CellContext): MimeBundle {
   return { [MIME.tokens]: compactGeneration(g, context), 'text/plain': tokensSummary(g, context) };
 }
 
-export function imageBundle(media: DecodedMedia, label: string): MimeBundle {
+/** `shown` is the PNG as displayed (small images enlarged `scale`× by enlargeForDisplay); the label keeps the model's size. */
+export function imageBundle(media: DecodedMedia, label: string, shown: { png: Uint8Array; scale: number } = { png: media.data, scale: 1 }): MimeBundle {
+  const size = `${media.width ?? '?'}×${media.height ?? '?'}${shown.scale > 1 ? `, shown ×${shown.scale}` : ''}`;
   return {
-    'image/png': Buffer.from(media.data).toString('base64'),
-    'text/plain': `<image ${media.width ?? '?'}×${media.height ?? '?'}: ${label}>`,
+    'image/png': Buffer.from(shown.png).toString('base64'),
+    'text/plain': `<image ${size}: ${label}>`,
   };
 }
 

@@ -93,10 +93,10 @@ class NbclientTests(unittest.TestCase):
         tok = [o for o in outs[0] if o.output_type == "execute_result"][0]
         self.assertIsInstance(tok.data["application/vnd.anygpt.tokens+json"], dict)
         self.assertEqual(tok.data["application/vnd.anygpt.tokens+json"]["model"]["name"], "fixture-media")
-        # the saved PNG is the package decoder's 32x32 RGB image
+        # the saved PNG is the package decoder's 32x32 RGB image, shown enlarged 8x (nearest-neighbour)
         png = base64.b64decode([o for o in outs[0] if "image/png" in o.get("data", {})][0].data["image/png"])
         self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
-        self.assertEqual(struct.unpack(">II", png[16:24]), (32, 32))
+        self.assertEqual(struct.unpack(">II", png[16:24]), (256, 256))  # the 32×32 decode, shown enlarged 8×
         # the saved WAV holds the fixture's 12 speech frames at 50 Hz, 16 kHz
         audio = [o for o in outs[1] if "application/vnd.anygpt.audio+json" in o.get("data", {})][0].data["application/vnd.anygpt.audio+json"]
         with wave.open(io.BytesIO(base64.b64decode(audio["wav"]))) as w:

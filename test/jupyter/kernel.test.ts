@@ -131,11 +131,13 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.deepEqual((spanOf(gi, 'image', 'generated') as { codes: number[] }).codes, MEDIA_IMAGE_GREYS);
     const streamed = img.outputs.filter((o) => o.header.msg_type === 'update_display_data').map((o) => JSON.stringify(o.content));
     assert.ok(streamed.some((c) => c.includes(`[image: ${MEDIA_IMAGE_GREYS.length} codes]`)), 'the streamed text names the span by its code count');
-    // A valid PNG of the package decoder's size; the direct decoder paints cell k (4 × 2 grid) with code k.
+    // The decoder's 32×32 PNG is shown enlarged 8× with nearest-neighbour: every model pixel is an exact 8×8 block.
     const { data: px, info } = await sharp(Buffer.from(dataOf(d!)['image/png'] as string, 'base64')).raw().toBuffer({ resolveWithObject: true });
-    assert.equal(dataOf(d!)['text/plain'], `<image ${info.width}×${info.height}: 8 image tokens from span ${gi.spans.indexOf(spanOf(gi, 'image', 'generated')!)}>`);
-    assert.deepEqual([info.width, info.height, info.channels], [32, 32, 3]);
-    const cell = (c: number) => px[((Math.floor(c / 4) * 16 + 8) * info.width + (c % 4) * 8 + 4) * 3];
+    assert.equal(dataOf(d!)['text/plain'], `<image 32×32, shown ×8: 8 image tokens from span ${gi.spans.indexOf(spanOf(gi, 'image', 'generated')!)}>`);
+    assert.deepEqual([info.width, info.height, info.channels], [256, 256, 3]);
+    for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) assert.equal(px[(y * 256 + x) * 3], px[((y & ~7) * 256 + (x & ~7)) * 3], `pixel ${x},${y} is inside its 8×8 block`);
+    // The direct decoder paints cell k (4 × 2 grid of 8×16 model pixels) with code k.
+    const cell = (c: number) => px[((Math.floor(c / 4) * 16 + 8) * 8 * info.width + ((c % 4) * 8 + 4) * 8) * 3];
     assert.deepEqual(MEDIA_IMAGE_GREYS.map((_, c) => cell(c)), MEDIA_IMAGE_GREYS);
 
     // out:N re-encodes the decoded image with the package's image encoder: the prompt holds the same grey codes.

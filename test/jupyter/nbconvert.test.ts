@@ -128,7 +128,7 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     const img = codeCells(t2i)[0].outputs!.find((o) => o.data && 'image/png' in o.data)!;
     assert.ok(img, 'image/png saved');
     const meta = await sharp(Buffer.from(img.data!['image/png'] as string, 'base64')).metadata();
-    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 256, 256], 'the 32×32 decode, shown enlarged 8×');
   });
 
   it('every sample executes unchanged (media fixture), media attachments resolve relative to the notebook', () => {
