@@ -50,6 +50,14 @@ export class ModalityConstraints {
     return state;
   }
 
+  /**
+   * Tokens still needed to close the open span, when its length is fixed: an image needs its remaining
+   * codes plus the end tag. 0 in text and in variable-length spans (speech, music).
+   */
+  remainingToClose(state: SpanState): number {
+    return state.modality === 'image' ? Math.max(0, this.tokensPerImage - state.count) + 1 : 0;
+  }
+
   /** Masks `logits` in place for the next token after `state`. */
   apply(logits: Float32Array, state: SpanState): void {
     if (state.modality === 'text') {

@@ -150,7 +150,14 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       stopReason = 'stop-token';
       break;
     }
-    if (step + 1 >= maxNew) break;
+    if (step + 1 >= maxNew) {
+      // An image has a fixed length, and a cut one cannot be decoded: with constraints on, finish it past
+      // max_new_tokens (as far as the context allows) and say so.
+      const left = params.constrain ? constraints.remainingToClose(state) : 0;
+      if (left === 0 || cache.length + left > maxPos) break;
+      maxNew += left;
+      warnings.push(`generated ${left} token(s) past max_new_tokens (${params.maxNewTokens}) to finish the image span`);
+    }
     if (cache.length + 1 > maxPos) {
       stopReason = 'context-full';
       break;

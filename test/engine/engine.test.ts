@@ -33,6 +33,14 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     assert.ok(span.kind === 'image' && span.complete && span.role === 'generated');
     assert.equal(span.codes.length, 4);
     assert.deepEqual(span.codes.slice(0, 3), [1, 2, 3]);
+    // max_new_tokens inside an image: the span is still finished (it could not be decoded otherwise), with a warning.
+    const cut = await det.generate('img', { ...greedy, maxNewTokens: 2 });
+    assert.deepEqual(pieces(cut).slice(0, 4), ['<soim>', '<👀1>', '<👀2>', '<👀3>']);
+    assert.match(pieces(cut)[4], /^<👀\d+>$/);
+    assert.equal(pieces(cut)[5], '<eoim>');
+    assert.equal(cut.tokens.length - cut.promptLength, 6);
+    assert.ok(cut.spans.some((s) => s.kind === 'image' && s.complete));
+    assert.match(cut.warnings.join('\n'), /generated 4 token\(s\) past max_new_tokens \(2\) to finish the image span/);
     const raw = await det.generate('img', { ...greedy, maxNewTokens: 12, constrain: false });
     assert.deepEqual(pieces(raw).slice(0, 6), ['<soim>', '<👀1>', '<👀2>', '<👀3>', '<eoim>', '<eos>']);
     assert.equal(raw.stopReason, 'max-new-tokens'); // unconstrained = upstream: only </s> stops

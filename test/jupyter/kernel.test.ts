@@ -210,9 +210,14 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.ok(music, 'the truncated span still plays');
     assert.deepEqual((dataOf(music!)[MIME.audio] as AudioOutput).codes, [[1, 2], [1, 2], [1, 2], [1, 2]], 'the 2 whole frames the fixture generated');
 
+    // An image has a fixed length: the engine finishes it past %max_new_tokens (so it decodes) and says so.
     const img = await k.execute('%task t2i\n%max_new_tokens 5\nimg of a cat');
-    assert.match(stderrOf(img.outputs), /warning: skipped an incomplete image span \(5 of 8 tokens\)/);
-    assert.equal(findData(img.outputs, 'image/png'), undefined);
+    assert.match(stderrOf(img.outputs), /warning: generated 4 token\(s\) past max_new_tokens \(5\) to finish the image span/);
+    assert.ok(findData(img.outputs, 'image/png'), 'the finished image is shown');
+    // Without constraints nothing is forced: a cut image is skipped with a warning.
+    const raw = await k.execute('%task t2i\n%constrain off\n%max_new_tokens 5\nimg of a cat');
+    assert.match(stderrOf(raw.outputs), /warning: skipped an incomplete image span/);
+    assert.equal(findData(raw.outputs, 'image/png'), undefined);
 
     const dec = await k.execute('%decode music 1 2051 4101 6151 9');
     assert.equal(dec.reply.content.status, 'ok');
