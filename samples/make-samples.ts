@@ -1,7 +1,9 @@
 /**
  * Makes the sample media (synthetic: no recordings, no copyrighted files) and the sample notebooks.
+ * Needs espeak-ng (installed by tools/setup-system.sh).
  *   node --import tsx samples/make-samples.ts
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,41 +13,29 @@ const here = __dirname;
 const media = join(here, 'media');
 mkdirSync(media, { recursive: true });
 
-// A red square on a white background with a blue circle: something to caption.
-const W = 128;
-const rgb = new Uint8Array(W * W * 3).fill(255);
-for (let y = 0; y < W; y++)
-  for (let x = 0; x < W; x++) {
-    const i = (y * W + x) * 3;
-    if (x > 16 && x < 64 && y > 16 && y < 64) rgb.set([220, 30, 30], i);
-    if ((x - 88) ** 2 + (y - 88) ** 2 < 24 ** 2) rgb.set([30, 60, 220], i);
-  }
+// Sample media from AnyGPT-nano's world (see models/anygpt-nano/MODEL_CARD.md), so the default model can
+// answer about them: a 32×32 scene on black, espeak-ng speech, a near-sine "flute" note. All synthetic.
+
+// A big red circle on the left (palette red, radius 7 around (8, 16), as the world draws it).
+const W = 32;
+const rgb = new Uint8Array(W * W * 3);
+for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) if ((x + 0.5 - 8) ** 2 + (y + 0.5 - 16) ** 2 <= 49) rgb.set([230, 30, 30], (y * W + x) * 3);
 void sharp(rgb, { raw: { width: W, height: W, channels: 3 } })
   .png()
   .toFile(join(media, 'shapes.png'));
 
-// "Speech": 1.6 s of a vowel-like voiced signal at 16 kHz (pitch glide plus two formants).
-const sr = 16000;
-const speech = new Float32Array(Math.round(1.6 * sr));
-for (let i = 0, ph = 0; i < speech.length; i++) {
-  const t = i / sr;
-  ph += (2 * Math.PI * (140 + 30 * Math.sin(2 * Math.PI * 1.5 * t))) / sr;
-  const env = Math.min(1, t * 20) * Math.min(1, (1.6 - t) * 20) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 4 * t));
-  speech[i] = 0.25 * env * (Math.sin(ph) + 0.5 * Math.sin(ph * 5.3) + 0.3 * Math.sin(ph * 16.1));
-}
-writeFileSync(join(media, 'voice.wav'), encodeWav16(speech, sr));
+// Speech: espeak-ng says "red circle" (the kernel resamples to the model's rate).
+execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', join(media, 'voice.wav'), 'red circle']);
 
-// "Music": 3 s of a C–F–G arpeggio at 32 kHz.
-const mr = 32000;
-const music = new Float32Array(3 * mr);
-const notes = [261.63, 329.63, 392.0, 349.23, 440.0, 523.25, 392.0, 493.88, 587.33];
+// Music: a flute (near-sine, a little 2nd harmonic) playing A4 for 1.5 s at 16 kHz.
+const sr = 16000;
+const music = new Float32Array(Math.round(1.5 * sr));
 for (let i = 0; i < music.length; i++) {
-  const t = i / mr;
-  const k = Math.floor(t / (3 / notes.length));
-  const local = t - k * (3 / notes.length);
-  music[i] = 0.3 * Math.exp(-3 * local) * Math.sin(2 * Math.PI * notes[k] * t);
+  const t = i / sr;
+  const env = Math.min(1, t * 30) * Math.min(1, (1.5 - t) * 10);
+  music[i] = 0.3 * env * (Math.sin(2 * Math.PI * 440 * t) + 0.15 * Math.sin(2 * Math.PI * 880 * t));
 }
-writeFileSync(join(media, 'arpeggio.wav'), encodeWav16(music, mr));
+writeFileSync(join(media, 'flute-a4.wav'), encodeWav16(music, sr));
 
 // Notebooks.
 type Cell = { kind: 'md' | 'code'; src: string };
@@ -66,20 +56,20 @@ const md = (src: string): Cell => ({ kind: 'md', src });
 const code = (src: string): Cell => ({ kind: 'code', src });
 
 const samples: Record<string, Cell[]> = {
-  t2i: [md('# Text → image\n`%task t2i` uses the base-model template; the image span is decoded to a PNG.'), code('%task t2i\n%seed 7\nA red square next to a blue circle.')],
-  caption: [md('# Image → text\nAttach an image with a markdown image link; the path is relative to the notebook.'), code('%task caption\n![image](media/shapes.png)'), code('%task caption\nWhat colours do you see? ![image](media/shapes.png)')],
-  asr: [md('# Speech → text'), code('%task asr\n![speech](media/voice.wav)')],
-  tts: [md('# Text → speech\n`%voice` sets a voice prompt for the acoustic stage. A package without one (such as anygpt-nano) ignores it and says so in a warning.'), code('%task tts\nHello from a notebook.'), code('%voice media/voice.wav\n%task tts\nThe same words in another voice.')],
-  t2m: [md('# Text → music'), code('%task t2m\n%max_new_tokens 400\nA calm piano melody.')],
-  m2t: [md('# Music → text'), code('%task m2t\n![music](media/arpeggio.wav)')],
+  t2i: [md('# Text → image\n`%task t2i` uses the base-model template and asks for an image span, decoded to a PNG. AnyGPT-nano draws one or two shapes on black; try other colours, shapes, sizes and positions.'), code('%task t2i\n%seed 7\na big red circle on the left')],
+  caption: [md('# Image → text\nAttach an image with a markdown image link; the path is relative to the notebook.'), code('%task caption\n![image](media/shapes.png)'), code('%task caption\nWhat colour is it? ![image](media/shapes.png)')],
+  asr: [md('# Speech → text\n`media/voice.wav` is espeak-ng saying "red circle".'), code('%task asr\n![speech](media/voice.wav)')],
+  tts: [md('# Text → speech\n`%voice` sets a voice prompt for the acoustic stage. A package without one (such as anygpt-nano) ignores it and says so in a warning.'), code('%task tts\nhello seven'), code('%voice media/voice.wav\n%task tts\nblue square')],
+  t2m: [md('# Text → music'), code('%task t2m\na flute playing the note A4')],
+  m2t: [md('# Music → text\n`media/flute-a4.wav` is a near-sine A4.'), code('%task m2t\n![music](media/flute-a4.wav)')],
   chat: [
     md('# Multi-turn chat\nPlain text is a chat message. Each cell is one turn; re-running a cell replaces its own turn. `%history` shows the context.'),
-    code('%reset\nHi! Who are you?'),
-    code('Describe this picture. ![image](media/shapes.png)'),
-    code('%max_new_tokens 40\nNow say it out loud.'),
+    code('%reset\nDraw a red circle.'),
+    code('Now make it blue.'),
+    code('What colour is it? ![image](media/shapes.png)'),
     code('%history'),
     code('%tokens\nWhat would the next prompt look like?'),
   ],
 };
 for (const [name, cells] of Object.entries(samples)) writeFileSync(join(here, `${name}.ipynb`), JSON.stringify(nb(cells), null, 1) + '\n');
-console.log(`wrote media/{shapes.png,voice.wav,arpeggio.wav} and ${Object.keys(samples).length} notebooks in ${here}`);
+console.log(`wrote media/{shapes.png,voice.wav,flute-a4.wav} and ${Object.keys(samples).length} notebooks in ${here}`);
