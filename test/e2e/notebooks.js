@@ -27,8 +27,9 @@ const image = manifest.modalities.image;
 const speech = manifest.modalities.speech;
 const imageCodes = Array.from({ length: image.tokensPerImage }, (_, i) => (i * 37 + 11) % image.tokens.size).join(' ');
 const speechCodes = Array.from({ length: Math.round(2 * speech.frameRate) }, (_, i) => (i * 13 + 5) % speech.tokens.size).join(' ');
-const T2I = '%task t2i\n%seed 7\nA red square next to a blue circle.';
-const TTS = '%task tts\n%seed 3\nHello from a notebook.';
+// Prompts from the samples (what AnyGPT-nano was trained on); the tests accept a text reply instead of media.
+const T2I = '%task t2i\n%seed 7\na big red circle on the left';
+const TTS = '%task tts\n%seed 3\nhello seven';
 const DECODE_IMAGE = `%decode image ${imageCodes}`;
 const DECODE_SPEECH = `%decode speech ${speechCodes}`;
 

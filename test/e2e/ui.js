@@ -74,18 +74,18 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     // README shot (copied by hand to extension/images/vscode-notebook.png): no side bar, a taller window,
     // so the t2i cell (image + token inspector) and the tts cell's audio player are on screen together
     await runCommand(page, 'View: Toggle Primary Side Bar Visibility');
-    await page.setViewportSize({ width: 1400, height: 1250 });
+    await page.setViewportSize({ width: 1400, height: 1600 });
     await page.waitForTimeout(800);
     await runCommand(page, 'Notebook: Focus First Cell');
     await page.waitForTimeout(1500);
     // hover the first generated text token on screen (its top-5 alternatives fill the details pane)
-    await page.mouse.move(5, 1240);
+    await page.mouse.move(5, 1590);
     let hovered = false;
     for (const f of page.frames()) {
       if (hovered || f === page.mainFrame()) continue;
       for (const h of await f.$$('.insp .chip.gen.m-text').catch(() => [])) {
         const b = await h.boundingBox().catch(() => null);
-        if (b && b.y > 120 && b.y + b.height < 1150) { await h.hover({ timeout: 3000 }).then(() => (hovered = true), () => {}); break; }
+        if (b && b.y > 120 && b.y + b.height < 1500) { await h.hover({ timeout: 3000 }).then(() => (hovered = true), () => {}); break; }
       }
     }
     await page.waitForTimeout(hovered ? 500 : 0);
