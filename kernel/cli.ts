@@ -234,12 +234,20 @@ async function main(argv: string[]): Promise<number> {
     const voicePrompt = o.voice ? (await engine.encodeMedia('speech', { path: o.voice }, 'voice-prompt')).codes as number[][] : undefined;
     const ac = new AbortController();
     process.once('SIGINT', () => ac.abort());
+    // Stream text as the tokenizer decodes it (pieces alone lack the spaces a decoder inserts, e.g. WordPiece).
+    const textIds: number[] = [];
+    let printed = '';
     const g = await engine.generate(prompt, params, {
       signal: ac.signal,
       onEvent: o.json ? undefined : (e) => {
-        if (e.type === 'token' && e.token.modality === 'text' && e.token.span >= 0) process.stdout.write(e.token.piece.replace(/\u2581/g, ' '));
-        if (e.type === 'span-start') process.stdout.write(`[${e.modality}…`);
-        if (e.type === 'span-end') process.stdout.write(`${e.span.kind === 'music' ? e.span.codes[0].length + ' frames' : ('codes' in e.span ? e.span.codes.length + ' codes' : '')}]`);
+        if (e.type === 'token' && e.token.modality === 'text' && e.token.span >= 0) {
+          textIds.push(e.token.id);
+          const text = engine.pkg.tokenizer.decode(textIds);
+          if (text.startsWith(printed)) process.stdout.write(text.slice(printed.length));
+          printed = text;
+        }
+        // A span may open in the prompt (a forced start tag), so name it when it closes.
+        if (e.type === 'span-end' && e.span.kind !== 'text') process.stdout.write(`[${e.span.kind}: ${e.span.kind === 'music' ? `${e.span.codes[0]?.length ?? 0} frames` : `${e.span.codes.length} codes`}]`);
       },
     });
     if (!o.json) process.stdout.write('\n');

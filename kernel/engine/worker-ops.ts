@@ -99,7 +99,6 @@ export function registerEngineOps(): void {
     const decodeRunMs = llm.runMs - runBefore;
     const n = r.generated.length;
     const warnings = [...req.warnings, ...r.warnings];
-    if (state.fallbackReason) warnings.push(state.fallbackReason);
     if (llm.kvFallbackReason) warnings.push(llm.kvFallbackReason);
     const g = buildGeneration({
       pkg,
