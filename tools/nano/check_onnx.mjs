@@ -1,15 +1,15 @@
 // Checks the exported package from Node, the way the engine will use it:
 // tokenizer.json through @huggingface/tokenizers, greedy KV-cache decoding through onnxruntime-node
 // (compared with test/fixtures/nano-parity.json), and the codecs (compared with tools/nano/work/codec_check.json).
-// Usage: node tools/nano/check_onnx.mjs
+// Usage: node tools/nano/check_onnx.mjs   (NANO_OUT / NANO_FIXTURES check a package exported elsewhere, as export.py)
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 
-const dir = 'models/anygpt-nano';
+const dir = process.env.NANO_OUT ?? 'models/anygpt-nano';
 const man = JSON.parse(fs.readFileSync(`${dir}/anygpt.json`, 'utf8'));
 const tok = new Tokenizer(JSON.parse(fs.readFileSync(`${dir}/tokenizer.json`, 'utf8')), {});
-const fixture = JSON.parse(fs.readFileSync('test/fixtures/nano-parity.json', 'utf8'));
+const fixture = JSON.parse(fs.readFileSync(`${process.env.NANO_FIXTURES ?? 'test/fixtures'}/nano-parity.json`, 'utf8'));
 const id = (t) => tok.encode(t).ids[0];
 const opts = { intraOpNumThreads: 1 };
 let failures = 0;

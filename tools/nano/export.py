@@ -101,9 +101,9 @@ def ref(path):
     return {'path': path, 'sha256': sha(path)}
 
 
-def preset(do_sample, top_k, rep, max_new):
+def preset(do_sample, top_k, rep, max_new, min_new):
     return {'doSample': do_sample, 'temperature': 1.0, 'topK': top_k, 'topP': 1.0, 'repetitionPenalty': rep,
-            'maxNewTokens': max_new, 'minNewTokens': 10, 'numBeams': 1}
+            'maxNewTokens': max_new, 'minNewTokens': min_new, 'numBeams': 1}
 
 
 def manifest(model, tok):
@@ -138,9 +138,12 @@ def manifest(model, tok):
             'stopTokens': ['<eos>', '<eom>'],
         },
         # upstream config/*.json values (top-k 50 default, music top-k 200 / rep 1.15, speech rep 1.05),
-        # with max_new_tokens sized for nano: image 64+3, speech <= 4 s at 25 Hz, music <= 2 s x 2 codebooks.
-        'presets': {'text': preset(True, 50, 1.0, 60), 'image': preset(True, 50, 1.0, 70),
-                    'speech': preset(True, 50, 1.05, 110), 'music': preset(True, 200, 1.15, 110)},
+        # with max_new_tokens sized for nano: image 64 + <soim> <eoim> <eos> with room for ~20 tokens of text before
+        # it (a chat reply), speech <= 4 s at 25 Hz, music <= 2 s x 2 codebooks. min_new_tokens only bans the stop
+        # tokens: 0 for text (answers are 3-8 tokens: 'red.<eos>'), and below the shortest valid media reply
+        # (image 66, speech ~0.4 s = 10+2, music 0.5 s = 25x2+2) for the media presets.
+        'presets': {'text': preset(True, 50, 1.0, 60, 0), 'image': preset(True, 50, 1.0, 90, 10),
+                    'speech': preset(True, 50, 1.05, 110, 10), 'music': preset(True, 200, 1.15, 110, 10)},
     }
 
 

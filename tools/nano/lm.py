@@ -295,7 +295,7 @@ class LM(nn.Module):
         return out
 
 
-def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=world.SEED, warmup=100, focus=()):
+def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=world.SEED, warmup=100, focus=(), weights=None, ckpt_every=250):
     """Cosine schedule over `steps`; `stop_after` ends early (the first phase of the recipe); `init` warm-starts."""
     torch.manual_seed(seed); rng = np.random.RandomState(seed)
     tok = make_tokenizer()
@@ -308,6 +308,9 @@ def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=w
     opt = torch.optim.AdamW(model.parameters(), lr, betas=(0.9, 0.95), weight_decay=0.01)
     names, w = list(Tasks.WEIGHTS), np.array(list(Tasks.WEIGHTS.values()))
     w = w * np.array([3.0 if n in focus else 1.0 for n in names])  # phase 3 up-weights the image-generating tasks
+    if weights:  # phase 4: explicit multipliers per task, e.g. {'t2i': 3, 'caption': 3}
+        w = w * np.array([weights.get(n, 1.0) for n in names])
+    print('task mixture ' + ' '.join(f'{n} {p:.2f}' for n, p in zip(names, w / w.sum())), flush=True)
     t0, hist = time.time(), {}
     for step in range(steps):
         cur = lr * min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
@@ -322,7 +325,7 @@ def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=w
         hist.setdefault(task, []).append(loss.item())
         if step % 50 == 0 or step == steps - 1:
             print(f'step {step} {time.time() - t0:.0f}s lr {cur:.2e} ' + ' '.join(f'{k} {np.mean(v[-10:]):.3f}' for k, v in hist.items()), flush=True)
-        if step % 250 == 249 or os.path.exists(os.path.join(world.WORK, 'STOP')):
+        if step % ckpt_every == ckpt_every - 1 or os.path.exists(os.path.join(world.WORK, 'STOP')):
             torch.save(model.state_dict(), os.path.join(world.WORK, 'lm.pt'))
         if step + 1 == stop_after or os.path.exists(os.path.join(world.WORK, 'STOP')):
             break
@@ -337,7 +340,11 @@ if __name__ == '__main__':
     arg = lambda name, default, cast=int: cast(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
     # The recipe (tools/nano/train.sh): phase 1 = 2000 steps of a 5000-step cosine from 3e-3, cut short when the
     # shared machine ran ~0.8 s/step; phase 2 = warm restart, 1300 steps of cosine from 2e-3, other data seed;
-    # phase 3 = 600 steps from 1e-3 with t2i and chat (image drawing/editing) weighted x3.
+    # phase 3 = 600 steps from 1e-3 with t2i and chat (image drawing/editing) weighted x3; phase 4 = NANO_THREADS=2,
+    # --bs 32, --weights favouring text->image, image->text, music and ASR: 200 steps of a 1000-step cosine from 1.5e-3,
+    # then 400 steps of cosine from 1e-3.
     train(arg('--steps', 20 if smoke else 5000), lr=arg('--lr', 3e-3, float), smoke=smoke, stop_after=arg('--stop-after', None),
           init=arg('--init', None, str), seed=arg('--seed', world.SEED), warmup=arg('--warmup', 100),
-          focus=arg('--focus', '', str).split(','))
+          focus=arg('--focus', '', str).split(','), bs=arg('--bs', 16),
+          weights={k: float(v) for k, v in (kv.split('=') for kv in arg('--weights', '', str).split(',') if kv)},
+          ckpt_every=arg('--ckpt-every', 250))
