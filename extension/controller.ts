@@ -14,20 +14,26 @@ import { readSettings, samplingConfigMagic } from './settings';
 
 export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy' | 'dead';
 
+/** One notebook's kernel (Jupyter convention: one kernel per notebook). */
+interface NotebookKernel {
+  session?: KernelSession;
+  starting?: Promise<KernelSession>;
+  queue: Promise<void>;
+  generation: number; // bumps on interrupt/restart to drop queued cells
+  /** The cell executing now (interrupt targets it). */
+  active?: { cancel: () => void };
+  state: KernelState;
+}
+
 export class AnyGptController implements vscode.Disposable {
   readonly controller: vscode.NotebookController;
-  private session?: KernelSession;
-  private starting?: Promise<KernelSession>;
-  private queue: Promise<void> = Promise.resolve();
-  private generation = 0; // bumps on interrupt/restart to drop queued cells
+  /** Kernels by notebook URI. */
+  private readonly kernels = new Map<string, NotebookKernel>();
   private readonly disposables: vscode.Disposable[] = [];
   private readonly stateEmitter = new vscode.EventEmitter<KernelState>();
   readonly onDidChangeState = this.stateEmitter.event;
   private readonly outputsChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeOutputs = this.outputsChanged.event;
-  private _state: KernelState = 'stopped';
-  /** Notebook whose cells are executing now (interrupt targets it). */
-  private active?: { cancel: () => void };
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {
     this.controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, 'jupyter-notebook', vscode.l10n.t('AnyGPT (local)'));
@@ -40,31 +46,64 @@ export class AnyGptController implements vscode.Disposable {
       if (nb.notebookType === 'jupyter-notebook' && isAnyGptNotebook(nb.metadata)) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
     };
     vscode.workspace.notebookDocuments.forEach(prefer);
-    this.disposables.push(this.controller, this.stateEmitter, this.outputsChanged, vscode.workspace.onDidOpenNotebookDocument(prefer));
+    this.disposables.push(
+      this.controller, this.stateEmitter, this.outputsChanged, vscode.workspace.onDidOpenNotebookDocument(prefer),
+      vscode.workspace.onDidCloseNotebookDocument((nb) => void this.shutdown(nb.uri)),
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.stateEmitter.fire(this.state)),
+    );
   }
 
+  /** The active notebook's kernel state. */
   get state(): KernelState {
-    return this._state;
+    return this.stateOf();
   }
 
-  private setState(s: KernelState): void {
-    this._state = s;
-    this.stateEmitter.fire(s);
+  stateOf(uri?: vscode.Uri): KernelState {
+    const key = this.keyOf(uri);
+    return (key ? this.kernels.get(key)?.state : undefined) ?? 'stopped';
   }
 
+  /** The active notebook's kernel session. */
   get kernelSession(): KernelSession | undefined {
-    return this.session;
+    return this.sessionOf();
+  }
+
+  sessionOf(uri?: vscode.Uri): KernelSession | undefined {
+    const key = this.keyOf(uri);
+    return key ? this.kernels.get(key)?.session : undefined;
+  }
+
+  /** Notebooks whose kernel is running now. */
+  runningNotebooks(): vscode.Uri[] {
+    return [...this.kernels].filter(([, k]) => k.session?.running).map(([key]) => vscode.Uri.parse(key));
+  }
+
+  /** The given notebook, else the active notebook editor's. */
+  private keyOf(uri?: vscode.Uri): string | undefined {
+    return (uri ?? vscode.window.activeNotebookEditor?.notebook.uri)?.toString();
+  }
+
+  private kernel(key: string): NotebookKernel {
+    let k = this.kernels.get(key);
+    if (!k) this.kernels.set(key, (k = { queue: Promise.resolve(), generation: 0, state: 'stopped' }));
+    return k;
+  }
+
+  private setState(k: NotebookKernel, s: KernelState): void {
+    k.state = s;
+    // the window status shows the active notebook's kernel
+    this.stateEmitter.fire(this.state);
   }
 
   // --- kernel lifecycle
 
-  private async ensureKernel(): Promise<KernelSession> {
-    if (this.session?.running) return this.session;
-    this.starting ??= this.startKernel().finally(() => (this.starting = undefined));
-    return this.starting;
+  private async ensureKernel(k: NotebookKernel): Promise<KernelSession> {
+    if (k.session?.running) return k.session;
+    k.starting ??= this.startKernel(k).finally(() => (k.starting = undefined));
+    return k.starting;
   }
 
-  private async startKernel(): Promise<KernelSession> {
+  private async startKernel(k: NotebookKernel): Promise<KernelSession> {
     const s = readSettings();
     const node = resolveNode(s.nodePath);
     if (!node) {
@@ -74,18 +113,18 @@ export class AnyGptController implements vscode.Disposable {
     }
     const kernelScript = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernel.js').fsPath;
     const modelPath = s.modelPath || this.bundledModel();
-    this.setState('starting');
+    this.setState(k, 'starting');
     this.log.info(`starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider}, threads ${s.threads || 'ORT default'})`);
     const session = new KernelSession({ node, kernelScript, modelPath, executionProvider: s.executionProvider, threads: s.threads, cwd: this.workspaceDir() });
-    session.onExit((e) => this.onKernelExit(session, e));
+    session.onExit((e) => this.onKernelExit(k, session, e));
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Starting AnyGPT kernel…') }, () => session.start());
     } catch (e) {
-      this.setState('dead');
+      this.setState(k, 'dead');
       throw e;
     }
-    this.session = session;
-    this.setState('idle');
+    k.session = session;
+    this.setState(k, 'idle');
     this.log.info(`kernel ready: ${JSON.stringify(session.kernelInfo?.implementation_version ?? '')}`);
     const magic = samplingConfigMagic(s);
     if (magic) await session.execute(magic, {}, () => undefined).catch((e) => this.log.warn(`default sampling not applied: ${e}`));
@@ -102,14 +141,14 @@ export class AnyGptController implements vscode.Disposable {
     return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   }
 
-  private onKernelExit(session: KernelSession, e: ExitInfo): void {
-    if (session !== this.session) return;
-    this.session = undefined;
+  private onKernelExit(k: NotebookKernel, session: KernelSession, e: ExitInfo): void {
+    if (session !== k.session) return;
+    k.session = undefined;
     if (e.expected) {
-      this.setState('stopped');
+      this.setState(k, 'stopped');
       return;
     }
-    this.setState('dead');
+    this.setState(k, 'dead');
     this.log.error(`kernel exited (code ${e.code}, signal ${e.signal})\n${e.stderr}`);
     const restart = vscode.l10n.t('Restart Kernel');
     const showLog = vscode.l10n.t('Show Log');
@@ -117,33 +156,50 @@ export class AnyGptController implements vscode.Disposable {
     void vscode.window
       .showErrorMessage(vscode.l10n.t('The AnyGPT kernel stopped unexpectedly ({0}). Cell outputs are kept. {1}', e.signal ?? `exit code ${e.code}`, detail), restart, showLog)
       .then((pick) => {
-        if (pick === restart) void this.restart();
+        const uri = [...this.kernels].find(([, v]) => v === k)?.[0];
+        if (pick === restart && uri) void this.restart(vscode.Uri.parse(uri));
         else if (pick === showLog) this.log.show();
       });
   }
 
-  async restart(): Promise<void> {
-    this.interrupt();
-    this.generation++;
-    const old = this.session;
-    this.session = undefined;
+  /** Restarts the kernel of the given notebook (default: the active notebook editor's). */
+  async restart(uri?: vscode.Uri): Promise<void> {
+    const key = this.keyOf(uri);
+    if (!key) return;
+    const k = this.kernel(key);
+    this.interrupt(uri);
+    k.generation++;
+    const old = k.session;
+    k.session = undefined;
     await old?.shutdown();
-    this.setState('stopped');
-    await this.ensureKernel().catch((e) => this.reportStartError(e));
+    this.setState(k, 'stopped');
+    await this.ensureKernel(k).catch((e) => this.reportStartError(e));
   }
 
-  interrupt(): void {
-    this.log.info(`interrupt requested (kernel ${this._state}, cell running: ${!!this.active})`);
-    this.generation++;
-    this.active?.cancel();
-    this.session?.interrupt();
+  /** Interrupts the kernel of the given notebook (default: the active notebook editor's). */
+  interrupt(uri?: vscode.Uri): void {
+    const key = this.keyOf(uri);
+    const k = key ? this.kernels.get(key) : undefined;
+    this.log.info(`interrupt requested (${key ?? 'no notebook'}: kernel ${k?.state ?? 'stopped'}, cell running: ${!!k?.active})`);
+    if (!k) return;
+    k.generation++;
+    k.active?.cancel();
+    k.session?.interrupt();
   }
 
-  async shutdown(): Promise<void> {
-    const s = this.session;
-    this.session = undefined;
+  /** Shuts the kernel of the given notebook (default: the active notebook editor's) down and forgets it. */
+  async shutdown(uri?: vscode.Uri): Promise<void> {
+    const key = this.keyOf(uri);
+    const k = key ? this.kernels.get(key) : undefined;
+    if (!key || !k) return;
+    this.kernels.delete(key);
+    k.generation++;
+    k.active?.cancel();
+    const s = k.session;
+    k.session = undefined;
     await s?.shutdown();
-    this.setState('stopped');
+    k.state = 'stopped';
+    this.stateEmitter.fire(this.state);
   }
 
   private reportStartError(e: unknown): void {
@@ -162,30 +218,31 @@ export class AnyGptController implements vscode.Disposable {
       void vscode.window.showWarningMessage(vscode.l10n.t('AnyGPT does not run cells in an untrusted workspace. Trust the workspace to execute.'));
       return Promise.resolve();
     }
-    const gen = this.generation;
+    const k = this.kernel(notebook.uri.toString());
+    const gen = k.generation;
     // Create the executions now so every queued cell shows as pending right away.
     const execs = cells.filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => this.controller.createNotebookCellExecution(c));
     const run = async () => {
       for (const exec of execs) {
-        if (gen !== this.generation || exec.token.isCancellationRequested) {
+        if (gen !== k.generation || exec.token.isCancellationRequested) {
           exec.start(Date.now());
           exec.end(undefined, Date.now());
           continue;
         }
-        await this.runCell(exec, notebook);
+        await this.runCell(k, exec, notebook);
       }
     };
-    this.queue = this.queue.then(run, run);
-    return this.queue;
+    k.queue = k.queue.then(run, run);
+    return k.queue;
   }
 
-  private async runCell(exec: vscode.NotebookCellExecution, notebook: vscode.NotebookDocument): Promise<void> {
+  private async runCell(k: NotebookKernel, exec: vscode.NotebookCellExecution, notebook: vscode.NotebookDocument): Promise<void> {
     const cell = exec.cell;
     exec.start(Date.now());
     await exec.clearOutput();
     let session: KernelSession;
     try {
-      session = await this.ensureKernel();
+      session = await this.ensureKernel(k);
     } catch (e) {
       await exec.replaceOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(e as Error)]));
       exec.end(false, Date.now());
@@ -197,8 +254,8 @@ export class AnyGptController implements vscode.Disposable {
     const outputs = new CellOutputs(() => exec.executionOrder);
     const cancel = () => session.interrupt();
     const sub = exec.token.onCancellationRequested(cancel);
-    this.active = { cancel };
-    this.setState('busy');
+    k.active = { cancel };
+    this.setState(k, 'busy');
     try {
       const cellId = cellIdentity(cell);
       const reply = await session.execute(cell.document.getText(), { cellId, cwd: dirname(notebook.uri.fsPath), anygpt: { cwd: dirname(notebook.uri.fsPath) } }, (m) => {
@@ -219,14 +276,15 @@ export class AnyGptController implements vscode.Disposable {
       exec.end(false, Date.now());
     } finally {
       sub.dispose();
-      this.active = undefined;
-      if (this.session === session) this.setState('idle');
+      k.active = undefined;
+      if (k.session === session) this.setState(k, 'idle');
       this.outputsChanged.fire();
     }
   }
 
   dispose(): void {
-    void this.session?.shutdown();
+    for (const k of this.kernels.values()) void k.session?.shutdown();
+    this.kernels.clear();
     this.disposables.forEach((d) => d.dispose());
   }
 }

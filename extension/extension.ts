@@ -37,7 +37,8 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
 
   // --- commands
   const restartIfRunning = async () => {
-    if (controller.kernelSession?.running) await controller.restart();
+    // the model setting is global: every running notebook kernel picks it up
+    await Promise.all(controller.runningNotebooks().map((uri) => controller.restart(uri)));
     status.update();
   };
   sub.push(
@@ -48,8 +49,8 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
     vscode.commands.registerCommand('anygpt.saveMediaAs', (cell?: vscode.NotebookCell) => saveMediaAs(cell)),
     vscode.commands.registerCommand('anygpt.verifyNotebook', () => verifyNotebook(context.extensionUri, verifyOut, bundled)),
     vscode.commands.registerCommand('anygpt.openSamples', () => openSamples(context.extensionUri)),
-    vscode.commands.registerCommand('anygpt.restartKernel', () => controller.restart()),
-    vscode.commands.registerCommand('anygpt.interruptKernel', () => controller.interrupt()),
+    vscode.commands.registerCommand('anygpt.restartKernel', (arg?: unknown) => controller.restart(notebookUriOf(arg))),
+    vscode.commands.registerCommand('anygpt.interruptKernel', (arg?: unknown) => controller.interrupt(notebookUriOf(arg))),
     vscode.commands.registerCommand('anygpt.showLog', () => log.show()),
   );
 
@@ -71,6 +72,13 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
   sub.push(...registerJupyterDeduplication(context, controller.controller, log));
 
   return { controller };
+}
+
+/** The notebook a command targets: a Uri, a notebook toolbar context ({ notebookEditor }), else the active notebook (undefined). */
+function notebookUriOf(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const ctx = arg as { notebookEditor?: { notebook?: vscode.NotebookDocument }; notebookEditorUri?: vscode.Uri } | undefined;
+  return ctx?.notebookEditor?.notebook?.uri ?? (ctx?.notebookEditorUri instanceof vscode.Uri ? ctx.notebookEditorUri : undefined);
 }
 
 export function deactivate(): void {

@@ -1,5 +1,5 @@
 // Runs INSIDE the extension host of a real VS Code (code-server, or desktop via @vscode/test-electron):
-// New AnyGPT Notebook; interrupt a long generation (on the long LLaMA fixture, so it never depends on how
+// One kernel per notebook. New AnyGPT Notebook; interrupt a long generation (on the long LLaMA fixture, so it never depends on how
 // fast or well the notebook model answers) and keep using the kernel; restart it; run %decode and model
 // media cells, then check that their outputs (PNG, audio, tokens) survive save + reopen. Loaded as extensionTestsPath.
 'use strict';
@@ -105,6 +105,11 @@ exports.run = async function run() {
   await runCells(media, 0, media.cellCount);
   await waitFor(() => media.getCells().every((c) => c.kind !== vscode.NotebookCellKind.Code || done(c)), 300000, 'media cells');
   for (const c of media.getCells()) if (c.kind === vscode.NotebookCellKind.Code) assert.equal(c.executionSummary.success, true, `cell ${c.index} succeeded; outputs:\n${describe(c)}`);
+  // one kernel per notebook: this second notebook starts its own kernel, counting from [1] whatever interrupt.ipynb ran
+  const orders = media.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.executionSummary.executionOrder);
+  assert.deepEqual(orders, orders.map((_, k) => k + 1), `a second notebook counts from [1] in its own kernel: ${orders}`);
+  assert.equal(quick.executionSummary.executionOrder, 1, 'the first notebook keeps its own count');
+  log(`per-notebook kernel ok: roundtrip.ipynb counts ${orders}`);
   const mimes = (c) => items(c).map((i) => i.mime);
   const PNG = 'image/png', AUDIO = 'application/vnd.anygpt.audio+json', TOKENS = 'application/vnd.anygpt.tokens+json';
   const [decImage, decSpeech, t2i, tts] = media.getCells();
