@@ -9,6 +9,10 @@ BASE="${E2E_CACHE:-$PWD/.cache/e2e}"
 NODE24_VERSION="${NODE24_VERSION:-24.21.0}"
 CS_VERSION="${CS_VERSION:-4.139.1}"
 mkdir -p "$BASE/logs" "$BASE/xdg"
+# Under `npm test` the outer npm exports npm_config_* (user-agent "… node/v20 …", among others); the nested
+# installs below would read them as their own config, and code-server's postinstall checks the Node major in it.
+while IFS= read -r v; do unset "$v"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
+unset NODE
 # Keep code-server, chromium and deviceid from writing into $HOME.
 export XDG_CONFIG_HOME="$BASE/xdg/config" XDG_DATA_HOME="$BASE/xdg/data" XDG_CACHE_HOME="$BASE/xdg/cache"
 
