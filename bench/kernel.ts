@@ -14,12 +14,10 @@
  * Run alone: `node --import tsx bench/kernel.ts` (or `npm run bench kernel`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import * as zmq from 'zeromq';
+import { writeConnectionFile } from '../common/jupyter-connection';
 import { KernelClient } from '../kernel/jupyter/client';
 import { decode, encode, newHeader, Signer } from '../kernel/jupyter/wire';
 import { ensureKernelBuilt, KERNEL_JS } from '../test/jupyter/helpers';
@@ -32,17 +30,6 @@ const TTFT_RUNS = 7;
 
 const TARGETS = { kernelInfoMs: 500, firstTokenMs: 50, interruptMs: 100 };
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -51,20 +38,8 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Spawn → first kernel_info_reply on shell, ms. The kernel runs without a model (none is loaded at start anyway). */
 async function startToKernelInfo(): Promise<number> {
-  const tmp = mkdtempSync(join(tmpdir(), 'anygpt-bench-'));
-  const info = {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    key: randomBytes(16).toString('hex'),
-    signature_scheme: 'hmac-sha256',
-    shell_port: await freePort(),
-    control_port: await freePort(),
-    stdin_port: await freePort(),
-    iopub_port: await freePort(),
-    hb_port: await freePort(),
-  };
-  const file = join(tmp, 'kernel.json');
-  writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
+  const { file, info } = await writeConnectionFile({ prefix: 'anygpt-bench-' });
+  const tmp = dirname(file);
   const signer = new Signer(info.key, info.signature_scheme);
   const shell = new zmq.Dealer({ linger: 0, reconnectInterval: 10 });
   const t0 = performance.now();

@@ -4,24 +4,11 @@
  * native modules' ABI in mind, so we run `node` from PATH or the `anygpt.nodePath` setting.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { writeConnectionFile } from '../../common/jupyter-connection';
 
-export interface ConnectionInfo {
-  transport: 'tcp';
-  ip: string;
-  shell_port: number;
-  iopub_port: number;
-  stdin_port: number;
-  control_port: number;
-  hb_port: number;
-  key: string;
-  signature_scheme: 'hmac-sha256';
-  kernel_name: string;
-}
+export type { ConnectionInfo } from '../../common/jupyter-connection';
 
 /** Find an executable: an explicit path wins, otherwise search PATH (and PATHEXT on Windows). */
 export function resolveNode(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = isExecutable): string | undefined {
@@ -75,28 +62,9 @@ export function kernelEnv(base: NodeJS.ProcessEnv, s: KernelSettings): NodeJS.Pr
   return env;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function writeConnectionFile(): Promise<{ file: string; info: ConnectionInfo }> {
-  const [shell, iopub, stdin, control, hb] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const info: ConnectionInfo = {
-    transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
-    key: randomBytes(16).toString('hex'), signature_scheme: 'hmac-sha256', kernel_name: 'anygpt',
-  };
-  const dir = mkdtempSync(join(tmpdir(), 'anygpt-vscode-'));
-  const file = join(dir, 'kernel.json');
-  writeFileSync(file, JSON.stringify(info, null, 2), { mode: 0o600 });
-  return { file, info };
+/** The connection file for one kernel, in its own temp folder. */
+export function newConnectionFile(): ReturnType<typeof writeConnectionFile> {
+  return writeConnectionFile({ kernelName: 'anygpt', prefix: 'anygpt-vscode-' });
 }
 
 export function spawnKernel(argv: string[], env: NodeJS.ProcessEnv, cwd: string | undefined): ChildProcess {

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JupyterClient } from './client';
-import { kernelArgv, kernelEnv, spawnKernel, writeConnectionFile, type KernelSettings } from './launcher';
+import { kernelArgv, kernelEnv, spawnKernel, newConnectionFile, type KernelSettings } from './launcher';
 import type { Message as Message } from '../../common/jupyter-wire';
 
 export interface SessionOptions extends KernelSettings {
@@ -54,7 +54,7 @@ export class KernelSession {
   }
 
   async start(): Promise<void> {
-    const { file, info } = await writeConnectionFile();
+    const { file, info } = await newConnectionFile();
     this.connectionFile = file;
     const argv = kernelArgv(this.opts.node, this.opts.kernelScript, file);
     const proc = spawnKernel(argv, kernelEnv({ ...process.env, ...this.opts.env }, this.opts), this.opts.cwd);

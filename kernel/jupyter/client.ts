@@ -4,13 +4,11 @@
  * no ordering across channels). Used by `verify`, the demo and the tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as zmq from 'zeromq';
-import type { ConnectionInfo } from './connection';
+import { writeConnectionFile, type ConnectionInfo } from '../../common/jupyter-connection';
 import { decode, encode, newHeader, Signer, type Message } from './wire';
 
 export interface ExecuteResult {
@@ -19,18 +17,6 @@ export interface ExecuteResult {
   outputs: Message[];
   /** Wall time from send to idle, ms. */
   ms: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 type Waiter = { msgId: string; onMsg: (m: Message, channel: 'shell' | 'control' | 'iopub') => void };
@@ -58,20 +44,8 @@ export class KernelClient {
 
   /** Start `argv` (with "{connection_file}" substituted) and connect. */
   static async launch(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; key?: string; readyTimeoutMs?: number } = {}): Promise<KernelClient> {
-    const tmp = mkdtempSync(join(tmpdir(), 'anygpt-client-'));
-    const info: ConnectionInfo = {
-      transport: 'tcp',
-      ip: '127.0.0.1',
-      key: opts.key ?? randomBytes(16).toString('hex'),
-      signature_scheme: 'hmac-sha256',
-      shell_port: await freePort(),
-      control_port: await freePort(),
-      stdin_port: await freePort(),
-      iopub_port: await freePort(),
-      hb_port: await freePort(),
-    };
-    const file = join(tmp, 'kernel.json');
-    writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
+    const { file, info } = await writeConnectionFile({ key: opts.key, prefix: 'anygpt-client-' });
+    const tmp = dirname(file);
     const proc = spawn(argv[0], argv.slice(1).map((a) => a.replace('{connection_file}', file)), {
       env: opts.env ?? process.env,
       cwd: opts.cwd,

@@ -1,17 +1,8 @@
 /** The connection file jupyter_client (or any launcher) hands the kernel. */
 import { readFileSync } from 'node:fs';
 
-export interface ConnectionInfo {
-  transport: 'tcp' | 'ipc';
-  ip: string;
-  key: string;
-  signature_scheme: string;
-  shell_port: number;
-  control_port: number;
-  stdin_port: number;
-  iopub_port: number;
-  hb_port: number;
-}
+export type { ConnectionInfo } from '../../common/jupyter-connection';
+import type { ConnectionInfo } from '../../common/jupyter-connection';
 
 export type Channel = 'shell' | 'control' | 'stdin' | 'iopub' | 'hb';
 
