@@ -3,7 +3,7 @@
  * real ORT sessions in its worker) and kernel launch helpers.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KernelClient } from '../../kernel/jupyter/client';
 import { cleanupMediaPackages, mediaPackage } from '../engine/media-fixture';
@@ -72,4 +72,21 @@ export function launchModel(model: string, env: Record<string, string> = {}, cwd
 export function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Environment for Jupyter's Python tools that sees only kernelspecs under `prefix` and keeps data, runtime and
+ * config inside `tmp` (never the user's home).
+ */
+export function jupyterSandboxEnv(tmp: string, prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  for (const d of ['data', 'runtime', 'config']) mkdirSync(join(tmp, d), { recursive: true });
+  return {
+    ...process.env,
+    JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
+    JUPYTER_DATA_DIR: join(tmp, 'data'),
+    JUPYTER_RUNTIME_DIR: join(tmp, 'runtime'),
+    JUPYTER_CONFIG_DIR: join(tmp, 'config'),
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...extra,
+  };
 }

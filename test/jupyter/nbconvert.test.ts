@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { AudioOutput, OutputMetadata, TokensOutput } from '../../common/outputs';
 import sharp from 'sharp';
-import { cleanupFixtures, ensureKernelBuilt, haveNano, KERNEL_JS, MEDIA_SPEECH_CODES, mediaFixture, NANO, ROOT } from './helpers';
+import { cleanupFixtures, ensureKernelBuilt, haveNano, jupyterSandboxEnv, KERNEL_JS, MEDIA_SPEECH_CODES, mediaFixture, NANO, ROOT } from './helpers';
 
 const PY = '/usr/bin/python3';
 const haveNbconvert = existsSync(PY) && spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--version'], { stdio: 'ignore' }).status === 0;
@@ -50,7 +50,6 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     const prefix = join(tmp, 'prefix');
     execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-media', '--model', mediaFixture()], { stdio: 'pipe' });
     if (haveNano()) execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-nano', '--model', NANO], { stdio: 'pipe' });
-    for (const d of ['data', 'runtime', 'config']) mkdirSync(join(tmp, d));
     work = join(tmp, 'nb');
     cpSync(SAMPLES, work, { recursive: true, filter: (p) => !p.endsWith('.ts') });
     // The samples' own prompts get "hi there" from the fixture's LLM; these copies add its trigger words so the
@@ -60,14 +59,7 @@ describe('nbconvert executes the samples through the installed kernelspec', func
       for (const c of codeCells(nb)) c.source = src(c.source).replace(/\n([^%\n][^\n]*)$/, `\n${word}: $1`);
       writeFileSync(join(work, `${name}-fixture.ipynb`), JSON.stringify(nb, null, 1));
     }
-    env = {
-      ...process.env,
-      JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-      JUPYTER_DATA_DIR: join(tmp, 'data'),
-      JUPYTER_RUNTIME_DIR: join(tmp, 'runtime'),
-      JUPYTER_CONFIG_DIR: join(tmp, 'config'),
-      PYTHONDONTWRITEBYTECODE: '1',
-    };
+    env = jupyterSandboxEnv(tmp, prefix);
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });

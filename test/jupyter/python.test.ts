@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupFixtures, ensureKernelBuilt, KERNEL_JS, longFixture, mediaFixture, ROOT } from './helpers';
+import { cleanupFixtures, ensureKernelBuilt, jupyterSandboxEnv, KERNEL_JS, longFixture, mediaFixture, ROOT } from './helpers';
 
 const PY = '/usr/bin/python3';
 const havePython = existsSync(PY) && spawnSync(PY, ['-c', 'import jupyter_client, nbclient, jupyter_kernel_test'], { stdio: 'ignore' }).status === 0;
@@ -26,17 +26,7 @@ describe('jupyter kernel with real Python clients', function () {
     const prefix = join(tmp, 'prefix');
     execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test', '--model', mediaFixture()], { stdio: 'pipe' });
     execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test-long', '--model', longFixture(), '--ep', 'cpu', '--threads', '1'], { stdio: 'pipe' });
-    for (const d of ['data', 'runtime', 'config']) mkdirSync(join(tmp, d));
-    env = {
-      ...process.env,
-      JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-      JUPYTER_DATA_DIR: join(tmp, 'data'),
-      JUPYTER_RUNTIME_DIR: join(tmp, 'runtime'),
-      JUPYTER_CONFIG_DIR: join(tmp, 'config'),
-      ANYGPT_TEST_KERNEL: 'anygpt-test',
-      ANYGPT_TEST_LONG_KERNEL: 'anygpt-test-long',
-      PYTHONDONTWRITEBYTECODE: '1',
-    };
+    env = jupyterSandboxEnv(tmp, prefix, { ANYGPT_TEST_KERNEL: 'anygpt-test', ANYGPT_TEST_LONG_KERNEL: 'anygpt-test-long' });
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // download, the long-audio notice, the link from the token inspector; screenshots.
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launch, mount, openPage, shotPath } from './browser';
+import { launch, mount, openPage, shadowTexts, shotPath } from './browser';
 import { makeAudio, makeGeneration } from './fixtures';
 
 describe('audio renderer (Chromium)', function () {
@@ -14,7 +14,7 @@ describe('audio renderer (Chromium)', function () {
   beforeEach(async () => { page = await openPage(browser); });
   afterEach(async () => { await page?.close(); });
 
-  const q = (id: string, sel: string) => page.evaluate(({ id, sel }) => [...document.getElementById(id)!.shadowRoot!.querySelectorAll(sel)].map((n) => n.textContent ?? ''), { id, sel });
+  const q = (id: string, sel: string) => shadowTexts(page, id, sel);
 
   it('draws waveform, a 50 Hz token timeline and a spectrogram for speech, without autoplay', async () => {
     const gen = makeGeneration({ speechFrames: 200 });

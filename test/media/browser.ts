@@ -99,3 +99,8 @@ export function shotPath(name: string): string {
   mkdirSync(dirname(p), { recursive: true });
   return p;
 }
+
+/** Text of every element matching `sel` inside the shadow root of the output element `id`. */
+export function shadowTexts(page: Page, id: string, sel: string): Promise<string[]> {
+  return page.evaluate(({ id, sel }) => [...document.getElementById(id)!.shadowRoot!.querySelectorAll(sel)].map((n) => n.textContent ?? ''), { id, sel });
+}

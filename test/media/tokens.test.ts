@@ -2,7 +2,7 @@
 // Timing lives in bench/renderers.ts, not here: a shared CI machine makes wall-clock asserts flaky.
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launch, mount, openPage, shotPath } from './browser';
+import { launch, mount, openPage, shadowTexts, shotPath } from './browser';
 import { makeGeneration } from './fixtures';
 
 describe('token inspector (Chromium)', function () {
@@ -14,7 +14,7 @@ describe('token inspector (Chromium)', function () {
   beforeEach(async () => { page = await openPage(browser); });
   afterEach(async () => { await page?.close(); });
 
-  const q = (id: string, sel: string) => page.evaluate(({ id, sel }) => [...document.getElementById(id)!.shadowRoot!.querySelectorAll(sel)].map((n) => n.textContent ?? ''), { id, sel });
+  const q = (id: string, sel: string) => shadowTexts(page, id, sel);
 
   it('shows counts per modality, tok/s and seed in the header, and media spans as one labelled group', async () => {
     const gen = makeGeneration({ image: true, speechFrames: 120, textTokens: 30 });
