@@ -1,10 +1,11 @@
 /**
  * Fake full set of upstream checkpoints (LLM with the full vocabulary layout + SpeechTokenizer, SoundStorm,
- * EnCodec 32 kHz, SEED decoder, unCLIP UNet/VAE, all at small dims) → ONE package via tools/convert/convert.py
- * → the engine loads it and runs every task: encode image/speech/music, generate each modality (forced start
- * tag, constrained decoding), decode the spans (speech through SoundStorm, image through 21 UNet passes).
- * The image *encoder* is a test stand-in graph (tools/convert/fake_media.py): the converter does not export
- * the SEED encoder. Needs Debian's /usr/bin/python3 with torch 1.13 + onnx 1.12; skipped otherwise.
+ * EnCodec 32 kHz, SEED encoder (EVA ViT + Q-Former + VQ) and decoder, unCLIP UNet/VAE and text encoder, all at
+ * small dims) → ONE package via tools/convert/convert.py → the engine loads it and runs every task: encode
+ * image/speech/music, generate each modality (forced start tag, constrained decoding), decode the spans (speech
+ * through SoundStorm, image through 21 UNet passes). The image encoder is our SEED encoder export and the
+ * text embedding is computed from the fake text_encoder/ (no --image-encoder, no text_embedding.f32).
+ * Needs Debian's /usr/bin/python3 with torch 1.13 + onnx 1.12; skipped otherwise.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -43,8 +44,7 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
     run(['tools/convert/fake_media.py', '--out', m]);
     log = run(['tools/convert/convert.py', '--src', path.join(tmp, 'src'), '--out', path.join(tmp, 'pkg'), '--llm-dtype', 'int4',
       '--speech-modules', path.join(m, 'AnyGPT-speech-modules'), '--encodec', path.join(m, 'encodec_32khz'),
-      '--seed', path.join(m, 'seed-tokenizer-2'), '--unclip', path.join(m, 'stable-diffusion-2-1-unclip'),
-      '--image-encoder', path.join(m, 'seed_encoder_standin.onnx')]);
+      '--seed', path.join(m, 'seed-tokenizer-2'), '--unclip', path.join(m, 'stable-diffusion-2-1-unclip')]);
     engine = await Engine.open(path.join(tmp, 'pkg'), { executionProvider: 'cpu', threads: 1 });
   });
   after(async () => {
@@ -55,9 +55,12 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
   it('convert.py writes every component into the manifest, hashed', () => {
     assert.match(log, /SpeechTokenizer: 8×1024 RVQ/);
     assert.match(log, /EnCodec: 4×2048 RVQ/);
+    assert.match(log, /SEED encoder: ViT 16×2 .* 32 causal queries, 8192×8 codebook/);
+    assert.match(log, /text embedding: computed from text_encoder\/ .* empty prompt \[512, 513, 0 × 75\]/);
     const man = JSON.parse(readFileSync(path.join(tmp, 'pkg', 'anygpt.json'), 'utf8'));
     assert.deepEqual(Object.keys(man.modalities).sort(), ['image', 'music', 'speech']);
     assert.equal(man.modalities.image.decoder.kind, 'seed-unclip');
+    assert.match(man.modalities.image.encoder.sha256, /^[0-9a-f]{64}$/);
     assert.equal(man.modalities.speech.acoustic.maskId, 1024);
     assert.match(man.modalities.music.encoder.sha256, /^[0-9a-f]{64}$/);
   });
@@ -66,7 +69,7 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
     const r = spawnSync(PY, ['tools/convert/convert.py', '--src', path.join(tmp, 'src'), '--out', path.join(tmp, 'x'),
       '--seed', path.join(tmp, 'media', 'seed-tokenizer-2')], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /needs --seed, --unclip and --image-encoder/);
+    assert.match(r.stderr, /needs --seed and --unclip \(--image-encoder optional\); missing --unclip/);
   });
 
   it('encodes speech (semantic layer, all 8 layers for a voice prompt) and music ([4][F])', async () => {
@@ -85,6 +88,8 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
   it('caption / ASR / music→text prompts with encoded media generate', async () => {
     const img = await engine!.encodeMedia('image', { bytes: await greyBlocks([0, 80, 160, 240]) });
     assert.equal((img.codes as number[]).length, 32);
+    const other = await engine!.encodeMedia('image', { bytes: await greyBlocks([240, 160, 80, 0]) });
+    assert.notDeepEqual(other.codes, img.codes, 'the SEED encoder gives the same ids for two different images');
     const sp = await engine!.encodeMedia('speech', { bytes: makeWav([sine(300, 16000, 0.3)], 16000, '16') });
     const mu = await engine!.encodeMedia('music', { bytes: makeWav([sine(440, 32000, 0.1)], 32000, '16') });
     for (const media of [img.tokens, sp.tokens, mu.tokens]) {

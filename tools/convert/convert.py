@@ -12,7 +12,7 @@ graph uses float32 activations (CPU; MatMulNBits accuracy_level 4).
 The package gets anygpt.json (common/manifest.ts), tokenizer.json + tokenizer_config.json, the LLM graph(s) with
 one external-data file each, MODEL_CARD.md, and checks/tokenizer-goldens.json (ids from our slow-tokenizer
 reference, to compare with transformers 4.34.1 on the real files). With --speech-modules, --encodec and
---seed/--unclip/--image-encoder the media components go into the same package (tools/convert/media_convert.py);
+--seed/--unclip (optionally --image-encoder) the media components go into the same package (tools/convert/media_convert.py);
 without them the package has no `modalities` and the engine runs it as a text/token-string model.
 """
 import argparse
@@ -242,7 +242,9 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
                 f'* Tokenizer: slow LlamaTokenizer rules, legacy={tok["legacy"]}. Compare '
                 'checks/tokenizer-goldens.json with transformers 4.34.1 before relying on exact ids.\n'
                 f'* Media components: {", ".join(mods) or "none"} (fp32 graphs; see docs/real-model.md for what was '
-                'parity-tested). The image encoder graph, if present, was supplied with --image-encoder, not converted.\n')
+                'parity-tested).'
+                + (' The image encoder graph was supplied with --image-encoder, not converted.' if media.get('image_encoder')
+                   else '') + '\n')
     total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if os.path.isfile(os.path.join(out, f)))
     log(f'done: {out} ({total / GiB:.2f} GiB) in {time.time() - t0:.1f} s')
     return manifest
@@ -259,9 +261,11 @@ def main():
     ap.add_argument('--no-hash', action='store_true', help='skip sha256 of package files (saves ~1 min per 10 GB)')
     ap.add_argument('--speech-modules', help='fnlp/AnyGPT-speech-modules folder (speechtokenizer/, soundstorm/)')
     ap.add_argument('--encodec', help='facebook/encodec_32khz folder (config.json, model.safetensors)')
-    ap.add_argument('--seed', help='AILab-CVC/seed-tokenizer-2 folder (seed_quantizer.pt): SEED decoder')
-    ap.add_argument('--unclip', help='stabilityai/stable-diffusion-2-1-unclip folder + text_embedding.f32')
-    ap.add_argument('--image-encoder', help='an exported SEED encoder graph (pixel_values → codes [1,32]); not made here')
+    ap.add_argument('--seed', help='AILab-CVC/seed-tokenizer-2 folder (seed_quantizer.pt + eva_vit_g.pth): SEED encoder and decoder')
+    ap.add_argument('--unclip', help='stabilityai/stable-diffusion-2-1-unclip folder (with text_encoder/ + tokenizer/, '
+                                     'or text_embedding.f32)')
+    ap.add_argument('--image-encoder', help='override: an exported SEED encoder graph (pixel_values → codes [1,32]) '
+                                            'to use instead of exporting one from --seed')
     a = ap.parse_args()
     try:
         convert(a.src, a.out, [d.strip() for d in a.llm_dtype.split(',') if d.strip()],

@@ -8,13 +8,14 @@ writes
   AnyGPT-speech-modules/speechtokenizer/{config.json,ckpt.dev}             (seanet.py)
   AnyGPT-speech-modules/soundstorm/speechtokenizer_soundstorm_mls.pt       (soundstorm.py)
   encodec_32khz/{config.json,preprocessor_config.json,model.safetensors}   (seanet.py)
-  seed-tokenizer-2/seed_quantizer.pt                                       (seed_decoder.py)
-  stable-diffusion-2-1-unclip/{unet,vae,image_normalizer,scheduler,image_noising_scheduler}/…, text_embedding.f32
-  seed_encoder_standin.onnx   a TEST STAND-IN for the SEED encoder (pooled pixels → nearest of random
-                              codes): pixel_values [1,3,224,224] → codes [1,32]. It is not the SEED encoder;
-                              the converter does not export that one (docs/real-model.md).
+  seed-tokenizer-2/seed_quantizer.pt    decoder + encoder (Q-Former, ln_vision, encode_task_layer) tensors,
+                                        one shared codebook                  (seed_decoder.py, seed_encoder.py)
+  seed-tokenizer-2/eva_vit_g.pth        the EVA ViT-g tensors (LAVIS file)   (seed_encoder.py)
+  stable-diffusion-2-1-unclip/{unet,vae,image_normalizer,scheduler,image_noising_scheduler}/…    (unclip.py)
+  stable-diffusion-2-1-unclip/{text_encoder,tokenizer}/…  (clip_text.py; no text_embedding.f32: the converter computes it)
 Codebook sizes follow the vocabulary blocks: full upstream layout (image 8192, speech 1024, music 4×2048) or,
-with --small-blocks, fake_checkpoints.SMALL_BLOCKS (image 32, speech 16, music 4×16).
+with --small-blocks, fake_checkpoints.SMALL_BLOCKS (image 32, speech 16, music 4×16). Widths are small (SEED
+encoder: seed_encoder.SMALL; text encoder: clip_text.SMALL at the UNet's cross-attention width).
 """
 import argparse
 import os
@@ -23,24 +24,13 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clip_text  # noqa: E402
 import fake_checkpoints  # noqa: E402
 import seanet  # noqa: E402
 import seed_decoder  # noqa: E402
+import seed_encoder  # noqa: E402
 import soundstorm  # noqa: E402
 import unclip  # noqa: E402
-
-
-class _StandIn(torch.nn.Module):
-    def __init__(self, n_codes, tokens=32):
-        super().__init__()
-        g = torch.Generator().manual_seed(11)
-        self.proj = torch.nn.Parameter(torch.randn(3, n_codes, generator=g))
-        self.tokens = tokens
-
-    def forward(self, pixel_values):
-        x = torch.nn.functional.adaptive_avg_pool2d(pixel_values, (4, self.tokens // 4))  # [1,3,4,8]
-        x = x.flatten(2).transpose(1, 2)  # [1,32,3]
-        return (x @ self.proj).argmax(-1)
 
 
 def make(out, small_blocks=False, seed=0, text_dim=16, embed_dim=32):
@@ -53,18 +43,17 @@ def make(out, small_blocks=False, seed=0, text_dim=16, embed_dim=32):
                          depth=2, heads=8, dim_head=8, codebook_size=blocks['speech'], semantic_ids=blocks['speech'])
     seanet.make_fake_encodec(os.path.join(out, 'encodec_32khz'), seed=seed + 3, num_filters=2, hidden_size=8,
                              codebook_dim=8, codebook_size=blocks['music'] // 4)
-    os.makedirs(os.path.join(out, 'seed-tokenizer-2'), exist_ok=True)
     dims = dict(seed_decoder.SMALL, n_embed=blocks['image'], out_dim=embed_dim)
     torch.manual_seed(seed + 4)
     m = seed_decoder.SeedDecoder(**dims)
-    sd = dict(m.state_dict())
-    sd['encode_task_layer.0.weight'] = torch.randn(dims['hidden'], dims['hidden'])
-    torch.save(sd, os.path.join(out, 'seed-tokenizer-2', 'seed_quantizer.pt'))
-    unclip.make_fake(os.path.join(out, 'stable-diffusion-2-1-unclip'), seed=seed + 5, embed_dim=embed_dim, text_dim=text_dim)
-    torch.onnx.export(_StandIn(blocks['image']), (torch.zeros(1, 3, 224, 224),), os.path.join(out, 'seed_encoder_standin.onnx'),
-                      input_names=['pixel_values'], output_names=['codes'], opset_version=17)
+    decoder = dict(m.state_dict())  # its quantize.embedding.weight is the codebook both halves share
+    enc_dims = dict(seed_encoder.SMALL, hidden=dims['hidden'], code_dim=dims['code_dim'], n_embed=dims['n_embed'])
+    seed_encoder.make_fake(os.path.join(out, 'seed-tokenizer-2'), enc_dims, seed=seed + 6, extra=decoder)
+    ud = os.path.join(out, 'stable-diffusion-2-1-unclip')
+    unclip.make_fake(ud, seed=seed + 5, embed_dim=embed_dim, text_dim=text_dim, text_embedding=False)
+    clip_text.make_fake(ud, dict(clip_text.SMALL, hidden_size=text_dim, intermediate_size=2 * text_dim), seed=seed + 7)
     return {'speech_modules': sm, 'encodec': os.path.join(out, 'encodec_32khz'), 'seed': os.path.join(out, 'seed-tokenizer-2'),
-            'unclip': os.path.join(out, 'stable-diffusion-2-1-unclip'), 'image_encoder': os.path.join(out, 'seed_encoder_standin.onnx')}
+            'unclip': ud}
 
 
 def main():

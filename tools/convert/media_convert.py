@@ -5,15 +5,16 @@ manifest's `modalities` entries (common/manifest.ts, docs/model-package.md, docs
   --speech-modules DIR   fnlp/AnyGPT-speech-modules: speechtokenizer/{ckpt.dev,config.json},
                          soundstorm/speechtokenizer_soundstorm_mls.pt      → speech_encoder/decoder/acoustic.onnx
   --encodec DIR          facebook/encodec_32khz: config.json, model.safetensors → music_encoder/decoder.onnx
-  --seed DIR             AILab-CVC/seed-tokenizer-2: seed_quantizer.pt      → image_seed_decoder.onnx
-  --unclip DIR           stabilityai/stable-diffusion-2-1-unclip (unet/, vae/, image_normalizer/, scheduler/)
-                         + text_embedding.f32 (see docs/real-model.md)     → image_unet.onnx, image_vae_decoder.onnx,
+  --seed DIR             AILab-CVC/seed-tokenizer-2: seed_quantizer.pt      → image_seed_decoder.onnx,
+                         + eva_vit_g.pth (LAVIS EVA ViT-g)                 → image_encoder.onnx (seed_encoder.py)
+  --unclip DIR           stabilityai/stable-diffusion-2-1-unclip (unet/, vae/, image_normalizer/, scheduler/,
+                         text_encoder/, tokenizer/; or text_embedding.f32) → image_unet.onnx, image_vae_decoder.onnx,
                                                                               image_text_embedding.f32, image_norm_{mean,std}.f32
-  --image-encoder FILE   an already exported SEED *encoder* graph (pixel_values [1,3,224,224] → codes [1,32]);
-                         this converter does not export the SEED encoder (EVA-ViT-g + Q-Former).
+  --image-encoder FILE   optional override: an already exported SEED encoder graph (pixel_values [1,3,224,224] →
+                         codes [1,32]) copied instead of exporting ours.
 
-The image modality needs all of --seed, --unclip and --image-encoder. Graphs over 1.8 GB are written with one
-external-data file (`<graph>.data`).
+The image modality needs --seed and --unclip. Graphs over 1.8 GB are written with one external-data file
+(`<graph>.data`); the SEED encoder at the real widths (EVA ViT-g, ≈1 B parameters) is one of them.
 """
 import json
 import os
@@ -131,18 +132,41 @@ def convert_music(src, out, contents, log):
             'codebookSize': S, 'maxInputSeconds': 20, 'encoder': enc, 'decoder': dec}
 
 
+def _seed_encoder(seed_dir, encoder_graph, dims, out, log):
+    """image_encoder.onnx: our export of the SEED encoder, or the --image-encoder graph copied as it is."""
+    if encoder_graph:
+        log(f'  SEED encoder: supplied graph {encoder_graph} (copied, not converted)')
+        shutil.copyfile(encoder_graph, os.path.join(out, 'image_encoder.onnx'))
+        return {'path': 'image_encoder.onnx'}
+    import seed_encoder
+    try:
+        enc, edims = seed_encoder.load(seed_dir)
+    except FileNotFoundError as e:
+        raise MediaError(f'--seed: {e}')
+    except (KeyError, ValueError) as e:
+        raise MediaError(f'--seed {seed_dir}: {e}')
+    if (edims['n_embed'], edims['code_dim'], edims['queries']) != (dims['n_embed'], dims['code_dim'], dims['tokens']):
+        raise MediaError(f'SEED encoder ({edims["queries"]} queries, {edims["n_embed"]}×{edims["code_dim"]} codebook) '
+                         f'does not fit the decoder ({dims["tokens"]} codes, {dims["n_embed"]}×{dims["code_dim"]})')
+    log(f'  SEED encoder: ViT {edims["vit_dim"]}×{edims["vit_depth"]} ({edims["vit_heads"]} heads), Q-Former '
+        f'{edims["hidden"]}×{edims["layers"]} ({edims["heads"]} heads, cross-attention in layers {list(edims["cross"])}), '
+        f'{edims["queries"]} causal queries, {edims["n_embed"]}×{edims["code_dim"]} codebook')
+    return _export_to(out, 'image_encoder.onnx', lambda q: seed_encoder.export(enc, q), log)
+
+
 def convert_image(seed_dir, unclip_dir, encoder_graph, out, contents, log):
     import seed_decoder
     import unclip
     p = os.path.join(seed_dir, 'seed_quantizer.pt')
     if not os.path.isfile(p):
         raise MediaError(f'--seed {seed_dir}: no seed_quantizer.pt (download AILab-CVC/seed-tokenizer-2)')
-    if not os.path.isfile(encoder_graph):
+    if encoder_graph and not os.path.isfile(encoder_graph):
         raise MediaError(f'--image-encoder {encoder_graph}: not a file')
     sd, dims = seed_decoder.load(p)
     size = block_size(contents, layout.IMAGE_PREFIX)
     if size != dims['n_embed']:
         raise MediaError(f'SEED codebook {dims["n_embed"]} ≠ {size} image tokens in the vocabulary')
+    enc_ref = _seed_encoder(seed_dir, encoder_graph, dims, out, log)  # before the UNet is loaded: peak RAM
     try:
         unet, vae, extra = unclip.load(unclip_dir)
     except FileNotFoundError as e:
@@ -153,11 +177,11 @@ def convert_image(seed_dir, unclip_dir, encoder_graph, out, contents, log):
     if unet.c['projection_class_embeddings_input_dim'] != 2 * D:
         raise MediaError(f'UNet class labels are {unet.c["projection_class_embeddings_input_dim"]}-d, the SEED decoder gives {D}-d')
     log(f'  SEED decoder {dims}; UNet channels {unet.c["block_out_channels"]}; VAE {vae.c["block_out_channels"]}')
+    log(f'  text embedding: {extra["text_note"]}')
     seed_ref = _export_to(out, 'image_seed_decoder.onnx', lambda q: seed_decoder.export(sd, q, dims['tokens']), log)
     lat = unet.c['sample_size']
     unet_ref = _export_to(out, 'image_unet.onnx', lambda q: unclip.export_unet(unet, q, lat, lat), log)
     vae_ref = _export_to(out, 'image_vae_decoder.onnx', lambda q: unclip.export_vae(vae, q, lat, lat), log)
-    shutil.copyfile(encoder_graph, os.path.join(out, 'image_encoder.onnx'))
     extra['text'].astype('<f4').tofile(os.path.join(out, 'image_text_embedding.f32'))
     dec = {'kind': 'seed-unclip', 'seedDecoder': seed_ref, 'unet': unet_ref, 'vae': vae_ref,
            'textEmbedding': {'path': 'image_text_embedding.f32'}}
@@ -177,7 +201,7 @@ def convert_image(seed_dir, unclip_dir, encoder_graph, out, contents, log):
             'tokensPerImage': dims['tokens'],
             'input': {'width': 224, 'height': 224, 'resize': 'fill-bicubic', 'mean': [0.48145466, 0.4578275, 0.40821073],
                       'std': [0.26862954, 0.26130258, 0.27577711], 'background': '#ffffff'},
-            'encoder': {'path': 'image_encoder.onnx'}, 'decoder': dec}
+            'encoder': enc_ref, 'decoder': dec}
 
 
 def check(speech=None, encodec=None, seed=None, unclip_dir=None, image_encoder=None):
@@ -193,28 +217,37 @@ def check(speech=None, encodec=None, seed=None, unclip_dir=None, image_encoder=N
     if unclip_dir:
         need += [os.path.join(unclip_dir, f) for f in ('unet/config.json', 'unet/diffusion_pytorch_model.safetensors',
                                                        'vae/config.json', 'vae/diffusion_pytorch_model.safetensors',
-                                                       'scheduler/scheduler_config.json', 'text_embedding.f32')]
+                                                       'scheduler/scheduler_config.json')]
     if image_encoder:
         need.append(image_encoder)
     miss = [p for p in need if not os.path.isfile(p)]
+    if unclip_dir:
+        import unclip
+        if unclip.text_source(unclip_dir) is None:
+            miss.append(f'{unclip_dir}/text_encoder/ + tokenizer/ (or text_embedding.f32)')
+    if seed and not image_encoder and os.path.isfile(os.path.join(seed, 'seed_quantizer.pt')):
+        import seed_encoder
+        if not seed_encoder.has_vit(seed):
+            miss.append(f'{seed}/{seed_encoder.VIT_FILE} (EVA ViT-g weights for the SEED encoder; or pass --image-encoder)')
     if miss:
         raise MediaError(f'missing media source files: {", ".join(miss)} (see docs/real-model.md §1)')
-    given = [k for k, v in (('--seed', seed), ('--unclip', unclip_dir), ('--image-encoder', image_encoder)) if v]
-    if given and len(given) < 3:
-        raise MediaError('the image modality needs --seed, --unclip and --image-encoder together')
+    _image_args(seed, unclip_dir, image_encoder)
+
+
+def _image_args(seed, unclip_dir, image_encoder):
+    given = {k for k, v in (('--seed', seed), ('--unclip', unclip_dir), ('--image-encoder', image_encoder)) if v}
+    if given and not {'--seed', '--unclip'} <= given:
+        raise MediaError(f'the image modality needs --seed and --unclip (--image-encoder optional); missing '
+                         f'{", ".join(k for k in ("--seed", "--unclip") if k not in given)}')
 
 
 def convert(out, contents, *, speech=None, encodec=None, seed=None, unclip_dir=None, image_encoder=None, log=print):
     """→ (modalities dict, [paths of package files written])."""
     _quiet()
-    image_args = {'--seed': seed, '--unclip': unclip_dir, '--image-encoder': image_encoder}
-    given = [k for k, v in image_args.items() if v]
-    if given and len(given) < 3:
-        raise MediaError(f'the image modality needs --seed, --unclip and --image-encoder; missing '
-                         f'{", ".join(k for k in image_args if k not in given)}')
+    _image_args(seed, unclip_dir, image_encoder)
     mods = {}
     if seed:
-        log('  image: SEED decoder + unCLIP')
+        log('  image: SEED encoder + decoder, unCLIP')
         mods['image'] = convert_image(seed, unclip_dir, image_encoder, out, contents, log)
     if speech:
         log('  speech: SpeechTokenizer + SoundStorm')

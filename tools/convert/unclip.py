@@ -24,8 +24,9 @@ Supported config (that of SD 2.1 unclip): CrossAttnDownBlock2D… + DownBlock2D 
 CrossAttnUpBlock2D…, UNetMidBlock2DCrossAttn, use_linear_projection true, 1 transformer layer, GEGLU,
 flip_sin_to_cos true, freq_shift 0, GroupNorm (norm_num_groups, eps 1e-5; transformer norm eps 1e-6).
 
-The empty-prompt embedding needs the OpenCLIP-H text encoder, which is not replicated here: the converter
-reads it from `text_embedding.f32` in the folder (make it once with diffusers, see docs/real-model.md).
+The empty-prompt embedding comes from `text_encoder/` + `tokenizer/` in the folder (computed by our replica,
+clip_text.py), or from `text_embedding.f32` (raw f32 [1,77,Dt], e.g. made with diffusers, docs/real-model.md)
+when that file exists: the file wins, and if both are there the two are compared (max-abs in the log).
 """
 import json
 import math
@@ -319,8 +320,9 @@ def _rand_state(model, seed, keymap=lambda k: k):
     return sd
 
 
-def make_fake(folder, seed=0, unet=None, vae=None, embed_dim=32, text_dim=16):
-    """Diffusers-layout fake of stabilityai/stable-diffusion-2-1-unclip (the parts AnyGPT uses), small dims."""
+def make_fake(folder, seed=0, unet=None, vae=None, embed_dim=32, text_dim=16, text_embedding=True):
+    """Diffusers-layout fake of stabilityai/stable-diffusion-2-1-unclip (the parts AnyGPT uses), small dims.
+    text_embedding=False: no text_embedding.f32 (add text_encoder/ + tokenizer/ with clip_text.make_fake)."""
     ucfg = dict(UNET_TINY, **(unet or {}))
     ucfg['projection_class_embeddings_input_dim'] = 2 * embed_dim
     ucfg['cross_attention_dim'] = text_dim
@@ -345,19 +347,54 @@ def make_fake(folder, seed=0, unet=None, vae=None, embed_dim=32, text_dim=16):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
         with open(os.path.join(folder, sub, 'scheduler_config.json'), 'w') as f:
             json.dump(cfg, f, indent=2)
-    (0.1 * torch.randn(1, 77, text_dim, generator=g)).numpy().astype('<f4').tofile(os.path.join(folder, 'text_embedding.f32'))
+    if text_embedding:
+        (0.1 * torch.randn(1, 77, text_dim, generator=g)).numpy().astype('<f4').tofile(os.path.join(folder, 'text_embedding.f32'))
     return ucfg, vcfg
+
+
+def text_source(folder):
+    """'file' (text_embedding.f32), 'encoder' (text_encoder/ + tokenizer/) or None."""
+    import clip_text
+    if os.path.isfile(os.path.join(folder, 'text_embedding.f32')):
+        return 'file'
+    return 'encoder' if clip_text.has_text_encoder(folder) else None
+
+
+def text_embedding(folder, width):
+    """→ (flat f32 numpy [77·width], log line): text_embedding.f32 if present, else computed with clip_text.py."""
+    import clip_text
+    src = text_source(folder)
+    if src is None:
+        raise FileNotFoundError(f'{folder}: no text_encoder/ + tokenizer/ and no text_embedding.f32 (the empty-prompt '
+                                'text embedding; docs/real-model.md §1)')
+    if src == 'file':
+        text = np.fromfile(os.path.join(folder, 'text_embedding.f32'), '<f4')
+        note = 'text_embedding.f32 (supplied)'
+        if clip_text.has_text_encoder(folder):
+            mine, _ = clip_text.embed_empty_prompt(folder)
+            if mine.size == text.size:
+                note += f'; our text_encoder replica differs by max-abs {np.abs(mine.reshape(-1) - text).max():.2e}'
+    else:
+        e, info = clip_text.embed_empty_prompt(folder)
+        text = e.reshape(-1)
+        d = info['dims']
+        note = (f'computed from text_encoder/ ({d["num_hidden_layers"]} layers × {d["hidden_size"]}, last hidden state '
+                f'after final_layer_norm) on the empty prompt [{info["ids"][0]}, {info["ids"][1]}, {info["ids"][2]} × '
+                f'{len(info["ids"]) - 2}]')
+    if text.size % 77 or text.size // 77 != width:
+        raise ValueError(f'{folder}: text embedding has {text.size} floats, expected 77 × {width} (UNet cross_attention_dim)')
+    return text, note
 
 
 def load(folder):
     """→ (unet, vae, {mean, std, text, scheduler, unet_cfg, vae_cfg}) from a diffusers-layout folder."""
     need = ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'vae/config.json',
-            'vae/diffusion_pytorch_model.safetensors', 'scheduler/scheduler_config.json', 'text_embedding.f32']
+            'vae/diffusion_pytorch_model.safetensors', 'scheduler/scheduler_config.json']
     miss = [n for n in need if not os.path.isfile(os.path.join(folder, n))]
+    if text_source(folder) is None:
+        miss.append('text_encoder/ + tokenizer/ (or text_embedding.f32)')
     if miss:
-        raise FileNotFoundError(f'{folder}: missing {", ".join(miss)}'
-                                + (' (make text_embedding.f32 with the diffusers snippet in docs/real-model.md)'
-                                   if 'text_embedding.f32' in miss else ''))
+        raise FileNotFoundError(f'{folder}: missing {", ".join(miss)}')
     rd = lambda p: json.load(open(os.path.join(folder, p)))  # noqa: E731
     ucfg = {k: v for k, v in rd('unet/config.json').items() if k in UNET_SD21}
     vcfg = {k: v for k, v in rd('vae/config.json').items() if k in VAE_SD21}
@@ -377,10 +414,7 @@ def load(folder):
     if os.path.isfile(p):
         st = SafeTensors(p)
         extra['mean'], extra['std'] = st.get('mean').reshape(-1), st.get('std').reshape(-1)
-    text = np.fromfile(os.path.join(folder, 'text_embedding.f32'), '<f4')
-    if text.size % 77 or text.size // 77 != unet.c['cross_attention_dim']:
-        raise ValueError(f'{folder}/text_embedding.f32: {text.size} floats, expected 77 × {unet.c["cross_attention_dim"]}')
-    extra['text'] = text
+    extra['text'], extra['text_note'] = text_embedding(folder, unet.c['cross_attention_dim'])
     return unet, vae, extra
 
 
