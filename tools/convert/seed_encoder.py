@@ -17,6 +17,10 @@ ONNX graph (opset 17, static shapes): input `pixel_values` f32 [1,3,224,224]; ou
 engine's image-encoder contract, docs/model-package.md) and `features` f32 [1,32,code_dim] (pre-quantisation,
 for checks; the engine ignores it).
 
+Written from the spec and from reading the upstream module definitions (AnyGPT seed2/seed_qformer/{eva_vit,blip2,
+qformer_quantizer}.py; the causal Q-Former from AILab-CVC/SEED models/Qformer_casual.py, which AnyGPT vendors as
+qformer_causual.py); no upstream code is copied, and nothing here was run against upstream code or weights.
+
 Weights. `seed_quantizer.pt` (AILab-CVC/seed-tokenizer-2) is a Blip2QformerQuantizer state_dict that upstream
 loads with strict=False. The spec infers that it is too small (1.23 GB) to hold the 1 B-parameter ViT, which
 upstream loads from LAVIS' `eva_vit_g.pth` (a plain state_dict of the ViT; downloaded at construction,
@@ -340,11 +344,12 @@ def random_state(dims, seed=0):
 
 
 def make_fake(folder, dims=None, seed=0, extra=None):
-    """Writes seed_quantizer.pt (encoder keys + `extra`, e.g. the decoder's) and eva_vit_g.pth into folder."""
+    """Writes seed_quantizer.pt (encoder keys + `extra`, e.g. the decoder's, which wins on shared keys such as the
+    codebook quantize.embedding.weight) and eva_vit_g.pth into folder."""
     dims = dims or SMALL
     q, v = random_state(dims, seed)
     os.makedirs(folder, exist_ok=True)
-    torch.save(dict(extra or {}, **q), os.path.join(folder, 'seed_quantizer.pt'))
+    torch.save(dict(q, **(extra or {})), os.path.join(folder, 'seed_quantizer.pt'))
     torch.save(v, os.path.join(folder, VIT_FILE))
     return dims
 
