@@ -42,8 +42,8 @@ Dimensions come from the tensor shapes; cross-attention layers are those with `c
 are not stored: ViT heads = W/88 (upstream `1408 // 88`), Q-Former heads = 12 at H = 768; other (test) widths
 use W/8 and H/12 (the rule seed_decoder.py uses), or --vit-heads/--heads.
 
-Differences from upstream that can change codes: upstream runs the ViT in fp16 (weights cast, LayerNorms fp32) on
-a GPU; this graph is fp32 throughout. A query whose two nearest codebook entries are nearly equidistant can get
+Differences from upstream that can change codes: upstream runs in fp16 on a GPU (spec §4.1; the ViT's linear and
+conv weights are cast to fp16, ln_vision computes in fp32); this graph is fp32 throughout. A query whose two nearest codebook entries are nearly equidistant can get
 the other id. pos_embed must be for 224×224 (257 tokens): upstream's bicubic pos-emb interpolation is not done.
 
     /usr/bin/python3 tools/convert/seed_encoder.py --seed DIR --out image_encoder.onnx [--vit FILE]
