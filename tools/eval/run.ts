@@ -206,6 +206,10 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       // espeak's renderings: the fixture WAVs, else espeak-ng + sox as tools/nano/world.py makes them.
       const refs = list.map((c) => mfcc(trimAndNormalise(espeakReference(c, media, sr), sr), sr));
       const res: { text: string; transcript?: string; errors?: number; distances?: number[]; own?: number; nearestOwn: boolean; pairwise: number; error?: string }[] = [];
+      // Voice prompts: the held-out voice's ASR clips (never heard in training). Only with an acoustic stage.
+      const voices = manifest.modalities.speech!.acoustic ? fx.cases.asr_heldout : [];
+      const follow: { text: string; prompt: string; f0Prompt?: number; f0Default?: number; f0Prompted?: number; ok: boolean }[] = [];
+      const f0 = (y: Float32Array, rate: number) => detectPitch(y, rate, { minHz: 70, maxHz: 400 })?.hz;
       for (const [i, c] of list.entries()) {
         const seed = baseSeed + 300 + i;
         const prompt = basePrompt(manifest, 'tts', c.text, [], 1, { forceOutput: true });
@@ -221,6 +225,14 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
         } catch (e) {
           res.push({ text: c.text, error: `decode: ${(e as Error).message}`, errors: wordErrors('', c.text).errors, nearestOwn: false, pairwise: 0 });
           continue;
+        }
+        if (voices.length) {
+          const v = voices[i % voices.length];
+          const voice = await engine.encodeMedia('speech', { path: media(v.audio) }, 'voice-prompt');
+          const prompted = readWav((await engine.decodeSpan(span, { seed, voicePrompt: voice.codes as number[][] })).data);
+          const [fp, fd, fo] = [f0(readWav(media(v.audio)).samples, sr), f0(readWav(wav.data).samples, sr), f0(prompted.samples, prompted.sampleRate)];
+          const ok = fp !== undefined && fd !== undefined && fo !== undefined && Math.abs(Math.log(fo / fp)) < Math.abs(Math.log(fo / fd));
+          follow.push({ text: c.text, prompt: v.audio, f0Prompt: fp, f0Default: fd, f0Prompted: fo, ok });
         }
         const back = await engine.encodeMedia('speech', { bytes: wav.data, name: `tts-${i}.wav` });
         const t = await ask('', { modality: 'speech', tokens: back.tokens }, 'asr', seed);
@@ -243,6 +255,10 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       if (list.length < 2) notes.push('tts: MFCC-DTW needs at least two texts; with one it cannot compare');
       row('text→speech', 'MFCC-DTW nearest espeak ref is its own text', res.length, list.length >= 2 ? frac(res.map((r) => r.nearestOwn)) : null, 0.8);
       row('text→speech', '  MFCC-DTW closer than each other text (pairwise)', res.length, list.length >= 2 && res.length ? res.reduce((s, r) => s + r.pairwise, 0) / res.length : null, null);
+      if (voices.length) {
+        cases.tts_voice_prompt = follow;
+        row('text→speech', '  voice prompt (held-out voice): f0 nearer the prompt than without it', follow.length, frac(follow.map((r) => r.ok)), null);
+      } else notes.push('tts: the package has no acoustic stage, so the voice-prompt row is not measured');
     }
 
     // ------------------------------------------------------------ text → music

@@ -1,10 +1,21 @@
-"""Audio tokenizers for speech and music: spectral residual k-means + Griffin-Lim (probe recipe 3b).
+"""Audio tokenizers for speech and music: a two-level spectral codec + Griffin-Lim.
 
 16 kHz. STFT n_fft 1024, hop 320 (50 STFT frames/s); one token frame = 2 consecutive log-magnitude frames
-(1026 numbers), so tokens run at 25 Hz. Level q of the residual k-means quantises what levels < q left over.
-Decoding sums the codewords of the given levels, turns them back into magnitudes and runs fast Griffin-Lim.
-The DFT kernels and the window are computed inside the graph from small aranges, so the ONNX files hold
-little more than the codebooks.
+(1026 numbers), so tokens run at 25 Hz. Decoding sums one codeword per given level (log-magnitude), turns it back
+into magnitudes and runs fast Griffin-Lim. The DFT kernels are computed inside the graph from small aranges, so the
+ONNX files hold little more than the codebooks.
+
+Level 0 is what the LM reads and writes, so it quantises the part of the spectrum that carries the meaning, the
+way SpeechTokenizer's first level is distilled towards content:
+  * speech: the spectral envelope (cepstral coefficients 1..NC-1, mean-normalised over the utterance). Pitch and
+    the speaker's average colouring are left out, so the same word gives similar codes across voices.
+  * music: the whitened fine structure in the band of the world's fundamentals (log-magnitude minus its cepstral
+    envelope, positive part, 200-1300 Hz), which depends on the pitches and hardly on the timbre. So "flute C#5"
+    and "organ C#5" share level-0 codes and a held-out (note, timbre) pair is made of codes the LM has seen.
+Each level-0 code decodes to the mean log-magnitude of the training frames assigned to it. Level 1 quantises what
+is left: for speech the full residual (voice and pitch), for music its cepstral envelope (the timbre's tilt,
+shared across pitches). The first nano used a plain residual k-means on log-magnitudes, whose codes followed voice
+and timbre; the LM could not generalise over them (see MODEL_CARD.md).
 """
 import math, os, sys
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -16,6 +27,8 @@ DIM = SUB * BINS
 FRAME = HOP * SUB  # samples per token frame (640 -> 25 Hz)
 EPS = 1e-3
 GL_ITERS = 32
+NC = 20  # cepstral coefficients in the envelope: below the quefrency of any pitch in the world (f0 >= 80 Hz)
+MUSIC_BAND = (13, 84)  # bins 200-1300 Hz: the world's fundamentals (262-988 Hz) and their nearest partials
 
 
 def dft_kernels(like):
@@ -54,30 +67,63 @@ def features(wave):
     return logmag[:f * SUB].reshape(f, DIM)
 
 
-class Encoder(nn.Module):
-    """waveform f32 [1,1,T] -> codes i64 [Q,1,F] (residual argmin over codebooks [Q,K,DIM])."""
+def dct_basis(like):
+    """Orthonormal DCT-II rows 0..NC-1 over the BINS of one frame [NC, BINS], built in the graph like the DFT kernels."""
+    zero = like.flatten()[:1].float() * 0
+    n = torch.arange(BINS).float() + zero
+    k = torch.arange(NC).float() + zero
+    scale = torch.where(k == 0, torch.full_like(k, math.sqrt(1 / BINS)), torch.full_like(k, math.sqrt(2 / BINS)))
+    return torch.cos(math.pi * k[:, None] * (n[None, :] + 0.5) / BINS) * scale[:, None]
 
-    def __init__(self, codebooks):
+
+def envelope(x, basis):
+    """Cepstrally smoothed log-magnitude: x [F, DIM] -> [F, DIM] (each of the SUB frames smoothed on its own)."""
+    f = x.reshape(-1, BINS)
+    return ((f @ basis.t()) @ basis).reshape(x.shape)
+
+
+def semantic(x, basis, kind):
+    """The level-0 feature of token frames x [F, DIM] (see the module docstring)."""
+    f = x.reshape(-1, BINS)
+    if kind == 'speech':
+        c = (f @ basis.t())[:, 1:]  # drop c0 (loudness)
+        c = c.reshape(x.shape[0], SUB * (NC - 1))
+        return c - c.mean(0, keepdim=True)  # utterance mean normalisation: the speaker's and channel's colouring
+    fine = (f - (f @ basis.t()) @ basis)[:, MUSIC_BAND[0]:MUSIC_BAND[1]].clamp_min(0)
+    return fine.reshape(x.shape[0], -1)
+
+
+def nearest(x, c):
+    return (2 * x @ c.t() - (c * c).sum(1)).argmax(-1)
+
+
+class Encoder(nn.Module):
+    """waveform f32 [1,1,T] -> codes i64 [2,1,F]. `sem` [K, dim] is level 0's codebook in the semantic feature
+    space, `cb` [2, K, DIM] the decoder's log-magnitude codewords of both levels."""
+
+    def __init__(self, codec):
         super().__init__()
-        self.register_buffer('cb', codebooks)
+        self.kind = codec['kind']
+        self.register_buffer('sem', codec['sem'])
+        self.register_buffer('cb', codec['cb'])
 
     def forward(self, waveform):
-        r = features(waveform)
-        codes = []
-        for q in range(self.cb.shape[0]):
-            c = self.cb[q]
-            idx = (2 * r @ c.t() - (c * c).sum(1)).argmax(-1)
-            codes.append(idx)
-            r = r - c[idx]
-        return torch.stack(codes)[:, None, :]
+        x = features(waveform)
+        basis = dct_basis(waveform)
+        c0 = nearest(semantic(x, basis, self.kind), self.sem)
+        r = x - self.cb[0][c0]
+        if self.kind == 'music':
+            r = envelope(r, basis)
+        c1 = nearest(r, self.cb[1])
+        return torch.stack([c0, c1])[:, None, :]
 
 
 class Decoder(nn.Module):
     """codes i64 [Q',1,F] -> waveform f32 [1,1,F*FRAME] (sum of codewords -> magnitude -> fast Griffin-Lim)."""
 
-    def __init__(self, codebooks):
+    def __init__(self, codec):
         super().__init__()
-        self.register_buffer('cb', codebooks)
+        self.register_buffer('cb', codec['cb'])
 
     def forward(self, codes):
         q = codes.shape[0]
@@ -104,37 +150,69 @@ class Decoder(nn.Module):
         return istft(re, im, syn, win, length)
 
 
-def kmeans(x, k, iters, seed):
+def kmeans(x, k, iters, seed, anchors=None):
+    """k centroids; the first len(anchors) are fixed (not moved), the rest are fitted around them."""
     g = torch.Generator().manual_seed(seed)
+    fixed = 0 if anchors is None else len(anchors)
     c = x[torch.randperm(len(x), generator=g)[:k]].clone()
+    if fixed:
+        c[:fixed] = anchors
     for _ in range(iters):
         a = (2 * x @ c.t() - (c * c).sum(1)).argmax(-1)
         s = torch.zeros_like(c).index_add_(0, a, x)
         n = torch.bincount(a, minlength=k).float()
         empty = n == 0
-        c = torch.where(empty[:, None], x[torch.randint(len(x), (k,), generator=g)], s / n.clamp_min(1)[:, None])
+        new = torch.where(empty[:, None], x[torch.randint(len(x), (k,), generator=g)], s / n.clamp_min(1)[:, None])
+        c = torch.cat([c[:fixed], new[fixed:]])
     return c
 
 
-def fit(waves, levels, k, seed, iters=25):
-    x = torch.cat([features(torch.tensor(w)[None, None]) for w in waves])
-    cbs, r = [], x
-    for q in range(levels):
-        c = kmeans(r, k, iters, seed + q)
-        a = (2 * r @ c.t() - (c * c).sum(1)).argmax(-1)
-        print(f'  level {q}: {len(x)} frames, residual rms {(r - c[a]).pow(2).mean().sqrt():.3f}', flush=True)
-        cbs.append(c); r = r - c[a]
-    return torch.stack(cbs)
+def fit(kind, waves, k0, seed, iters=25, decode_from=None, labels=None):
+    """Fits both levels on the token frames of `waves`. Level-0 codewords decode to the mean log-magnitude of their
+    frames, taken over `decode_from` (a mask of frames, e.g. the canonical TTS voice) where a code has >= 2 of them.
+    `labels` (one per wave, e.g. the pitch set of a music clip) anchor level 0: the mean feature of each label's
+    steady frames is a fixed codeword, the semantic target (as HuBERT is SpeechTokenizer's); k-means fits the
+    remaining codewords (onsets, silence, anything outside the world) around them."""
+    feats = [features(torch.tensor(w)[None, None]) for w in waves]
+    x = torch.cat(feats)
+    basis = dct_basis(x)
+    sems = [semantic(f, basis, kind) for f in feats]
+    sem = torch.cat(sems)
+    anchors = None
+    if labels is not None:
+        keys = sorted(set(labels))
+        anchors = torch.stack([torch.cat([s[3:-3] for s, l in zip(sems, labels) if l == key]).mean(0) for key in keys])
+    c = kmeans(sem, k0, iters, seed, anchors)
+    a0 = nearest(sem, c)
+    n = torch.bincount(a0, minlength=k0).float()
+    d0 = torch.zeros(k0, DIM).index_add_(0, a0, x) / n.clamp_min(1)[:, None]
+    if decode_from is not None:
+        m = decode_from.float()
+        nm = torch.bincount(a0, weights=m, minlength=k0)
+        dm = torch.zeros(k0, DIM).index_add_(0, a0, x * m[:, None]) / nm.clamp_min(1)[:, None]
+        d0 = torch.where((nm >= 2)[:, None], dm, d0)
+    r = x - d0[a0]
+    if kind == 'music':
+        r = envelope(r, basis)
+    c1 = kmeans(r, 256, iters, seed + 1)
+    a1 = nearest(r, c1)
+    rms = lambda t: t.pow(2).mean().sqrt().item()
+    print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(x - d0[a0]):.3f} -> {rms(x - d0[a0] - c1[a1]):.3f}', flush=True)
+    # level 0 has 256 token ids; ids the codebook does not use are never nearest (far away) and decode to silence
+    sem_full = torch.cat([c, torch.full((256 - k0, c.shape[1]), 1e4)])
+    d0_full = torch.cat([d0, torch.full((256 - k0, DIM), math.log(EPS))])
+    return {'kind': kind, 'sem': sem_full, 'cb': torch.stack([d0_full, c1])}
 
 
 def music_training_waves(smoke=False):
+    """-> [(item, wave)]: the codec (not the LM) sees every timbre x pitch."""
     rng = np.random.RandomState(world.SEED + 3)
-    waves = []
-    for item in world.music_items():  # the codec (not the LM) sees every timbre x pitch
+    out = []
+    for item in world.music_items():
         for _ in range(1 if smoke else 3):
-            waves.append(world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))
-        waves.append(world.synth(item, 1.0, 0.5))
-    return waves
+            out.append((item, world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7))))
+        out.append((item, world.synth(item, 1.0, 0.5)))
+    return out
 
 
 def pitch_check(dec, enc, items):
@@ -156,11 +234,20 @@ if __name__ == '__main__':
     smoke = '--smoke' in sys.argv
     sets = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
     print('speech codec')
-    speech_cb = fit([c[-1] for c in sets['train'] + sets['tts']], 2, 256, world.SEED, 5 if smoke else 25)
+    clips = sets['train'] + sets['tts']
+    canonical = torch.cat([torch.full((features(torch.tensor(c[-1])[None, None]).shape[0],), c[1] == world.TTS_VOICE) for c in clips])
+    speech = fit('speech', [c[-1] for c in clips], 256, world.SEED, 5 if smoke else 25, decode_from=canonical)
     print('music codec')
-    music_cb = fit(music_training_waves(smoke), 2, 256, world.SEED + 10, 5 if smoke else 25)
-    torch.save({'speech': speech_cb, 'music': music_cb}, os.path.join(world.WORK, 'audio_codec.pt'))
+    clips = music_training_waves(smoke)
+    music = fit('music', [w for _, w in clips], 48, world.SEED + 10, 5 if smoke else 25,
+                labels=[tuple(world.music_pitches(i)) for i, _ in clips])
+    torch.save({'speech': speech, 'music': music}, os.path.join(world.WORK, 'audio_codec.pt'))
     notes = [i for i in world.music_items() if i[0] == 'note'][::1 if not smoke else 12]
     with torch.no_grad():
-        print('music pitch within 50 cents after 2-level round trip:', pitch_check(Decoder(music_cb), Encoder(music_cb), notes))
-        print('music pitch, level 0 only:', pitch_check(Decoder(music_cb), lambda w: Encoder(music_cb)(w)[:1], notes))
+        print('music pitch within 50 cents after 2-level round trip:', pitch_check(Decoder(music), Encoder(music), notes))
+        print('music pitch, level 0 only:', pitch_check(Decoder(music), lambda w: Encoder(music)(w)[:1], notes))
+        enc = Encoder(music)
+        shared = [i for i in world.music_items() if i[2] == 'flute']
+        same = [np.mean([a == b for a, b in zip(enc(torch.tensor(world.synth(i))[None, None])[0, 0].tolist(),
+                                                 enc(torch.tensor(world.synth((i[0], i[1], 'organ')))[None, None])[0, 0].tolist())]) for i in shared]
+        print(f'music level-0 codes shared by flute and organ on the same pitches: {np.mean(same):.2f}')

@@ -49,14 +49,16 @@ for (const c of fixture.cases) {
   console.log(`${c.task.padEnd(8)} prompt ids ${idsOk ? 'match' : 'DIFFER'}, greedy ${genOk ? 'match' : 'DIFFER'} (${out.length} tokens, ${ms.toFixed(2)} ms/token): ${tok.decode(out).slice(0, 90)}`);
 }
 
-const checkPath = 'tools/nano/work/codec_check.json';
+const checkPath = `${process.env.NANO_WORK ?? 'tools/nano/work'}/codec_check.json`;
 if (fs.existsSync(checkPath)) {
   const ck = JSON.parse(fs.readFileSync(checkPath, 'utf8'));
   for (const [name, c] of Object.entries(ck)) {
     const s = await ort.InferenceSession.create(`${dir}/${name}.onnx`, opts);
-    const inp = c.dtype === 'int64' ? i64(c.input, c.dims) : new ort.Tensor('float32', Float32Array.from(c.input), c.dims);
+    const tensor = (x) => (x.dtype === 'int64' ? i64(x.input, x.dims) : new ort.Tensor('float32', Float32Array.from(x.input), x.dims));
+    // one input (`input`, `dims`, `dtype`) or several by name (`inputs`: { name: { input, dims, dtype } })
+    const feeds = c.inputs ? Object.fromEntries(Object.entries(c.inputs).map(([n, x]) => [n, tensor(x)])) : { [s.inputNames[0]]: tensor(c) };
     const t0 = performance.now();
-    const r = await s.run({ [s.inputNames[0]]: inp });
+    const r = await s.run(feeds);
     const ms = performance.now() - t0;
     const got = Array.from(r[s.outputNames[0]].data, Number);
     let agree = 0;

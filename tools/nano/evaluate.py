@@ -25,7 +25,7 @@ class Nano:
 
     @torch.no_grad()
     def generate(self, prompt, max_new=120):
-        """Greedy + constraints: 64 image ids inside <soim>, speech ids/<eosp> inside <sosp>, alternating codebooks inside <somu>."""
+        """Greedy + constraints: 16 image ids inside <soim>, speech ids/<eosp> inside <sosp>, alternating codebooks inside <somu>."""
         t, m = self.tok, self.model
         ids = [t.id['<s>']] + t.encode(prompt)
         past, out, x, n, mode, count = m.empty_past(), [], torch.tensor([ids]), len(ids), None, 0
@@ -36,7 +36,7 @@ class Nano:
                 allow = torch.zeros_like(lg, dtype=torch.bool)
                 a, b = self.blk[mode]
                 if mode == 'image':
-                    if count < 64: allow[a:b] = True
+                    if count < image_codec.TOKENS: allow[a:b] = True
                     else: allow[t.id['<eoim>']] = True
                 elif mode == 'speech':
                     allow[a:b] = True; allow[t.id['<eosp>']] = count > 0
@@ -61,7 +61,7 @@ class Nano:
         return self.tok.decode([i for i in out if i < self.tok.n_text]).strip()
 
     def image(self, codes):
-        codes = (codes + [0] * 64)[:64]
+        codes = (codes + [0] * image_codec.TOKENS)[:image_codec.TOKENS]
         return image_codec.Decoder(self.icb)(torch.tensor([codes]))[0].numpy()
 
     def speech_wave(self, codes):

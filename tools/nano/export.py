@@ -3,7 +3,7 @@ and the torch-side parity fixture test/fixtures/nano-parity.json.
 """
 import hashlib, json, os, shutil, sys
 import torch
-import world, image_codec, audio_codec, lm
+import world, image_codec, audio_codec, lm, acoustic
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 OUT = os.environ.get('NANO_OUT', os.path.join(ROOT, 'models', 'anygpt-nano'))
@@ -56,7 +56,7 @@ def export_llm(model):
 def export_codecs():
     icb = torch.load(os.path.join(world.WORK, 'image_codec.pt'))
     onnx_export(image_codec.Encoder(icb), (torch.zeros(1, 3, 32, 32),), 'image_encoder.onnx', ['pixel_values'], ['codes'], None)
-    onnx_export(image_codec.Decoder(icb), (torch.zeros(1, 64, dtype=torch.long),), 'image_decoder.onnx', ['codes'], ['pixels'], None)
+    onnx_export(image_codec.Decoder(icb), (torch.zeros(1, image_codec.TOKENS, dtype=torch.long),), 'image_decoder.onnx', ['codes'], ['pixels'], None)
     ac = torch.load(os.path.join(world.WORK, 'audio_codec.pt'))
     wave = torch.zeros(1, 1, 16000)
     # fold=False keeps the DFT kernels as small Range/Cos/Sin subgraphs instead of MB-sized constants
@@ -64,6 +64,9 @@ def export_codecs():
                 {'waveform': {2: 'samples'}, 'codes': {2: 'frames'}}, fold=False)
     onnx_export(audio_codec.Decoder(ac['speech']), (torch.zeros(1, 1, 20, dtype=torch.long),), 'speech_decoder.onnx', ['codes'], ['waveform'],
                 {'codes': {0: 'levels', 2: 'frames'}, 'waveform': {2: 'samples'}}, fold=False)
+    net = acoustic.AcousticNet(); net.load_state_dict(torch.load(os.path.join(world.WORK, 'acoustic.pt'))); net.eval()
+    onnx_export(net, (torch.zeros(1, 12, dtype=torch.long), torch.zeros(1, 12, dtype=torch.long)), 'speech_acoustic.onnx',
+                ['codes', 'cond_ids'], ['logits'], {'codes': {1: 'positions'}, 'cond_ids': {1: 'frames'}, 'logits': {1: 'positions'}})
     onnx_export(MusicEncoder(ac['music']), (wave,), 'music_encoder.onnx', ['waveform'], ['audio_codes'],
                 {'waveform': {2: 'samples'}, 'audio_codes': {3: 'frames'}}, fold=False)
     onnx_export(MusicDecoder(ac['music']), (torch.zeros(1, 1, 2, 20, dtype=torch.long),), 'music_decoder.onnx', ['audio_codes'], ['waveform'],
@@ -81,9 +84,14 @@ def codec_check(media):
     sp = audio_codec.Encoder(ac['speech'])(wave)
     mu = MusicEncoder(ac['music'])(note)
     flat = lambda t: t.flatten().tolist()
+    net = acoustic.AcousticNet(); net.load_state_dict(torch.load(os.path.join(world.WORK, 'acoustic.pt'))); net.eval()
+    masked = torch.where(torch.arange(sp.shape[2]) % 3 == 0, sp[1, 0], torch.full_like(sp[1, 0], acoustic.MASK))[None]
     return {
+        'speech_acoustic': {'inputs': {'codes': {'input': flat(masked), 'dims': list(masked.shape), 'dtype': 'int64'},
+                                       'cond_ids': {'input': flat(sp[0]), 'dims': list(sp[0].shape), 'dtype': 'int64'}},
+                            'expected': flat(net(masked, sp[0])), 'tolerance': 1e-3},
         'image_encoder': {'input': flat(px), 'dims': [1, 3, 32, 32], 'expected': flat(codes)},
-        'image_decoder': {'input': flat(codes), 'dims': [1, 64], 'dtype': 'int64', 'expected': flat(image_codec.Decoder(icb)(codes)), 'tolerance': 0.01},
+        'image_decoder': {'input': flat(codes), 'dims': [1, image_codec.TOKENS], 'dtype': 'int64', 'expected': flat(image_codec.Decoder(icb)(codes)), 'tolerance': 0.01},
         'speech_encoder': {'input': flat(wave), 'dims': list(wave.shape), 'expected': flat(sp), 'minAgree': 0.95},
         'speech_decoder': {'input': flat(sp[:1]), 'dims': [1, 1, sp.shape[2]], 'dtype': 'int64',
                            'expected': flat(audio_codec.Decoder(ac['speech'])(sp[:1])), 'tolerance': 0.05, 'minAgree': 0.9},
@@ -120,12 +128,14 @@ def manifest(model, tok):
         'specialTokens': ['[Human]', '[MMGPT]', '<eoh>', '<eos>', '[AnyGPT]', '<eom>'],
         'modalities': {
             'image': {'tokens': {'prefix': '👀', 'size': image_codec.K, 'start': '<soim>', 'end': '<eoim>'},
-                      'tokensPerImage': 64,
+                      'tokensPerImage': image_codec.TOKENS,
                       'input': {'width': 32, 'height': 32, 'resize': 'fill-bicubic', 'mean': [0.5] * 3, 'std': [0.5] * 3, 'background': '#000000'},
                       'encoder': ref('image_encoder.onnx'), 'decoder': {'kind': 'direct', 'graph': ref('image_decoder.onnx')}},
             'speech': {'tokens': {'prefix': '🗣\ufe0f', 'size': 256, 'start': '<sosp>', 'end': '<eosp>'},
                        'sampleRate': 16000, 'frameRate': 25, 'numQuantizers': 2, 'codebookSize': 256, 'maxInputSeconds': 8,
-                       'encoder': ref('speech_encoder.onnx'), 'decoder': ref('speech_decoder.onnx')},
+                       'encoder': ref('speech_encoder.onnx'), 'decoder': ref('speech_decoder.onnx'),
+                       'acoustic': {'graph': ref('speech_acoustic.onnx'), 'numAcousticQuantizers': 1, 'maskId': acoustic.MASK,
+                                    'steps': acoustic.STEPS, 'topkFraction': acoustic.TOPK_FRACTION}},
             'music': {'tokens': {'prefix': '🎶', 'size': 512, 'start': '<somu>', 'end': '<eomu>'},
                       'sampleRate': 16000, 'frameRate': 25, 'numCodebooks': 2, 'codebookSize': 256, 'maxInputSeconds': 4,
                       'encoder': ref('music_encoder.onnx'), 'decoder': ref('music_decoder.onnx')},
@@ -137,13 +147,14 @@ def manifest(model, tok):
             'instructions': {k: v[0] for k, v in lm.INSTRUCTIONS.items()},
             'stopTokens': ['<eos>', '<eom>'],
         },
-        # upstream config/*.json values (top-k 50 default, music top-k 200 / rep 1.15, speech rep 1.05),
-        # with max_new_tokens sized for nano: image 64 + <soim> <eoim> <eos> with room for ~20 tokens of text before
+        # upstream config/*.json values (top-k 50 default, music top-k 200, speech rep 1.05; not music's rep 1.15:
+        # nano's music level 0 is one pitch code repeated for as long as the note lasts, which a penalty pushes away),
+        # with max_new_tokens sized for nano: image 32 + <soim> <eoim> <eos> with room for ~20 tokens of text before
         # it (a chat reply), speech <= 4 s at 25 Hz, music <= 2 s x 2 codebooks. min_new_tokens only bans the stop
         # tokens: 0 for text (answers are 3-8 tokens: 'red.<eos>'), and below the shortest valid media reply
-        # (image 66, speech ~0.4 s = 10+2, music 0.5 s = 25x2+2) for the media presets.
-        'presets': {'text': preset(True, 50, 1.0, 60, 0), 'image': preset(True, 50, 1.0, 90, 10),
-                    'speech': preset(True, 50, 1.05, 110, 10), 'music': preset(True, 200, 1.15, 110, 10)},
+        # (image 34, speech ~0.4 s = 10+2, music 0.5 s = 25x2+2) for the media presets.
+        'presets': {'text': preset(True, 50, 1.0, 60, 0), 'image': preset(True, 50, 1.0, 56, 10),
+                    'speech': preset(True, 50, 1.05, 110, 10), 'music': preset(True, 200, 1.0, 110, 10)},
     }
 
 
