@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,31 +21,45 @@ export interface ConnectionInfo {
   kernel_name?: string;
 }
 
-/** A TCP port free on loopback right now (the kernel binds it shortly after; a race jupyter_client accepts too). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * `n` distinct TCP ports free on loopback right now (the kernel binds them shortly after; a race jupyter_client
+ * accepts too). All n listeners stay open until every port is known: closing each before asking for the next let
+ * the OS hand the same port out twice, and the kernel then failed with "Address already in use".
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      srv.unref();
+      servers.push(srv);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))));
+  }
 }
 
 /** Picks five free ports and a fresh HMAC key, and writes kernel.json (mode 0600) into a new temp folder. */
 export async function writeConnectionFile(opts: { key?: string; kernelName?: string; prefix?: string } = {}): Promise<{ file: string; info: ConnectionInfo }> {
+  const [shell_port, control_port, stdin_port, iopub_port, hb_port] = await freePorts(5);
   const info: ConnectionInfo = {
     transport: 'tcp',
     ip: '127.0.0.1',
     key: opts.key ?? randomBytes(16).toString('hex'),
     signature_scheme: 'hmac-sha256',
-    shell_port: await freePort(),
-    control_port: await freePort(),
-    stdin_port: await freePort(),
-    iopub_port: await freePort(),
-    hb_port: await freePort(),
+    shell_port,
+    control_port,
+    stdin_port,
+    iopub_port,
+    hb_port,
     ...(opts.kernelName ? { kernel_name: opts.kernelName } : {}),
   };
   const file = join(mkdtempSync(join(tmpdir(), opts.prefix ?? 'anygpt-kernel-')), 'kernel.json');

@@ -53,7 +53,20 @@ export class KernelSession {
     this.exitListeners.push(fn);
   }
 
+  /** Starts the kernel; a start lost to a port race (another process bound a picked port first) is retried. */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce();
+      } catch (e) {
+        if (attempt >= 3 || !/Address already in use/.test((e as Error).message)) throw e;
+        this.stopping = false;
+        this.stderrTail = '';
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     const { file, info } = await newConnectionFile();
     this.connectionFile = file;
     const argv = kernelArgv(this.opts.node, this.opts.kernelScript, file);

@@ -64,10 +64,12 @@ def clip_codes(enc, sets):
 
 
 def example(clips, rng):
-    """-> (codes, cond, target mask): a prompt prefix (kept) + a target suffix (partly masked), or no prompt."""
+    """-> (input level-1 codes with MASK, level 0, level 1, mask): a prompt prefix (kept) and a partly masked target
+    suffix of one clip, or a whole clip with no prompt (half of the canonical-voice clips, and any clip under 8 frames,
+    too short to split)."""
     voice, c0, c1 = clips[rng.randint(len(clips))]
     n = len(c0)
-    if voice == world.TTS_VOICE and rng.rand() < 0.5 or n < 8:
+    if (voice == world.TTS_VOICE and rng.rand() < 0.5) or n < 8:
         p = 0  # no prompt: the canonical voice
     else:
         p = rng.randint(3, n - 4)
