@@ -20,6 +20,7 @@ and timbre; the LM could not generalise over them (see MODEL_CARD.md).
 import math, os, sys
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import world
+from vq import kmeans, nearest
 
 N_FFT, HOP, SUB = 1024, 320, 2  # SUB STFT frames per token frame
 BINS = N_FFT // 2 + 1
@@ -93,10 +94,6 @@ def semantic(x, basis, kind):
     return fine.reshape(x.shape[0], -1)
 
 
-def nearest(x, c):
-    return (2 * x @ c.t() - (c * c).sum(1)).argmax(-1)
-
-
 class Encoder(nn.Module):
     """waveform f32 [1,1,T] -> codes i64 [2,1,F]. `sem` [K, dim] is level 0's codebook in the semantic feature
     space, `cb` [2, K, DIM] the decoder's log-magnitude codewords of both levels."""
@@ -148,23 +145,6 @@ class Decoder(nn.Module):
             norm = torch.sqrt(ar * ar + ai * ai + 1e-10)
             re, im = mag * ar / norm, mag * ai / norm
         return istft(re, im, syn, win, length)
-
-
-def kmeans(x, k, iters, seed, anchors=None):
-    """k centroids; the first len(anchors) are fixed (not moved), the rest are fitted around them."""
-    g = torch.Generator().manual_seed(seed)
-    fixed = 0 if anchors is None else len(anchors)
-    c = x[torch.randperm(len(x), generator=g)[:k]].clone()
-    if fixed:
-        c[:fixed] = anchors
-    for _ in range(iters):
-        a = (2 * x @ c.t() - (c * c).sum(1)).argmax(-1)
-        s = torch.zeros_like(c).index_add_(0, a, x)
-        n = torch.bincount(a, minlength=k).float()
-        empty = n == 0
-        new = torch.where(empty[:, None], x[torch.randint(len(x), (k,), generator=g)], s / n.clamp_min(1)[:, None])
-        c = torch.cat([c[:fixed], new[fixed:]])
-    return c
 
 
 def fit(kind, waves, k0, seed, iters=25, decode_from=None, labels=None):

@@ -18,6 +18,7 @@ colour and size at once, and greedy decoding kept choosing the background. With 
 import os, sys
 import numpy as np, torch, torch.nn as nn
 import world
+from vq import kmeans, nearest
 
 K, P = 512, 8  # token block (256 colours + 256 masks), patch side
 KC = KM = 256
@@ -43,10 +44,6 @@ def split(x):
     cc = (colour * colour).sum(-1, keepdim=True)
     mask = ((x * colour[:, :, None]).sum(-1) / cc.clamp_min(1e-6)).clamp(0, 1)
     return colour, mask * (cc > 1e-4).float()  # a black patch has an empty mask
-
-
-def nearest(x, c):
-    return (2 * x @ c.t() - (c * c).sum(1)).argmax(-1)
 
 
 class Encoder(nn.Module):  # pixel_values f32 [1,3,32,32] normalised -> codes i64 [1,32]
@@ -102,13 +99,7 @@ def fit(smoke=False):
     assert free > 0, f'{len(exact)} distinct world masks do not fit {KM} codewords'
     x = to_masks([random_scene(rng) for _ in range(100 if smoke else 600)])
     x = x[x.sum(1) > 1e-3]
-    g = torch.Generator().manual_seed(world.SEED)
-    c = x[torch.randperm(len(x), generator=g)[:free]].clone()
-    for it in range(5 if smoke else 30):
-        a = nearest(x, c)
-        n = torch.bincount(a, minlength=free).float()
-        s = torch.zeros_like(c).index_add_(0, a, x)
-        c = torch.where(n[:, None] > 0, s / n.clamp_min(1)[:, None], x[torch.randint(len(x), (free,), generator=g)])
+    c = kmeans(x, free, 5 if smoke else 30, world.SEED)
     print(f'{len(exact)} exact world masks, {free} k-means masks on {len(x)} random-scene patches, mse {((x - c[nearest(x, c)]) ** 2).mean():.5f}')
     return {'colours': palette(), 'masks': torch.cat([exact, c])}
 
