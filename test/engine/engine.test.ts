@@ -5,6 +5,10 @@ import { DET, LLAMA } from './fixtures';
 
 const pieces = (g: Generation) => g.tokens.slice(g.promptLength).map((t) => t.piece);
 const greedy = { doSample: false } as const;
+// Inside a media span the modality's manifest preset replaces the request's sampling fields (docs/engine.md,
+// "Modality-aware decoding"), and the det fixture's presets sample: span codes depend on the seed even in a greedy
+// request. Tests that check them pin one; unseeded, 'say' leaves <🗣️2> after <🗣️1> in ~1.2% of runs (p = 0.988).
+const spanSeed = 1;
 
 describe('engine: generation through the worker (real ORT sessions)', function () {
   let det: Engine;
@@ -25,7 +29,7 @@ describe('engine: generation through the worker (real ORT sessions)', function (
   });
 
   it('image: exactly tokensPerImage codes then the end tag, where the model alone closes early', async () => {
-    const g = await det.generate('img', { ...greedy, maxNewTokens: 12 });
+    const g = await det.generate('img', { ...greedy, maxNewTokens: 12, seed: spanSeed });
     assert.deepEqual(pieces(g).slice(0, 4), ['<soim>', '<👀1>', '<👀2>', '<👀3>']);
     assert.equal(pieces(g)[5], '<eoim>');
     assert.equal(g.stopReason, 'stop-token');
@@ -34,7 +38,7 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     assert.equal(span.codes.length, 4);
     assert.deepEqual(span.codes.slice(0, 3), [1, 2, 3]);
     // max_new_tokens inside an image: the span is still finished (it could not be decoded otherwise), with a warning.
-    const cut = await det.generate('img', { ...greedy, maxNewTokens: 2 });
+    const cut = await det.generate('img', { ...greedy, maxNewTokens: 2, seed: spanSeed });
     assert.deepEqual(pieces(cut).slice(0, 4), ['<soim>', '<👀1>', '<👀2>', '<👀3>']);
     assert.match(pieces(cut)[4], /^<👀\d+>$/);
     assert.equal(pieces(cut)[5], '<eoim>');
@@ -49,14 +53,14 @@ describe('engine: generation through the worker (real ORT sessions)', function (
   });
 
   it('speech: codes or the end tag inside the span', async () => {
-    const g = await det.generate('say', { ...greedy, maxNewTokens: 12 });
+    const g = await det.generate('say', { ...greedy, maxNewTokens: 12, seed: spanSeed });
     assert.deepEqual(pieces(g), ['<sosp>', '<🗣️0>', '<🗣️1>', '<🗣️2>', '<eosp>', '<eos>']);
     const raw = await det.generate('say', { ...greedy, maxNewTokens: 5, constrain: false });
     assert.equal(pieces(raw)[3], '<👀2>'); // the model's own choice, a wrong-modality code
   });
 
   it('music: codebook order within frames; record carries codebook and frame', async () => {
-    const g = await det.generate('music', { ...greedy, maxNewTokens: 12 });
+    const g = await det.generate('music', { ...greedy, maxNewTokens: 12, seed: spanSeed });
     assert.deepEqual(pieces(g), ['<somu>', '<🎶1>', '<🎶6>', '<🎶9>', '<🎶13>', '<eomu>', '<eos>']);
     const codes = g.tokens.slice(g.promptLength + 1, g.promptLength + 5);
     assert.deepEqual(codes.map((t) => [t.codebook, t.frame]), [[0, 0], [1, 0], [2, 0], [3, 0]]);
