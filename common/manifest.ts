@@ -135,6 +135,11 @@ export interface SpeechSpec {
     maskId: number; // 1024
     steps: number; // 3
     topkFraction: number; // 0.7 (filter keeps ceil((1-0.7)*C))
+    /**
+     * What the generator says without a voice prompt, when it was trained to say one thing (e.g. nano: its single
+     * canonical voice). Absent (the real SoundStorm): an unprompted voice is arbitrary, and decodes warn so.
+     */
+    unpromptedVoice?: string;
   };
   /** codes i64 [Q',1,F] -> waveform f32 [1,1,T]; Q' = 1 when there is no acoustic stage. */
   decoder: OnnxRef;

@@ -86,7 +86,7 @@ export class SpeechCodec {
         topkFraction: ac.topkFraction,
       };
       const prompt = opts.voicePrompt && this.checkPrompt(opts.voicePrompt, cfg);
-      if (!opts.voicePrompt) warnings.push('no voice prompt: the voice is whatever the acoustic model picks');
+      if (!opts.voicePrompt && !ac.unpromptedVoice) warnings.push('no voice prompt: the voice is whatever the acoustic model picks');
       layers = await soundstormGenerate(
         async (codes, cond) => {
           const L = cond.length;

@@ -284,6 +284,7 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
         maskId: c.nonNegInt(ac.maskId, `${p}.acoustic.maskId`),
         steps: c.posInt(ac.steps, `${p}.acoustic.steps`),
         topkFraction: c.num(ac.topkFraction, `${p}.acoustic.topkFraction`, 0, 1, 'a number in [0, 1]'),
+        unpromptedVoice: c.optStr(ac.unpromptedVoice, `${p}.acoustic.unpromptedVoice`),
       },
       decoder: c.onnxRef(o.decoder, `${p}.decoder`),
     };

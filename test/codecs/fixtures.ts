@@ -22,13 +22,14 @@ export function fixtureJson<T>(name: string): T {
   return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as T;
 }
 
-export type Variant = 'direct' | 'unclip' | 'no-acoustic';
+export type Variant = 'direct' | 'unclip' | 'no-acoustic' | 'canonical-voice';
 
 export async function openCodecs(variant: Variant = 'direct'): Promise<Codecs> {
   const m = loadManifest();
   const modalities = structuredClone(m.modalities);
   if (variant === 'unclip') modalities.image!.decoder = m.unclipDecoder;
   if (variant === 'no-acoustic') delete modalities.speech!.acoustic;
+  if (variant === 'canonical-voice') modalities.speech!.acoustic!.unpromptedVoice = 'the canonical test voice';
   return Codecs.open({ dir: FIXTURES, manifest: { modalities }, ort, sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 } });
 }
 

@@ -66,6 +66,20 @@ describe('codecs/speech', () => {
     assert.ok(again.wav.equals(out.wav), 'same seed, same audio');
   });
 
+  it('warns that an unprompted voice is arbitrary, unless the package names the voice its generator says unprompted', async () => {
+    const speech = await codecs.encodeSpeech(makeWav([sine(300, 16000, 0.2)], 16000, '16'), 'input');
+    const arbitrary = await codecs.decodeSpeech(speech.codes[0], { seed: 1 });
+    assert.match(arbitrary.warnings.join(), /no voice prompt: the voice is whatever the acoustic model picks/);
+    const canonical = await openCodecs('canonical-voice');
+    try {
+      const out = await canonical.decodeSpeech(speech.codes[0], { seed: 1 });
+      assert.deepEqual(out.warnings, []);
+      assert.ok(out.wav.equals(arbitrary.wav), 'the field changes the warning only, not the audio');
+    } finally {
+      await canonical.dispose();
+    }
+  });
+
   it('without an acoustic stage the decoder takes the semantic codes directly (and ignores a prompt, saying so)', async () => {
     const out = await plain.decodeSpeech([1, 2, 3, 4, 5], { voicePrompt: [[1]] });
     assert.equal(out.samples.length, 5 * 320);
