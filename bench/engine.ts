@@ -148,6 +148,8 @@ export interface ModelRow {
   context: number;
   newTokens: number;
   anygpt?: ChildResult;
+  /** Our loop through onnxruntime-node's JS binding (shared-buffer), for graphs whose default is the bound cache. */
+  anygptJsBinding?: ChildResult;
   transformersJs?: ChildResult;
   /** anygpt / transformers.js */
   decodeRatio?: number;
@@ -203,6 +205,10 @@ function measure(model: string, label: string, variant: string | undefined, grap
       const base = { model, variant, context, newTokens, threads: f.threads, idRange };
       process.stderr.write(`bench: ${label} ${graph} context ${context}: anygpt (round ${r + 1}/${rounds}) …\n`);
       row.anygpt = better(row.anygpt, child({ ...base, engine: 'anygpt' }));
+      if (row.anygpt?.kvCache === 'bound') {
+        process.stderr.write(`bench: ${label} ${graph} context ${context}: anygpt through the JS binding (round ${r + 1}/${rounds}) …\n`);
+        row.anygptJsBinding = better(row.anygptJsBinding, child({ ...base, engine: 'anygpt', kvCache: 'shared-buffer' }));
+      }
       process.stderr.write(`bench: ${label} ${graph} context ${context}: transformers.js (round ${r + 1}/${rounds}) …\n`);
       row.transformersJs = better(row.transformersJs, child({ ...base, engine: 'tjs', scratch: path.join(CACHE, `tjs-${process.pid}`) }));
     }
@@ -233,8 +239,8 @@ export function formatTable(all: Omit<EngineBenchAll, 'table'>): string {
   lines.push('');
   lines.push(`tiny fixture (V 185, ${t.newTokens} tokens, best of ${RUNS}): engine (worker) ${fmt(t.engineDecodeTokPerS, 0)} tok/s decode, overhead ${fmt(t.engineOverheadMsPerToken, 3)} ms/token beyond session.run; in-thread ${fmt(t.inThreadDecodeTokPerS, 0)} tok/s (${fmt(t.inThreadOverheadMsPerToken, 3)} ms); bare loop ${fmt(t.bareLoopTokPerS, 0)} tok/s; end-to-end engine ${fmt(t.engineEndToEndTokPerS, 0)} vs transformers.js ${fmt(t.transformersJsTokPerS ?? undefined, 0)} tok/s = ${fmt(t.ratio ?? undefined, 2)}×`);
   lines.push('');
-  lines.push('| model | graph | ctx | decode tok/s ours | decode tok/s t.js | ratio | prefill tok/s ours | prefill tok/s t.js | ratio | overhead ms/tok ours | overhead ms/tok t.js | session.run ms/tok ours | t.js | peak RSS MiB ours | t.js | KV | same tokens |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  lines.push('| model | graph | ctx | decode tok/s ours | decode tok/s t.js | ratio | prefill tok/s ours | prefill tok/s t.js | ratio | overhead ms/tok ours | overhead ms/tok t.js | session.run ms/tok ours | t.js | peak RSS MiB ours | t.js | KV | same tokens | ours via the JS binding: decode tok/s (ratio to t.js) |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|');
   for (const r of all.models) {
     if (r.error) {
       lines.push(`| ${r.model} | ${r.graph} | ${r.context} | error: ${r.error.replace(/\|/g, '/')} |||||||||||||| |`);
@@ -242,8 +248,9 @@ export function formatTable(all: Omit<EngineBenchAll, 'table'>): string {
     }
     const a = r.anygpt!;
     const b = r.transformersJs!;
+    const js = r.anygptJsBinding;
     lines.push(
-      `| ${r.model} | ${r.graph} | ${r.context} | ${fmt(a.decodeTokPerS)} | ${fmt(b.decodeTokPerS)} | **${fmt(r.decodeRatio, 2)}** | ${fmt(a.prefillTokPerS, 0)} | ${fmt(b.prefillTokPerS, 0)} | ${fmt(r.prefillRatio, 2)} | ${fmt(a.overheadMsPerToken, 2)} | ${fmt(b.overheadMsPerToken, 2)} | ${fmt(a.runMsPerToken, 2)} | ${fmt(b.runMsPerToken, 2)} | ${fmt(a.rssMiB, 0)} | ${fmt(b.rssMiB, 0)} | ${a.kvCache ?? ''} | ${r.sameTokens ? 'yes' : 'no'} |`,
+      `| ${r.model} | ${r.graph} | ${r.context} | ${fmt(a.decodeTokPerS)} | ${fmt(b.decodeTokPerS)} | **${fmt(r.decodeRatio, 2)}** | ${fmt(a.prefillTokPerS, 0)} | ${fmt(b.prefillTokPerS, 0)} | ${fmt(r.prefillRatio, 2)} | ${fmt(a.overheadMsPerToken, 2)} | ${fmt(b.overheadMsPerToken, 2)} | ${fmt(a.runMsPerToken, 2)} | ${fmt(b.runMsPerToken, 2)} | ${fmt(a.rssMiB, 0)} | ${fmt(b.rssMiB, 0)} | ${a.kvCache ?? ''} | ${r.sameTokens ? 'yes' : 'no'} | ${js ? `${fmt(js.decodeTokPerS)} (${fmt(js.decodeTokPerS / b.decodeTokPerS, 2)})` : ''} |`,
     );
   }
   for (const n of all.notes) lines.push(`- ${n}`);

@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
 
 // tsx is only resolved when the engine runs from TypeScript sources (tests), never from a bundle.
-const external = ['onnxruntime-node', 'sharp', 'zeromq', 'vscode', '@huggingface/transformers', 'tsx', 'tsx/cjs'];
+const external = ['onnxruntime-node', 'koffi', 'sharp', 'zeromq', 'vscode', '@huggingface/transformers', 'tsx', 'tsx/cjs'];
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external, logLevel: 'warning' };
 
 const entries = [

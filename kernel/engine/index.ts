@@ -79,7 +79,7 @@ export class Engine {
     readonly loadMs: number,
     readonly fallbackReason?: string,
     /** The graph the LLM session runs (llm.graph.path or the chosen variant's) and its KV-cache mode. */
-    readonly llm: { graph: string; variant?: string; kvCache: 'dynamic' | 'shared-buffer' } = { graph: '', kvCache: 'dynamic' },
+    readonly llm: { graph: string; variant?: string; kvCache: 'dynamic' | 'shared-buffer' | 'bound' } = { graph: '', kvCache: 'dynamic' },
   ) {}
 
   static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {

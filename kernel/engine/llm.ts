@@ -18,11 +18,17 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
+import { BoundRunner } from './llm-bound';
 import { checkLlmGraph, PackageError, type LlmGraphInfo } from './package';
 
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda';
-/** `auto`: anygpt.json llm.kvCache if set, else shared-buffer when the graph uses GroupQueryAttention. */
-export type KvCacheChoice = 'auto' | 'dynamic' | 'shared-buffer';
+/**
+ * `auto`: anygpt.json llm.kvCache if set, else shared-buffer when the graph uses GroupQueryAttention.
+ * `bound`: shared-buffer through onnxruntime's C API with IoBinding (llm-bound.ts): no per-run copy of the cache
+ * or the logits; falls back to shared-buffer (with the reason) where the C API cannot be used.
+ */
+export type KvCacheChoice = 'auto' | 'dynamic' | 'shared-buffer' | 'bound';
+export type KvMode = 'dynamic' | 'shared-buffer' | 'bound';
 
 export interface SessionConfig {
   executionProvider?: ExecutionProviderChoice;
@@ -42,6 +48,8 @@ export interface KvCache {
    * place (the same object is returned, its length grown). Only rows [0, length) are meaningful.
    */
   shared?: { capacity: number; fetches: Record<string, ort.Tensor | null> };
+  /** Set for a bound cache: the runner holds the KV tensors (one live sequence); `tensors` is empty. */
+  bound?: BoundRunner;
 }
 
 /** Tokens added to a shared buffer's capacity when it grows (the binding copies the whole present per run). */
@@ -124,9 +132,8 @@ function firstLine(s: string): string {
 }
 
 export class LlmSession {
-  /** Cumulative time inside session.run, ms (the bench subtracts it to get per-token overhead). */
-  runMs = 0;
-  runs = 0;
+  private jsRunMs = 0;
+  private jsRuns = 0;
   /** Why shared-buffer was requested/detected but is not used (e.g. the graph refused it); undefined otherwise. */
   kvFallbackReason?: string;
   /** Until a shared-buffer run succeeded, ORT's own error log for a refusal is silenced (the reason is kept). */
@@ -142,19 +149,30 @@ export class LlmSession {
   private readonly feeds: Record<string, ort.Tensor> = {};
 
   private constructor(
-    readonly session: ort.InferenceSession,
+    /** The onnxruntime-node session; for a bound session, opened only when a dynamic cache is asked for (beams). */
+    private jsSession: ort.InferenceSession | undefined,
     readonly spec: LlmSpec,
     readonly info: LlmGraphInfo,
     readonly executionProvider: 'cpu' | 'cuda',
     /** The KV-cache mode decode() uses for single-sequence generation. */
-    public kvMode: 'dynamic' | 'shared-buffer',
+    public kvMode: KvMode,
     readonly fallbackReason?: string,
+    private readonly bound?: { runner: BoundRunner; file: string; cfg: SessionConfig },
   ) {
     this.ids1T = new ort.Tensor('int64', this.ids1, [1, 1]);
     this.pos1T = new ort.Tensor('int64', this.pos1, [1, 1]);
   }
 
   static async open(file: string, spec: LlmSpec, cfg: SessionConfig = {}): Promise<LlmSession> {
+    const choice = cfg.kvCache ?? 'auto';
+    // In auto mode an in-place graph (GQA, or declared shared-buffer) runs bound when the C API is usable here;
+    // otherwise it silently keeps the JS binding's shared buffer (an explicit 'bound' says why it could not).
+    let boundRefused: string | undefined;
+    if (choice === 'bound' || (choice === 'auto' && spec.kvCache !== 'dynamic' && (spec.kvCache === 'shared-buffer' || graphUsesGqa(file)))) {
+      const r = LlmSession.openBound(file, spec, cfg);
+      if (r instanceof LlmSession) return r;
+      if (choice === 'bound') boundRefused = r;
+    }
     const { session, executionProvider, fallbackReason } = await createSession(file, cfg);
     const meta = {
       inputs: session.inputMetadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name })),
@@ -167,9 +185,60 @@ export class LlmSession {
       await session.release();
       throw e;
     }
-    const choice = cfg.kvCache ?? 'auto';
-    const kvMode = choice === 'auto' ? (spec.kvCache ?? (graphUsesGqa(file) ? 'shared-buffer' : 'dynamic')) : choice;
-    return new LlmSession(session, spec, info, executionProvider, kvMode, fallbackReason);
+    const kvMode = choice === 'auto' || choice === 'bound' ? (spec.kvCache ?? (graphUsesGqa(file) ? 'shared-buffer' : 'dynamic')) : choice;
+    const llm = new LlmSession(session, spec, info, executionProvider, kvMode, fallbackReason);
+    if (boundRefused) llm.kvFallbackReason = `bound KV cache unavailable (${boundRefused}); using ${kvMode}`;
+    return llm;
+  }
+
+  /**
+   * A bound session, or why not (no koffi/C API, not a GQA graph, the EP failed). A graph that contradicts the
+   * manifest throws, as on the JS path. EP `auto` tries CUDA first where its provider libraries are installed.
+   */
+  private static openBound(file: string, spec: LlmSpec, cfg: SessionConfig): LlmSession | string {
+    if (!graphUsesGqa(file)) return `${path.basename(file)} has no GroupQueryAttention, so its cache cannot be updated in place`;
+    const choice = cfg.executionProvider ?? 'auto';
+    const eps: ('cpu' | 'cuda')[] = choice === 'cuda' ? ['cuda'] : choice === 'cpu' || missingCudaLibraries() ? ['cpu'] : ['cuda', 'cpu'];
+    const reasons: string[] = [];
+    for (const ep of eps) {
+      let runner: BoundRunner;
+      try {
+        runner = BoundRunner.open(file, {
+          executionProvider: ep,
+          threads: cfg.threads,
+          numLayers: spec.numLayers,
+          numKvHeads: spec.numKvHeads,
+          headDim: spec.headDim,
+          kvDtype: spec.kvDtype,
+          vocabSize: spec.vocabSize,
+          maxPositions: spec.maxPositions,
+          hasPositionIds: false,
+        });
+      } catch (e) {
+        reasons.push(`${ep}: ${firstLine((e as Error).message)}`);
+        continue;
+      }
+      let info: LlmGraphInfo;
+      try {
+        info = checkLlmGraph(spec, { inputs: runner.inputs, outputs: runner.outputs });
+      } catch (e) {
+        runner.release();
+        throw e;
+      }
+      runner.hasPositionIds = info.hasPositionIds;
+      const fallback = reasons.length ? `CUDA unavailable (${reasons.join('; ')}); using CPU` : undefined;
+      return new LlmSession(undefined, spec, info, ep, 'bound', fallback, { runner, file, cfg });
+    }
+    return reasons.join('; ');
+  }
+
+  /** The onnxruntime-node session (a bound session opens one on first use, for beam search's dynamic caches). */
+  private async session(): Promise<ort.InferenceSession> {
+    if (!this.jsSession) {
+      if (!this.bound) throw new Error('LlmSession: no session');
+      this.jsSession = (await createSession(this.bound.file, { ...this.bound.cfg, kvCache: 'dynamic' })).session;
+    }
+    return this.jsSession;
   }
 
   emptyCache(): KvCache {
@@ -189,6 +258,10 @@ export class LlmSession {
    * makes, as small as the dynamic cache's); otherwise an empty dynamic cache.
    */
   decodeCache(promptLength: number): KvCache {
+    if (this.bound) {
+      this.bound.runner.reset(Math.max(promptLength, 1));
+      return { length: 0, tensors: [], bound: this.bound.runner };
+    }
     if (this.kvMode !== 'shared-buffer') return this.emptyCache();
     const cache: KvCache = { length: 0, tensors: [] };
     // ≥ 64 tokens of headroom, so a short generation after a long prompt never pays a growth copy.
@@ -230,7 +303,14 @@ export class LlmSession {
     if (P + S > this.spec.maxPositions) {
       throw new PackageError(`context full: ${P + S} tokens exceed anygpt.json llm.maxPositions = ${this.spec.maxPositions}`);
     }
+    if (cache.bound) {
+      if (cache.bound.tokens !== P) throw new Error(`forward: the bound cache holds ${cache.bound.tokens} tokens, this sequence ${P} (one live sequence per session)`);
+      const logits = cache.bound.run(ids);
+      cache.length = P + S;
+      return { logits, cache };
+    }
     const feeds = this.inputFeeds(ids, P);
+    const session = await this.session();
     if (cache.shared) {
       if (P + S > cache.shared.capacity) this.growShared(cache, P + S);
       for (let i = 0; i < this.spec.numLayers; i++) {
@@ -241,8 +321,8 @@ export class LlmSession {
       const t0 = performance.now();
       try {
         out = this.sharedConfirmed
-          ? await this.session.run(feeds, cache.shared.fetches)
-          : await this.session.run(feeds, cache.shared.fetches, { logSeverityLevel: 4 });
+          ? await session.run(feeds, cache.shared.fetches)
+          : await session.run(feeds, cache.shared.fetches, { logSeverityLevel: 4 });
         this.sharedConfirmed = true;
       } catch (e) {
         if (P > 0) throw e;
@@ -254,8 +334,8 @@ export class LlmSession {
         cache.shared = undefined;
         return this.forward(ids, cache);
       }
-      this.runMs += performance.now() - t0;
-      this.runs++;
+      this.jsRunMs += performance.now() - t0;
+      this.jsRuns++;
       cache.length = P + S;
       return { logits: this.lastLogits(out.logits), cache };
     }
@@ -264,9 +344,9 @@ export class LlmSession {
       feeds[`past_key_values.${i}.value`] = cache.tensors[2 * i + 1];
     }
     const t0 = performance.now();
-    const out = await this.session.run(feeds);
-    this.runMs += performance.now() - t0;
-    this.runs++;
+    const out = await session.run(feeds);
+    this.jsRunMs += performance.now() - t0;
+    this.jsRuns++;
     const tensors: ort.Tensor[] = [];
     for (let i = 0; i < this.spec.numLayers; i++) {
       tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
@@ -312,8 +392,18 @@ export class LlmSession {
     return all.length === V ? all : all.subarray(all.length - V);
   }
 
+  /** Time inside the graph runs, ms (the bench subtracts it to get per-token overhead). */
+  get runMs(): number {
+    return this.jsRunMs + (this.bound?.runner.runMs ?? 0);
+  }
+
+  get runs(): number {
+    return this.jsRuns + (this.bound?.runner.runs ?? 0);
+  }
+
   async release(): Promise<void> {
-    await this.session.release();
+    this.bound?.runner.release();
+    await this.jsSession?.release();
   }
 }
 

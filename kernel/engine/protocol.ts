@@ -32,7 +32,7 @@ export interface OpenResult {
   graph: LlmGraphInfo;
   /** Package-relative path of the graph that runs. */
   llmGraph: string;
-  kvCache: 'dynamic' | 'shared-buffer';
+  kvCache: 'dynamic' | 'shared-buffer' | 'bound';
 }
 
 export interface GenerateRequest {

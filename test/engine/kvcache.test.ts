@@ -1,6 +1,7 @@
 /**
- * CPU fast path: the shared-buffer KV cache (GroupQueryAttention graphs) gives the same tokens as the dynamic
- * cache, variants are selectable, and a non-GQA graph keeps (or falls back to) the dynamic cache.
+ * CPU fast path: the shared-buffer KV cache of GroupQueryAttention graphs, through the JS binding or bound through
+ * the C API (IoBinding), gives the same tokens as the dynamic cache; variants are selectable; a non-GQA graph keeps
+ * (or falls back to) the dynamic cache.
  * Packages: the converter's fixtures (test/fixtures/convert/pkg-*: llm_builder GQA graphs, fp32/fp16 + int4
  * variants) and the engine's torch-exported LLaMA fixture (no GQA).
  */
@@ -32,7 +33,7 @@ async function run(pkg: ModelPackage, variant: string | undefined, kvCache: KvCa
   }
 }
 
-describe('engine/kvcache: shared-buffer KV cache and variants', () => {
+describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () => {
   after(cleanupCopies);
 
   it('detects GroupQueryAttention in the converter graphs and not in the torch export', () => {
@@ -50,7 +51,7 @@ describe('engine/kvcache: shared-buffer KV cache and variants', () => {
       const pkg = await loadPackage(dir);
       const params = { doSample: false, constrain: false, maxNewTokens: 60, minNewTokens: 60, seed: 3 };
       const dyn = await run(pkg, variant, 'dynamic', params);
-      const shr = await run(pkg, variant, 'auto', params);
+      const shr = await run(pkg, variant, 'shared-buffer', params);
       assert.equal(dyn.mode, 'dynamic');
       assert.equal(shr.mode, 'shared-buffer');
       assert.equal(shr.fallback, undefined);
@@ -66,6 +67,69 @@ describe('engine/kvcache: shared-buffer KV cache and variants', () => {
       }
     });
   }
+
+  for (const [name, dir, variant] of [
+    ['fp32', FP32, undefined],
+    ['fp32 int4 variant', FP32, 'int4'],
+    ['fp16', FP16, undefined],
+  ] as const) {
+    it(`${name}: the bound cache (C API + IoBinding) gives the same tokens and statistics as dynamic`, async () => {
+      const pkg = await loadPackage(dir);
+      const params = { doSample: false, constrain: false, maxNewTokens: 60, minNewTokens: 60, seed: 3 };
+      const dyn = await run(pkg, variant, 'dynamic', params);
+      const bnd = await run(pkg, variant, 'bound', params);
+      assert.equal(bnd.mode, 'bound', bnd.fallback);
+      assert.equal(bnd.fallback, undefined);
+      assert.deepEqual(
+        bnd.r.generated.map((g) => g.id),
+        dyn.r.generated.map((g) => g.id),
+      );
+      const tol = name === 'fp16' ? 2e-2 : 1e-4;
+      for (let i = 0; i < 60; i++) {
+        assert.ok(Math.abs(bnd.r.generated[i].logprob - dyn.r.generated[i].logprob) < tol, `step ${i} logprob`);
+        assert.ok(Math.abs(bnd.r.generated[i].entropy - dyn.r.generated[i].entropy) < tol, `step ${i} entropy`);
+      }
+    });
+  }
+
+  it('bound cache: grows past its first capacity, serves a second sequence, and beam search opens the JS session for its caches', async () => {
+    const pkg = await loadPackage(FP32);
+    const spec = pkg.manifest.llm;
+    const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
+    const sampled = resolveParams(pkg.manifest, { doSample: true, temperature: 1.3, topK: 0, topP: 1, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 11 });
+    const ref = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'dynamic' });
+    const want = (await decode({ llm: ref, vocab: pkg.vocab, manifest: pkg.manifest }, ids, sampled)).generated.map((g) => g.id);
+    const beams = resolveParams(pkg.manifest, { numBeams: 3, doSample: false, constrain: false, maxNewTokens: 12, seed: 1 });
+    const wantBeams = (await decode({ llm: ref, vocab: pkg.vocab, manifest: pkg.manifest }, ids, beams)).generated.map((g) => g.id);
+    await ref.release();
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
+    try {
+      assert.equal(llm.kvMode, 'bound');
+      // 16 tokens asked for: the first capacity (256) is passed at ~290 tokens, so the cache grows mid-generation.
+      const small = { forward: llm.forward.bind(llm), emptyCache: llm.emptyCache.bind(llm), spec: llm.spec, decodeCache: () => llm.decodeCache(16) };
+      for (let round = 0; round < 2; round++) {
+        const r = await decode({ llm: small, vocab: pkg.vocab, manifest: pkg.manifest }, ids, sampled);
+        assert.deepEqual(r.generated.map((g) => g.id), want, `round ${round}`);
+      }
+      const b = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, ids, beams);
+      assert.deepEqual(b.generated.map((g) => g.id), wantBeams);
+    } finally {
+      await llm.release();
+    }
+  });
+
+  it('a non-GQA graph asked for the bound cache uses the dynamic one and says why', async () => {
+    const pkg = await loadPackage(LLAMA);
+    const params = { doSample: false, constrain: false, maxNewTokens: 10, minNewTokens: 10, seed: 1 };
+    const dyn = await run(pkg, undefined, 'auto', params);
+    const forced = await run(pkg, undefined, 'bound', params);
+    assert.equal(forced.mode, 'dynamic');
+    assert.match(forced.fallback ?? '', /bound KV cache unavailable \(llm\.onnx has no GroupQueryAttention/);
+    assert.deepEqual(
+      forced.r.generated.map((g) => g.id),
+      dyn.r.generated.map((g) => g.id),
+    );
+  });
 
   it('shared buffer grows in chunks past its initial capacity with identical sampled tokens (seeded)', async () => {
     const pkg = await loadPackage(FP32);
@@ -89,11 +153,14 @@ describe('engine/kvcache: shared-buffer KV cache and variants', () => {
     const pkg = await loadPackage(FP32);
     const params = { numBeams: 3, doSample: false, constrain: false, maxNewTokens: 12, seed: 1 };
     const a = await run(pkg, undefined, 'dynamic', params);
-    const b = await run(pkg, undefined, 'auto', params);
-    assert.deepEqual(
-      b.r.generated.map((g) => g.id),
-      a.r.generated.map((g) => g.id),
-    );
+    for (const mode of ['shared-buffer', 'auto'] as const) {
+      const b = await run(pkg, undefined, mode, params);
+      assert.deepEqual(
+        b.r.generated.map((g) => g.id),
+        a.r.generated.map((g) => g.id),
+        mode,
+      );
+    }
   });
 
   it('a non-GQA graph forced to shared-buffer falls back to dynamic with the reason, same tokens', async () => {
@@ -126,11 +193,28 @@ describe('engine/kvcache: shared-buffer KV cache and variants', () => {
     assert.equal(r.mode, 'dynamic');
   });
 
+  it('Engine: the bound cache (the default for GQA graphs) runs through the worker thread with the JS shared buffer\'s tokens', async () => {
+    const out: number[][] = [];
+    for (const kvCache of ['shared-buffer', 'auto'] as const) {
+      const engine = await Engine.open(FP32, { executionProvider: 'cpu', threads: 1, kvCache });
+      try {
+        // auto: a GQA graph runs bound where the C API loads (it does here: koffi is installed)
+        assert.equal(engine.llm.kvCache, kvCache === 'auto' ? 'bound' : 'shared-buffer');
+        const g = await engine.generate(PROMPT, { doSample: false, constrain: false, maxNewTokens: 24, minNewTokens: 24 });
+        assert.deepEqual(g.warnings, []);
+        out.push(g.tokens.slice(g.promptLength).map((t) => t.id));
+      } finally {
+        await engine.close();
+      }
+    }
+    assert.deepEqual(out[1], out[0]);
+  });
+
   it('Engine: llmVariant selects llm.variants.int4 through the worker; unknown variants list the names', async () => {
     const engine = await Engine.open(FP32, { executionProvider: 'cpu', threads: 1, llmVariant: 'int4' });
     try {
       assert.equal(engine.llm.graph, 'llm-int4.onnx');
-      assert.equal(engine.llm.kvCache, 'shared-buffer');
+      assert.equal(engine.llm.kvCache, 'bound');
       const g = await engine.generate(PROMPT, { doSample: false, constrain: false, maxNewTokens: 8, minNewTokens: 8 });
       assert.equal(g.stats.generatedTokens, 8);
       assert.deepEqual(g.warnings, []);

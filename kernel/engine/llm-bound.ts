@@ -1,0 +1,242 @@
+/**
+ * The LLM graph run through onnxruntime's C API with IoBinding (kernel/engine/ort-capi.ts): the KV cache is one
+ * static tensor per key/value that ORT owns and GroupQueryAttention updates in place (bound as past *and* present),
+ * on the host or on the CUDA device; the logits land in a tensor we read through a view. Per decode step nothing is
+ * copied or allocated besides the attention mask's OrtValue header, where onnxruntime-node copies every present
+ * output into a fresh ArrayBuffer each run.
+ *
+ * One live sequence per runner (greedy and sampling); beam search keeps the JS binding's dynamic cache.
+ */
+import { loadOrtCApi, ElementType, type OrtCApi, type Ptr, type TensorMeta } from './ort-capi';
+
+export interface BoundRunnerConfig {
+  executionProvider: 'cpu' | 'cuda';
+  threads?: number;
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+  kvDtype: 'float32' | 'float16';
+  vocabSize: number;
+  maxPositions: number;
+  hasPositionIds: boolean;
+}
+
+/** KV capacity added when a host cache grows (device caches are allocated at maxPositions once). */
+const HOST_KV_CHUNK = 256;
+
+export class BoundRunner {
+  private readonly binding: Ptr;
+  private readonly runOptions: Ptr;
+  private readonly cpuInfo: Ptr;
+  private readonly deviceAllocator?: Ptr;
+  private readonly deviceInfo?: Ptr;
+  private readonly hostAllocator: Ptr;
+  /** [key0, value0, key1, …] OrtValues of shape [1, kvH, capacity, hd]. */
+  private kv: Ptr[] = [];
+  private capacity = 0;
+  private length = 0;
+  // One-token inputs: OrtValues over our own arrays, bound once; their contents change in place.
+  private readonly ids1 = new BigInt64Array(1);
+  private readonly pos1 = new BigInt64Array(1);
+  private readonly ids1Value: Ptr;
+  private readonly pos1Value: Ptr;
+  private ones = new BigInt64Array(0);
+  /** Inputs of the last run that are not the reusable ones (kept alive while bound, released on the next run). */
+  private transient: Ptr[] = [];
+  private transientArrays: BigInt64Array[] = [];
+  private logits1?: { value: Ptr; data: Float32Array };
+  private readonly lastOnly: boolean;
+  runMs = 0;
+  runs = 0;
+  /** Whether the graph takes position_ids (known after the graph check). */
+  hasPositionIds: boolean;
+
+  private constructor(
+    private readonly api: OrtCApi,
+    private readonly env: Ptr,
+    private readonly options: Ptr,
+    private readonly session: Ptr,
+    readonly inputs: TensorMeta[],
+    readonly outputs: TensorMeta[],
+    private readonly cfg: BoundRunnerConfig,
+    cudaOptions?: Ptr,
+  ) {
+    this.binding = api.create('CreateIoBinding', session);
+    this.runOptions = api.create('CreateRunOptions');
+    this.cpuInfo = api.create('CreateCpuMemoryInfo', 1 /* arena */, 0 /* default mem */);
+    this.hostAllocator = api.create('GetAllocatorWithDefaultOptions');
+    if (cfg.executionProvider === 'cuda') {
+      this.deviceInfo = api.create('CreateMemoryInfo', 'Cuda', 0 /* device allocator */, 0, 0);
+      this.deviceAllocator = api.create('CreateAllocator', session, this.deviceInfo);
+    }
+    api.release('ReleaseCUDAProviderOptions', cudaOptions);
+    this.ids1Value = this.wrap(this.ids1, [1, 1]);
+    this.pos1Value = this.wrap(this.pos1, [1, 1]);
+    this.hasPositionIds = cfg.hasPositionIds;
+    const logitsShape = outputs.find((o) => o.name === 'logits')?.shape;
+    this.lastOnly = logitsShape?.[1] === 1;
+  }
+
+  /** Opens `file` on the chosen EP. Throws CApiUnavailable (no koffi/library) or ORT's error (bad graph, no CUDA). */
+  static open(file: string, cfg: BoundRunnerConfig): BoundRunner {
+    const api = loadOrtCApi();
+    const env = api.create('CreateEnv', 3 /* error */, 'anygpt-bound');
+    let options: Ptr | undefined;
+    let cudaOptions: Ptr | undefined;
+    let session: Ptr | undefined;
+    try {
+      options = api.create('CreateSessionOptions');
+      api.call('SetSessionGraphOptimizationLevel', options, 99);
+      api.call('SetSessionExecutionMode', options, 0 /* sequential */);
+      api.call('SetInterOpNumThreads', options, 1);
+      if (cfg.threads) api.call('SetIntraOpNumThreads', options, cfg.threads);
+      // Idle intra-op threads must not spin between decode steps (engine-onnxruntime.md §1; as llm.ts sets).
+      api.call('AddSessionConfigEntry', options, 'session.intra_op.allow_spinning', '0');
+      if (cfg.executionProvider === 'cuda') {
+        cudaOptions = api.create('CreateCUDAProviderOptions');
+        api.call('UpdateCUDAProviderOptions', cudaOptions, ['device_id'], ['0'], 1);
+        api.call('SessionOptionsAppendExecutionProvider_CUDA_V2', options, cudaOptions);
+      }
+      session = api.create('CreateSession', env, file, options);
+      return new BoundRunner(api, env, options, session, api.sessionMeta(session, 'input'), api.sessionMeta(session, 'output'), cfg, cudaOptions);
+    } catch (e) {
+      api.release('ReleaseSession', session);
+      api.release('ReleaseCUDAProviderOptions', cudaOptions);
+      api.release('ReleaseSessionOptions', options);
+      api.release('ReleaseEnv', env);
+      throw e;
+    }
+  }
+
+  get tokens(): number {
+    return this.length;
+  }
+
+  /** Starts a new sequence with room for `need` tokens (the previous sequence's cache is reused when big enough). */
+  reset(need: number): void {
+    this.length = 0;
+    if (this.capacity < need || this.kv.length === 0) this.grow(need);
+  }
+
+  /**
+   * Runs `ids` after the tokens already in the cache; returns the last position's logits. The array is a view of
+   * ORT-owned memory that the next run overwrites: read it (or copy it) before calling run() again.
+   */
+  run(ids: ArrayLike<number>): Float32Array {
+    const S = ids.length;
+    const P = this.length;
+    const T = P + S;
+    if (T > this.capacity) this.grow(T);
+    const api = this.api;
+    this.dropTransient();
+    if (S === 1) {
+      this.ids1[0] = BigInt(ids[0]);
+      this.pos1[0] = BigInt(P);
+      api.call('BindInput', this.binding, 'input_ids', this.ids1Value);
+      if (this.hasPositionIds) api.call('BindInput', this.binding, 'position_ids', this.pos1Value);
+    } else {
+      const x = BigInt64Array.from(Array.from(ids, (v) => BigInt(v)));
+      api.call('BindInput', this.binding, 'input_ids', this.keep(x, [1, S]));
+      if (this.hasPositionIds) {
+        const pos = new BigInt64Array(S);
+        for (let i = 0; i < S; i++) pos[i] = BigInt(P + i);
+        api.call('BindInput', this.binding, 'position_ids', this.keep(pos, [1, S]));
+      }
+    }
+    if (this.ones.length < T) this.ones = new BigInt64Array(Math.min(this.cfg.maxPositions, Math.max(T, 2 * this.ones.length, 256))).fill(1n);
+    // The mask's length changes every step, so it needs a new OrtValue header (over the same ones buffer).
+    api.call('BindInput', this.binding, 'attention_mask', this.keep(this.ones.subarray(0, T), [1, T], this.ones));
+    let logits: { value: Ptr; data: Float32Array };
+    const V = this.cfg.vocabSize;
+    if (S === 1 || this.lastOnly) {
+      logits = this.logits1 ??= this.hostTensor([1, 1, V]);
+    } else {
+      logits = this.hostTensor([1, S, V]);
+      this.transient.push(logits.value);
+    }
+    api.call('BindOutput', this.binding, 'logits', logits.value);
+    const t0 = performance.now();
+    api.call('RunWithBinding', this.session, this.runOptions, this.binding);
+    if (this.deviceAllocator) api.call('SynchronizeBoundOutputs', this.binding);
+    this.runMs += performance.now() - t0;
+    this.runs++;
+    this.length = T;
+    return logits.data.length === V ? logits.data : logits.data.subarray(logits.data.length - V);
+  }
+
+  /** (Re)allocates the KV tensors with room for `need` tokens, keeping rows [0, length), and binds them. */
+  private grow(need: number): void {
+    const { numLayers, numKvHeads: kvH, headDim: hd, kvDtype, maxPositions } = this.cfg;
+    if (need > maxPositions) throw new Error(`context full: ${need} tokens exceed maxPositions = ${maxPositions}`);
+    const onDevice = !!this.deviceAllocator;
+    if (onDevice && this.kv.length > 0) throw new Error('a device KV cache is allocated at maxPositions and never grows');
+    const capacity = onDevice ? maxPositions : Math.min(maxPositions, Math.ceil((need + 64) / HOST_KV_CHUNK) * HOST_KV_CHUNK);
+    const type = ElementType[kvDtype];
+    const bytesPer = kvDtype === 'float16' ? 2 : 4;
+    const shape = BigInt64Array.from([1n, BigInt(kvH), BigInt(capacity), BigInt(hd)]);
+    const next: Ptr[] = [];
+    for (let i = 0; i < 2 * numLayers; i++) {
+      const value = this.api.create('CreateTensorAsOrtValue', onDevice ? this.deviceAllocator : this.hostAllocator, shape, 4, type);
+      next.push(value);
+      if (!onDevice && this.kv.length > 0 && this.length > 0) {
+        const row = hd * bytesPer;
+        const dst = new Uint8Array(this.api.view(value, kvH * capacity * row));
+        const src = new Uint8Array(this.api.view(this.kv[i], kvH * this.capacity * row));
+        for (let h = 0; h < kvH; h++) dst.set(src.subarray(h * this.capacity * row, (h * this.capacity + this.length) * row), h * capacity * row);
+      }
+    }
+    for (const v of this.kv) this.api.release('ReleaseValue', v);
+    this.kv = next;
+    this.capacity = capacity;
+    for (let i = 0; i < numLayers; i++) {
+      for (const [j, part] of [[0, 'key'], [1, 'value']] as const) {
+        this.api.call('BindInput', this.binding, `past_key_values.${i}.${part}`, next[2 * i + j]);
+        this.api.call('BindOutput', this.binding, `present.${i}.${part}`, next[2 * i + j]);
+      }
+    }
+  }
+
+  /** An ORT-allocated host float32 tensor and a Float32Array over its memory. */
+  private hostTensor(dims: number[]): { value: Ptr; data: Float32Array } {
+    const value = this.api.create('CreateTensorAsOrtValue', this.hostAllocator, BigInt64Array.from(dims.map(BigInt)), dims.length, ElementType.float32);
+    const n = dims.reduce((a, b) => a * b, 1);
+    return { value, data: new Float32Array(this.api.view(value, 4 * n)) };
+  }
+
+  /** An OrtValue over `data` (our memory; kept alive until released). */
+  private wrap(data: BigInt64Array, dims: number[]): Ptr {
+    return this.api.create('CreateTensorWithDataAsOrtValue', this.cpuInfo, data, data.byteLength, BigInt64Array.from(dims.map(BigInt)), dims.length, ElementType.int64);
+  }
+
+  /** wrap() for a per-run input: released (and its array let go) at the next run. */
+  private keep(data: BigInt64Array, dims: number[], owner: BigInt64Array = data): Ptr {
+    const v = this.wrap(data, dims);
+    this.transient.push(v);
+    this.transientArrays.push(owner);
+    return v;
+  }
+
+  private dropTransient(): void {
+    for (const v of this.transient) this.api.release('ReleaseValue', v);
+    this.transient = [];
+    this.transientArrays = [];
+  }
+
+  release(): void {
+    const api = this.api;
+    this.dropTransient();
+    for (const v of this.kv) api.release('ReleaseValue', v);
+    this.kv = [];
+    api.release('ReleaseValue', this.logits1?.value);
+    api.release('ReleaseValue', this.ids1Value);
+    api.release('ReleaseValue', this.pos1Value);
+    api.release('ReleaseIoBinding', this.binding);
+    api.release('ReleaseRunOptions', this.runOptions);
+    api.release('ReleaseAllocator', this.deviceAllocator);
+    api.release('ReleaseMemoryInfo', this.deviceInfo);
+    api.release('ReleaseMemoryInfo', this.cpuInfo);
+    api.release('ReleaseSession', this.session);
+    api.release('ReleaseSessionOptions', this.options);
+    api.release('ReleaseEnv', this.env);
+  }
+}
