@@ -49,6 +49,11 @@ export class KernelSession {
     return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /** The kernel process id while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.proc?.pid : undefined;
+  }
+
   onExit(fn: (e: ExitInfo) => void): void {
     this.exitListeners.push(fn);
   }

@@ -1,7 +1,8 @@
 // Runs INSIDE the extension host of a real VS Code (code-server, or desktop via @vscode/test-electron):
 // One kernel per notebook. New AnyGPT Notebook; interrupt a long generation (on the long LLaMA fixture, so it never depends on how
 // fast or well the notebook model answers) and keep using the kernel; restart it; run %decode and model
-// media cells, then check that their outputs (PNG, audio, tokens) survive save + reopen. Loaded as extensionTestsPath.
+// media cells, then check that their outputs (PNG, audio, tokens) survive save + reopen; close a notebook and
+// check that its kernel process exits. Loaded as extensionTestsPath.
 'use strict';
 const vscode = require('vscode');
 const assert = require('node:assert/strict');
@@ -154,6 +155,31 @@ exports.run = async function run() {
   });
   assert.ok(wanted.has(PNG) && wanted.has(AUDIO) && wanted.has(TOKENS), `media kinds compared: ${[...wanted]}`);
   log(`round trip ok: ${compared} media items identical after save + reopen`);
+  // 4. closing a notebook shuts its kernel down: the process exits and the controller forgets it. The notebook is
+  //    opened as a user opens it (vscode.openWith, not the API's openNotebookDocument, whose own reference keeps a
+  //    document alive for up to 3 minutes after its last editor closes).
+  const controller = ext.exports.controller;
+  const closeUri = vscode.Uri.joinPath(nb.uri, '..', 'close-me.ipynb');
+  await vscode.workspace.fs.copy(nb.uri, closeUri, { overwrite: true });
+  await vscode.commands.executeCommand('vscode.openWith', closeUri, 'jupyter-notebook');
+  await waitFor(() => vscode.window.activeNotebookEditor && vscode.window.activeNotebookEditor.notebook.uri.toString() === closeUri.toString(), 30000, 'close-me.ipynb in the editor');
+  const closing = vscode.window.activeNotebookEditor.notebook;
+  await vscode.commands.executeCommand('notebook.selectKernel', { id: 'anygpt-local', extension: 'anygpt-notebooks.anygpt-notebooks', notebookEditor: vscode.window.activeNotebookEditor });
+  await runCells(closing, 2, 3);
+  await waitFor(() => done(closing.cellAt(2)), 120000, 'a cell in close-me.ipynb');
+  const pid = controller.sessionOf(closeUri) && controller.sessionOf(closeUri).pid;
+  assert.ok(pid, 'close-me.ipynb has a running kernel before it is closed');
+  const alive = (p) => { try { process.kill(p, 0); return true; } catch { return false; } };
+  assert.ok(alive(pid), `kernel process ${pid} is alive`);
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputNotebook && t.input.uri.toString() === closeUri.toString());
+  assert.equal(tabs.length, 1, 'one tab shows close-me.ipynb');
+  await vscode.window.tabGroups.close(tabs, true);
+  const tClose = Date.now();
+  await waitFor(() => closing.isClosed && !alive(pid) && controller.stateOf(closeUri) === 'stopped', 60000, `the kernel of the closed notebook (pid ${pid}) to exit`, 100);
+  assert.ok(!controller.runningNotebooks().some((u) => u.toString() === closeUri.toString()), 'the closed notebook has no running kernel');
+  assert.ok(controller.sessionOf(media.uri) && controller.sessionOf(media.uri).pid, 'the other notebooks keep their kernels');
+  log(`close ok: kernel ${pid} of the closed notebook exited ${Date.now() - tClose} ms after its tab closed`);
+
   // show the media notebook and hold still while the driver takes its screenshot (test/e2e/exthost.js);
   // after run() returns the extension host shuts down and the notebook loses its kernel
   await vscode.window.showNotebookDocument(media);
