@@ -12,6 +12,7 @@ import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import type { KvCache, LlmSession } from './llm';
 import { Xoshiro128 } from '../../common/prng';
 import type { GeneratedStep } from './record';
+import { RowStats, TINY_Z } from './rowstats';
 import { argmax, buildProcessors, greedyStats, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor, type RawStats } from './sampling';
 import type { Vocabulary } from './vocab';
 
@@ -100,9 +101,11 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   let stopReason: StopReason = 'max-new-tokens';
   let logits = first.logits;
   let cache: KvCache = first.cache;
-  // Scratch rows reused every step (no per-token allocation in the loop besides the record itself).
-  const work = new Float32Array(logits.length);
-  const exps = new Float64Array(logits.length);
+  // Scratch rows reused every step (no per-token allocation in the loop besides the record itself). With
+  // WebAssembly SIMD the raw and working rows live in the statistics kernel's memory (rowstats.ts).
+  const kernel = RowStats.create(logits.length);
+  const work = kernel?.work ?? new Float32Array(logits.length);
+  let jsExps: Float64Array | undefined; // the JS path's exps (every step without the kernel, or with a value-changing processor)
   let tPrev = performance.now();
   for (let step = 0; step < maxNew; step++) {
     if (hooks.cancelled?.()) {
@@ -117,12 +120,19 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     let raw: RawStats;
     let logZ: number;
     let id: number;
-    if (!preset.doSample && masksOnly) {
+    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel: raw
+    // statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
+    const fast = kernel && masksOnly ? (kernel.raw.set(logits), kernel.stats(5, preset.doSample)) : undefined;
+    if (fast) {
+      ({ raw, logZ } = fast);
+      id = !preset.doSample ? fast.id : fast.zw > TINY_Z ? kernel!.sample(rng.uniform(), fast.zw) : sampleMultinomial(work, rng, logZ);
+    } else if (!preset.doSample && masksOnly) {
       // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
       // in a single pass over the raw and masked rows.
       const g = greedyStats(logits, work, 5);
       ({ raw, id, logZ } = g);
     } else {
+      const exps = (jsExps ??= new Float64Array(logits.length));
       raw = rawStats(logits, 5, exps);
       // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
       logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
