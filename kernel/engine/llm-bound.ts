@@ -41,9 +41,11 @@ export class BoundRunner {
   private readonly ids1Value: Ptr;
   private readonly pos1Value: Ptr;
   private ones = new BigInt64Array(0);
+  /** [1, T] of the attention mask, rewritten in place each step. */
+  private readonly maskDims = new BigInt64Array([1n, 0n]);
   /** Inputs of the last run that are not the reusable ones (kept alive while bound, released on the next run). */
-  private transient: Ptr[] = [];
-  private transientArrays: BigInt64Array[] = [];
+  private readonly transient: Ptr[] = [];
+  private readonly transientArrays: BigInt64Array[] = [];
   private logits1?: { value: Ptr; data: Float32Array };
   private readonly lastOnly: boolean;
   runMs = 0;
@@ -145,7 +147,8 @@ export class BoundRunner {
     }
     if (this.ones.length < T) this.ones = new BigInt64Array(Math.min(this.cfg.maxPositions, Math.max(T, 2 * this.ones.length, 256))).fill(1n);
     // The mask's length changes every step, so it needs a new OrtValue header (over the same ones buffer).
-    api.call('BindInput', this.binding, 'attention_mask', this.keep(this.ones.subarray(0, T), [1, T], this.ones));
+    this.maskDims[1] = BigInt(T);
+    api.call('BindInput', this.binding, 'attention_mask', this.keep(this.ones.subarray(0, T), this.maskDims, this.ones));
     let logits: { value: Ptr; data: Float32Array };
     const V = this.cfg.vocabSize;
     if (S === 1 || this.lastOnly) {
@@ -203,13 +206,14 @@ export class BoundRunner {
     return { value, data: new Float32Array(this.api.view(value, 4 * n)) };
   }
 
-  /** An OrtValue over `data` (our memory; kept alive until released). */
-  private wrap(data: BigInt64Array, dims: number[]): Ptr {
-    return this.api.create('CreateTensorWithDataAsOrtValue', this.cpuInfo, data, data.byteLength, BigInt64Array.from(dims.map(BigInt)), dims.length, ElementType.int64);
+  /** An OrtValue over `data` (our memory; kept alive until released). ORT copies the dims. */
+  private wrap(data: BigInt64Array, dims: number[] | BigInt64Array): Ptr {
+    const shape = dims instanceof BigInt64Array ? dims : BigInt64Array.from(dims.map(BigInt));
+    return this.api.create('CreateTensorWithDataAsOrtValue', this.cpuInfo, data, data.byteLength, shape, shape.length, ElementType.int64);
   }
 
   /** wrap() for a per-run input: released (and its array let go) at the next run. */
-  private keep(data: BigInt64Array, dims: number[], owner: BigInt64Array = data): Ptr {
+  private keep(data: BigInt64Array, dims: number[] | BigInt64Array, owner: BigInt64Array = data): Ptr {
     const v = this.wrap(data, dims);
     this.transient.push(v);
     this.transientArrays.push(owner);
@@ -218,8 +222,8 @@ export class BoundRunner {
 
   private dropTransient(): void {
     for (const v of this.transient) this.api.release('ReleaseValue', v);
-    this.transient = [];
-    this.transientArrays = [];
+    this.transient.length = 0;
+    this.transientArrays.length = 0;
   }
 
   release(): void {
