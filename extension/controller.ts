@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CellOutputs, type OutputData, type OutputOp } from './execution/outputs';
+import { CellOutputs, compactOps, type OutputData, type OutputOp } from './execution/outputs';
 import { CONTROLLER_ID, isAnyGptNotebook, LANGUAGE_ID } from './execution/kernelspec';
 import { KernelSession, type ExitInfo } from './kernel/session';
 import { resolveNode } from './kernel/launcher';
@@ -296,23 +296,34 @@ function cellIdentity(cell: vscode.NotebookCell): string {
 }
 
 /**
- * Mirrors OutputOps onto a NotebookCellExecution through one promise chain (VS Code applies edits
- * asynchronously; interleaving them reorders outputs). With streaming off, only the final state is
- * written when the cell ends.
+ * Mirrors OutputOps onto a NotebookCellExecution, one batch of edits at a time (VS Code applies edits
+ * asynchronously; interleaving them reorders outputs). Ops that arrive while a batch is being applied wait and
+ * are compacted (compactOps), so a fast token stream cannot build a backlog the cell's end would wait for. With
+ * streaming off, only the final state is written when the cell ends.
  */
 class OutputMirror {
-  private chain: Promise<unknown> = Promise.resolve();
+  private pending: OutputOp[] = [];
+  private draining?: Promise<void>;
   private shown: vscode.NotebookCellOutput[] = [];
 
   constructor(private readonly exec: vscode.NotebookCellExecution, private readonly streaming: boolean) {}
 
   push(ops: OutputOp[]): void {
     if (!this.streaming || !ops.length) return;
-    this.chain = this.chain.then(() => this.applyOps(ops)).catch(() => undefined);
+    this.pending.push(...ops);
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length) {
+      const batch = compactOps(this.pending.splice(0));
+      await this.applyOps(batch).catch(() => undefined);
+    }
+    this.draining = undefined;
   }
 
   async flush(final: readonly OutputData[]): Promise<void> {
-    await this.chain;
+    while (this.draining) await this.draining;
     if (this.streaming) return;
     await this.exec.replaceOutput(final.map(toVsOutput));
   }

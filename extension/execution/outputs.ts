@@ -30,6 +30,28 @@ export type OutputOp =
   | { kind: 'replace'; index: number; output: OutputData }
   | { kind: 'clear' };
 
+/**
+ * The same visible result in fewer edits: everything before the last clear is dropped, and of several replaces of
+ * one output only the last is kept (in its place). Used to batch ops that arrived while VS Code was still applying
+ * earlier ones: a fast stream otherwise queues one edit per iopub message, and the cell cannot end until the queue
+ * drains.
+ */
+export function compactOps(ops: readonly OutputOp[]): OutputOp[] {
+  const lastClear = ops.map((o) => o.kind).lastIndexOf('clear');
+  const tail = lastClear >= 0 ? ops.slice(lastClear) : ops;
+  const seen = new Set<number>();
+  const kept: OutputOp[] = [];
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const op = tail[i];
+    if (op.kind === 'replace') {
+      if (seen.has(op.index)) continue;
+      seen.add(op.index);
+    }
+    kept.push(op);
+  }
+  return kept.reverse();
+}
+
 const enc = new TextEncoder();
 
 /** Custom (vnd.*) mimes first so our renderers win, text/plain last as the universal fallback. */

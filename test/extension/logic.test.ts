@@ -1,7 +1,7 @@
 // Extension logic kept free of `vscode`: wire framing, iopub → outputs, stats, media links, settings.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CellOutputs, ERROR, STDOUT, bundleToItems } from '../../extension/execution/outputs';
+import { CellOutputs, compactOps, ERROR, STDOUT, bundleToItems, type OutputData, type OutputOp } from '../../extension/execution/outputs';
 import { findStats, formatStats } from '../../extension/execution/stats';
 import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/execution/kernelspec';
 import { configMagic } from '../../extension/execution/sampling';
@@ -66,6 +66,33 @@ describe('extension: iopub → outputs', () => {
     const ops = o.apply('stream', { name: 'stdout', text: 'y' });
     assert.deepEqual(ops.map((x) => x.kind), ['clear', 'append']);
     assert.equal(o.current.length, 1);
+  });
+
+  it('compacted op batches give the same outputs as applying every op (a streamed cell, updates, a clear)', () => {
+    const apply = (shown: OutputData[], ops: readonly OutputOp[]) => {
+      for (const op of ops) {
+        if (op.kind === 'clear') shown.length = 0;
+        else if (op.kind === 'append') shown.push(op.output);
+        else if (shown[op.index]) shown[op.index] = op.output;
+      }
+      return shown;
+    };
+    const o = new CellOutputs(() => 1);
+    const all: OutputOp[] = [];
+    for (let i = 0; i < 200; i++) {
+      all.push(...o.apply('stream', { name: 'stdout', text: `t${i} ` }));
+      if (i % 50 === 0) all.push(...o.apply('display_data', { data: { 'text/plain': `status ${i}` }, metadata: {}, transient: { display_id: 'st' } }));
+      else if (i % 10 === 0) all.push(...o.apply('update_display_data', { data: { 'text/plain': `status ${i}` }, metadata: {}, transient: { display_id: 'st' } }));
+      if (i === 120) all.push(...o.apply('clear_output', { wait: false }));
+    }
+    const compact = compactOps(all);
+    assert.ok(compact.length < all.length / 10, `${compact.length} of ${all.length} ops kept`);
+    assert.deepEqual(apply([], compact), apply([], all));
+    assert.deepEqual(apply([], all), o.current);
+    // batches compacted one at a time (as the mirror drains) end in the same state too
+    const shown: OutputData[] = [];
+    for (let i = 0; i < all.length; i += 37) apply(shown, compactOps(all.slice(i, i + 37)));
+    assert.deepEqual(shown, o.current);
   });
 
   it('keeps JSON mimes as JSON text and joins multi-line strings', () => {
