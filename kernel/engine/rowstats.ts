@@ -10,7 +10,7 @@
  * repetition penalty), for beam search and where WebAssembly SIMD is missing.
  */
 import { ROWSTATS_WASM } from './rowstats-wasm';
-import type { RawStats } from './sampling';
+import { logSumExp, type RawStats } from './sampling';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -93,7 +93,7 @@ export class RowStats {
     const top: { id: number; logprob: number }[] = [];
     for (let j = 0; j < filled; j++) top.push({ id: this.i32[16 + j], logprob: this.f32[80 + j] - logZ });
     const raw: RawStats = { max, logZ, entropy: Math.log(z) - t / z, top };
-    return { raw, id: this.i32[6], logZ: zw > TINY_Z ? max + Math.log(zw) : logSumExpRow(this.work), zw };
+    return { raw, id: this.i32[6], logZ: zw > TINY_Z ? max + Math.log(zw) : logSumExp(this.work), zw };
   }
 
   /**
@@ -103,13 +103,4 @@ export class RowStats {
   sample(u: number, zw: number): number {
     return this.ex.sample(this.workAt, this.expsAt, this.size, u * zw);
   }
-}
-
-function logSumExpRow(row: Float32Array): number {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
-  if (max === -Infinity) return -Infinity;
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += Math.exp(row[i] - max);
-  return max + Math.log(s);
 }

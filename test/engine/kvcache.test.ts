@@ -47,47 +47,26 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     ['fp32 int4 variant', FP32, 'int4'],
     ['fp16', FP16, undefined],
   ] as const) {
-    it(`${name}: shared-buffer gives the same tokens and statistics as dynamic (greedy, 60 tokens)`, async () => {
+    it(`${name}: shared-buffer (JS binding) and bound (C API + IoBinding) give the same tokens and statistics as dynamic`, async () => {
       const pkg = await loadPackage(dir);
       const params = { doSample: false, constrain: false, maxNewTokens: 60, minNewTokens: 60, seed: 3 };
       const dyn = await run(pkg, variant, 'dynamic', params);
-      const shr = await run(pkg, variant, 'shared-buffer', params);
       assert.equal(dyn.mode, 'dynamic');
-      assert.equal(shr.mode, 'shared-buffer');
-      assert.equal(shr.fallback, undefined);
-      assert.equal(shr.r.generated.length, 60);
-      assert.deepEqual(
-        shr.r.generated.map((g) => g.id),
-        dyn.r.generated.map((g) => g.id),
-      );
-      const tol = name === 'fp16' ? 2e-2 : 1e-4;
-      for (let i = 0; i < 60; i++) {
-        assert.ok(Math.abs(shr.r.generated[i].logprob - dyn.r.generated[i].logprob) < tol, `step ${i} logprob`);
-        assert.ok(Math.abs(shr.r.generated[i].entropy - dyn.r.generated[i].entropy) < tol, `step ${i} entropy`);
-      }
-    });
-  }
-
-  for (const [name, dir, variant] of [
-    ['fp32', FP32, undefined],
-    ['fp32 int4 variant', FP32, 'int4'],
-    ['fp16', FP16, undefined],
-  ] as const) {
-    it(`${name}: the bound cache (C API + IoBinding) gives the same tokens and statistics as dynamic`, async () => {
-      const pkg = await loadPackage(dir);
-      const params = { doSample: false, constrain: false, maxNewTokens: 60, minNewTokens: 60, seed: 3 };
-      const dyn = await run(pkg, variant, 'dynamic', params);
-      const bnd = await run(pkg, variant, 'bound', params);
-      assert.equal(bnd.mode, 'bound', bnd.fallback);
-      assert.equal(bnd.fallback, undefined);
-      assert.deepEqual(
-        bnd.r.generated.map((g) => g.id),
-        dyn.r.generated.map((g) => g.id),
-      );
-      const tol = name === 'fp16' ? 2e-2 : 1e-4;
-      for (let i = 0; i < 60; i++) {
-        assert.ok(Math.abs(bnd.r.generated[i].logprob - dyn.r.generated[i].logprob) < tol, `step ${i} logprob`);
-        assert.ok(Math.abs(bnd.r.generated[i].entropy - dyn.r.generated[i].entropy) < tol, `step ${i} entropy`);
+      for (const mode of ['shared-buffer', 'bound'] as const) {
+        const r = await run(pkg, variant, mode, params);
+        assert.equal(r.mode, mode, r.fallback);
+        assert.equal(r.fallback, undefined);
+        assert.equal(r.r.generated.length, 60);
+        assert.deepEqual(
+          r.r.generated.map((g) => g.id),
+          dyn.r.generated.map((g) => g.id),
+          mode,
+        );
+        const tol = name === 'fp16' ? 2e-2 : 1e-4;
+        for (let i = 0; i < 60; i++) {
+          assert.ok(Math.abs(r.r.generated[i].logprob - dyn.r.generated[i].logprob) < tol, `${mode} step ${i} logprob`);
+          assert.ok(Math.abs(r.r.generated[i].entropy - dyn.r.generated[i].entropy) < tol, `${mode} step ${i} entropy`);
+        }
       }
     });
   }
