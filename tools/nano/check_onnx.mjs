@@ -25,9 +25,10 @@ async function greedy(ids, maxNew, stop) {
   let x = ids, n = ids.length;
   const t0 = performance.now();
   for (let s = 0; s < maxNew; s++) {
-    const r = await llm.run({ input_ids: i64(x, [1, x.length]), attention_mask: i64(Array(n).fill(1), [1, n]),
-      position_ids: i64(x.map((_, j) => n - x.length + j), [1, x.length]), ...past });
-    const V = r.logits.dims[2], last = r.logits.data.subarray((x.length - 1) * V, x.length * V);
+    const feeds = { input_ids: i64(x, [1, x.length]), attention_mask: i64(Array(n).fill(1), [1, n]), ...past };
+    if (llm.inputNames.includes('position_ids')) feeds.position_ids = i64(x.map((_, j) => n - x.length + j), [1, x.length]);
+    const r = await llm.run(feeds);
+    const V = r.logits.dims[2], last = r.logits.data.subarray(r.logits.data.length - V); // [1,S,V] or last-token [1,1,V]
     let best = 0;
     for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
     out.push(best);

@@ -6,18 +6,25 @@ import torch
 import world, image_codec, audio_codec, lm, acoustic
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+sys.path.insert(0, os.path.join(ROOT, 'tools', 'convert'))
+import llm_builder  # noqa: E402  (the converter's LLaMA graph builder: the real AnyGPT's graph shape)
 OUT = os.environ.get('NANO_OUT', os.path.join(ROOT, 'models', 'anygpt-nano'))
 FIXTURES = os.environ.get('NANO_FIXTURES', os.path.join(ROOT, 'test', 'fixtures'))
 
 
-class LLMGraph(torch.nn.Module):
+class HFNames:
+    """nano's LM state dict under the Hugging Face LLaMA names the converter's graph builder reads."""
     def __init__(self, model):
-        super().__init__(); self.m = model
+        sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+        self.t = {'model.embed_tokens.weight': sd['emb.weight'], 'model.norm.weight': sd['norm.weight'], 'lm_head.weight': sd['head.weight']}
+        for i in range(model.c.n_layers):
+            p, b = f'model.layers.{i}.', f'blocks.{i}.'
+            for hf, ours in [('input_layernorm', 'n1'), ('post_attention_layernorm', 'n2'), ('self_attn.q_proj', 'wq'), ('self_attn.k_proj', 'wk'),
+                             ('self_attn.v_proj', 'wv'), ('self_attn.o_proj', 'wo'), ('mlp.gate_proj', 'w1'), ('mlp.up_proj', 'w3'), ('mlp.down_proj', 'w2')]:
+                self.t[p + hf + '.weight'] = sd[b + ours + '.weight']
 
-    def forward(self, input_ids, attention_mask, position_ids, *past):
-        past = [(past[2 * i], past[2 * i + 1]) for i in range(len(past) // 2)]
-        logits, presents = self.m(input_ids, attention_mask, position_ids, past)
-        return (logits,) + tuple(t for kv in presents for t in kv)
+    def get(self, key):
+        return self.t[key]
 
 
 class MusicEncoder(torch.nn.Module):  # [1,1,T] -> audio_codes [1,1,Q,F]
@@ -41,16 +48,13 @@ def onnx_export(module, args, path, inputs, outputs, axes, fold=True):
                       dynamic_axes=axes, opset_version=17, do_constant_folding=fold)
 
 
-def export_llm(model):
-    L, hd = model.c.n_layers, model.c.dim // model.c.n_heads
-    past = [torch.zeros(1, model.c.n_heads, 3, hd) for _ in range(2 * L)]
-    kv = [f'past_key_values.{i}.{n}' for i in range(L) for n in ('key', 'value')]
-    pres = [f'present.{i}.{n}' for i in range(L) for n in ('key', 'value')]
-    axes = {'input_ids': {0: 'batch', 1: 'seq'}, 'attention_mask': {0: 'batch', 1: 'total'},
-            'position_ids': {0: 'batch', 1: 'seq'}, 'logits': {0: 'batch', 1: 'seq'}}
-    axes.update({n: {0: 'batch', 2: 'past'} for n in kv}); axes.update({n: {0: 'batch', 2: 'total'} for n in pres})
-    args = (torch.tensor([[5, 6]]), torch.ones(1, 5, dtype=torch.long), torch.tensor([[3, 4]]), *past)
-    onnx_export(LLMGraph(model).eval(), args, 'llm.onnx', ['input_ids', 'attention_mask', 'position_ids'] + kv, ['logits'] + pres, axes)
+def export_llm(model, vocab):
+    """The LLM through tools/convert/llm_builder.py, as the real AnyGPT is converted: fused QKV, GroupQueryAttention
+    with rotary and an in-place KV cache (so the engine runs nano on its bound fast path), last-token logits."""
+    c = model.c
+    config = {'hidden_size': c.dim, 'num_attention_heads': c.n_heads, 'num_key_value_heads': c.n_heads, 'num_hidden_layers': c.n_layers,
+              'vocab_size': vocab, 'intermediate_size': c.hidden, 'rms_norm_eps': 1e-5, 'rope_theta': c.rope_theta}
+    llm_builder.build(HFNames(model), config, os.path.join(OUT, 'llm.onnx'), 'fp32', max_positions=c.max_pos, log=lambda *a: None)
 
 
 def export_codecs():
@@ -122,7 +126,7 @@ def manifest(model, tok):
         'description': 'AnyGPT-nano: a 2.4 M-parameter member of the AnyGPT family trained on a synthetic world '
                        '(shapes, notes and chords, espeak-ng phrases). See MODEL_CARD.md.',
         'license': 'MIT',
-        'llm': {'graph': ref('llm.onnx'), 'numLayers': c.n_layers, 'numKvHeads': c.n_heads, 'headDim': c.dim // c.n_heads,
+        'llm': {'graph': {**ref('llm.onnx'), 'externalData': [ref('llm.onnx.data')]}, 'numLayers': c.n_layers, 'numKvHeads': c.n_heads, 'headDim': c.dim // c.n_heads,
                 'vocabSize': len(tok), 'maxPositions': c.max_pos, 'kvDtype': 'float32'},
         'tokenizer': {'file': ref('tokenizer.json'), 'bos': '<s>', 'eos': '</s>', 'unk': '<unk>', 'addBos': True},
         'specialTokens': ['[Human]', '[MMGPT]', '<eoh>', '<eos>', '[AnyGPT]', '<eom>'],
@@ -135,7 +139,8 @@ def manifest(model, tok):
                        'sampleRate': 16000, 'frameRate': 25, 'numQuantizers': 2, 'codebookSize': 256, 'maxInputSeconds': 8,
                        'encoder': ref('speech_encoder.onnx'), 'decoder': ref('speech_decoder.onnx'),
                        'acoustic': {'graph': ref('speech_acoustic.onnx'), 'numAcousticQuantizers': 1, 'maskId': acoustic.MASK,
-                                    'steps': acoustic.STEPS, 'topkFraction': acoustic.TOPK_FRACTION}},
+                                    'steps': acoustic.STEPS, 'topkFraction': acoustic.TOPK_FRACTION,
+                                    'unpromptedVoice': f'the canonical voice (espeak-ng {world.TTS_VOICE})'}},
             'music': {'tokens': {'prefix': '🎶', 'size': 512, 'start': '<somu>', 'end': '<eomu>'},
                       'sampleRate': 16000, 'frameRate': 25, 'numCodebooks': 2, 'codebookSize': 256, 'maxInputSeconds': 4,
                       'encoder': ref('music_encoder.onnx'), 'decoder': ref('music_decoder.onnx')},
@@ -188,7 +193,7 @@ def main():
     model = lm.LM(len(tok)); model.load_state_dict(torch.load(os.environ.get('NANO_LM', os.path.join(world.WORK, 'lm.pt')))); model.eval()
     tok.save(os.path.join(OUT, 'tokenizer.json'))
     with torch.no_grad():
-        export_llm(model)
+        export_llm(model, len(tok))
         export_codecs()
     with open(os.path.join(OUT, 'anygpt.json'), 'w', encoding='utf-8') as f:
         json.dump(manifest(model, tok), f, ensure_ascii=False, indent=2); f.write('\n')

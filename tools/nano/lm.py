@@ -3,7 +3,7 @@ trained with next-token loss on responses, on prompts built with AnyGPT's exact 
 
 python3 lm.py [--smoke] [--steps N]   (needs work/speech.npy, work/image_codec.pt, work/audio_codec.pt)
 """
-import json, math, os, sys, time
+import functools, json, math, os, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import world, image_codec, audio_codec
 from tokenizer import Tokenizer
@@ -76,6 +76,11 @@ class Media:
             self.t2m = {item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0]) for item in world.music_items()}
         torch.save((self.sp_codes, self.m2t, self.t2m), cache)
 
+    @functools.cached_property
+    def asr(self):
+        """[(transcript, level-0 codes)] of every ASR training clip (the codec's 1200 and the extra ones)."""
+        return [(c[0], codes) for key in ('train', 'asr_extra') for c, codes in zip(self.speech.get(key, []), self.sp_codes.get(key, []))]
+
     def image(self, scene):
         key = tuple(scene)
         if key not in self._img:
@@ -136,9 +141,8 @@ class Tasks:
                 return [('<s>' + base_prompt(task, self.instr(task, rng), world.caption(s)), False), (f' {img}<eos></s>', True)]
             return [('<s>' + base_prompt(task, self.instr(task, rng), img), False), (f' {world.caption(s)}<eos></s>', True)]
         if task == 'asr':
-            i = rng.randint(len(m.speech['train']))
-            sp = media_str('speech', m.sp_codes['train'][i])
-            return [('<s>' + base_prompt(task, self.instr(task, rng), sp), False), (f' {m.speech["train"][i][0]}<eos></s>', True)]
+            text, codes = m.asr[rng.randint(len(m.asr))]
+            return [('<s>' + base_prompt(task, self.instr(task, rng), media_str('speech', codes)), False), (f' {text}<eos></s>', True)]
         if task == 'tts':
             i = rng.randint(len(m.speech['tts']))
             sp = media_str('speech', m.sp_codes['tts'][i])
@@ -169,9 +173,9 @@ class Tasks:
                 q = rng.choice(list(QUESTIONS))
                 turns.append((media_str('image', m.image([obj])) + ' ' + QUESTIONS[q], answer(obj, q)))
             else:
-                i = rng.randint(len(m.speech['train']))
-                user = media_str('speech', m.sp_codes['train'][i]) + ' ' + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else '')
-                turns.append((user, m.speech['train'][i][0] + '.'))
+                text, codes = m.asr[rng.randint(len(m.asr))]
+                user = media_str('speech', codes) + ' ' + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else '')
+                turns.append((user, text + '.'))
         segs = chat_segments(turns, 'mmgpt' if rng.rand() < 0.7 else 'anygpt')
         return [('<s>' + segs[0][0], False)] + segs[1:]
 
@@ -295,52 +299,92 @@ class LM(nn.Module):
         return out
 
 
-def train(steps, bs=16, lr=3e-3, smoke=False, stop_after=None, init=None, seed=world.SEED, warmup=100, focus=(), weights=None, ckpt_every=250):
-    """Cosine schedule over `steps`; `stop_after` ends early (the first phase of the recipe); `init` warm-starts."""
-    torch.manual_seed(seed); rng = np.random.RandomState(seed)
+# The recipe: tasks arrive one at a time and every stage replays the earlier ones. Trained from the start on all
+# seven tasks (one task per batch), the model reached 3 % on held-out captions after 4500 steps; text→image and
+# image→text together (2:1) learnt the training scenes but drew the wrong shape for 81 % of the held-out ones
+# (colour, size and position right: the shape was memorised per colour and place), while text→image alone reaches
+# 32/32 held-out in 400 steps and a caption stage after it keeps that and reaches 16/16 held-out captions. Each stage
+# has its own seed, warm-up and cosine decay to a tenth of its peak; later stages learn slower so that the replayed
+# tasks are kept.
+STAGES = [  # (name, steps, peak lr, task weights)
+    ('t2i', 400, 3e-3, {'t2i': 1}),
+    ('caption', 300, 2e-3, {'caption': 1, 't2i': .5}),
+    ('m2t', 400, 2e-3, {'m2t': 1, 't2i': .3, 'caption': .2}),
+    ('t2m', 400, 2e-3, {'t2m': 1, 'm2t': .4, 't2i': .3, 'caption': .2}),
+    ('asr', 1000, 2e-3, {'asr': 1, 't2m': .2, 'm2t': .15, 't2i': .2, 'caption': .15}),
+    ('tts', 800, 1.5e-3, {'tts': 1, 'asr': .4, 't2m': .15, 'm2t': .1, 't2i': .15, 'caption': .1}),
+    ('chat', 700, 1e-3, {'chat': 1, 'asr': .3, 'tts': .3, 't2i': .2, 'caption': .15, 't2m': .15, 'm2t': .15}),
+]
+
+
+def train(stages=STAGES, bs=32, smoke=False, seed=world.SEED, warmup=50, ckpt_every=250, resume=None):
+    """Runs `stages` in order on one model and one optimiser. Every stage starts from its own seed and saves the model
+    and optimiser state at its end (work/lm_<stage>.pt, .opt.pt), so `resume=<stage>` continues after that stage
+    exactly as an uninterrupted run would. The result is work/lm.pt."""
     tok = make_tokenizer()
-    media = Media(smoke)
-    tasks = Tasks(media, tok)
+    tasks = Tasks(Media(smoke), tok)
+    torch.manual_seed(seed)
     model = LM(len(tok))
-    if init:
-        model.load_state_dict(torch.load(init))
     print(f'vocab {len(tok)}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M', flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr, betas=(0.9, 0.95), weight_decay=0.01)
-    names, w = list(Tasks.WEIGHTS), np.array(list(Tasks.WEIGHTS.values()))
-    w = w * np.array([3.0 if n in focus else 1.0 for n in names])  # phase 3 up-weights the image-generating tasks
-    if weights:  # phase 4: explicit multipliers per task, e.g. {'t2i': 3, 'caption': 3}
-        w = w * np.array([weights.get(n, 1.0) for n in names])
-    print('task mixture ' + ' '.join(f'{n} {p:.2f}' for n, p in zip(names, w / w.sum())), flush=True)
-    t0, hist = time.time(), {}
-    for step in range(steps):
-        cur = lr * min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
-        for g in opt.param_groups:
-            g['lr'] = cur
-        task = names[rng.choice(len(names), p=w / w.sum())]
-        x, y = tasks.batch(task, bs, rng)
-        loss = F.cross_entropy(model.logits(x).flatten(0, 1), y.flatten())
-        opt.zero_grad(); loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        hist.setdefault(task, []).append(loss.item())
-        if step % 50 == 0 or step == steps - 1:
-            print(f'step {step} {time.time() - t0:.0f}s lr {cur:.2e} ' + ' '.join(f'{k} {np.mean(v[-10:]):.3f}' for k, v in hist.items()), flush=True)
-        if step % ckpt_every == ckpt_every - 1 or os.path.exists(os.path.join(world.WORK, 'STOP')):
-            torch.save(model.state_dict(), os.path.join(world.WORK, 'lm.pt'))
-        if step + 1 == stop_after or os.path.exists(os.path.join(world.WORK, 'STOP')):
+    opt = torch.optim.AdamW(model.parameters(), stages[0][2], betas=(0.9, 0.95), weight_decay=0.01)
+    path = lambda name: os.path.join(world.WORK, name)
+    stop = lambda: os.path.exists(path('STOP'))
+    names_all = [n for n, *_ in stages]
+    start = 0
+    if resume:
+        model.load_state_dict(torch.load(path(f'lm_{resume}.pt'))); opt.load_state_dict(torch.load(path(f'lm_{resume}.opt.pt')))
+        start = names_all.index(resume) + 1
+    t0, done = time.time(), 0
+    for k, (name, steps, lr, weights) in enumerate(stages):
+        if k < start:
+            continue
+        torch.manual_seed(seed + 100 * (k + 1)); rng = np.random.RandomState(seed + 100 * (k + 1))
+        names, w = list(weights), np.array(list(weights.values()), dtype=float)
+        print(f'stage {name}: {steps} steps, lr {lr:.0e}, ' + ' '.join(f'{n} {p:.2f}' for n, p in zip(names, w / w.sum())), flush=True)
+        hist = {}
+        for step in range(steps):
+            cur = lr * min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            for g in opt.param_groups:
+                g['lr'] = cur
+            task = names[rng.choice(len(names), p=w / w.sum())]
+            x, y = tasks.batch(task, bs, rng)
+            loss = F.cross_entropy(model.logits(x).flatten(0, 1), y.flatten())
+            opt.zero_grad(); loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            hist.setdefault(task, []).append(loss.item())
+            done += 1
+            if step % 50 == 0 or step == steps - 1:
+                print(f'{name} {step} {time.time() - t0:.0f}s lr {cur:.2e} ' + ' '.join(f'{t} {np.mean(v[-10:]):.3f}' for t, v in hist.items()), flush=True)
+            if done % ckpt_every == 0:
+                torch.save(model.state_dict(), path('lm.pt'))
+            if stop():
+                break
+        if stop():
+            torch.save(model.state_dict(), path('lm.pt'))
             break
-    torch.save(model.state_dict(), os.path.join(world.WORK, 'lm.pt'))
+        torch.save(model.state_dict(), path(f'lm_{name}.pt')); torch.save(opt.state_dict(), path(f'lm_{name}.opt.pt'))
+        torch.save(model.state_dict(), path('lm.pt'))
     return model, tok
 
 
+def parse_stages(spec):
+    """'name:steps:lr:task=w,task=w;...' -> STAGES-shaped list (for experiments, e.g. one task alone)."""
+    out = []
+    for part in filter(None, spec.split(';')):
+        name, steps, lr, ws = part.split(':')
+        out.append((name, int(steps), float(lr), {k: float(v) for k, v in (kv.split('=') for kv in ws.split(','))}))
+    return out
+
+
 if __name__ == '__main__':
-    # The recipe (tools/nano/train.sh): NANO_THREADS=2, one cosine schedule of 4500 steps x 32 sequences from 3e-3.
-    # --stop-after, --init, --focus and --weights are for experiments (early stop, warm restarts, task re-weighting).
+    # The recipe (tools/nano/train.sh): NANO_THREADS=2, STAGES above, 32 sequences per batch.
+    # --stages replaces STAGES (experiments, e.g. `--stages 'cap:400:3e-3:caption=1'`); --resume STAGE continues after it.
     torch.set_num_threads(int(os.environ.get('NANO_THREADS', '1')))
     smoke = '--smoke' in sys.argv
     arg = lambda name, default, cast=int: cast(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
-    train(arg('--steps', 20 if smoke else 5000), lr=arg('--lr', 3e-3, float), smoke=smoke, stop_after=arg('--stop-after', None),
-          init=arg('--init', None, str), seed=arg('--seed', world.SEED), warmup=arg('--warmup', 100),
-          focus=arg('--focus', '', str).split(','), bs=arg('--bs', 16),
-          weights={k: float(v) for k, v in (kv.split('=') for kv in arg('--weights', '', str).split(',') if kv)},
-          ckpt_every=arg('--ckpt-every', 250))
+    stages = parse_stages(arg('--stages', '', str)) or STAGES
+    if smoke:  # every stage, a few steps each
+        stages = [(n, 5, lr, w) for n, _, lr, w in stages]
+    train(stages, bs=arg('--bs', 8 if smoke else 32), smoke=smoke, seed=arg('--seed', world.SEED),
+          warmup=arg('--warmup', 50), ckpt_every=arg('--ckpt-every', 250), resume=arg('--resume', None, str))

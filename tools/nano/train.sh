@@ -17,14 +17,14 @@ WORK=${NANO_WORK:-$PWD/tools/nano/work}
 mkdir -p "$WORK" && rm -f "$WORK"/media*.pt   # the LM's media-code cache depends on the codecs
 cd tools/nano
 t0=$(date +%s)
-$PY world.py "${SMOKE[@]}"          # espeak-ng speech clips (images and music are rendered on demand)
+$PY world.py "${SMOKE[@]}"          # espeak-ng speech clips (images and music are rendered on demand), 3600 more ASR clips for the LM
 $PY image_codec.py "${SMOKE[@]}"    # colour x shape product VQ, 32 tokens (colour, mask per 8x8 patch)
 $PY audio_codec.py "${SMOKE[@]}"    # two-level spectral codec (level 0 = envelope for speech, pitch for music), 2x256, 25 Hz
 $PY acoustic.py "${SMOKE[@]}"       # SoundStorm-contract net: speech level 1 from level 0 + a voice prompt
 if [ ${#SMOKE[@]} -gt 0 ]; then
   $PY lm.py --smoke                 # LLaMA-style LM, next-token loss on responses (20 steps)
-else                                # one cosine schedule, batch 32 on 2 threads (~0.7 s/step on a quiet 2-core machine)
-  NANO_THREADS=2 $PY lm.py --steps 4500 --bs 32 --lr 3e-3 --warmup 100 --ckpt-every 250
+else                                # staged: images, music, speech, chat (lm.py STAGES), batch 32 on 2 threads
+  NANO_THREADS=2 $PY lm.py          # resumable after a finished stage: lm.py --resume <stage>
 fi
 $PY export.py "${SMOKE[@]}"         # ONNX + tokenizer.json + anygpt.json + parity fixture
 if [ ${#SMOKE[@]} -eq 0 ]; then $PY evaluate.py --fixtures; fi

@@ -145,7 +145,7 @@ def espeak(text, voice, speed=160, pitch=50):
     return np.frombuffer(raw[44:], np.int16).astype(np.float32) / 32768
 
 
-def speech_sets(n_train=1200, n_tts=700, smoke=False):
+def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
     """Returns dict of lists of (text, voice, wave). Deterministic."""
     if smoke:
         n_train, n_tts = 48, 24
@@ -167,6 +167,16 @@ def speech_sets(n_train=1200, n_tts=700, smoke=False):
                 v = voices[len(out[key]) % len(voices)]
                 sp, pi = (160, 50) if key == 'eval_tts' else (rng.randint(140, 190), rng.randint(30, 70))
                 out[key].append((p, v, sp, pi))
+    # More ASR clips for the LM only, from their own generator so that the sets above (which the codecs and the
+    # acoustic stage are fit on) stay as they are; never an evaluation phrase.
+    held = {t for k in ('eval_seen', 'eval_heldout', 'eval_tts') for t, *_ in out[k]}
+    rng = np.random.RandomState(SEED + 6)
+    out['asr_extra'] = []
+    while len(out['asr_extra']) < (24 if smoke else n_asr_extra):
+        p, v = phrase(rng), TRAIN_VOICES[len(out['asr_extra']) % len(TRAIN_VOICES)]
+        sp, pi = rng.randint(130, 200), rng.randint(25, 75)
+        if p not in held:
+            out['asr_extra'].append((p, v, sp, pi))
     return {k: [(t, v, s, p, espeak(t, v, s, p)) for t, v, s, p in lst] for k, lst in out.items()}
 
 
