@@ -340,7 +340,7 @@ def train(stages=STAGES, bs=32, smoke=False, seed=world.SEED, warmup=50, ckpt_ev
             continue
         torch.manual_seed(seed + 100 * (k + 1)); rng = np.random.RandomState(seed + 100 * (k + 1))
         names, w = list(weights), np.array(list(weights.values()), dtype=float)
-        print(f'stage {name}: {steps} steps, lr {lr:.0e}, ' + ' '.join(f'{n} {p:.2f}' for n, p in zip(names, w / w.sum())), flush=True)
+        print(f'stage {name}: {steps} steps, lr {lr:.1e}, ' + ' '.join(f'{n} {p:.2f}' for n, p in zip(names, w / w.sum())), flush=True)
         hist = {}
         for step in range(steps):
             cur = lr * min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
