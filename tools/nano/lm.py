@@ -314,6 +314,7 @@ STAGES = [  # (name, steps, peak lr, task weights)
     ('asr', 1000, 2e-3, {'asr': 1, 't2m': .2, 'm2t': .15, 't2i': .2, 'caption': .15}),
     ('tts', 800, 1.5e-3, {'tts': 1, 'asr': .4, 't2m': .15, 'm2t': .1, 't2i': .15, 'caption': .1}),
     ('chat', 700, 1e-3, {'chat': 1, 'asr': .3, 'tts': .3, 't2i': .2, 'caption': .15, 't2m': .15, 'm2t': .15}),
+    ('speech2', 700, 1e-3, {'asr': 1, 'tts': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
 ]
 
 
