@@ -165,11 +165,13 @@ export class LlmSession {
 
   static async open(file: string, spec: LlmSpec, cfg: SessionConfig = {}): Promise<LlmSession> {
     const choice = cfg.kvCache ?? 'auto';
+    let gqa: boolean | undefined; // the file scan (up to 256 MiB) runs at most once
+    const usesGqa = () => (gqa ??= graphUsesGqa(file));
     // In auto mode an in-place graph (GQA, or declared shared-buffer) runs bound when the C API is usable here;
     // otherwise it silently keeps the JS binding's shared buffer (an explicit 'bound' says why it could not).
     let boundRefused: string | undefined;
-    if (choice === 'bound' || (choice === 'auto' && spec.kvCache !== 'dynamic' && (spec.kvCache === 'shared-buffer' || graphUsesGqa(file)))) {
-      const r = LlmSession.openBound(file, spec, cfg);
+    if (choice === 'bound' || (choice === 'auto' && spec.kvCache !== 'dynamic' && (spec.kvCache === 'shared-buffer' || usesGqa()))) {
+      const r = LlmSession.openBound(file, spec, cfg, usesGqa());
       if (r instanceof LlmSession) return r;
       if (choice === 'bound') boundRefused = r;
     }
@@ -185,7 +187,7 @@ export class LlmSession {
       await session.release();
       throw e;
     }
-    const kvMode = choice === 'auto' || choice === 'bound' ? (spec.kvCache ?? (graphUsesGqa(file) ? 'shared-buffer' : 'dynamic')) : choice;
+    const kvMode = choice === 'auto' || choice === 'bound' ? (spec.kvCache ?? (usesGqa() ? 'shared-buffer' : 'dynamic')) : choice;
     const llm = new LlmSession(session, spec, info, executionProvider, kvMode, fallbackReason);
     if (boundRefused) llm.kvFallbackReason = `bound KV cache unavailable (${boundRefused}); using ${kvMode}`;
     return llm;
@@ -195,8 +197,8 @@ export class LlmSession {
    * A bound session, or why not (no koffi/C API, not a GQA graph, the EP failed). A graph that contradicts the
    * manifest throws, as on the JS path. EP `auto` tries CUDA first where its provider libraries are installed.
    */
-  private static openBound(file: string, spec: LlmSpec, cfg: SessionConfig): LlmSession | string {
-    if (!graphUsesGqa(file)) return `${path.basename(file)} has no GroupQueryAttention, so its cache cannot be updated in place`;
+  private static openBound(file: string, spec: LlmSpec, cfg: SessionConfig, gqa: boolean): LlmSession | string {
+    if (!gqa) return `${path.basename(file)} has no GroupQueryAttention, so its cache cannot be updated in place`;
     const choice = cfg.executionProvider ?? 'auto';
     const eps: ('cpu' | 'cuda')[] = choice === 'cuda' ? ['cuda'] : choice === 'cpu' || missingCudaLibraries() ? ['cpu'] : ['cuda', 'cpu'];
     const reasons: string[] = [];

@@ -11,7 +11,6 @@ import * as path from 'node:path';
 
 /** Positions in the OrtApi function table. */
 const IDX = {
-  GetErrorCode: 1,
   GetErrorMessage: 2,
   CreateEnv: 3,
   CreateSession: 7,
@@ -35,7 +34,6 @@ const IDX = {
   GetDimensionsCount: 61,
   GetDimensions: 62,
   GetSymbolicDimensions: 63,
-  GetTensorTypeAndShape: 65,
   CreateMemoryInfo: 68,
   CreateCpuMemoryInfo: 69,
   AllocatorFree: 76,
@@ -47,7 +45,6 @@ const IDX = {
   ReleaseValue: 96,
   ReleaseRunOptions: 97,
   ReleaseTypeInfo: 98,
-  ReleaseTensorTypeAndShapeInfo: 99,
   ReleaseSessionOptions: 100,
   AddSessionConfigEntry: 130,
   CreateAllocator: 131,
@@ -101,7 +98,6 @@ export class OrtCApi {
     const proto = (name: string, sig: string) => k.decode(ptrs[IDX[name as keyof typeof IDX]], k.proto(`${sig.replace('%', name)}`)) as Fn;
     const out = `_Out_ void **out`;
     this.fns = {
-      GetErrorCode: proto('GetErrorCode', 'int %(void *status)'),
       GetErrorMessage: proto('GetErrorMessage', 'const char *%(void *status)'),
       CreateEnv: proto('CreateEnv', `void *%(int level, const char *logid, ${out})`),
       CreateSession: proto('CreateSession', `void *%(void *env, const char *path, void *options, ${out})`),
@@ -128,7 +124,6 @@ export class OrtCApi {
       GetDimensionsCount: proto('GetDimensionsCount', 'void *%(void *info, _Out_ size_t *out)'),
       GetDimensions: proto('GetDimensions', 'void *%(void *info, _Out_ int64_t *dims, size_t n)'),
       GetSymbolicDimensions: proto('GetSymbolicDimensions', 'void *%(void *info, _Out_ void **names, size_t n)'),
-      GetTensorTypeAndShape: proto('GetTensorTypeAndShape', `void *%(void *value, ${out})`),
       CreateMemoryInfo: proto('CreateMemoryInfo', `void *%(const char *name, int allocatorType, int id, int memType, ${out})`),
       CreateCpuMemoryInfo: proto('CreateCpuMemoryInfo', `void *%(int allocatorType, int memType, ${out})`),
       AllocatorFree: proto('AllocatorFree', 'void *%(void *allocator, void *p)'),
@@ -140,7 +135,6 @@ export class OrtCApi {
       ReleaseValue: proto('ReleaseValue', 'void %(void *p)'),
       ReleaseRunOptions: proto('ReleaseRunOptions', 'void %(void *p)'),
       ReleaseTypeInfo: proto('ReleaseTypeInfo', 'void %(void *p)'),
-      ReleaseTensorTypeAndShapeInfo: proto('ReleaseTensorTypeAndShapeInfo', 'void %(void *p)'),
       ReleaseSessionOptions: proto('ReleaseSessionOptions', 'void %(void *p)'),
       AddSessionConfigEntry: proto('AddSessionConfigEntry', 'void *%(void *options, const char *key, const char *value)'),
       CreateAllocator: proto('CreateAllocator', `void *%(void *session, void *info, ${out})`),
