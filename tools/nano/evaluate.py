@@ -1,7 +1,7 @@
 """Python-side scorecard of AnyGPT-nano on held-out prompts (torch, greedy with the engine's modality constraints),
 and the held-out evaluation fixtures for the TypeScript scorecard (test/fixtures/nano-eval/).
 
-python3 evaluate.py [--n N] [--fixtures]
+python3 evaluate.py [--n N] [--fixtures] [--quick img,music,asr]   (NANO_LM=... picks a checkpoint)
 """
 import json, os, struct, sys, wave, zlib
 import numpy as np, torch
@@ -199,6 +199,40 @@ def run(n_cap=40):
     return R
 
 
+def quick(n=16, rows=('img', 'music', 'asr')):
+    """The held-out rows checked at the end of each training stage (NANO_LM=work/lm_<stage>.pt): text→image over the
+    first n held-out scenes (all of colour, shape, position; and each), image→text exact on the same scenes, music
+    (9 held-out items), ASR on the first n clips of each evaluation voice set. Greedy, in torch."""
+    nano, I, R = Nano(), lm.INSTRUCTIONS, {}
+    if 'img' in rows:
+        objs = sorted(world.HELDOUT_OBJECTS)[:n]
+        got = [classify_image(nano.image(nano.span(nano.generate(lm.base_prompt('t2i', I['t2i'][0], world.caption([o]))), 'image'))) for o in objs]
+        R['t2i held-out colour+shape+position'] = np.mean([(g[0], g[1], g[3]) == (o[0], o[1], o[3]) for g, o in zip(got, objs)])
+        for k, name in enumerate(['shape', 'colour', 'size', 'position']):
+            R[f't2i held-out {name}'] = np.mean([g[k] == o[k] for g, o in zip(got, objs)])
+        caps = [nano.text(nano.generate(lm.base_prompt('caption', I['caption'][0], lm.media_str('image', nano.media.image([o]))))) for o in objs]
+        R['caption held-out exact'] = np.mean([c.rstrip('.') == world.caption([o]) for c, o in zip(caps, objs)])
+    if 'music' in rows:
+        res = {'note': [], 'chord': []}
+        for it in sorted(world.HELDOUT_MUSIC):
+            codes = nano.span(nano.generate(lm.base_prompt('t2m', I['t2m'][0], world.music_caption(it))), 'music')
+            y = nano.music_wave(codes) if len(codes) >= 4 else None
+            res[it[0]].append(y is not None and (note_ok(y, it) if it[0] == 'note' else chord_ok(y, it)))
+        R['t2m held-out notes'], R['t2m held-out chords'] = np.mean(res['note']), np.mean(res['chord'])
+        rng = np.random.RandomState(7)
+        m2t = []
+        for it in sorted(world.HELDOUT_MUSIC):
+            codes = lm.music_flat(nano.mu_enc(torch.tensor(world.synth(it, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[None, None])[:, 0])
+            m2t.append(nano.text(nano.generate(lm.base_prompt('m2t', I['m2t'][0], lm.media_str('music', codes)))) == world.music_caption(it))
+        R['m2t held-out exact'] = np.mean(m2t)
+    if 'asr' in rows:
+        for key in ('eval_seen', 'eval_heldout'):
+            clips = nano.media.speech[key][:n]
+            hyps = [nano.text(nano.generate(lm.base_prompt('asr', I['asr'][0], lm.media_str('speech', c)))) for c in nano.media.sp_codes[key][:n]]
+            R[f'asr {key[5:]} word acc'] = np.mean([word_acc(h, c[0]) for h, c in zip(hyps, clips)])
+    return R
+
+
 def chat_edit_cases():
     rng = np.random.RandomState(world.SEED + 9)
     cases = []
@@ -265,9 +299,10 @@ def fixtures():
 
 if __name__ == '__main__':
     torch.set_num_threads(int(os.environ.get('NANO_THREADS', '2')))
+    n = int(sys.argv[sys.argv.index('--n') + 1]) if '--n' in sys.argv else None
     if '--fixtures' in sys.argv:
         fixtures()
     else:
-        n = int(sys.argv[sys.argv.index('--n') + 1]) if '--n' in sys.argv else 40
-        for k, v in run(n).items():
+        rows = sys.argv[sys.argv.index('--quick') + 1].split(',') if '--quick' in sys.argv else None
+        for k, v in (quick(n or 16, rows) if rows else run(n or 40)).items():
             print(f'{k:50s} {100 * v:5.1f} %')
