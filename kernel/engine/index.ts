@@ -8,7 +8,7 @@ import type { MediaModality } from '../../common/manifest';
 import pkgJson from '../../package.json';
 import type { RawTokens } from '../codecs/tokens';
 import { WorkerClient } from './client';
-import type { ExecutionProviderChoice, KvCacheChoice } from './llm';
+import type { ExecutionProviderChoice, KvCacheChoice, KvMode } from './llm';
 import type { DecodedMediaFile, DecodeParams, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
 import { mediaTokenString, tokenIdBlocks } from './media-tokens';
 import { loadPackage, type ModelPackage } from './package';
@@ -79,7 +79,7 @@ export class Engine {
     readonly loadMs: number,
     readonly fallbackReason?: string,
     /** The graph the LLM session runs (llm.graph.path or the chosen variant's) and its KV-cache mode. */
-    readonly llm: { graph: string; variant?: string; kvCache: 'dynamic' | 'shared-buffer' | 'bound' } = { graph: '', kvCache: 'dynamic' },
+    readonly llm: { graph: string; variant?: string; kvCache: KvMode } = { graph: '', kvCache: 'dynamic' },
   ) {}
 
   static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {

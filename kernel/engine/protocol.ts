@@ -8,7 +8,7 @@
  *   }
  */
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
-import type { ExecutionProviderChoice, KvCacheChoice } from './llm';
+import type { ExecutionProviderChoice, KvCacheChoice, KvMode } from './llm';
 import type { LlmGraphInfo } from './package';
 
 export interface OpenParams {
@@ -32,7 +32,7 @@ export interface OpenResult {
   graph: LlmGraphInfo;
   /** Package-relative path of the graph that runs. */
   llmGraph: string;
-  kvCache: 'dynamic' | 'shared-buffer' | 'bound';
+  kvCache: KvMode;
 }
 
 export interface GenerateRequest {
