@@ -70,7 +70,7 @@ async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
   const wrapped = {
     spec: llm.spec,
     emptyCache: () => llm.emptyCache(),
-    decodeCache: (n: number) => llm.decodeCache(n),
+    decodeCache: (n: number, m?: number) => llm.decodeCache(n, m),
     forward: async (x: ArrayLike<number>, c: Parameters<LlmSession['forward']>[1]) => {
       const before = llm.runMs;
       const r = await llm.forward(x, c);

@@ -70,7 +70,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   const t0 = performance.now();
   // One sequence (greedy/sampling): the session's decode cache (a static shared buffer for GQA graphs, updated in
   // place). Beam search forks caches per beam, so it keeps immutable dynamic caches.
-  const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length);
+  const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length, maxNew);
   const first = await llm.forward(promptIds, cache0);
   const prefillMs = performance.now() - t0;
   hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
@@ -117,62 +117,85 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     const { preset, list, masksOnly } = processorsFor(state.modality);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
-    let raw: RawStats;
-    let logZ: number;
     let id: number;
+    // The step's statistics; for greedy decoding on the kernel they are finished while the next forward runs.
+    let stats: () => { raw: RawStats; logZ: number; rawAtId: number };
     // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel: raw
     // statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
-    const fast = kernel && masksOnly ? (kernel.raw.set(logits), kernel.stats(5, preset.doSample)) : undefined;
-    if (fast) {
-      ({ raw, logZ } = fast);
-      id = !preset.doSample ? fast.id : fast.zw > TINY_Z ? kernel!.sample(rng.uniform(), fast.zw) : sampleMultinomial(work, rng, logZ);
-    } else if (!preset.doSample && masksOnly) {
-      // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
-      // in a single pass over the raw and masked rows.
-      const g = greedyStats(logits, work, 5);
-      ({ raw, id, logZ } = g);
+    const head = kernel && masksOnly ? (kernel.raw.set(logits), kernel.scan(5)) : undefined;
+    if (head && !preset.doSample) {
+      id = head.id;
+      const rawAtId = kernel!.raw[id];
+      stats = () => ({ ...kernel!.finish(head, false), rawAtId });
+    } else if (head) {
+      const f = kernel!.finish(head, true);
+      id = f.zw > TINY_Z ? kernel!.sample(rng.uniform(), f.zw) : sampleMultinomial(work, rng, f.logZ);
+      const done = { raw: f.raw, logZ: f.logZ, rawAtId: kernel!.raw[id] };
+      stats = () => done;
     } else {
-      const exps = (jsExps ??= new Float64Array(logits.length));
-      raw = rawStats(logits, 5, exps);
-      // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
-      logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
-      id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
+      let raw: RawStats;
+      let logZ: number;
+      if (!preset.doSample && masksOnly) {
+        // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
+        // in a single pass over the raw and masked rows.
+        ({ raw, id, logZ } = greedyStats(logits, work, 5));
+      } else {
+        const exps = (jsExps ??= new Float64Array(logits.length));
+        raw = rawStats(logits, 5, exps);
+        // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
+        logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
+        id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
+      }
+      const done = { raw, logZ, rawAtId: logits[id] };
+      stats = () => done;
     }
-    const now = performance.now();
-    const rec: GeneratedStep = {
-      id,
-      logprob: logits[id] - raw.logZ,
-      logprobSampled: work[id] - logZ,
-      entropy: raw.entropy,
-      top: raw.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
-      stepMs: now - tPrev,
-    };
-    tPrev = now;
-    generated.push(rec);
+    const workAtId = work[id];
     seen.add(id);
     state = constraints.next(state, id);
-    hooks.onToken?.(rec);
+    let more = true;
     if (id === vocab.eosId) {
       stopReason = 'eos';
-      break;
-    }
-    if (stopIds.has(id)) {
+      more = false;
+    } else if (stopIds.has(id)) {
       stopReason = 'stop-token';
-      break;
-    }
-    if (step + 1 >= maxNew) {
+      more = false;
+    } else if (step + 1 >= maxNew) {
       // An image has a fixed length, and a cut one cannot be decoded: with constraints on, finish it past
       // max_new_tokens (as far as the context allows) and say so.
       const left = params.constrain ? constraints.remainingToClose(state) : 0;
-      if (left === 0 || cache.length + left > maxPos) break;
-      maxNew += left;
-      warnings.push(`generated ${left} token(s) past max_new_tokens (${params.maxNewTokens}) to finish the image span`);
+      if (left === 0 || cache.length + left > maxPos) more = false;
+      else {
+        maxNew += left;
+        warnings.push(`generated ${left} token(s) past max_new_tokens (${params.maxNewTokens}) to finish the image span`);
+      }
     }
-    if (cache.length + 1 > maxPos) {
+    if (more && cache.length + 1 > maxPos) {
       stopReason = 'context-full';
-      break;
+      more = false;
     }
-    const next = await llm.forward([id], cache);
+    // The next forward starts before this step's record is finished: on the bound cache ORT runs on another
+    // thread, so the statistics below cost no wall time (the raw row was copied into the kernel first).
+    const pending = more ? llm.forward([id], cache) : undefined;
+    try {
+      const { raw, logZ, rawAtId } = stats();
+      const now = performance.now();
+      const rec: GeneratedStep = {
+        id,
+        logprob: rawAtId - raw.logZ,
+        logprobSampled: workAtId - logZ,
+        entropy: raw.entropy,
+        top: raw.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
+        stepMs: now - tPrev,
+      };
+      tPrev = now;
+      generated.push(rec);
+      hooks.onToken?.(rec);
+    } catch (e) {
+      await pending?.catch(() => undefined); // the session must be idle before the error leaves the loop
+      throw e;
+    }
+    if (!pending) break;
+    const next = await pending;
     logits = next.logits;
     cache = next.cache;
   }

@@ -21,7 +21,7 @@ export interface BoundRunnerConfig {
   hasPositionIds: boolean;
 }
 
-/** KV capacity added when a host cache grows (device caches are allocated at maxPositions once). */
+/** Host KV capacities are multiples of this (device caches are allocated at maxPositions once). */
 const HOST_KV_CHUNK = 256;
 
 export class BoundRunner {
@@ -48,6 +48,8 @@ export class BoundRunner {
   private readonly transientArrays: BigInt64Array[] = [];
   private logits1?: { value: Ptr; data: Float32Array };
   private readonly lastOnly: boolean;
+  /** A run is in flight (runAsync): the binding, the KV tensors and the logits belong to ORT until it ends. */
+  private busy = false;
   runMs = 0;
   runs = 0;
   /** Whether the graph takes position_ids (known after the graph check). */
@@ -114,8 +116,18 @@ export class BoundRunner {
     return this.length;
   }
 
-  /** Starts a new sequence with room for `need` tokens (the previous sequence's cache is reused when big enough). */
+  /** Tokens the KV tensors have room for before they must grow. */
+  get room(): number {
+    return this.capacity;
+  }
+
+  /**
+   * Starts a new sequence with room for `need` tokens (the previous sequence's cache is reused when big enough).
+   * Ask for the whole planned sequence: a host cache that grows mid-generation copies every row into fresh memory
+   * (tens of ms at 100 M params), while room that is never used costs address space, not resident pages.
+   */
   reset(need: number): void {
+    this.checkIdle();
     this.length = 0;
     if (this.capacity < need || this.kv.length === 0) this.grow(need);
   }
@@ -125,6 +137,36 @@ export class BoundRunner {
    * ORT-owned memory that the next run overwrites: read it (or copy it) before calling run() again.
    */
   run(ids: ArrayLike<number>): Float32Array {
+    const logits = this.bind(ids);
+    const t0 = performance.now();
+    try {
+      this.api.call('RunWithBinding', this.session, this.runOptions, this.binding);
+      if (this.deviceAllocator) this.api.call('SynchronizeBoundOutputs', this.binding);
+    } finally {
+      this.busy = false;
+    }
+    return this.finish(ids.length, logits, performance.now() - t0);
+  }
+
+  /**
+   * run() with ORT working on another thread: the caller's thread is free until the promise settles (the decode
+   * loop computes the previous token's statistics meanwhile). Nothing may use this runner until then.
+   */
+  async runAsync(ids: ArrayLike<number>): Promise<Float32Array> {
+    const logits = this.bind(ids);
+    const t0 = performance.now();
+    try {
+      await this.api.callAsync('RunWithBinding', this.session, this.runOptions, this.binding);
+      if (this.deviceAllocator) this.api.call('SynchronizeBoundOutputs', this.binding);
+    } finally {
+      this.busy = false;
+    }
+    return this.finish(ids.length, logits, performance.now() - t0);
+  }
+
+  /** Binds the inputs of a run of `ids` (growing the cache if needed) and the logits output; marks the runner busy. */
+  private bind(ids: ArrayLike<number>): Float32Array {
+    this.checkIdle();
     const S = ids.length;
     const P = this.length;
     const T = P + S;
@@ -150,21 +192,27 @@ export class BoundRunner {
     this.maskDims[1] = BigInt(T);
     api.call('BindInput', this.binding, 'attention_mask', this.keep(this.ones.subarray(0, T), this.maskDims, this.ones));
     let logits: { value: Ptr; data: Float32Array };
-    const V = this.cfg.vocabSize;
     if (S === 1 || this.lastOnly) {
-      logits = this.logits1 ??= this.hostTensor([1, 1, V]);
+      logits = this.logits1 ??= this.hostTensor([1, 1, this.cfg.vocabSize]);
     } else {
-      logits = this.hostTensor([1, S, V]);
+      logits = this.hostTensor([1, S, this.cfg.vocabSize]);
       this.transient.push(logits.value);
     }
     api.call('BindOutput', this.binding, 'logits', logits.value);
-    const t0 = performance.now();
-    api.call('RunWithBinding', this.session, this.runOptions, this.binding);
-    if (this.deviceAllocator) api.call('SynchronizeBoundOutputs', this.binding);
-    this.runMs += performance.now() - t0;
+    this.busy = true;
+    return logits.data;
+  }
+
+  private finish(S: number, logits: Float32Array, ms: number): Float32Array {
+    this.runMs += ms;
     this.runs++;
-    this.length = T;
-    return logits.data.length === V ? logits.data : logits.data.subarray(logits.data.length - V);
+    this.length += S;
+    const V = this.cfg.vocabSize;
+    return logits.length === V ? logits : logits.subarray(logits.length - V);
+  }
+
+  private checkIdle(): void {
+    if (this.busy) throw new Error('BoundRunner: a run is in flight (one run at a time per runner)');
   }
 
   /** (Re)allocates the KV tensors with room for `need` tokens, keeping rows [0, length), and binds them. */
@@ -173,7 +221,9 @@ export class BoundRunner {
     if (need > maxPositions) throw new Error(`context full: ${need} tokens exceed maxPositions = ${maxPositions}`);
     const onDevice = !!this.deviceAllocator;
     if (onDevice && this.kv.length > 0) throw new Error('a device KV cache is allocated at maxPositions and never grows');
-    const capacity = onDevice ? maxPositions : Math.min(maxPositions, Math.ceil((need + 64) / HOST_KV_CHUNK) * HOST_KV_CHUNK);
+    // Growth past the planned size adds at least half the capacity, so repeated growth copies stay linear in total.
+    const headroom = Math.max(64, this.capacity >> 1);
+    const capacity = onDevice ? maxPositions : Math.min(maxPositions, Math.ceil((need + headroom) / HOST_KV_CHUNK) * HOST_KV_CHUNK);
     const type = ElementType[kvDtype];
     const bytesPer = kvDtype === 'float16' ? 2 : 4;
     const shape = BigInt64Array.from([1n, BigInt(kvH), BigInt(capacity), BigInt(hd)]);
@@ -227,6 +277,7 @@ export class BoundRunner {
   }
 
   release(): void {
+    this.checkIdle();
     const api = this.api;
     this.dropTransient();
     for (const v of this.kv) api.release('ReleaseValue', v);

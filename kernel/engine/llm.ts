@@ -257,11 +257,13 @@ export class LlmSession {
    * The cache decode() starts a single sequence with: for shared-buffer mode, static buffers with room for the
    * prompt + 64 rounded up to 128 tokens, grown by chunks (128 tokens or 1/8 of the capacity) as tokens come (onnxruntime-node copies every
    * present output into a fresh ArrayBuffer on each run, so a tight capacity keeps that copy, and the garbage it
-   * makes, as small as the dynamic cache's); otherwise an empty dynamic cache.
+   * makes, as small as the dynamic cache's); for the bound cache, room for the prompt and `plannedNew` tokens at
+   * once (it copies nothing per step, and growing mid-generation would copy every row); otherwise an empty
+   * dynamic cache.
    */
-  decodeCache(promptLength: number): KvCache {
+  decodeCache(promptLength: number, plannedNew = 64): KvCache {
     if (this.bound) {
-      this.bound.runner.reset(Math.max(promptLength, 1));
+      this.bound.runner.reset(Math.min(this.spec.maxPositions, Math.max(promptLength, 1) + plannedNew));
       return { length: 0, tensors: [], bound: this.bound.runner };
     }
     if (this.kvMode !== 'shared-buffer') return this.emptyCache();
@@ -307,7 +309,7 @@ export class LlmSession {
     }
     if (cache.bound) {
       if (cache.bound.tokens !== P) throw new Error(`forward: the bound cache holds ${cache.bound.tokens} tokens, this sequence ${P} (one live sequence per session)`);
-      const logits = cache.bound.run(ids);
+      const logits = await cache.bound.runAsync(ids);
       cache.length = P + S;
       return { logits, cache };
     }

@@ -75,7 +75,8 @@ export interface TensorMeta {
   shape: (number | string)[];
 }
 
-type Fn = (...args: unknown[]) => unknown;
+// A koffi function: callable, and `.async(...args, callback)` runs it on a worker thread.
+type Fn = ((...args: unknown[]) => unknown) & { async(...args: unknown[]): void };
 
 /** Thrown when the C API cannot be used here (no koffi, no library, no symbol); `message` is the reason. */
 export class CApiUnavailable extends Error {}
@@ -160,6 +161,23 @@ export class OrtCApi {
       this.fns.ReleaseStatus(status);
       throw new Error(`onnxruntime ${name}: ${msg}`);
     }
+  }
+
+  /**
+   * call() on one of koffi's worker threads: the event loop (and the caller's JS) runs on while ORT works, so the
+   * decode loop can compute the previous token's statistics during the next forward. The caller must not touch
+   * anything the call uses until the promise settles.
+   */
+  callAsync(name: keyof typeof IDX, ...args: unknown[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.fns[name].async(...args, (err: unknown, status: Ptr | null) => {
+        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+        if (!status) return resolve();
+        const msg = this.fns.GetErrorMessage(status) as string;
+        this.fns.ReleaseStatus(status);
+        reject(new Error(`onnxruntime ${name}: ${msg}`));
+      });
+    });
   }
 
   /** Calls a function whose last parameter is a `void **out`, and returns that pointer. */

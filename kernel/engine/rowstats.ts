@@ -34,6 +34,20 @@ function module(): WebAssembly.Module | null {
   return compiled;
 }
 
+export interface RowScan {
+  /** The working row's first argmax. */
+  id: number;
+  filled: number;
+  max: number;
+}
+
+export interface RowStatsResult {
+  raw: RawStats;
+  id: number;
+  logZ: number;
+  zw: number;
+}
+
 /** Below this Z (in exps' scale) the processed row kept only entries far below the raw max (as sampling.ts). */
 export const TINY_Z = 1e-200;
 
@@ -80,20 +94,33 @@ export class RowStats {
    * argmax; with `keepExps`, exp(raw − max) is kept for sample(). Undefined when the raw row has no finite entry
    * (the caller uses sampling.ts, which handles it).
    */
-  stats(n: number, keepExps: boolean): { raw: RawStats; id: number; logZ: number; zw: number } | undefined {
+  stats(n: number, keepExps: boolean): RowStatsResult | undefined {
+    const head = this.scan(n);
+    return head && this.finish(head, keepExps);
+  }
+
+  /**
+   * The first, cheap pass of stats(): the working row's argmax (all greedy decoding needs to go on) and the raw
+   * top-n, without a single exp. finish() completes it; until then the rows must not change.
+   */
+  scan(n: number): RowScan | undefined {
     if (n > MAX_N) throw new RangeError(`RowStats: at most ${MAX_N} top entries`);
-    const ex = this.ex;
-    ex.pass1(this.rawAt, this.workAt, this.size, n);
+    this.ex.pass1(this.rawAt, this.workAt, this.size, n);
     const filled = this.i32[7];
     if (filled === 0) return undefined;
-    const max = this.f32[80]; // top value 0 (byte 320)
-    ex.pass2(this.rawAt, this.workAt, keepExps ? this.expsAt : 0, this.size, max);
+    return { id: this.i32[6], filled, max: this.f32[80] /* top value 0 (byte 320) */ };
+  }
+
+  /** The exp pass after scan(): log Z, entropy and top-n log-probs of the raw row, log Z of the working row. */
+  finish(head: RowScan, keepExps: boolean): RowStatsResult {
+    const { max, filled } = head;
+    this.ex.pass2(this.rawAt, this.workAt, keepExps ? this.expsAt : 0, this.size, max);
     const [z, t, zw] = this.f64;
     const logZ = max + Math.log(z);
     const top: { id: number; logprob: number }[] = [];
     for (let j = 0; j < filled; j++) top.push({ id: this.i32[16 + j], logprob: this.f32[80 + j] - logZ });
     const raw: RawStats = { max, logZ, entropy: Math.log(z) - t / z, top };
-    return { raw, id: this.i32[6], logZ: zw > TINY_Z ? max + Math.log(zw) : logSumExp(this.work), zw };
+    return { raw, id: head.id, logZ: zw > TINY_Z ? max + Math.log(zw) : logSumExp(this.work), zw };
   }
 
   /**

@@ -97,6 +97,33 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     }
   });
 
+  it('bound cache: room for prompt + max new tokens at the start, and one run at a time', async () => {
+    const pkg = await loadPackage(FP32);
+    const spec = pkg.manifest.llm;
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
+    try {
+      const cache = llm.decodeCache(10, 300);
+      const runner = cache.bound!;
+      assert.ok(runner.room >= 310, `room ${runner.room}`);
+      const inFlight = runner.runAsync([1, 5, 6]);
+      assert.throws(() => runner.run([7]), /in flight/);
+      assert.throws(() => llm.decodeCache(4), /in flight/);
+      const logits = await inFlight;
+      assert.equal(logits.length, spec.vocabSize);
+      assert.equal(runner.tokens, 3);
+      runner.run([7]);
+      assert.equal(runner.tokens, 4);
+      // decode() asks for prompt + maxNewTokens: 300 new tokens after a 12-token prompt never grow the cache.
+      const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
+      const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 1 });
+      const r = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, ids, params);
+      assert.equal(r.generated.length, 300);
+      assert.equal(llm.decodeCache(1).bound!.room, runner.room, 'grew mid-generation');
+    } finally {
+      await llm.release();
+    }
+  });
+
   it('a non-GQA graph asked for the bound cache uses the dynamic one and says why', async () => {
     const pkg = await loadPackage(LLAMA);
     const params = { doSample: false, constrain: false, maxNewTokens: 10, minNewTokens: 10, seed: 1 };
