@@ -13,9 +13,17 @@ way SpeechTokenizer's first level is distilled towards content:
     envelope, positive part, 200-1300 Hz), which depends on the pitches and hardly on the timbre. So "flute C#5"
     and "organ C#5" share level-0 codes and a held-out (note, timbre) pair is made of codes the LM has seen.
 Each level-0 code decodes to the mean log-magnitude of the training frames assigned to it. Level 1 quantises what
-is left: for speech the full residual (voice and pitch), for music its cepstral envelope (the timbre's tilt,
-shared across pitches). The first nano used a plain residual k-means on log-magnitudes, whose codes followed voice
-and timbre; the LM could not generalise over them (see MODEL_CARD.md).
+is left:
+  * speech: the full residual (voice and pitch), k-means with 256 codewords.
+  * music: the timbre, as one number per frame: the residual's coordinate along its level-0 code's timbre axis
+    (the principal direction of the residuals of that code's frames, scaled so that its frames have unit RMS,
+    signed so that + means more energy above 1.5 kHz), quantised to TIMBRE_LEVELS fixed steps. A frame decodes to
+    d0[c0] + level[c1] * axis[c0]. The code therefore says "how rich", not "which item": flute frames at every
+    pitch share the same few codes, organ frames others, and a held-out (note, timbre) pair is made of level-1 codes
+    the LM has read. (A 256-codeword k-means of the residual's envelope, used before, gave every (pitch, timbre)
+    item codes of its own: a held-out item's level-1 codes were ones the LM had never seen.)
+The first nano used a plain residual k-means on log-magnitudes, whose codes followed voice and timbre; the LM could
+not generalise over them (see MODEL_CARD.md).
 """
 import math, os, sys
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -30,6 +38,8 @@ EPS = 1e-3
 GL_ITERS = 32
 NC = 20  # cepstral coefficients in the envelope: below the quefrency of any pitch in the world (f0 >= 80 Hz)
 MUSIC_BAND = (13, 84)  # bins 200-1300 Hz: the world's fundamentals (262-988 Hz) and their nearest partials
+BRIGHT_BIN = 96  # 1.5 kHz: the sign of a timbre axis is fixed by its mean above this bin (+ = richer)
+TIMBRE_LEVELS = torch.linspace(-2, 2, 9)  # music level 1: steps along the timbre axis, in units of its RMS
 
 
 def dft_kernels(like):
@@ -77,12 +87,6 @@ def dct_basis(like):
     return torch.cos(math.pi * k[:, None] * (n[None, :] + 0.5) / BINS) * scale[:, None]
 
 
-def envelope(x, basis):
-    """Cepstrally smoothed log-magnitude: x [F, DIM] -> [F, DIM] (each of the SUB frames smoothed on its own)."""
-    f = x.reshape(-1, BINS)
-    return ((f @ basis.t()) @ basis).reshape(x.shape)
-
-
 def semantic(x, basis, kind):
     """The level-0 feature of token frames x [F, DIM] (see the module docstring)."""
     f = x.reshape(-1, BINS)
@@ -96,13 +100,16 @@ def semantic(x, basis, kind):
 
 class Encoder(nn.Module):
     """waveform f32 [1,1,T] -> codes i64 [2,1,F]. `sem` [K, dim] is level 0's codebook in the semantic feature
-    space, `cb` [2, K, DIM] the decoder's log-magnitude codewords of both levels."""
+    space, `cb` [Q, K, DIM] the decoder's log-magnitude codewords (music: level 0 only, with `axis` and `levels`)."""
 
     def __init__(self, codec):
         super().__init__()
         self.kind = codec['kind']
         self.register_buffer('sem', codec['sem'])
         self.register_buffer('cb', codec['cb'])
+        if self.kind == 'music':
+            self.register_buffer('axis', codec['axis'])
+            self.register_buffer('levels', codec['levels'])
 
     def forward(self, waveform):
         x = features(waveform)
@@ -110,21 +117,38 @@ class Encoder(nn.Module):
         c0 = nearest(semantic(x, basis, self.kind), self.sem)
         r = x - self.cb[0][c0]
         if self.kind == 'music':
-            r = envelope(r, basis)
-        c1 = nearest(r, self.cb[1])
+            c1 = timbre_code(r, self.axis[c0], self.levels)
+        else:
+            c1 = nearest(r, self.cb[1])
         return torch.stack([c0, c1])[:, None, :]
 
 
+def timbre_code(r, axis, levels):
+    """Music level 1: r [F, DIM] residuals, axis [F, DIM] their level-0 codes' timbre axes -> the nearest level's id."""
+    s = (r * axis).sum(1) / (axis * axis).sum(1).clamp_min(1e-9)
+    return (s[:, None] - levels[None, :]).abs().argmin(1)
+
+
 class Decoder(nn.Module):
-    """codes i64 [Q',1,F] -> waveform f32 [1,1,F*FRAME] (sum of codewords -> magnitude -> fast Griffin-Lim)."""
+    """codes i64 [Q',1,F] -> waveform f32 [1,1,F*FRAME] (codewords -> magnitude -> fast Griffin-Lim). Speech sums
+    one codeword per level; music adds level 1's step along level 0's timbre axis."""
 
     def __init__(self, codec):
         super().__init__()
+        self.kind = codec['kind']
         self.register_buffer('cb', codec['cb'])
+        if self.kind == 'music':
+            self.register_buffer('axis', codec['axis'])
+            self.register_buffer('levels', codec['levels'])
 
     def forward(self, codes):
         q = codes.shape[0]
-        feat = (self.cb[:q].gather(1, codes[:, 0, :, None].expand(-1, -1, DIM))).sum(0)  # [F, DIM]
+        if self.kind == 'music':
+            c0 = codes[0, 0]
+            step = self.levels[codes[1:, 0]].sum(0)  # [F]; zero without level 1 (no Python branch: ONNX keeps Q dynamic)
+            feat = self.cb[0][c0] + step[:, None] * self.axis[c0]
+        else:
+            feat = (self.cb[:q].gather(1, codes[:, 0, :, None].expand(-1, -1, DIM))).sum(0)  # [F, DIM]
         mag = (torch.exp(feat) - EPS).clamp_min(0).reshape(-1, BINS).t()[None]  # [1,BINS,Fs]
         fs = mag.shape[2]
         length = fs * HOP
@@ -152,17 +176,21 @@ def fit(kind, waves, k0, seed, iters=25, decode_from=None, labels=None):
     frames, taken over `decode_from` (a mask of frames, e.g. the canonical TTS voice) where a code has >= 2 of them.
     `labels` (one per wave, e.g. the pitch set of a music clip) anchor level 0: the mean feature of each label's
     steady frames is a fixed codeword, the semantic target (as HuBERT is SpeechTokenizer's); k-means fits the
-    remaining codewords (onsets, silence, anything outside the world) around them."""
+    remaining codewords (onsets, releases, anything outside the world) to the clips' first and last frames."""
     feats = [features(torch.tensor(w)[None, None]) for w in waves]
     x = torch.cat(feats)
     basis = dct_basis(x)
     sems = [semantic(f, basis, kind) for f in feats]
     sem = torch.cat(sems)
-    anchors = None
+    anchors, free_from = None, sem
     if labels is not None:
         keys = sorted(set(labels))
         anchors = torch.stack([torch.cat([s[3:-3] for s, l in zip(sems, labels) if l == key]).mean(0) for key in keys])
-    c = kmeans(sem, k0, iters, seed, anchors)
+        # The free codewords are fit on the onset and release frames only: fit on every frame, some settled on one
+        # timbre's steady frames of a chord or note (C major on the flute, A5 on the flute, ...), so that pitch set
+        # had a code per timbre and a held-out (chord, timbre) pair was made of a level-0 code the LM never read.
+        free_from = torch.cat([torch.cat([s[:3], s[-3:]]) for s in sems])
+    c = kmeans(free_from, k0, iters, seed, anchors)
     a0 = nearest(sem, c)
     n = torch.bincount(a0, minlength=k0).float()
     d0 = torch.zeros(k0, DIM).index_add_(0, a0, x) / n.clamp_min(1)[:, None]
@@ -172,16 +200,40 @@ def fit(kind, waves, k0, seed, iters=25, decode_from=None, labels=None):
         dm = torch.zeros(k0, DIM).index_add_(0, a0, x * m[:, None]) / nm.clamp_min(1)[:, None]
         d0 = torch.where((nm >= 2)[:, None], dm, d0)
     r = x - d0[a0]
-    if kind == 'music':
-        r = envelope(r, basis)
-    c1 = kmeans(r, 256, iters, seed + 1)
-    a1 = nearest(r, c1)
     rms = lambda t: t.pow(2).mean().sqrt().item()
-    print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(x - d0[a0]):.3f} -> {rms(x - d0[a0] - c1[a1]):.3f}', flush=True)
     # level 0 has 256 token ids; ids the codebook does not use are never nearest (far away) and decode to silence
     sem_full = torch.cat([c, torch.full((256 - k0, c.shape[1]), 1e4)])
     d0_full = torch.cat([d0, torch.full((256 - k0, DIM), math.log(EPS))])
+    if kind == 'music':
+        axis = torch.cat([timbre_axes(r, a0, k0), torch.zeros(256 - k0, DIM)])
+        # level 1 has 256 token ids too; those past the steps decode as step 0 and are never produced
+        levels = torch.cat([TIMBRE_LEVELS, torch.zeros(256 - len(TIMBRE_LEVELS))])
+        a1 = timbre_code(r, axis[a0], TIMBRE_LEVELS)
+        rec = levels[a1][:, None] * axis[a0]
+        print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(r):.3f} -> {rms(r - rec):.3f}, '
+              f'timbre steps used {torch.bincount(a1, minlength=len(TIMBRE_LEVELS)).tolist()}', flush=True)
+        return {'kind': kind, 'sem': sem_full, 'cb': d0_full[None], 'axis': axis, 'levels': levels}
+    c1 = kmeans(r, 256, iters, seed + 1)
+    a1 = nearest(r, c1)
+    print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(r):.3f} -> {rms(r - c1[a1]):.3f}', flush=True)
     return {'kind': kind, 'sem': sem_full, 'cb': torch.stack([d0_full, c1])}
+
+
+def timbre_axes(r, a0, k):
+    """Per level-0 code, the principal direction of its frames' residuals r, scaled to their RMS along it and signed
+    so that + is brighter (more energy above BRIGHT_BIN); zero for codes with fewer than 3 frames."""
+    axes = torch.zeros(k, DIM)
+    bright = (torch.arange(DIM) % BINS) >= BRIGHT_BIN
+    for code in range(k):
+        rk = r[a0 == code]
+        if len(rk) < 3:
+            continue
+        u = torch.linalg.svd(rk, full_matrices=False)[2][0]
+        p = rk @ u
+        if u[bright].mean() < 0:
+            u = -u
+        axes[code] = u * p.pow(2).mean().sqrt()
+    return axes
 
 
 def music_training_waves(smoke=False):
@@ -231,3 +283,7 @@ if __name__ == '__main__':
         same = [np.mean([a == b for a, b in zip(enc(torch.tensor(world.synth(i))[None, None])[0, 0].tolist(),
                                                  enc(torch.tensor(world.synth((i[0], i[1], 'organ')))[None, None])[0, 0].tolist())]) for i in shared]
         print(f'music level-0 codes shared by flute and organ on the same pitches: {np.mean(same):.2f}')
+        for q in (0, 1):  # the LM can only generalise to held-out (note, timbre) pairs made of codes it has read
+            seen = set(t for i in world.TRAIN_MUSIC for t in enc(torch.tensor(world.synth(i))[None, None])[q, 0].tolist())
+            held = [t for i in world.HELDOUT_MUSIC for t in enc(torch.tensor(world.synth(i))[None, None])[q, 0].tolist()]
+            print(f'music level-{q} codes of held-out items that training items also have: {np.mean([t in seen for t in held]):.2f}')
