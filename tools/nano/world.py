@@ -121,8 +121,8 @@ def synth(item, dur=1.0, amp=0.5):
 # its name is heard in training with the other timbre, and the timbre with other names. (A draw over all 76 items
 # once held out both G#4 items, so "G#4" was a name the LM could never have learnt.)
 _r = np.random.RandomState(SEED + 1)
-_notes, _chords = [n for n in NOTES], [f'{r} {q}' for r in CHORD_ROOTS for q in CHORDS]
-HELDOUT_MUSIC = set(('note', _notes[i], list(TIMBRES)[_r.randint(2)]) for i in _r.choice(len(_notes), 6, replace=False)) | \
+_chords = [f'{r} {q}' for r in CHORD_ROOTS for q in CHORDS]
+HELDOUT_MUSIC = set(('note', NOTES[i], list(TIMBRES)[_r.randint(2)]) for i in _r.choice(len(NOTES), 6, replace=False)) | \
     set(('chord', _chords[i], list(TIMBRES)[_r.randint(2)]) for i in _r.choice(len(_chords), 3, replace=False))
 TRAIN_MUSIC = [i for i in music_items() if i not in HELDOUT_MUSIC]
 
