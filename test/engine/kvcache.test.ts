@@ -97,7 +97,7 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     }
   });
 
-  it('bound cache: room for prompt + max new tokens at the start, and one run at a time', async () => {
+  it('bound cache: room for prompt + max new tokens at the start, one run at a time, and ORT errors from the worker thread', async () => {
     const pkg = await loadPackage(FP32);
     const spec = pkg.manifest.llm;
     const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
@@ -113,6 +113,11 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
       assert.equal(runner.tokens, 3);
       runner.run([7]);
       assert.equal(runner.tokens, 4);
+      // ORT's error from the worker thread reaches the caller, and the runner is usable again.
+      await assert.rejects(runner.runAsync([spec.vocabSize + 1000]), /onnxruntime RunWithBinding: .*/);
+      assert.equal(runner.tokens, 4);
+      runner.run([8]);
+      assert.equal(runner.tokens, 5);
       // decode() asks for prompt + maxNewTokens: 300 new tokens after a 12-token prompt never grow the cache.
       const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
       const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 1 });
