@@ -12,7 +12,7 @@ import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import type { KvCache, LlmSession } from './llm';
 import { Xoshiro128 } from '../../common/prng';
 import type { GeneratedStep } from './record';
-import { RowStats, TINY_Z } from './rowstats';
+import { RowStats, TINY_Z, type RowScan } from './rowstats';
 import { argmax, buildProcessors, greedyStats, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor, type RawStats } from './sampling';
 import type { Vocabulary } from './vocab';
 
@@ -118,37 +118,34 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
     let id: number;
-    // The step's statistics; for greedy decoding on the kernel they are finished while the next forward runs.
-    let stats: () => { raw: RawStats; logZ: number; rawAtId: number };
+    let raw: RawStats | undefined;
+    let logZ = 0;
+    // Greedy on the kernel: the scan already has the argmax; the exp pass (raw and working log Z, entropy, top
+    // log-probs) waits until the next forward has started.
+    let deferred: RowScan | undefined;
     // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel: raw
     // statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
     const head = kernel && masksOnly ? (kernel.raw.set(logits), kernel.scan(5)) : undefined;
     if (head && !preset.doSample) {
       id = head.id;
-      const rawAtId = kernel!.raw[id];
-      stats = () => ({ ...kernel!.finish(head, false), rawAtId });
+      deferred = head;
     } else if (head) {
       const f = kernel!.finish(head, true);
-      id = f.zw > TINY_Z ? kernel!.sample(rng.uniform(), f.zw) : sampleMultinomial(work, rng, f.logZ);
-      const done = { raw: f.raw, logZ: f.logZ, rawAtId: kernel!.raw[id] };
-      stats = () => done;
+      ({ raw, logZ } = f);
+      id = f.zw > TINY_Z ? kernel!.sample(rng.uniform(), f.zw) : sampleMultinomial(work, rng, logZ);
+    } else if (!preset.doSample && masksOnly) {
+      // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
+      // in a single pass over the raw and masked rows.
+      ({ raw, id, logZ } = greedyStats(logits, work, 5));
     } else {
-      let raw: RawStats;
-      let logZ: number;
-      if (!preset.doSample && masksOnly) {
-        // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
-        // in a single pass over the raw and masked rows.
-        ({ raw, id, logZ } = greedyStats(logits, work, 5));
-      } else {
-        const exps = (jsExps ??= new Float64Array(logits.length));
-        raw = rawStats(logits, 5, exps);
-        // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
-        logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
-        id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
-      }
-      const done = { raw, logZ, rawAtId: logits[id] };
-      stats = () => done;
+      const exps = (jsExps ??= new Float64Array(logits.length));
+      raw = rawStats(logits, 5, exps);
+      // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
+      logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
+      id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
     }
+    // Read before the next forward starts: ORT overwrites `logits` in place on the bound cache.
+    const rawAtId = head ? kernel!.raw[id] : logits[id];
     const workAtId = work[id];
     seen.add(id);
     state = constraints.next(state, id);
@@ -177,14 +174,14 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     // thread, so the statistics below cost no wall time (the raw row was copied into the kernel first).
     const pending = more ? llm.forward([id], cache) : undefined;
     try {
-      const { raw, logZ, rawAtId } = stats();
+      if (deferred) ({ raw, logZ } = kernel!.finish(deferred, false));
       const now = performance.now();
       const rec: GeneratedStep = {
         id,
-        logprob: rawAtId - raw.logZ,
+        logprob: rawAtId - raw!.logZ,
         logprobSampled: workAtId - logZ,
-        entropy: raw.entropy,
-        top: raw.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
+        entropy: raw!.entropy,
+        top: raw!.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
         stepMs: now - tPrev,
       };
       tPrev = now;

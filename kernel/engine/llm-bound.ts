@@ -48,7 +48,7 @@ export class BoundRunner {
   private readonly transientArrays: BigInt64Array[] = [];
   private logits1?: { value: Ptr; data: Float32Array };
   private readonly lastOnly: boolean;
-  /** A run is in flight (runAsync): the binding, the KV tensors and the logits belong to ORT until it ends. */
+  /** A run is in flight: the binding, the KV tensors and the logits belong to ORT until it ends. */
   private busy = false;
   runMs = 0;
   runs = 0;
@@ -133,26 +133,12 @@ export class BoundRunner {
   }
 
   /**
-   * Runs `ids` after the tokens already in the cache; returns the last position's logits. The array is a view of
-   * ORT-owned memory that the next run overwrites: read it (or copy it) before calling run() again.
+   * Runs `ids` after the tokens already in the cache; returns the last position's logits. ORT works on one of
+   * koffi's threads, so the caller's thread is free until the promise settles (the decode loop finishes the previous
+   * token's statistics meanwhile); nothing may use this runner until then. The array is a view of ORT-owned memory
+   * that the next run overwrites: read it (or copy it) before calling run() again.
    */
-  run(ids: ArrayLike<number>): Float32Array {
-    const logits = this.bind(ids);
-    const t0 = performance.now();
-    try {
-      this.api.call('RunWithBinding', this.session, this.runOptions, this.binding);
-      if (this.deviceAllocator) this.api.call('SynchronizeBoundOutputs', this.binding);
-    } finally {
-      this.busy = false;
-    }
-    return this.finish(ids.length, logits, performance.now() - t0);
-  }
-
-  /**
-   * run() with ORT working on another thread: the caller's thread is free until the promise settles (the decode
-   * loop computes the previous token's statistics meanwhile). Nothing may use this runner until then.
-   */
-  async runAsync(ids: ArrayLike<number>): Promise<Float32Array> {
+  async run(ids: ArrayLike<number>): Promise<Float32Array> {
     const logits = this.bind(ids);
     const t0 = performance.now();
     try {

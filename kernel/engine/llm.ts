@@ -309,7 +309,7 @@ export class LlmSession {
     }
     if (cache.bound) {
       if (cache.bound.tokens !== P) throw new Error(`forward: the bound cache holds ${cache.bound.tokens} tokens, this sequence ${P} (one live sequence per session)`);
-      const logits = await cache.bound.runAsync(ids);
+      const logits = await cache.bound.run(ids);
       cache.length = P + S;
       return { logits, cache };
     }

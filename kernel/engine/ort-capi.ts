@@ -155,12 +155,16 @@ export class OrtCApi {
 
   /** Calls `name`; a non-null OrtStatus becomes an Error with ORT's message (and the status is released). */
   call(name: keyof typeof IDX, ...args: unknown[]): void {
-    const status = this.fns[name](...args) as Ptr | null;
-    if (status) {
-      const msg = this.fns.GetErrorMessage(status) as string;
-      this.fns.ReleaseStatus(status);
-      throw new Error(`onnxruntime ${name}: ${msg}`);
-    }
+    const err = this.statusError(name, this.fns[name](...args) as Ptr | null);
+    if (err) throw err;
+  }
+
+  /** An OrtStatus as an Error with ORT's message (the status is released); undefined for null (success). */
+  private statusError(name: string, status: Ptr | null): Error | undefined {
+    if (!status) return undefined;
+    const msg = this.fns.GetErrorMessage(status) as string;
+    this.fns.ReleaseStatus(status);
+    return new Error(`onnxruntime ${name}: ${msg}`);
   }
 
   /**
@@ -172,10 +176,9 @@ export class OrtCApi {
     return new Promise((resolve, reject) => {
       this.fns[name].async(...args, (err: unknown, status: Ptr | null) => {
         if (err) return reject(err instanceof Error ? err : new Error(String(err)));
-        if (!status) return resolve();
-        const msg = this.fns.GetErrorMessage(status) as string;
-        this.fns.ReleaseStatus(status);
-        reject(new Error(`onnxruntime ${name}: ${msg}`));
+        const failed = this.statusError(name, status);
+        if (failed) reject(failed);
+        else resolve();
       });
     });
   }

@@ -105,18 +105,18 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
       const cache = llm.decodeCache(10, 300);
       const runner = cache.bound!;
       assert.ok(runner.room >= 310, `room ${runner.room}`);
-      const inFlight = runner.runAsync([1, 5, 6]);
-      assert.throws(() => runner.run([7]), /in flight/);
+      const inFlight = runner.run([1, 5, 6]);
+      await assert.rejects(runner.run([7]), /in flight/);
       assert.throws(() => llm.decodeCache(4), /in flight/);
       const logits = await inFlight;
       assert.equal(logits.length, spec.vocabSize);
       assert.equal(runner.tokens, 3);
-      runner.run([7]);
+      await runner.run([7]);
       assert.equal(runner.tokens, 4);
       // ORT's error from the worker thread reaches the caller, and the runner is usable again.
-      await assert.rejects(runner.runAsync([spec.vocabSize + 1000]), /onnxruntime RunWithBinding: .*/);
+      await assert.rejects(runner.run([spec.vocabSize + 1000]), /onnxruntime RunWithBinding: .*/);
       assert.equal(runner.tokens, 4);
-      runner.run([8]);
+      await runner.run([8]);
       assert.equal(runner.tokens, 5);
       // decode() asks for prompt + maxNewTokens: 300 new tokens after a 12-token prompt never grow the cache.
       const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
