@@ -3,15 +3,18 @@
  * one after another and prints the results as JSON, then the tables (a result's `table` field, or a flat
  * record as name | value), and writes everything to out/bench.json. A failing bench is reported and the others
  * still run. Arguments: module-name prefixes to run only some (e.g. `engine`), and flags (`--quick`, `--gpu`,
- * `--threads N`) that the modules read from process.argv.
+ * `--threads N`, and for `gpu`: `--gpu-shape 7b|small`, `--ctx N`, `--tokens N`) that the modules read from process.argv.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+/** Flags whose next argument is their value, not a module name. */
+const VALUE_FLAGS = ['--threads', '--gpu-shape', '--ctx', '--tokens'];
+
 async function main(): Promise<number> {
   const files = readdirSync(__dirname).filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.d.ts')).sort();
   const args = process.argv.slice(2);
-  const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--threads');
+  const only = args.filter((a, i) => !a.startsWith('--') && !VALUE_FLAGS.includes(args[i - 1]));
   const results: { bench: string; result?: unknown; error?: string }[] = [];
   let failed = 0;
   for (const f of files) {

@@ -29,6 +29,8 @@ export interface ChildArgs {
   newTokens: number;
   threads: number;
   kvCache?: KvCacheChoice;
+  /** anygpt only; default cpu. */
+  executionProvider?: 'cpu' | 'cuda';
   /** Where transformers.js's folder layout is made (tjs only). */
   scratch?: string;
   /** Highest prompt id (exclusive) to draw from. */
@@ -41,11 +43,16 @@ export interface ChildResult {
   prefillTokPerS: number;
   /** (N − 1) forwards after the prefill, tokens/s. */
   decodeTokPerS: number;
-  /** Decode-phase wall time minus time inside session.run, per token, ms. */
+  /** Decode-phase wall time minus time inside session.run, per token, ms (one-time first-step costs included). */
   overheadMsPerToken: number;
+  /** Median over decode steps of (step wall time − its session.run time), ms: the steady per-token cost. */
+  steadyOverheadMsPerToken: number;
   runMsPerToken: number;
   rssMiB: number;
   kvCache?: string;
+  /** anygpt: where the LLM ran, and why not on the requested provider. */
+  executionProvider?: string;
+  fallbackReason?: string;
   ids: number[];
 }
 
@@ -56,24 +63,42 @@ export function promptIds(n: number, range: number, bos: number): number[] {
   return ids;
 }
 
+/**
+ * The steady per-token cost beyond session.run: the median, over decode steps (every run after the prefill, which
+ * is run 0), of the time from one run's start to the next run's start minus the first run's own time. One-time
+ * costs of the first steps (JIT tier-up, first-touch pages) stay in `overheadMsPerToken` and out of this.
+ */
+export function steadyOverhead(starts: number[], runs: number[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i + 1 < starts.length; i++) gaps.push(starts[i + 1] - starts[i] - runs[i]);
+  if (gaps.length === 0) return NaN;
+  gaps.sort((a, b) => a - b);
+  const m = gaps.length >> 1;
+  return gaps.length % 2 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
+}
+
 async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
   const t0 = performance.now();
   const pkg = await loadPackage(a.model, { hashFiles: false });
   const spec = llmSpecFor(pkg, a.variant);
-  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: a.threads, kvCache: a.kvCache });
+  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: a.executionProvider ?? 'cpu', threads: a.threads, kvCache: a.kvCache });
   const loadMs = performance.now() - t0;
   const ids = promptIds(a.context, a.idRange, pkg.vocab.bosId);
   const N = a.newTokens;
   const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: N, minNewTokens: N, repetitionPenalty: 1, seed: 1 });
   // Prefill alone is timed by decode() itself; the decode-phase run time is the runs after the first.
   let prefillRunMs = 0;
+  const starts: number[] = [];
+  const runs: number[] = [];
   const wrapped = {
     spec: llm.spec,
     emptyCache: () => llm.emptyCache(),
     decodeCache: (n: number, m?: number) => llm.decodeCache(n, m),
     forward: async (x: ArrayLike<number>, c: Parameters<LlmSession['forward']>[1]) => {
       const before = llm.runMs;
+      starts.push(performance.now());
       const r = await llm.forward(x, c);
+      runs.push(llm.runMs - before);
       if (x.length > 1) prefillRunMs += llm.runMs - before;
       return r;
     },
@@ -88,9 +113,12 @@ async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
     prefillTokPerS: (ids.length / r.prefillMs) * 1000,
     decodeTokPerS: ((n - 1) / r.decodeMs) * 1000,
     overheadMsPerToken: (r.decodeMs - decodeRunMs) / (n - 1),
+    steadyOverheadMsPerToken: steadyOverhead(starts, runs),
     runMsPerToken: decodeRunMs / (n - 1),
     rssMiB: process.resourceUsage().maxRSS / 1024,
     kvCache: llm.kvMode,
+    executionProvider: llm.executionProvider,
+    ...(llm.fallbackReason ? { fallbackReason: llm.fallbackReason } : {}),
     ids: r.generated.map((g) => g.id).slice(0, 16),
   };
   await llm.release();
@@ -140,10 +168,12 @@ async function runTjs(a: ChildArgs): Promise<ChildResult> {
   const loadMs = performance.now() - t0;
   let runMs = 0;
   const runTimes: number[] = [];
+  const runStarts: number[] = [];
   for (const s of Object.values(model.sessions)) {
     const orig = s.run.bind(s);
     s.run = async (...x: unknown[]) => {
       const t = performance.now();
+      runStarts.push(t);
       const out = await orig(...x);
       const dt = performance.now() - t;
       runMs += dt;
@@ -177,6 +207,7 @@ async function runTjs(a: ChildArgs): Promise<ChildResult> {
     prefillTokPerS: (ids.length / prefillMs) * 1000,
     decodeTokPerS: ((n - 1) / decodeMs) * 1000,
     overheadMsPerToken: (decodeMs - decodeRunMs) / (n - 1),
+    steadyOverheadMsPerToken: steadyOverhead(runStarts, runTimes),
     runMsPerToken: decodeRunMs / (n - 1),
     rssMiB: process.resourceUsage().maxRSS / 1024,
     ids: out.slice(0, 16),
