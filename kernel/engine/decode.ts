@@ -71,7 +71,11 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   // One sequence (greedy/sampling): the session's decode cache (a static shared buffer for GQA graphs, updated in
   // place). Beam search forks caches per beam, so it keeps immutable dynamic caches.
   const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length, maxNew);
-  const first = await llm.forward(promptIds, cache0);
+  const prefill = llm.forward(promptIds, cache0);
+  // The statistics kernel is made (and, once per process, warmed up) while the prefill runs: on the bound cache
+  // ORT works on another thread, so this first-token cost of a few ms leaves the critical path.
+  let kernel = params.numBeams > 1 ? undefined : RowStats.create(llm.spec.vocabSize);
+  const first = await prefill;
   const prefillMs = performance.now() - t0;
   hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
 
@@ -103,7 +107,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   let cache: KvCache = first.cache;
   // Scratch rows reused every step (no per-token allocation in the loop besides the record itself). With
   // WebAssembly SIMD the raw and working rows live in the statistics kernel's memory (rowstats.ts).
-  const kernel = RowStats.create(logits.length);
+  if (kernel && kernel.size !== logits.length) kernel = RowStats.create(logits.length);
   const work = kernel?.work ?? new Float32Array(logits.length);
   let jsExps: Float64Array | undefined; // the JS path's exps (every step without the kernel, or with a value-changing processor)
   let tPrev = performance.now();
