@@ -27,7 +27,7 @@ import { Engine, resolveParams } from '../kernel/engine/index';
 import { LlmSession } from '../kernel/engine/llm';
 import { loadPackage } from '../kernel/engine/package';
 import { argmax } from '../kernel/engine/sampling';
-import type { ChildArgs, ChildResult } from './lib/llm-child';
+import { runChild, type ChildResult } from './lib/llm-child';
 import { cudaProviderMissing } from './gpu';
 
 const MODEL = path.join(__dirname, '..', 'test', 'fixtures', 'engine', 'llama');
@@ -187,17 +187,6 @@ function ensureLlama100m(notes: string[]): boolean {
   }
 }
 
-function child(a: ChildArgs): ChildResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lib', 'llm-child.ts'), JSON.stringify(a)], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 20,
-    timeout: 15 * 60 * 1000,
-  });
-  return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
-}
-
 /** The faster round's result, with each engine's best prefill and lowest overheads over the rounds. */
 function better(a: ChildResult | undefined, b: ChildResult): ChildResult {
   if (!a) return b;
@@ -216,13 +205,13 @@ function measure(model: string, label: string, variant: string | undefined, grap
     for (let r = 0; r < rounds; r++) {
       const base = { model, variant, context, newTokens, threads: f.threads, idRange };
       process.stderr.write(`bench: ${label} ${graph} context ${context}: anygpt (round ${r + 1}/${rounds}) …\n`);
-      row.anygpt = better(row.anygpt, child({ ...base, engine: 'anygpt' }));
+      row.anygpt = better(row.anygpt, runChild({ ...base, engine: 'anygpt' }));
       if (row.anygpt?.kvCache === 'bound') {
         process.stderr.write(`bench: ${label} ${graph} context ${context}: anygpt through the JS binding (round ${r + 1}/${rounds}) …\n`);
-        row.anygptJsBinding = better(row.anygptJsBinding, child({ ...base, engine: 'anygpt', kvCache: 'shared-buffer' }));
+        row.anygptJsBinding = better(row.anygptJsBinding, runChild({ ...base, engine: 'anygpt', kvCache: 'shared-buffer' }));
       }
       process.stderr.write(`bench: ${label} ${graph} context ${context}: transformers.js (round ${r + 1}/${rounds}) …\n`);
-      row.transformersJs = better(row.transformersJs, child({ ...base, engine: 'tjs', scratch: path.join(CACHE, `tjs-${process.pid}`) }));
+      row.transformersJs = better(row.transformersJs, runChild({ ...base, engine: 'tjs', scratch: path.join(CACHE, `tjs-${process.pid}`) }));
     }
     row.decodeRatio = round(row.anygpt!.decodeTokPerS / row.transformersJs!.decodeTokPerS, 2);
     row.prefillRatio = round(row.anygpt!.prefillTokPerS / row.transformersJs!.prefillTokPerS, 2);

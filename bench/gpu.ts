@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path';
 import { loadPackage } from '../kernel/engine/package';
 import { llmSpecFor } from '../kernel/engine/worker-ops';
-import { promptIds, type ChildArgs, type ChildResult } from './lib/llm-child';
+import { promptIds, runChild, type ChildResult } from './lib/llm-child';
 
 const ROOT = path.join(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache', 'bench');
@@ -98,17 +98,6 @@ function makeModel(shape: Shape, dtypes: string, py: string): { src: string; pkg
   return { src, pkg };
 }
 
-function child(a: ChildArgs): ChildResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lib', 'llm-child.ts'), JSON.stringify(a)], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 20,
-    timeout: 30 * 60 * 1000,
-  });
-  return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
-}
-
 function torchGenerate(py: string, src: string, idsFile: string, n: number, device: 'cuda' | 'cpu', dtype: string, threads: number): TorchResult {
   const args = ['bench/lib/torch-generate.py', '--src', src, '--ids', idsFile, '--new', String(n), '--device', device, '--dtype', dtype, '--threads', String(threads)];
   const out = execFileSync(py, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 20, timeout: 30 * 60 * 1000 });
@@ -155,7 +144,7 @@ export async function benchGpu(argv = process.argv.slice(2)): Promise<GpuBench> 
     const row: GpuRow = { graph, bytesPerToken: bytesPerToken(pkgDir, spec, SHAPES[shape].hidden, context) };
     try {
       process.stderr.write(`bench: gpu ${shape} ${graph} ctx ${context}: ours on ${ep} …\n`);
-      row.ours = child({ engine: 'anygpt', model: pkgDir, variant, context, newTokens, threads, idRange: 32000, executionProvider: ep });
+      row.ours = runChild({ engine: 'anygpt', model: pkgDir, variant, context, newTokens, threads, idRange: 32000, executionProvider: ep }, 30 * 60 * 1000);
       if (!variant) {
         process.stderr.write(`bench: gpu ${shape} ${graph} ctx ${context}: PyTorch …\n`);
         row.torch = torchGenerate(py, src, idsFile, newTokens, ep, ep === 'cuda' ? 'float16' : 'float32', threads);

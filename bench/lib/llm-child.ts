@@ -11,6 +11,7 @@
  *   to time it, and a streamer timestamps each token.
  * Both sessions get the same intra-op thread count. Prompt: C fixed pseudo-random ids from the text range.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { decode } from '../../kernel/engine/decode';
@@ -54,6 +55,18 @@ export interface ChildResult {
   executionProvider?: string;
   fallbackReason?: string;
   ids: number[];
+}
+
+/** Parent side: runs one measurement in a fresh process and returns its result. */
+export function runChild(a: ChildArgs, timeoutMs = 15 * 60 * 1000): ChildResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, JSON.stringify(a)], {
+    cwd: path.join(__dirname, '..', '..'),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 20,
+    timeout: timeoutMs,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
 }
 
 export function promptIds(n: number, range: number, bos: number): number[] {
