@@ -26,7 +26,9 @@ import { decode } from '../kernel/engine/decode';
 import { Engine, resolveParams } from '../kernel/engine/index';
 import { LlmSession } from '../kernel/engine/llm';
 import { loadPackage } from '../kernel/engine/package';
+import { llmSpecFor } from '../kernel/engine/worker-ops';
 import { argmax } from '../kernel/engine/sampling';
+import { bytesPerToken, hostCopyBandwidthGBs } from './lib/bound';
 import { runChild, type ChildResult } from './lib/llm-child';
 import { cudaProviderMissing } from './gpu';
 
@@ -130,6 +132,7 @@ const ROOT = path.join(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache', 'bench');
 const NANO = path.join(ROOT, 'models', 'anygpt-nano');
 const L100 = path.join(CACHE, 'llama100m');
+const L100_HIDDEN = 512;
 
 export interface Flags {
   quick: boolean;
@@ -157,11 +160,13 @@ export interface ModelRow {
   decodeRatio?: number;
   prefillRatio?: number;
   sameTokens?: boolean;
+  /** Host copy bandwidth / bytes a step reads (bench/lib/bound.ts); where the hidden size is known. */
+  boundTokPerS?: number;
   error?: string;
 }
 
 export interface EngineBenchAll {
-  machine: { cpu: string; cores: number; node: string; load: number[]; note: string };
+  machine: { cpu: string; cores: number; node: string; load: number[]; note: string; copyBandwidthGBs: number };
   flags: Flags;
   tiny: EngineBench;
   models: ModelRow[];
@@ -178,7 +183,7 @@ function ensureLlama100m(notes: string[]): boolean {
   try {
     mkdirSync(CACHE, { recursive: true });
     process.stderr.write('bench: making the ~93 M LLaMA-shaped model under .cache/bench (once) …\n');
-    execFileSync('nice', ['-n', '10', py, 'tools/convert/fake_checkpoints.py', '--out', src, '--hidden', '512', '--intermediate', '1408', '--layers', '12', '--heads', '8', '--base-vocab', '32000', '--seed', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('nice', ['-n', '10', py, 'tools/convert/fake_checkpoints.py', '--out', src, '--hidden', String(L100_HIDDEN), '--intermediate', '1408', '--layers', '12', '--heads', '8', '--base-vocab', '32000', '--seed', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     execFileSync('nice', ['-n', '10', py, 'tools/convert/convert.py', '--src', src, '--out', L100, '--llm-dtype', 'fp32,int4', '--no-hash', '--force', '--name', 'bench-llama100m'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     return true;
   } catch (e) {
@@ -235,12 +240,12 @@ function fmt(x: number | undefined, d = 1): string {
 export function formatTable(all: Omit<EngineBenchAll, 'table'>): string {
   const lines: string[] = [];
   const t = all.tiny;
-  lines.push(`Engine vs transformers.js 4.3.1, CPU, ${all.flags.threads} intra-op thread(s), side by side in one run. Machine: ${all.machine.cpu}, ${all.machine.cores} cores, load ${all.machine.load.map((x) => x.toFixed(1)).join('/')} (${all.machine.note}).`);
+  lines.push(`Engine vs transformers.js 4.3.1, CPU, ${all.flags.threads} intra-op thread(s), side by side in one run. Machine: ${all.machine.cpu}, ${all.machine.cores} cores, load ${all.machine.load.map((x) => x.toFixed(1)).join('/')}, host copy bandwidth ${fmt(all.machine.copyBandwidthGBs)} GB/s (${all.machine.note}).`);
   lines.push('');
   lines.push(`tiny fixture (V 185, ${t.newTokens} tokens, best of ${RUNS}): engine (worker) ${fmt(t.engineDecodeTokPerS, 0)} tok/s decode, overhead ${fmt(t.engineOverheadMsPerToken, 3)} ms/token beyond session.run; in-thread ${fmt(t.inThreadDecodeTokPerS, 0)} tok/s (${fmt(t.inThreadOverheadMsPerToken, 3)} ms); bare loop ${fmt(t.bareLoopTokPerS, 0)} tok/s; end-to-end engine ${fmt(t.engineEndToEndTokPerS, 0)} vs transformers.js ${fmt(t.transformersJsTokPerS ?? undefined, 0)} tok/s = ${fmt(t.ratio ?? undefined, 2)}×`);
   lines.push('');
-  lines.push('| model | graph | ctx | decode tok/s ours | decode tok/s t.js | ratio | prefill tok/s ours | prefill tok/s t.js | ratio | overhead ms/tok ours: mean (steady) | overhead ms/tok t.js: mean (steady) | session.run ms/tok ours | t.js | peak RSS MiB ours | t.js | KV | same tokens | ours via the JS binding: decode tok/s (ratio to t.js) |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|');
+  lines.push('| model | graph | ctx | decode tok/s ours | decode tok/s t.js | ratio | prefill tok/s ours | prefill tok/s t.js | ratio | overhead ms/tok ours: mean (steady) | overhead ms/tok t.js: mean (steady) | session.run ms/tok ours | t.js | peak RSS MiB ours | t.js | KV | same tokens | ours via the JS binding: decode tok/s (ratio to t.js) | bandwidth bound tok/s (ours / bound) |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|');
   for (const r of all.models) {
     if (r.error) {
       lines.push(`| ${r.model} | ${r.graph} | ${r.context} | error: ${r.error.replace(/\|/g, '/')} |||||||||||||| |`);
@@ -250,7 +255,7 @@ export function formatTable(all: Omit<EngineBenchAll, 'table'>): string {
     const b = r.transformersJs!;
     const js = r.anygptJsBinding;
     lines.push(
-      `| ${r.model} | ${r.graph} | ${r.context} | ${fmt(a.decodeTokPerS)} | ${fmt(b.decodeTokPerS)} | **${fmt(r.decodeRatio, 2)}** | ${fmt(a.prefillTokPerS, 0)} | ${fmt(b.prefillTokPerS, 0)} | ${fmt(r.prefillRatio, 2)} | ${fmt(a.overheadMsPerToken, 2)} (${fmt(a.steadyOverheadMsPerToken, 2)}) | ${fmt(b.overheadMsPerToken, 2)} (${fmt(b.steadyOverheadMsPerToken, 2)}) | ${fmt(a.runMsPerToken, 2)} | ${fmt(b.runMsPerToken, 2)} | ${fmt(a.rssMiB, 0)} | ${fmt(b.rssMiB, 0)} | ${a.kvCache ?? ''} | ${r.sameTokens ? 'yes' : 'no'} | ${js ? `${fmt(js.decodeTokPerS)} (${fmt(js.decodeTokPerS / b.decodeTokPerS, 2)})` : ''} |`,
+      `| ${r.model} | ${r.graph} | ${r.context} | ${fmt(a.decodeTokPerS)} | ${fmt(b.decodeTokPerS)} | **${fmt(r.decodeRatio, 2)}** | ${fmt(a.prefillTokPerS, 0)} | ${fmt(b.prefillTokPerS, 0)} | ${fmt(r.prefillRatio, 2)} | ${fmt(a.overheadMsPerToken, 2)} (${fmt(a.steadyOverheadMsPerToken, 2)}) | ${fmt(b.overheadMsPerToken, 2)} (${fmt(b.steadyOverheadMsPerToken, 2)}) | ${fmt(a.runMsPerToken, 2)} | ${fmt(b.runMsPerToken, 2)} | ${fmt(a.rssMiB, 0)} | ${fmt(b.rssMiB, 0)} | ${a.kvCache ?? ''} | ${r.sameTokens ? 'yes' : 'no'} | ${js ? `${fmt(js.decodeTokPerS)} (${fmt(js.decodeTokPerS / b.decodeTokPerS, 2)})` : ''} | ${r.boundTokPerS ? `${fmt(r.boundTokPerS)} (${fmt(a.decodeTokPerS / r.boundTokPerS, 2)})` : ''} |`,
     );
   }
   for (const n of all.notes) lines.push(`- ${n}`);
@@ -269,6 +274,7 @@ export async function benchEngine(): Promise<EngineBenchAll> {
     cores: os.cpus().length,
     node: process.version,
     load: os.loadavg(),
+    copyBandwidthGBs: round(hostCopyBandwidthGBs(), 1),
     note: 'shared machine, other jobs running: absolute numbers are noisy, ratios are measured side by side',
   };
   const tiny = await tinyEngineBench();
@@ -287,8 +293,14 @@ export async function benchEngine(): Promise<EngineBenchAll> {
   } else notes.push('anygpt-nano: models/anygpt-nano not present (still training?); skipped');
   if (ensureLlama100m(notes)) {
     const contexts = f.quick ? [128, 1024] : [128, 1024, 4096];
+    const start = models.length;
     for (const ctx of contexts) models.push(measure(L100, 'llama-93M (V 53 516)', 'int4', 'int4', ctx, ctx >= 4096 ? 24 : f.quick ? 32 : 64, f, 32000, ctx >= 4096 ? 1 : rounds));
     if (!f.quick) models.push(measure(L100, 'llama-93M (V 53 516)', undefined, 'fp32', 128, 48, f, 32000, 1));
+    const pkg = await loadPackage(L100, { hashFiles: false });
+    for (const r of models.slice(start)) {
+      const spec = llmSpecFor(pkg, r.graph === 'int4' ? 'int4' : undefined);
+      r.boundTokPerS = round((machine.copyBandwidthGBs * 1e9) / bytesPerToken(L100, spec, L100_HIDDEN, r.context), 1);
+    }
   }
   const all = { machine, flags: f, tiny, models, notes, gpu };
   return { ...all, table: formatTable(all) };

@@ -17,10 +17,11 @@
  * can be checked anywhere; its numbers are not GPU figures. `--ctx N` and `--tokens N` override 1024 and 128.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadPackage } from '../kernel/engine/package';
 import { llmSpecFor } from '../kernel/engine/worker-ops';
+import { bytesPerToken } from './lib/bound';
 import { promptIds, runChild, type ChildResult } from './lib/llm-child';
 
 const ROOT = path.join(__dirname, '..');
@@ -102,18 +103,6 @@ function torchGenerate(py: string, src: string, idsFile: string, n: number, devi
   const args = ['bench/lib/torch-generate.py', '--src', src, '--ids', idsFile, '--new', String(n), '--device', device, '--dtype', dtype, '--threads', String(threads)];
   const out = execFileSync(py, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 20, timeout: 30 * 60 * 1000 });
   return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
-}
-
-/**
- * Bytes one decode step must read: the graph's weight files less the embedding table (a step gathers one row of
- * it; the builder stores it in the activation dtype, which is the KV dtype), plus K and V of every layer.
- */
-function bytesPerToken(pkgDir: string, spec: ReturnType<typeof llmSpecFor>, hidden: number, context: number): number {
-  const files = [spec.graph.path, ...(spec.graph.externalData ?? []).map((e) => e.path)];
-  const weights = files.reduce((n, f) => n + statSync(path.join(pkgDir, f)).size, 0);
-  const act = spec.kvDtype === 'float16' ? 2 : 4;
-  const kvBytes = 2 * spec.numLayers * spec.numKvHeads * spec.headDim * context * act;
-  return weights - spec.vocabSize * hidden * act + kvBytes;
 }
 
 const errorOf = (e: unknown) => ((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-3).join(' | ');
