@@ -72,9 +72,12 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   // place). Beam search forks caches per beam, so it keeps immutable dynamic caches.
   const cache0 = params.numBeams > 1 || !llm.decodeCache ? llm.emptyCache() : llm.decodeCache(promptIds.length, maxNew);
   const prefill = llm.forward(promptIds, cache0);
-  // The statistics kernel is made (and, once per process, warmed up) while the prefill runs: on the bound cache
-  // ORT works on another thread, so this first-token cost of a few ms leaves the critical path.
-  let kernel = params.numBeams > 1 ? undefined : RowStats.create(llm.spec.vocabSize);
+  // Set-up that does not need the prefill's logits is done while it runs (on the bound cache ORT works on another
+  // thread): the statistics kernel (made, paged in and warmed up once per thread) and the seen-token set. Before,
+  // they cost the first token of a generation 1–3 ms at a 53 k vocabulary and a 4 k prompt.
+  const single = params.numBeams <= 1;
+  let kernel = single ? RowStats.shared(llm.spec.vocabSize) : undefined;
+  const seen = new SeenSet(vocab.size, promptIds);
   const first = await prefill;
   const prefillMs = performance.now() - t0;
   hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
@@ -87,7 +90,6 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
 
   const rng = new Xoshiro128(params.seed);
   const stopIds = stopIdsFor(vocab, params.constrain);
-  const seen = new SeenSet(vocab.size, promptIds);
   const processorCache = new Map<Modality, { preset: SamplingPreset; list: LogitsProcessor[]; masksOnly: boolean }>();
   const processorsFor = (m: Modality) => {
     const key = params.constrain ? m : 'text';
@@ -107,7 +109,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   let cache: KvCache = first.cache;
   // Scratch rows reused every step (no per-token allocation in the loop besides the record itself). With
   // WebAssembly SIMD the raw and working rows live in the statistics kernel's memory (rowstats.ts).
-  if (kernel && kernel.size !== logits.length) kernel = RowStats.create(logits.length);
+  if (kernel && kernel.size !== logits.length) kernel = RowStats.shared(logits.length);
   const work = kernel?.work ?? new Float32Array(logits.length);
   let jsExps: Float64Array | undefined; // the JS path's exps (every step without the kernel, or with a value-changing processor)
   let tPrev = performance.now();
@@ -116,9 +118,15 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       stopReason = 'aborted';
       break;
     }
-    work.set(logits);
-    if (params.constrain) constraints.apply(work, state);
     const { preset, list, masksOnly } = processorsFor(state.modality);
+    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel. The
+    // logits row is read once (ORT just wrote it, from another core): the working copy is made from the raw copy.
+    const onKernel = masksOnly ? kernel : undefined;
+    if (onKernel) {
+      onKernel.raw.set(logits);
+      work.set(onKernel.raw);
+    } else work.set(logits);
+    if (params.constrain) constraints.apply(work, state);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
     let id: number;
@@ -127,9 +135,8 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     // Greedy on the kernel: the scan already has the argmax; the exp pass (raw and working log Z, entropy, top
     // log-probs) waits until the next forward has started.
     let deferred: RowScan | undefined;
-    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel: raw
-    // statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
-    const head = kernel && masksOnly ? (kernel.raw.set(logits), kernel.scan(5)) : undefined;
+    // On the kernel: raw statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
+    const head = onKernel?.scan(5);
     if (head && !preset.doSample) {
       id = head.id;
       deferred = head;

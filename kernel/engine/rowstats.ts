@@ -23,6 +23,7 @@ const ROWS_AT = 1024;
 const MAX_N = 64;
 let compiled: WebAssembly.Module | null | undefined;
 let warmed = false;
+let sharedKernel: RowStats | undefined;
 
 function module(): WebAssembly.Module | null {
   if (compiled === undefined) {
@@ -83,6 +84,17 @@ export class RowStats {
   }
 
   /**
+   * The kernel decode() uses: one per thread, made once per row size and reused by every generation, so its
+   * memory (three rows, ≈ 640 KB at a 53 k vocabulary) is paged in once rather than on each generation's first
+   * token. Safe to share between interleaved generations because each uses the rows only within one synchronous
+   * stretch (copy in, scan, finish) and never across an await.
+   */
+  static shared(size: number): RowStats | undefined {
+    if (sharedKernel?.size !== size) sharedKernel = RowStats.create(size);
+    return sharedKernel;
+  }
+
+  /**
    * A kernel for rows of `size` entries, or undefined where WebAssembly SIMD is unavailable. The first kernel of a
    * process runs each pass once on its empty rows: V8 compiles WebAssembly lazily with its baseline compiler and
    * tiers hot functions up in the background, so without this the first tokens of the first generation paid
@@ -93,6 +105,9 @@ export class RowStats {
     if (!m) return undefined;
     const ex = new WebAssembly.Instance(m, {}).exports as unknown as Exports;
     const k = new RowStats(ex, size);
+    // Written now (fresh wasm pages are mapped on first write), not by the first token that uses them.
+    k.raw.fill(0);
+    k.work.fill(0);
     if (!warmed) {
       warmed = true;
       const head = k.scan(1);
