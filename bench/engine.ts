@@ -28,7 +28,7 @@ import { LlmSession } from '../kernel/engine/llm';
 import { loadPackage } from '../kernel/engine/package';
 import { llmSpecFor } from '../kernel/engine/worker-ops';
 import { argmax } from '../kernel/engine/sampling';
-import { bytesPerToken, hostCopyBandwidthGBs } from './lib/bound';
+import { bytesPerToken, hostReadBandwidthGBs } from './lib/bound';
 import { runChild, type ChildResult } from './lib/llm-child';
 import { cudaProviderMissing } from './gpu';
 
@@ -160,13 +160,13 @@ export interface ModelRow {
   decodeRatio?: number;
   prefillRatio?: number;
   sameTokens?: boolean;
-  /** Host copy bandwidth / bytes a step reads (bench/lib/bound.ts); where the hidden size is known. */
+  /** Host read bandwidth of one thread / bytes a step reads (bench/lib/bound.ts); where the hidden size is known. */
   boundTokPerS?: number;
   error?: string;
 }
 
 export interface EngineBenchAll {
-  machine: { cpu: string; cores: number; node: string; load: number[]; note: string; copyBandwidthGBs: number };
+  machine: { cpu: string; cores: number; node: string; load: number[]; note: string; readBandwidthGBs: number };
   flags: Flags;
   tiny: EngineBench;
   models: ModelRow[];
@@ -240,7 +240,7 @@ function fmt(x: number | undefined, d = 1): string {
 export function formatTable(all: Omit<EngineBenchAll, 'table'>): string {
   const lines: string[] = [];
   const t = all.tiny;
-  lines.push(`Engine vs transformers.js 4.3.1, CPU, ${all.flags.threads} intra-op thread(s), side by side in one run. Machine: ${all.machine.cpu}, ${all.machine.cores} cores, load ${all.machine.load.map((x) => x.toFixed(1)).join('/')}, host copy bandwidth ${fmt(all.machine.copyBandwidthGBs)} GB/s (${all.machine.note}).`);
+  lines.push(`Engine vs transformers.js 4.3.1, CPU, ${all.flags.threads} intra-op thread(s), side by side in one run. Machine: ${all.machine.cpu}, ${all.machine.cores} cores, load ${all.machine.load.map((x) => x.toFixed(1)).join('/')}, host read bandwidth (one thread) ${fmt(all.machine.readBandwidthGBs)} GB/s (${all.machine.note}).`);
   lines.push('');
   lines.push(`tiny fixture (V 185, ${t.newTokens} tokens, best of ${RUNS}): engine (worker) ${fmt(t.engineDecodeTokPerS, 0)} tok/s decode, overhead ${fmt(t.engineOverheadMsPerToken, 3)} ms/token beyond session.run; in-thread ${fmt(t.inThreadDecodeTokPerS, 0)} tok/s (${fmt(t.inThreadOverheadMsPerToken, 3)} ms); bare loop ${fmt(t.bareLoopTokPerS, 0)} tok/s; end-to-end engine ${fmt(t.engineEndToEndTokPerS, 0)} vs transformers.js ${fmt(t.transformersJsTokPerS ?? undefined, 0)} tok/s = ${fmt(t.ratio ?? undefined, 2)}×`);
   lines.push('');
@@ -274,7 +274,7 @@ export async function benchEngine(): Promise<EngineBenchAll> {
     cores: os.cpus().length,
     node: process.version,
     load: os.loadavg(),
-    copyBandwidthGBs: round(hostCopyBandwidthGBs(), 1),
+    readBandwidthGBs: round(hostReadBandwidthGBs(), 1),
     note: 'shared machine, other jobs running: absolute numbers are noisy, ratios are measured side by side',
   };
   const tiny = await tinyEngineBench();
@@ -299,7 +299,7 @@ export async function benchEngine(): Promise<EngineBenchAll> {
     const pkg = await loadPackage(L100, { hashFiles: false });
     for (const r of models.slice(start)) {
       const spec = llmSpecFor(pkg, r.graph === 'int4' ? 'int4' : undefined);
-      r.boundTokPerS = round((machine.copyBandwidthGBs * 1e9) / bytesPerToken(L100, spec, L100_HIDDEN, r.context), 1);
+      r.boundTokPerS = round((machine.readBandwidthGBs * 1e9) / bytesPerToken(L100, spec, L100_HIDDEN, r.context), 1);
     }
   }
   const all = { machine, flags: f, tiny, models, notes, gpu };
