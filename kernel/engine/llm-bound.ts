@@ -202,21 +202,15 @@ export class BoundRunner {
         api.call('BindInput', this.binding, 'position_ids', this.keep(pos, [1, S]));
       }
     }
-    // The mask's length changes every step, so it needs a new OrtValue header (over the same ones buffer): the
-    // one prepared during the previous run when it fits, else a new one.
-    let mask: Ptr;
+    // The mask's length changes every step, so it needs a new OrtValue header: the one prepared during the
+    // previous run when it fits, else a new one.
     const next = this.nextMask;
     this.nextMask = undefined;
-    if (next && next.tokens === T) {
-      mask = next.value;
-      this.transient.push(next.value);
-      this.transientArrays.push(next.owner);
-    } else {
-      if (next) this.stale.push(next.value);
-      if (this.ones.length < T) this.ones = new BigInt64Array(Math.min(this.cfg.maxPositions, Math.max(T, 2 * this.ones.length, 256))).fill(1n);
-      mask = this.keep(this.ones.subarray(0, T), this.maskDimsFor(T), this.ones);
-    }
-    api.call('BindInput', this.binding, 'attention_mask', mask);
+    const mask = next?.tokens === T ? next : this.makeMask(T);
+    if (next && next !== mask) this.stale.push(next.value);
+    this.transient.push(mask.value);
+    this.transientArrays.push(mask.owner);
+    api.call('BindInput', this.binding, 'attention_mask', mask.value);
     let logits: { value: Ptr; data: Float32Array };
     if (S === 1 || this.lastOnly) {
       logits = this.logits1 ??= this.hostTensor([1, 1, this.cfg.vocabSize]);
@@ -296,9 +290,14 @@ export class BoundRunner {
     return v;
   }
 
-  private maskDimsFor(tokens: number): BigInt64Array {
-    this.maskDims[1] = BigInt(tokens);
-    return this.maskDims; // ORT copies the dims
+  /**
+   * An attention mask of T ones: an OrtValue over the shared ones buffer, which is replaced by a longer one when
+   * short (an array a bound mask still reads stays alive as that run's transient owner).
+   */
+  private makeMask(T: number): { tokens: number; value: Ptr; owner: BigInt64Array } {
+    if (this.ones.length < T) this.ones = new BigInt64Array(Math.min(this.cfg.maxPositions, Math.max(T, 2 * this.ones.length, 256))).fill(1n);
+    this.maskDims[1] = BigInt(T); // ORT copies the dims
+    return { tokens: T, value: this.wrap(this.ones.subarray(0, T), this.maskDims), owner: this.ones };
   }
 
   /** The last run's per-run values become stale (the binding is about to replace them; ORT keeps its own refs). */
@@ -315,9 +314,7 @@ export class BoundRunner {
   private prepareNextStep(T: number): void {
     for (const v of this.stale) this.api.release('ReleaseValue', v);
     this.stale = [];
-    if (T <= this.ones.length && T <= this.capacity) {
-      this.nextMask = { tokens: T, value: this.wrap(this.ones.subarray(0, T), this.maskDimsFor(T)), owner: this.ones };
-    }
+    if (T <= this.cfg.maxPositions) this.nextMask = this.makeMask(T);
   }
 
   private dropTransient(): void {
