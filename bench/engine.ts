@@ -24,13 +24,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { decode } from '../kernel/engine/decode';
 import { Engine, resolveParams } from '../kernel/engine/index';
-import { LlmSession } from '../kernel/engine/llm';
+import { LlmSession, missingCudaLibraries } from '../kernel/engine/llm';
 import { loadPackage } from '../kernel/engine/package';
 import { llmSpecFor } from '../kernel/engine/worker-ops';
 import { argmax } from '../kernel/engine/sampling';
 import { bytesPerToken, hostReadBandwidthGBs } from './lib/bound';
 import { runChild, type ChildResult } from './lib/llm-child';
-import { cudaProviderMissing } from './gpu';
 
 const MODEL = path.join(__dirname, '..', 'test', 'fixtures', 'engine', 'llama');
 const N = 200;
@@ -228,7 +227,7 @@ function measure(model: string, label: string, variant: string | undefined, grap
 }
 
 function gpuNote(): string {
-  const missing = cudaProviderMissing();
+  const missing = missingCudaLibraries();
   if (missing) return `--gpu: no CUDA execution provider on this machine (${missing}); GPU benchmarks skipped, no GPU numbers reported`;
   return '--gpu: the CUDA provider libraries are present; the GPU comparison (engine vs PyTorch generate, 7B-shaped) is bench/gpu.ts, these CPU rows stay on CPU';
 }

@@ -19,8 +19,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { missingCudaLibraries } from '../kernel/engine/llm';
 import { loadPackage } from '../kernel/engine/package';
 import { llmSpecFor } from '../kernel/engine/worker-ops';
+import { flags } from './engine';
 import { bytesPerToken } from './lib/bound';
 import { promptIds, runChild, type ChildResult } from './lib/llm-child';
 
@@ -77,13 +79,6 @@ function arg(argv: string[], name: string): string | undefined {
   return eq ? eq.slice(name.length + 1) : i >= 0 ? argv[i + 1] : undefined;
 }
 
-/** The CUDA provider libraries next to onnxruntime-node's binding, or what is missing. */
-export function cudaProviderMissing(): string | undefined {
-  const dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', process.arch);
-  const missing = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].filter((l) => !existsSync(path.join(dir, l)));
-  return missing.length ? `${missing.join(', ')} missing in ${dir}` : undefined;
-}
-
 function makeModel(shape: Shape, dtypes: string, py: string): { src: string; pkg: string } {
   const src = path.join(CACHE, `gpu-${shape}-src`);
   const pkg = path.join(CACHE, `gpu-${shape}-${dtypes.replace(',', '-')}`);
@@ -111,13 +106,13 @@ export async function benchGpu(argv = process.argv.slice(2)): Promise<GpuBench> 
   if (!argv.includes('--gpu')) return { skipped: 'pass --gpu (engine vs PyTorch generate on a 7B-shaped model)' };
   const shape = (arg(argv, '--gpu-shape') ?? '7b') as Shape;
   if (!(shape in SHAPES)) throw new Error(`--gpu-shape ${shape}: one of ${Object.keys(SHAPES).join(', ')}`);
-  const missing = cudaProviderMissing();
+  const missing = missingCudaLibraries();
   if (missing && shape !== 'small') return { skipped: `no CUDA execution provider here (${missing}); no GPU figures. See the README (GPU set-up); \`--gpu-shape small\` dry-runs the bench on CPU` };
   const ep: 'cuda' | 'cpu' = missing ? 'cpu' : 'cuda';
   const py = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
   const context = Number(arg(argv, '--ctx') ?? 1024);
   const newTokens = Number(arg(argv, '--tokens') ?? (shape === 'small' ? 32 : 128));
-  const threads = Number(arg(argv, '--threads') ?? 1);
+  const threads = flags(argv).threads;
   const dtypes = ep === 'cuda' ? 'fp16,int4' : 'fp32,int4';
   const { src, pkg: pkgDir } = makeModel(shape, dtypes, py);
   const pkg = await loadPackage(pkgDir, { hashFiles: false });

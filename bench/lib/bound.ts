@@ -22,8 +22,8 @@ export function bytesPerToken(pkgDir: string, spec: LlmSpec, hidden: number, con
 
 /**
  * Host read bandwidth of one thread (what a single-threaded decode step does with its weights: reads them), from
- * memcmp of two equal 128 MiB buffers (Buffer.compare): bytes read per second, best of 5. A copy would count
- * writes too, and reads and writes together come to about 1.6 times this rate on the development box.
+ * memcmp of two equal 128 MiB buffers (Buffer.compare): bytes read per second, best of 5. (A copy would count
+ * writes too, which a decode step hardly does.)
  */
 export function hostReadBandwidthGBs(mib = 128): number {
   const a = Buffer.alloc(mib << 20, 1);

@@ -112,7 +112,8 @@ export async function createSession(
  * onnxruntime-node ships without the CUDA provider libraries (they come from the postinstall download or a manual
  * copy). Checking for them first gives a clear reason and avoids ORT printing a load error to stderr.
  */
-function missingCudaLibraries(): string | undefined {
+/** The CUDA provider library missing next to onnxruntime-node's binding (as "<path> missing"), or undefined. */
+export function missingCudaLibraries(): string | undefined {
   if (process.platform !== 'linux') return undefined; // other platforms: let ORT decide
   let dir: string;
   try {
