@@ -75,8 +75,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   // Set-up that does not need the prefill's logits is done while it runs (on the bound cache ORT works on another
   // thread): the statistics kernel (made, paged in and warmed up once per thread) and the seen-token set. Before,
   // they cost the first token of a generation 1–3 ms at a 53 k vocabulary and a 4 k prompt.
-  const single = params.numBeams <= 1;
-  let kernel = single ? RowStats.shared(llm.spec.vocabSize) : undefined;
+  let kernel = params.numBeams > 1 ? undefined : RowStats.shared(llm.spec.vocabSize);
   const seen = new SeenSet(vocab.size, promptIds);
   const first = await prefill;
   const prefillMs = performance.now() - t0;
@@ -141,9 +140,9 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       id = head.id;
       deferred = head;
     } else if (head) {
-      const f = kernel!.finish(head, true);
+      const f = onKernel!.finish(head, true);
       ({ raw, logZ } = f);
-      id = f.zw > TINY_Z ? kernel!.sample(rng.uniform(), f.zw) : sampleMultinomial(work, rng, logZ);
+      id = f.zw > TINY_Z ? onKernel!.sample(rng.uniform(), f.zw) : sampleMultinomial(work, rng, logZ);
     } else if (!preset.doSample && masksOnly) {
       // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
       // in a single pass over the raw and masked rows.
@@ -156,7 +155,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
     }
     // Read before the next forward starts: ORT overwrites `logits` in place on the bound cache.
-    const rawAtId = head ? kernel!.raw[id] : logits[id];
+    const rawAtId = head ? onKernel!.raw[id] : logits[id];
     const workAtId = work[id];
     seen.add(id);
     state = constraints.next(state, id);
@@ -185,7 +184,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     // thread, so the statistics below cost no wall time (the raw row was copied into the kernel first).
     const pending = more ? llm.forward([id], cache) : undefined;
     try {
-      if (deferred) ({ raw, logZ } = kernel!.finish(deferred, false));
+      if (deferred) ({ raw, logZ } = onKernel!.finish(deferred, false));
       const now = performance.now();
       const rec: GeneratedStep = {
         id,
