@@ -51,7 +51,7 @@ export interface ChildResult {
   runMsPerToken: number;
   rssMiB: number;
   kvCache?: string;
-  /** anygpt: where the LLM ran, and why not on the requested provider. */
+  /** anygpt: where the LLM ran, and why not on the requested provider or KV mode. */
   executionProvider?: string;
   fallbackReason?: string;
   ids: number[];
@@ -131,7 +131,7 @@ async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
     rssMiB: process.resourceUsage().maxRSS / 1024,
     kvCache: llm.kvMode,
     executionProvider: llm.executionProvider,
-    ...(llm.fallbackReason ? { fallbackReason: llm.fallbackReason } : {}),
+    ...(llm.fallbackReason || llm.kvFallbackReason ? { fallbackReason: [llm.fallbackReason, llm.kvFallbackReason].filter(Boolean).join('; ') } : {}),
     ids: r.generated.map((g) => g.id).slice(0, 16),
   };
   await llm.release();
