@@ -18,7 +18,7 @@ import type { Vocabulary } from './vocab';
 
 export interface DecodeContext {
   /** decodeCache: the shared-buffer cache for single-sequence decoding (falls back to emptyCache when absent). */
-  llm: Pick<LlmSession, 'forward' | 'emptyCache' | 'spec'> & Partial<Pick<LlmSession, 'decodeCache'>>;
+  llm: Pick<LlmSession, 'forward' | 'emptyCache' | 'spec'> & Partial<Pick<LlmSession, 'decodeCache' | 'statsKernel'>>;
   vocab: Vocabulary;
   manifest: Manifest;
 }
@@ -75,7 +75,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   // Set-up that does not need the prefill's logits is done while it runs (on the bound cache ORT works on another
   // thread): the statistics kernel (made, paged in and warmed up once per thread) and the seen-token set. Before,
   // they cost the first token of a generation 1–3 ms at a 53 k vocabulary and a 4 k prompt.
-  let kernel = params.numBeams > 1 ? undefined : RowStats.shared(llm.spec.vocabSize);
+  let kernel = params.numBeams > 1 ? undefined : (llm.statsKernel ?? RowStats.shared(llm.spec.vocabSize));
   const seen = new SeenSet(vocab.size, promptIds);
   const first = await prefill;
   const prefillMs = performance.now() - t0;
@@ -118,13 +118,12 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       break;
     }
     const { preset, list, masksOnly } = processorsFor(state.modality);
-    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel. The
-    // logits row is read once (ORT just wrote it, from another core): the working copy is made from the raw copy.
+    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel. On a
+    // bound session ORT wrote the logits into one of the kernel's raw rows, so load() copies nothing; otherwise
+    // the row is read once (ORT just wrote it, from another core) and the working copy made from the raw copy.
     const onKernel = masksOnly ? kernel : undefined;
-    if (onKernel) {
-      onKernel.raw.set(logits);
-      work.set(onKernel.raw);
-    } else work.set(logits);
+    if (onKernel) work.set(onKernel.load(logits));
+    else work.set(logits);
     if (params.constrain) constraints.apply(work, state);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);

@@ -1,9 +1,10 @@
 /**
  * The LLM graph run through onnxruntime's C API with IoBinding (kernel/engine/ort-capi.ts): the KV cache is one
  * static tensor per key/value that ORT owns and GroupQueryAttention updates in place (bound as past *and* present),
- * on the host or on the CUDA device; the logits land in a tensor we read through a view. Per decode step nothing is
- * copied or allocated besides the attention mask's OrtValue header, where onnxruntime-node copies every present
- * output into a fresh ArrayBuffer each run.
+ * on the host or on the CUDA device; the logits land in a tensor we read through a view, or in the caller's rows
+ * (setLogitsRows: decode's statistics kernel, so they are not copied again). Per decode step nothing is copied or
+ * allocated besides the attention mask's OrtValue header, where onnxruntime-node copies every present output into
+ * a fresh ArrayBuffer each run.
  *
  * One live sequence per runner (greedy and sampling); beam search keeps the JS binding's dynamic cache.
  */
@@ -69,6 +70,12 @@ export class BoundRunner {
   /** The attention mask OrtValue for the next one-token step, made while the current run is in flight. */
   private nextMask?: { tokens: number; value: Ptr; owner: BigInt64Array };
   private logits1?: { value: Ptr; data: Float32Array };
+  /** The caller's rows that one-token runs write their logits into, in turn (setLogitsRows). */
+  private logitsRows: { value: Ptr; data: Float32Array }[] = [];
+  private nextRow = 0;
+  /** What input_ids / position_ids are bound to now (host runs skip binding the same value again). */
+  private boundIds?: Ptr;
+  private boundPos?: Ptr;
   private readonly lastOnly: boolean;
   /** A run is in flight: the binding, the KV tensors and the logits belong to ORT until it ends. */
   private busy = false;
@@ -134,6 +141,22 @@ export class BoundRunner {
     }
   }
 
+  /**
+   * One-token runs (and the prefill of a last-position-logits graph) write their logits into these rows in turn,
+   * instead of ORT's own tensor, and run() returns the row written. The rows' memory must stay where it is, and
+   * alive, until release(); with two rows, a caller may read one run's row while the next run writes the other.
+   */
+  setLogitsRows(rows: readonly Float32Array[]): void {
+    this.checkIdle();
+    for (const r of rows) if (r.length !== this.cfg.vocabSize) throw new RangeError(`setLogitsRows: a row of ${r.length}, the vocabulary is ${this.cfg.vocabSize}`);
+    for (const r of this.logitsRows) this.api.release('ReleaseValue', r.value);
+    this.logitsRows = rows.map((data) => ({
+      data,
+      value: this.api.create('CreateTensorWithDataAsOrtValue', this.cpuInfo, data, data.byteLength, BigInt64Array.from([1n, 1n, BigInt(data.length)]), 3, ElementType.float32),
+    }));
+    this.nextRow = 0;
+  }
+
   get tokens(): number {
     return this.length;
   }
@@ -190,16 +213,16 @@ export class BoundRunner {
     if (S === 1) {
       setInt64(this.ids1, 0, ids[0]);
       setInt64(this.pos1, 0, P);
-      api.call('BindInput', this.binding, 'input_ids', this.ids1Value);
-      if (this.hasPositionIds) api.call('BindInput', this.binding, 'position_ids', this.pos1Value);
+      this.bindInput('input_ids', this.ids1Value, 'boundIds');
+      if (this.hasPositionIds) this.bindInput('position_ids', this.pos1Value, 'boundPos');
     } else {
       const x = new BigInt64Array(S);
       for (let i = 0; i < S; i++) setInt64(x, i, ids[i]);
-      api.call('BindInput', this.binding, 'input_ids', this.keep(x, [1, S]));
+      this.bindInput('input_ids', this.keep(x, [1, S]), 'boundIds');
       if (this.hasPositionIds) {
         const pos = new BigInt64Array(S);
         for (let i = 0; i < S; i++) setInt64(pos, i, P + i);
-        api.call('BindInput', this.binding, 'position_ids', this.keep(pos, [1, S]));
+        this.bindInput('position_ids', this.keep(pos, [1, S]), 'boundPos');
       }
     }
     // The mask's length changes every step, so it needs a new OrtValue header: the one prepared during the
@@ -212,7 +235,10 @@ export class BoundRunner {
     this.transientArrays.push(mask.owner);
     api.call('BindInput', this.binding, 'attention_mask', mask.value);
     let logits: { value: Ptr; data: Float32Array };
-    if (S === 1 || this.lastOnly) {
+    if ((S === 1 || this.lastOnly) && this.logitsRows.length > 0) {
+      logits = this.logitsRows[this.nextRow];
+      this.nextRow = (this.nextRow + 1) % this.logitsRows.length;
+    } else if (S === 1 || this.lastOnly) {
       logits = this.logits1 ??= this.hostTensor([1, 1, this.cfg.vocabSize]);
     } else {
       logits = this.hostTensor([1, S, this.cfg.vocabSize]);
@@ -221,6 +247,16 @@ export class BoundRunner {
     api.call('BindOutput', this.binding, 'logits', logits.value);
     this.busy = true;
     return logits.data;
+  }
+
+  /**
+   * Binds an input unless it is bound to that value already. On the host ORT reads a bound value's memory at each
+   * run, so the one-token inputs, rewritten in place, are bound once; a device run copies host inputs when they
+   * are bound, so there they are bound every step.
+   */
+  private bindInput(name: string, value: Ptr, slot: 'boundIds' | 'boundPos'): void {
+    if (this.deviceAllocator || this[slot] !== value) this.api.call('BindInput', this.binding, name, value);
+    this[slot] = value;
   }
 
   private finish(S: number, logits: Float32Array, ms: number): Float32Array {
@@ -332,6 +368,8 @@ export class BoundRunner {
     for (const v of this.kv) api.release('ReleaseValue', v);
     this.kv = [];
     api.release('ReleaseValue', this.logits1?.value);
+    for (const r of this.logitsRows) api.release('ReleaseValue', r.value);
+    this.logitsRows = [];
     api.release('ReleaseValue', this.ids1Value);
     api.release('ReleaseValue', this.pos1Value);
     api.release('ReleaseIoBinding', this.binding);

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
 import { BoundRunner } from './llm-bound';
+import { RowStats } from './rowstats';
 import { checkLlmGraph, PackageError, type LlmGraphInfo } from './package';
 
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda';
@@ -137,6 +138,12 @@ export class LlmSession {
   private jsRuns = 0;
   /** Why shared-buffer was requested/detected but is not used (e.g. the graph refused it); undefined otherwise. */
   kvFallbackReason?: string;
+  /**
+   * A bound session's own statistics kernel, whose two raw rows are the logits output of one-token runs (decode()
+   * then reads them without copying). Its own, not the thread's shared kernel: ORT writes these rows while a run is
+   * in flight, and only this session's single live sequence may read them.
+   */
+  readonly statsKernel?: RowStats;
   /** Until a shared-buffer run succeeded, ORT's own error log for a refusal is silenced (the reason is kept). */
   private sharedConfirmed = false;
 
@@ -159,7 +166,9 @@ export class LlmSession {
     public kvMode: KvMode,
     readonly fallbackReason?: string,
     private readonly bound?: { runner: BoundRunner; file: string; cfg: SessionConfig },
+    statsKernel?: RowStats,
   ) {
+    this.statsKernel = statsKernel;
     this.ids1T = new ort.Tensor('int64', this.ids1, [1, 1]);
     this.pos1T = new ort.Tensor('int64', this.pos1, [1, 1]);
   }
@@ -229,8 +238,10 @@ export class LlmSession {
         throw e;
       }
       runner.hasPositionIds = info.hasPositionIds;
+      const kernel = RowStats.create(spec.vocabSize);
+      if (kernel) runner.setLogitsRows(kernel.rawRows);
       const fallback = reasons.length ? `CUDA unavailable (${reasons.join('; ')}); using CPU` : undefined;
-      return new LlmSession(undefined, spec, info, ep, 'bound', fallback, { runner, file, cfg });
+      return new LlmSession(undefined, spec, info, ep, 'bound', fallback, { runner, file, cfg }, kernel);
     }
     return reasons.join('; ');
   }

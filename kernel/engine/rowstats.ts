@@ -54,12 +54,17 @@ export interface RowStatsResult {
 export const TINY_Z = 1e-200;
 
 export class RowStats {
-  /** The raw logits row (write the model's logits here). */
-  readonly raw: Float32Array;
+  /**
+   * The two raw rows: the model's logits land in one of them (copied by load(), or written there by ORT when the
+   * session binds them as its logits output), and the statistics read the one load() selected. Two, so that one
+   * step's deferred finish() reads its row while the next forward already writes the other.
+   */
+  readonly rawRows: readonly [Float32Array, Float32Array];
   /** The working row: the raw row after masks (constraints, min-new-tokens, top-k/p). */
   readonly work: Float32Array;
   private readonly ex: Exports;
-  private readonly rawAt: number;
+  private readonly rawAts: readonly [number, number];
+  private rawAt: number;
   private readonly workAt: number;
   private readonly expsAt: number;
   private readonly f64: Float64Array;
@@ -69,14 +74,16 @@ export class RowStats {
   private constructor(ex: Exports, readonly size: number) {
     this.ex = ex;
     const row = Math.ceil((4 * size) / 16) * 16;
+    this.rawAts = [ROWS_AT, ROWS_AT + row];
     this.rawAt = ROWS_AT;
-    this.workAt = ROWS_AT + row;
-    this.expsAt = ROWS_AT + 2 * row;
+    this.workAt = ROWS_AT + 2 * row;
+    this.expsAt = ROWS_AT + 3 * row;
     const need = this.expsAt + row;
     const have = ex.memory.buffer.byteLength;
+    // The only growth: the rows' addresses stay fixed for the module's life (ORT may hold them as an output).
     if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
     const buf = ex.memory.buffer;
-    this.raw = new Float32Array(buf, this.rawAt, size);
+    this.rawRows = [new Float32Array(buf, this.rawAts[0], size), new Float32Array(buf, this.rawAts[1], size)];
     this.work = new Float32Array(buf, this.workAt, size);
     this.f64 = new Float64Array(buf, 0, 3);
     this.i32 = new Int32Array(buf, 0, 160);
@@ -84,9 +91,9 @@ export class RowStats {
   }
 
   /**
-   * The kernel decode() uses: one per thread, made once per row size and reused by every generation, so its
-   * memory (three rows, ≈ 640 KB at a 53 k vocabulary) is paged in once rather than on each generation's first
-   * token. Safe to share between interleaved generations because each uses the rows only within one synchronous
+   * The kernel decode() uses when the session has none of its own: one per thread, made once per row size and
+   * reused by every generation, so its memory (four rows, ≈ 860 KB at a 53 k vocabulary) is paged in once rather
+   * than on each generation's first token. Safe to share between interleaved generations because each uses the rows only within one synchronous
    * stretch (copy in, scan, finish) and never across an await.
    */
   static shared(size: number): RowStats | undefined {
@@ -106,7 +113,7 @@ export class RowStats {
     const ex = new WebAssembly.Instance(m, {}).exports as unknown as Exports;
     const k = new RowStats(ex, size);
     // Written now (fresh wasm pages are mapped on first write), not by the first token that uses them.
-    k.raw.fill(0);
+    for (const r of k.rawRows) r.fill(0);
     k.work.fill(0);
     if (!warmed) {
       warmed = true;
@@ -114,6 +121,27 @@ export class RowStats {
       if (head) k.sample(0.5, k.finish(head, true).zw);
     }
     return k;
+  }
+
+  /** The raw row the statistics read (the one load() selected; row 0 until then). */
+  get raw(): Float32Array {
+    return this.rawRows[this.rawAt === this.rawAts[0] ? 0 : 1];
+  }
+
+  /**
+   * Makes `logits` the raw row: when it is one of rawRows (ORT wrote it there) that row is selected without a
+   * copy, otherwise it is copied into the row other than the current one.
+   */
+  load(logits: Float32Array): Float32Array {
+    const [a, b] = this.rawRows;
+    if (logits === a || logits === b) {
+      this.rawAt = logits === a ? this.rawAts[0] : this.rawAts[1];
+      return logits;
+    }
+    const next = this.rawAt === this.rawAts[0] ? 1 : 0;
+    this.rawAt = this.rawAts[next];
+    this.rawRows[next].set(logits);
+    return this.rawRows[next];
   }
 
   /**

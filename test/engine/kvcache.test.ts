@@ -129,6 +129,47 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     }
   });
 
+  it('bound cache: one-token logits land in the session\'s statistics-kernel rows in turn (no copy); seeded sampling with constraints matches dynamic', async () => {
+    const pkg = await loadPackage(FP32);
+    const spec = pkg.manifest.llm;
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
+    try {
+      const rows = llm.statsKernel!.rawRows;
+      const cache = llm.decodeCache(3, 8);
+      const runner = cache.bound!;
+      await runner.run([1, 5, 6]);
+      const a = await runner.run([7]);
+      const copyA = Float32Array.from(a);
+      const b = await runner.run([8]);
+      const c = await runner.run([9]);
+      assert.ok(rows.includes(a) && rows.includes(b), 'logits are a kernel row');
+      assert.notEqual(a, b, 'consecutive runs write different rows');
+      assert.equal(c, a);
+      assert.notDeepEqual(Array.from(b), Array.from(copyA));
+      // The same three steps through the JS binding's dynamic cache give the same rows.
+      const ref = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'dynamic' });
+      try {
+        let step = await ref.forward([1, 5, 6], ref.emptyCache());
+        step = await ref.forward([7], step.cache);
+        for (let i = 0; i < copyA.length; i++) assert.ok(Math.abs(step.logits[i] - copyA[i]) < 1e-4, `logit ${i}`);
+      } finally {
+        await ref.release();
+      }
+    } finally {
+      await llm.release();
+    }
+    const params = { doSample: true, constrain: true, maxNewTokens: 40, seed: 11 };
+    const dyn = await run(pkg, undefined, 'dynamic', params);
+    const bound = await run(pkg, undefined, 'bound', params);
+    assert.equal(bound.mode, 'bound');
+    assert.ok(bound.r.generated.length >= 10, `${bound.r.generated.length} tokens`);
+    assert.deepEqual(
+      bound.r.generated.map((g) => g.id),
+      dyn.r.generated.map((g) => g.id),
+    );
+    for (let i = 0; i < bound.r.generated.length; i++) assert.ok(Math.abs(bound.r.generated[i].logprob - dyn.r.generated[i].logprob) < 1e-4, `step ${i}`);
+  });
+
   it('a non-GQA graph asked for the bound cache uses the dynamic one and says why', async () => {
     const pkg = await loadPackage(LLAMA);
     const params = { doSample: false, constrain: false, maxNewTokens: 10, minNewTokens: 10, seed: 1 };
