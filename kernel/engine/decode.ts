@@ -119,25 +119,27 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     }
     const { preset, list, masksOnly } = processorsFor(state.modality);
     // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel. On a
-    // bound session ORT wrote the logits into one of the kernel's raw rows, so load() copies nothing; otherwise
-    // the row is read once (ORT just wrote it, from another core) and the working copy made from the raw copy.
+    // bound session ORT wrote the logits into one of the kernel's raw rows, so load() copies nothing; the scan
+    // that finds the raw top-n and argmax writes the working copy in the same pass, and the masks follow.
     const onKernel = masksOnly ? kernel : undefined;
-    if (onKernel) work.set(onKernel.load(logits));
-    else work.set(logits);
+    let head: RowScan | undefined;
+    if (onKernel) {
+      onKernel.load(logits);
+      head = onKernel.scanCopy(5);
+    } else work.set(logits);
     if (params.constrain) constraints.apply(work, state);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
     let id: number;
     let raw: RawStats | undefined;
     let logZ = 0;
-    // Greedy on the kernel: the scan already has the argmax; the exp pass (raw and working log Z, entropy, top
-    // log-probs) waits until the next forward has started.
+    // Greedy on the kernel: the scan already has the argmax (unless a mask removed it); the exp pass (raw and
+    // working log Z, entropy, top log-probs) waits until the next forward has started.
     let deferred: RowScan | undefined;
     // On the kernel: raw statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
-    const head = onKernel?.scan(5);
     if (head && !preset.doSample) {
-      id = head.id;
-      deferred = head;
+      deferred = onKernel!.afterMasks(head, 5);
+      id = deferred.id;
     } else if (head) {
       const f = onKernel!.finish(head, true);
       ({ raw, logZ } = f);

@@ -14,7 +14,7 @@ import { logSumExp, type RawStats } from './sampling';
 
 interface Exports {
   memory: WebAssembly.Memory;
-  pass1(raw: number, work: number, len: number, n: number): void;
+  pass1(raw: number, work: number, len: number, n: number, copy: number): void;
   pass2(raw: number, work: number, exps: number, len: number, max: number): void;
   sample(work: number, exps: number, len: number, target: number): number;
 }
@@ -159,8 +159,29 @@ export class RowStats {
    * top-n, without a single exp. finish() completes it; until then the rows must not change.
    */
   scan(n: number): RowScan | undefined {
+    return this.pass1(n, 0);
+  }
+
+  /**
+   * scan() of a working row not made yet: writes work = raw in the same pass (one read of the raw row instead of
+   * a copy and a scan), with the raw row's argmax. Apply the masks to `work`, then settle the argmax with
+   * afterMasks(). The working row is written even when this returns undefined.
+   */
+  scanCopy(n: number): RowScan | undefined {
+    return this.pass1(n, 1);
+  }
+
+  /**
+   * The working row's argmax after masks (which only set entries to -Infinity): the raw argmax when it was not
+   * masked (then no earlier entry equals it, so it is also the masked row's first argmax), else a rescan.
+   */
+  afterMasks(head: RowScan, n: number): RowScan {
+    return this.work[head.id] !== -Infinity ? head : (this.scan(n) ?? head);
+  }
+
+  private pass1(n: number, copy: number): RowScan | undefined {
     if (n > MAX_N) throw new RangeError(`RowStats: at most ${MAX_N} top entries`);
-    this.ex.pass1(this.rawAt, this.workAt, this.size, n);
+    this.ex.pass1(this.rawAt, this.workAt, this.size, n, copy);
     const filled = this.i32[7];
     if (filled === 0) return undefined;
     return { id: this.i32[6], filled, max: this.f32[80] /* top value 0 (byte 320) */ };

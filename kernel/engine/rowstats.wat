@@ -1,7 +1,8 @@
 ;; Per-token statistics of a logits row in WebAssembly SIMD (kernel/engine/rowstats.ts is the JS side; the
 ;; build turns this file into rowstats-wasm.ts). Two passes over the raw row R and its processed copy W
 ;; (W = R with entries set to -inf by masks; only entries where W is finite count for W):
-;;   pass1: the top-n of R (sorted, equal values keep the lower id first) and the first argmax of W;
+;;   pass1: the top-n of R (sorted, equal values keep the lower id first) and the first argmax of W; with $copy
+;;          set it first writes W = R in the same pass (so the argmax is R's: masks come after);
 ;;   pass2: with m = max(R) and d = R - m: Z = sum e, T = sum e*d, ZW = sum e over finite W, where
 ;;          e = exp(d) (0 for d <= -80, as the JS expNeg), optionally storing e for sampling.
 ;; Sums are float64; exp is float32 (range reduction to 2^k * 2^f, |f| <= 1/2, degree-5 polynomial,
@@ -10,7 +11,7 @@
 (module
   (memory (export "memory") 1)
   ;; results at byte 0: f64 Z @0, T @8, ZW @16; i32 argmax(W) @24; i32 filled @28; top ids i32[64] @64;
-  ;; top values f32[64] @320; scratch @576..607. Rows start at 1024 (the caller places them).
+  ;; top values f32[64] @320. Rows start at 1024 (the caller places them).
   (global $n (mut i32) (i32.const 5))
   (global $filled (mut i32) (i32.const 0))
   (global $thr (mut f32) (f32.const -inf))
@@ -37,61 +38,99 @@
   (func $check (param $v f32) (param $id i32)
     (if (f32.gt (local.get $v) (global.get $thr)) (then (call $ins (local.get $v) (local.get $id)))))
 
-  ;; top-n of R and the first argmax of W (0 when W has no finite entry)
-  (func (export "pass1") (param $r i32) (param $w i32) (param $len i32) (param $n i32)
-    (local $i i32) (local $v v128) (local $x v128) (local $gt v128)
-    (local $bv v128) (local $bi v128) (local $idx v128)
-    (local $best i32) (local $bestV f32) (local $lane f32) (local $lid i32) (local $k i32)
+  ;; top-n of R and the first argmax of W (0 when W has no finite entry); $copy: W = R first, in the same pass.
+  ;; Sixteen entries a round: one threshold test for all four vectors (rarely true once the top list is full),
+  ;; and W's lane maxima; the first index holding W's maximum is found afterwards (compares only).
+  ;; f32x4.pmax(acc, x) keeps acc when x is NaN, so NaN never wins, as with the scalar comparisons.
+  (func (export "pass1") (param $r i32) (param $w i32) (param $len i32) (param $n i32) (param $copy i32)
+    (local $i i32) (local $at i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $t v128) (local $acc v128) (local $m f32) (local $x f32) (local $best i32)
     (global.set $n (local.get $n))
     (global.set $filled (i32.const 0))
     (global.set $thr (f32.const -inf))
-    (local.set $bv (f32x4.splat (f32.const -inf)))
-    (local.set $bi (i32x4.splat (i32.const 0)))
-    (local.set $idx (v128.const i32x4 0 1 2 3))
+    (local.set $acc (f32x4.splat (f32.const -inf)))
     (block $end
-      (loop $chunk
-        (br_if $end (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $len)))
-        (local.set $v (v128.load (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2)))))
-        (if (v128.any_true (f32x4.gt (local.get $v) (f32x4.splat (global.get $thr))))
+      (loop $round
+        (br_if $end (i32.gt_s (i32.add (local.get $i) (i32.const 16)) (local.get $len)))
+        (local.set $at (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $v0 (v128.load (local.get $at)))
+        (local.set $v1 (v128.load offset=16 (local.get $at)))
+        (local.set $v2 (v128.load offset=32 (local.get $at)))
+        (local.set $v3 (v128.load offset=48 (local.get $at)))
+        (local.set $t (f32x4.splat (global.get $thr)))
+        (if (v128.any_true (v128.or (v128.or (f32x4.gt (local.get $v0) (local.get $t)) (f32x4.gt (local.get $v1) (local.get $t)))
+                                    (v128.or (f32x4.gt (local.get $v2) (local.get $t)) (f32x4.gt (local.get $v3) (local.get $t)))))
           (then
-            (call $check (f32x4.extract_lane 0 (local.get $v)) (local.get $i))
-            (call $check (f32x4.extract_lane 1 (local.get $v)) (i32.add (local.get $i) (i32.const 1)))
-            (call $check (f32x4.extract_lane 2 (local.get $v)) (i32.add (local.get $i) (i32.const 2)))
-            (call $check (f32x4.extract_lane 3 (local.get $v)) (i32.add (local.get $i) (i32.const 3)))))
-        (local.set $x (v128.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $gt (f32x4.gt (local.get $x) (local.get $bv)))
-        (local.set $bv (v128.bitselect (local.get $x) (local.get $bv) (local.get $gt)))
-        (local.set $bi (v128.bitselect (local.get $idx) (local.get $bi) (local.get $gt)))
-        (local.set $idx (i32x4.add (local.get $idx) (i32x4.splat (i32.const 4))))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $chunk)))
-    ;; the lanes: largest value, ties to the lower index
-    (local.set $bestV (f32.const -inf))
-    (local.set $best (i32.const 0))
-    (local.set $k (i32.const 0))
-    (v128.store (i32.const 0x240) (local.get $bv))
-    (v128.store (i32.const 0x250) (local.get $bi))
-    (block $lanes_end
-      (loop $lanes
-        (br_if $lanes_end (i32.eq (local.get $k) (i32.const 4)))
-        (local.set $lane (f32.load (i32.add (i32.const 0x240) (i32.shl (local.get $k) (i32.const 2)))))
-        (local.set $lid (i32.load (i32.add (i32.const 0x250) (i32.shl (local.get $k) (i32.const 2)))))
-        (if (i32.or (f32.gt (local.get $lane) (local.get $bestV))
-                    (i32.and (f32.eq (local.get $lane) (local.get $bestV)) (i32.and (f32.gt (local.get $lane) (f32.const -inf)) (i32.lt_s (local.get $lid) (local.get $best)))))
-          (then (local.set $bestV (local.get $lane)) (local.set $best (local.get $lid))))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $lanes)))
-    ;; the tail (fewer than 4 entries), in order
+            (call $check4 (local.get $v0) (local.get $i))
+            (call $check4 (local.get $v1) (i32.add (local.get $i) (i32.const 4)))
+            (call $check4 (local.get $v2) (i32.add (local.get $i) (i32.const 8)))
+            (call $check4 (local.get $v3) (i32.add (local.get $i) (i32.const 12)))))
+        (local.set $at (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2))))
+        (if (local.get $copy)
+          (then
+            (v128.store (local.get $at) (local.get $v0))
+            (v128.store offset=16 (local.get $at) (local.get $v1))
+            (v128.store offset=32 (local.get $at) (local.get $v2))
+            (v128.store offset=48 (local.get $at) (local.get $v3)))
+          (else
+            (local.set $v0 (v128.load (local.get $at)))
+            (local.set $v1 (v128.load offset=16 (local.get $at)))
+            (local.set $v2 (v128.load offset=32 (local.get $at)))
+            (local.set $v3 (v128.load offset=48 (local.get $at)))))
+        (local.set $acc (f32x4.pmax (local.get $acc) (local.get $v0)))
+        (local.set $acc (f32x4.pmax (local.get $acc) (local.get $v1)))
+        (local.set $acc (f32x4.pmax (local.get $acc) (local.get $v2)))
+        (local.set $acc (f32x4.pmax (local.get $acc) (local.get $v3)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $round)))
+    ;; W's maximum: the lanes, then the tail (fewer than 16 entries, in order)
+    (local.set $m (f32.const -inf))
+    (call $lanemax (f32x4.extract_lane 0 (local.get $acc)) (local.get $m)) (local.set $m)
+    (call $lanemax (f32x4.extract_lane 1 (local.get $acc)) (local.get $m)) (local.set $m)
+    (call $lanemax (f32x4.extract_lane 2 (local.get $acc)) (local.get $m)) (local.set $m)
+    (call $lanemax (f32x4.extract_lane 3 (local.get $acc)) (local.get $m)) (local.set $m)
     (block $tail_end
       (loop $tail
         (br_if $tail_end (i32.ge_s (local.get $i) (local.get $len)))
         (call $check (f32.load (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2)))) (local.get $i))
-        (local.set $lane (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))))
-        (if (f32.gt (local.get $lane) (local.get $bestV)) (then (local.set $bestV (local.get $lane)) (local.set $best (local.get $i))))
+        (if (local.get $copy)
+          (then (f32.store (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))
+                  (f32.load (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2)))))))
+        (call $lanemax (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (local.get $m)) (local.set $m)
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail)))
+    ;; the first index holding it (none when W has no finite entry: 0)
+    (local.set $best (i32.const 0))
+    (if (f32.gt (local.get $m) (f32.const -inf))
+      (then
+        (local.set $i (i32.const 0))
+        (local.set $t (f32x4.splat (local.get $m)))
+        (block $found
+          (loop $find
+            (br_if $found (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $len)))
+            (br_if $found (v128.any_true (f32x4.eq (v128.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (local.get $t))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $find)))
+        (block $done
+          (loop $first
+            (br_if $done (i32.ge_s (local.get $i) (local.get $len)))
+            (br_if $done (f32.eq (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (local.get $m)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $first)))
+        (local.set $best (local.get $i))))
     (i32.store offset=24 (i32.const 0) (local.get $best))
     (i32.store offset=28 (i32.const 0) (global.get $filled)))
+
+  ;; the larger of x and m, keeping m when x is not larger (so NaN never wins)
+  (func $lanemax (param $x f32) (param $m f32) (result f32)
+    (if (result f32) (f32.gt (local.get $x) (local.get $m)) (then (local.get $x)) (else (local.get $m))))
+
+  ;; $check for the four lanes of v, ids i .. i+3, in order
+  (func $check4 (param $v v128) (param $i i32)
+    (call $check (f32x4.extract_lane 0 (local.get $v)) (local.get $i))
+    (call $check (f32x4.extract_lane 1 (local.get $v)) (i32.add (local.get $i) (i32.const 1)))
+    (call $check (f32x4.extract_lane 2 (local.get $v)) (i32.add (local.get $i) (i32.const 2)))
+    (call $check (f32x4.extract_lane 3 (local.get $v)) (i32.add (local.get $i) (i32.const 3))))
 
   ;; exp(d) for d <= 0 (d below -126*ln2 gives garbage; callers zero d <= -80 anyway)
   (func $exp4 (param $d v128) (result v128)

@@ -40,6 +40,31 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
     });
   }
 
+  it('scanCopy + masks + afterMasks: the working row is the raw one, and the argmax equals a scan of the masked row (kept or masked away; ties to the lower id)', () => {
+    for (const V of [53516, 1657, 7]) {
+      const k = RowStats.create(V)!;
+      const rng = new Xoshiro128(V + 1);
+      for (const mask of ['none', 'argmax', 'every third'] as const) {
+        fill(k, rng, 4);
+        k.work.fill(123); // stale contents: scanCopy must overwrite every entry, the tail included
+        if (V > 100) k.raw[V - 1] = k.raw[900] = k.raw[40] = 99; // the raw argmax, tied three times
+        if (V > 100) k.raw[36] = k.raw[41] = NaN; // a NaN never wins (lanes 0 and 1 of the argmax's rounds)
+        const head = k.scanCopy(5)!;
+        assert.deepEqual(Array.from(k.work), Array.from(k.raw), `${V} ${mask}: work = raw`);
+        const ref = greedyStats(k.raw, k.raw, 5);
+        assert.equal(head.id, ref.id);
+        assert.deepEqual(k.finish(head, false).raw.top.map((t) => t.id), ref.raw.top.map((t) => t.id));
+        if (mask === 'argmax') k.work[head.id] = -Infinity;
+        if (mask === 'every third') for (let i = 0; i < V; i += 3) k.work[i] = -Infinity;
+        const settled = k.afterMasks(head, 5);
+        const want = greedyStats(k.raw, k.work, 5);
+        assert.equal(settled.id, want.id, `${V} ${mask}: argmax after masks`);
+        assert.equal(k.finish(settled, false).logZ, k.stats(5, false)!.logZ);
+      }
+      if (V > 100) assert.equal(k.raw[40], 99);
+    }
+  });
+
   it('rows with -Infinity entries, fewer finite entries than n, up to 64 requested; an all -Infinity row is left to sampling.ts', () => {
     const k = RowStats.create(10)!;
     k.raw.set([3, -Infinity, 3, 1, -Infinity, 2, -Infinity, -Infinity, -Infinity, 0.5]);
