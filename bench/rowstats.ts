@@ -1,7 +1,8 @@
 /**
  * The per-token statistics pass side by side: sampling.ts (JS) and rowstats.ts (WebAssembly SIMD) on the same
  * 53 516-entry rows (the 93 M bench model's vocabulary), greedy (stats + masked argmax) and sampling (stats with
- * the exps kept + one draw). Median ms per row over 500 rows after a warm-up.
+ * the exps kept + one draw), and a top-k 50 draw with the raw statistics deferred (what decode() pays before the
+ * next forward) against stats + draw. Median ms per row over 500 rows after a warm-up.
  */
 import { Xoshiro128 } from '../common/prng';
 import { RowStats } from '../kernel/engine/rowstats';
@@ -41,6 +42,13 @@ export async function benchRowStats(): Promise<Record<string, number>> {
     const s = k.stats(5, true)!;
     k.sample(draw.uniform(), s.zw);
   });
+  // A top-k 50 row (the text preset's mask): what a draw costs before the next forward can start, with the raw
+  // statistics deferred (maskedZ + sample, as decode() does) and with them done first (stats + sample).
+  const head = k.scan(5)!;
+  const kth = Float32Array.from(k.raw).sort().reverse()[49];
+  for (let i = 0; i < V; i++) k.work[i] = k.raw[i] >= kth ? k.raw[i] : -Infinity;
+  const topKDraw = median(() => k.sample(draw.uniform(), k.maskedZ(head)));
+  const topKFull = median(() => k.sample(draw.uniform(), k.stats(5, true)!.zw));
   return {
     vocabulary: V,
     jsGreedyMsPerRow: jsGreedy,
@@ -49,5 +57,8 @@ export async function benchRowStats(): Promise<Record<string, number>> {
     jsSamplingMsPerRow: jsSample,
     wasmSamplingMsPerRow: wasmSample,
     samplingSpeedup: jsSample / wasmSample,
+    topK50DrawBeforeNextForwardMsPerRow: topKDraw,
+    topK50StatsAndDrawMsPerRow: topKFull,
+    topK50DeferredSpeedup: topKFull / topKDraw,
   };
 }

@@ -133,17 +133,23 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     let id: number;
     let raw: RawStats | undefined;
     let logZ = 0;
-    // Greedy on the kernel: the scan already has the argmax (unless a mask removed it); the exp pass (raw and
-    // working log Z, entropy, top log-probs) waits until the next forward has started.
+    // On the kernel the exp pass for the raw statistics (raw and working log Z, entropy, top log-probs) waits
+    // until the next forward has started: greedy has its argmax from the scan (unless a mask removed it).
     let deferred: RowScan | undefined;
-    // On the kernel: raw statistics, the working row's log Z and its argmax or a draw reusing the raw exps.
     if (head && !preset.doSample) {
       deferred = onKernel!.afterMasks(head, 5);
       id = deferred.id;
     } else if (head) {
-      const f = onKernel!.finish(head, true);
-      ({ raw, logZ } = f);
-      id = f.zw > TINY_Z ? onKernel!.sample(rng.uniform(), f.zw) : sampleMultinomial(work, rng, logZ);
+      // A draw needs only the working row's Z and exps (the working log Z that the deferred finish() returns is
+      // max + log zw, the same).
+      const zw = onKernel!.maskedZ(head);
+      if (zw > TINY_Z) {
+        id = onKernel!.sample(rng.uniform(), zw);
+        deferred = head;
+      } else {
+        ({ raw, logZ } = onKernel!.finish(head, true));
+        id = sampleMultinomial(work, rng, logZ);
+      }
     } else if (!preset.doSample && masksOnly) {
       // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
       // in a single pass over the raw and masked rows.

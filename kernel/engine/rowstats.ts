@@ -17,6 +17,7 @@ interface Exports {
   pass1(raw: number, work: number, len: number, n: number, copy: number): void;
   pass2(raw: number, work: number, exps: number, len: number, max: number): void;
   sample(work: number, exps: number, len: number, target: number): number;
+  masked_z(raw: number, work: number, exps: number, len: number, max: number): number;
 }
 
 const ROWS_AT = 1024;
@@ -200,8 +201,17 @@ export class RowStats {
   }
 
   /**
-   * Inverse-CDF draw with uniform `u` over the working row's finite entries, weights from stats(…, true). Only
-   * for zw > TINY_Z (below it every weight is 0 in float32; the caller samples the row itself).
+   * For a draw before the raw statistics: the working row's Z in exp(raw − max) units (finish()'s `zw`, the same
+   * bits), keeping the exps sample() needs. Only the vectors of the working row holding a finite entry pay the
+   * exp, so after a top-k mask this is a fraction of finish(), which can then wait until the next forward runs.
+   */
+  maskedZ(head: RowScan): number {
+    return this.ex.masked_z(this.rawAt, this.workAt, this.expsAt, this.size, head.max);
+  }
+
+  /**
+   * Inverse-CDF draw with uniform `u` over the working row's finite entries, weights from stats(…, true) or
+   * maskedZ(). Only for zw > TINY_Z (below it every weight is 0 in float32; the caller samples the row itself).
    */
   sample(u: number, zw: number): number {
     return this.ex.sample(this.workAt, this.expsAt, this.size, u * zw);

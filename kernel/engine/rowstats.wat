@@ -203,20 +203,71 @@
     (f64.store offset=8 (i32.const 0) (local.get $ts))
     (f64.store offset=16 (i32.const 0) (local.get $zws)))
 
-  ;; inverse-CDF draw over the finite entries of W with weights e (from pass2): the first index whose running sum
-  ;; exceeds $target, else the last finite one (-1 if none)
+  ;; pass2's ZW alone, for a draw before the raw statistics: e is computed (and stored at $e) only for the vectors
+  ;; of W that hold a finite entry (a top-k row skips nearly all). Same blocks and order as pass2, and a skipped
+  ;; vector adds +0 there, so the result has pass2's bits.
+  (func (export "masked_z") (param $r i32) (param $w i32) (param $e i32) (param $len i32) (param $m f32) (result f64)
+    (local $i i32) (local $blockEnd i32) (local $d v128) (local $ex v128) (local $fin v128)
+    (local $zw v128) (local $bzw v128) (local $ds f32) (local $es f64) (local $zws f64) (local $vend i32)
+    (local.set $vend (i32.and (local.get $len) (i32.const -4)))
+    (block $end
+      (loop $block
+        (br_if $end (i32.ge_s (local.get $i) (local.get $vend)))
+        (local.set $blockEnd (i32.add (local.get $i) (i32.const 256)))
+        (if (i32.gt_s (local.get $blockEnd) (local.get $vend)) (then (local.set $blockEnd (local.get $vend))))
+        (local.set $bzw (v128.const i32x4 0 0 0 0))
+        (loop $chunk
+          (local.set $fin (f32x4.ne (v128.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (f32x4.splat (f32.const -inf))))
+          (if (v128.any_true (local.get $fin))
+            (then
+              (local.set $d (f32x4.sub (v128.load (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2)))) (f32x4.splat (local.get $m))))
+              (local.set $ex (v128.and (call $exp4 (f32x4.max (local.get $d) (f32x4.splat (f32.const -80))))
+                                       (f32x4.gt (local.get $d) (f32x4.splat (f32.const -80)))))
+              (v128.store (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 2))) (local.get $ex))
+              (local.set $bzw (f32x4.add (local.get $bzw) (v128.and (local.get $ex) (local.get $fin))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br_if $chunk (i32.lt_s (local.get $i) (local.get $blockEnd))))
+        (local.set $zw (f64x2.add (local.get $zw) (f64x2.add (f64x2.promote_low_f32x4 (local.get $bzw))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $bzw) (local.get $bzw))))))
+        (br $block)))
+    (local.set $zws (f64.add (f64x2.extract_lane 0 (local.get $zw)) (f64x2.extract_lane 1 (local.get $zw))))
+    (block $tail_end
+      (loop $tail
+        (br_if $tail_end (i32.ge_s (local.get $i) (local.get $len)))
+        (local.set $ds (f32.sub (f32.load (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2)))) (local.get $m)))
+        (local.set $es (f64.const 0))
+        (if (f32.gt (local.get $ds) (f32.const -80))
+          (then (local.set $es (f64.promote_f32 (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (local.get $ds))))))))
+        (f32.store (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 2))) (f32.demote_f64 (local.get $es)))
+        (if (f32.ne (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (f32.const -inf))
+          (then (local.set $zws (f64.add (local.get $zws) (local.get $es)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+    (local.get $zws))
+
+  ;; inverse-CDF draw over the finite entries of W with weights e (from pass2 or masked_z): the first index whose
+  ;; running sum exceeds $target, else the last finite one (-1 if none). Vectors of W with no finite entry are
+  ;; skipped whole; the others are summed entry by entry, in order.
   (func (export "sample") (param $w i32) (param $e i32) (param $len i32) (param $target f64) (result i32)
-    (local $i i32) (local $cum f64) (local $last i32)
+    (local $i i32) (local $stop i32) (local $cum f64) (local $last i32)
     (local.set $last (i32.const -1))
     (block $end
       (loop $scan
         (br_if $end (i32.ge_s (local.get $i) (local.get $len)))
-        (if (f32.ne (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (f32.const -inf))
+        (local.set $stop (i32.add (local.get $i) (i32.const 4)))
+        (if (i32.gt_s (local.get $stop) (local.get $len)) (then (local.set $stop (local.get $len))))
+        (if (i32.or (i32.lt_s (local.get $stop) (i32.add (local.get $i) (i32.const 4)))
+                    (v128.any_true (f32x4.ne (v128.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (f32x4.splat (f32.const -inf)))))
           (then
-            (local.set $cum (f64.add (local.get $cum) (f64.promote_f32 (f32.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 2)))))))
-            (local.set $last (local.get $i))
-            (if (f64.lt (local.get $target) (local.get $cum)) (then (return (local.get $i))))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (loop $lanes
+              (if (f32.ne (f32.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 2)))) (f32.const -inf))
+                (then
+                  (local.set $cum (f64.add (local.get $cum) (f64.promote_f32 (f32.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 2)))))))
+                  (local.set $last (local.get $i))
+                  (if (f64.lt (local.get $target) (local.get $cum)) (then (return (local.get $i))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $lanes (i32.lt_s (local.get $i) (local.get $stop)))))
+          (else (local.set $i (local.get $stop))))
         (br $scan)))
     (local.get $last))
 )

@@ -65,6 +65,25 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
     }
   });
 
+  it('maskedZ: the bits of finish()\'s working Z, and draws from its exps equal draws from finish()\'s (sparse and dense masks, rows with a tail)', () => {
+    for (const V of [53516, 1657, 7]) {
+      const k = RowStats.create(V)!;
+      const rng = new Xoshiro128(V + 2);
+      for (const keep of [(i: number) => i % 997 === 5 || i === V - 1, (i: number) => i % 3 !== 0, () => true]) {
+        fill(k, rng, 5);
+        for (let i = 0; i < V; i++) if (!keep(i)) k.work[i] = -Infinity;
+        const head = k.scan(5)!;
+        const zw = k.maskedZ(head);
+        const u = [0, 0.001, 0.37, 0.5, 0.999999];
+        const fromMasked = u.map((x) => k.sample(x, zw));
+        const full = k.finish(head, true);
+        assert.equal(zw, full.zw, `V ${V}: the same bits`);
+        assert.deepEqual(fromMasked, u.map((x) => k.sample(x, full.zw)), `V ${V}: the same draws`);
+        for (const id of fromMasked) assert.ok(k.work[id] > -Infinity);
+      }
+    }
+  });
+
   it('rows with -Infinity entries, fewer finite entries than n, up to 64 requested; an all -Infinity row is left to sampling.ts', () => {
     const k = RowStats.create(10)!;
     k.raw.set([3, -Infinity, 3, 1, -Infinity, 2, -Infinity, -Infinity, -Infinity, 0.5]);
