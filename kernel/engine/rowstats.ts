@@ -94,8 +94,8 @@ export class RowStats {
   /**
    * The kernel decode() uses when the session has none of its own: one per thread, made once per row size and
    * reused by every generation, so its memory (four rows, ≈ 860 KB at a 53 k vocabulary) is paged in once rather
-   * than on each generation's first token. Safe to share between interleaved generations because each uses the rows only within one synchronous
-   * stretch (copy in, scan, finish) and never across an await.
+   * than on each generation's first token. Safe to share between interleaved generations because each uses the
+   * rows only within one synchronous stretch (load, scan, finish) and never across an await.
    */
   static shared(size: number): RowStats | undefined {
     if (sharedKernel?.size !== size) sharedKernel = RowStats.create(size);
