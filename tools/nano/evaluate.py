@@ -8,6 +8,7 @@ import numpy as np, torch
 import world, image_codec, audio_codec, lm
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+FIXTURES = os.environ.get('NANO_FIXTURES', os.path.join(ROOT, 'test', 'fixtures'))  # as export.py
 
 
 class Nano:
@@ -257,7 +258,7 @@ def wav(path, y, sr=world.SR):
 
 
 def fixtures():
-    out = os.path.join(ROOT, 'test', 'fixtures', 'nano-eval'); os.makedirs(out, exist_ok=True)
+    out = os.path.join(FIXTURES, 'nano-eval'); os.makedirs(out, exist_ok=True)
     sp = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
     I = lm.INSTRUCTIONS
     obj = lambda o: {'shape': o[0], 'colour': o[1], 'size': o[2], 'position': o[3]}
@@ -293,7 +294,7 @@ def fixtures():
                                'expectedFirst': obj(o), 'expected': obj((o[0], colour, o[2], o[3]))})
     c['chat_image_question'] = [{'image': f'image_{i:02d}.png', 'question': q, 'expected': lm.answer(o, k)}
                                 for i, o in enumerate(sorted(world.HELDOUT_OBJECTS)) for k, q in list(lm.QUESTIONS.items())[:2]]
-    with open(os.path.join(ROOT, 'test', 'fixtures', 'nano-eval.json'), 'w', encoding='utf-8') as f:
+    with open(os.path.join(FIXTURES, 'nano-eval.json'), 'w', encoding='utf-8') as f:
         json.dump(spec, f, ensure_ascii=False, indent=1); f.write('\n')
 
 

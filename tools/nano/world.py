@@ -143,7 +143,8 @@ def espeak(text, voice, speed=160, pitch=50):
     with tempfile.TemporaryDirectory() as d:
         a, b = os.path.join(d, 'a.wav'), os.path.join(d, 'b.wav')
         subprocess.run(['espeak-ng', '-v', voice, '-s', str(speed), '-p', str(pitch), '-w', a, text], check=True)
-        subprocess.run(['sox', a, '-r', str(SR), '-c', '1', '-b', '16', b, 'silence', '1', '0.02', '0.5%',
+        # -R: sox dithers the 16-bit output with a seeded generator (by default each run draws other noise, ±2 LSB)
+        subprocess.run(['sox', '-R', a, '-r', str(SR), '-c', '1', '-b', '16', b, 'silence', '1', '0.02', '0.5%',
                         'reverse', 'silence', '1', '0.02', '0.5%', 'reverse', 'norm', '-3', 'pad', '0.04', '0.04'], check=True)
         raw = open(b, 'rb').read()
     return np.frombuffer(raw[44:], np.int16).astype(np.float32) / 32768
