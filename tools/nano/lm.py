@@ -76,10 +76,29 @@ class Media:
             self.t2m = {item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0]) for item in world.music_items()}
         torch.save((self.sp_codes, self.m2t, self.t2m), cache)
 
+    def clips(self, *keys):
+        """[(text, level-0 codes)] of the speech sets `keys`."""
+        return [(c[0], codes) for key in keys for c, codes in zip(self.speech.get(key, []), self.sp_codes.get(key, []))]
+
     @functools.cached_property
     def asr(self):
-        """[(transcript, level-0 codes)] of every ASR training clip (the codec's 1200 and the extra ones)."""
-        return [(c[0], codes) for key in ('train', 'asr_extra') for c, codes in zip(self.speech.get(key, []), self.sp_codes.get(key, []))]
+        """Every ASR training clip of the stages before speech3 (the codec's 1200 and the extra ones)."""
+        return self.clips('train', 'asr_extra')
+
+    @functools.cached_property
+    def tts(self):
+        """The TTS clips of the stages before speech3 (canonical voice)."""
+        return self.clips('tts')
+
+    @functools.cached_property
+    def asr_all(self):
+        """speech3's ASR clips: those and the fresh ones."""
+        return self.clips('train', 'asr_extra', 'asr_fresh')
+
+    @functools.cached_property
+    def tts_all(self):
+        """speech3's TTS clips: the TTS set and the fresh texts."""
+        return self.clips('tts', 'tts_fresh')
 
     def image(self, scene):
         key = tuple(scene)
@@ -138,13 +157,14 @@ class Tasks:
             if task == 't2i':
                 return [('<s>' + base_prompt(task, self.instr(task, rng), world.caption(s)), False), (f' {img}<eos></s>', True)]
             return [('<s>' + base_prompt(task, self.instr(task, rng), img), False), (f' {world.caption(s)}<eos></s>', True)]
-        if task == 'asr':
-            text, codes = m.asr[rng.randint(len(m.asr))]
-            return [('<s>' + base_prompt(task, self.instr(task, rng), media_str('speech', codes)), False), (f' {text}<eos></s>', True)]
-        if task == 'tts':
-            i = rng.randint(len(m.speech['tts']))
-            sp = media_str('speech', m.sp_codes['tts'][i])
-            return [('<s>' + base_prompt(task, self.instr(task, rng), m.speech['tts'][i][0]), False), (f' {sp}<eos></s>', True)]
+        if task in ('asr', 'asr_all'):
+            pool = m.asr if task == 'asr' else m.asr_all
+            text, codes = pool[rng.randint(len(pool))]
+            return [('<s>' + base_prompt('asr', self.instr('asr', rng), media_str('speech', codes)), False), (f' {text}<eos></s>', True)]
+        if task in ('tts', 'tts_all'):
+            pool = m.tts if task == 'tts' else m.tts_all
+            text, codes = pool[rng.randint(len(pool))]
+            return [('<s>' + base_prompt('tts', self.instr('tts', rng), text), False), (f' {media_str("speech", codes)}<eos></s>', True)]
         if task == 't2m':
             item = world.TRAIN_MUSIC[rng.randint(len(world.TRAIN_MUSIC))]
             return [('<s>' + base_prompt(task, self.instr(task, rng), world.music_caption(item)), False),
@@ -313,6 +333,7 @@ STAGES = [  # (name, steps, peak lr, task weights)
     ('tts', 800, 1.5e-3, {'tts': 1, 'asr': .4, 't2m': .15, 'm2t': .1, 't2i': .15, 'caption': .1}),
     ('chat', 700, 1e-3, {'chat': 1, 'asr': .3, 'tts': .3, 't2i': .2, 'caption': .15, 't2m': .15, 'm2t': .15}),
     ('speech2', 700, 1e-3, {'asr': 1, 'tts': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
+    ('speech3', 700, 8e-4, {'asr_all': 1, 'tts_all': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
 ]
 
 

@@ -150,7 +150,19 @@ def espeak(text, voice, speed=160, pitch=50):
     return np.frombuffer(raw[44:], np.int16).astype(np.float32) / 32768
 
 
-def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
+def phrases_apart(seed, n, held, voices, prosody):
+    """n (phrase, voice, speed, pitch) from a generator of their own, never a phrase in `held`; the voices in turn,
+    with random speed and pitch (prosody) or the canonical 160 / 50."""
+    rng, out = np.random.RandomState(seed), []
+    while len(out) < n:
+        p, v = phrase(rng), voices[len(out) % len(voices)]
+        sp, pi = (rng.randint(130, 200), rng.randint(25, 75)) if prosody else (160, 50)
+        if p not in held:
+            out.append((p, v, sp, pi))
+    return out
+
+
+def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, n_asr_fresh=4800, n_tts_fresh=2400, smoke=False):
     """Returns dict of lists of (text, voice, wave). Deterministic."""
     if smoke:
         n_train, n_tts = 48, 24
@@ -175,13 +187,11 @@ def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
     # More ASR clips for the LM only, from their own generator so that the sets above (which the codecs and the
     # acoustic stage are fit on) stay as they are; never an evaluation phrase.
     held = {t for k in ('eval_seen', 'eval_heldout', 'eval_tts') for t, *_ in out[k]}
-    rng = np.random.RandomState(SEED + 6)
-    out['asr_extra'] = []
-    while len(out['asr_extra']) < (24 if smoke else n_asr_extra):
-        p, v = phrase(rng), TRAIN_VOICES[len(out['asr_extra']) % len(TRAIN_VOICES)]
-        sp, pi = rng.randint(130, 200), rng.randint(25, 75)
-        if p not in held:
-            out['asr_extra'].append((p, v, sp, pi))
+    out['asr_extra'] = phrases_apart(SEED + 6, 24 if smoke else n_asr_extra, held, TRAIN_VOICES, prosody=True)
+    # Fresh clips for the LM's last stage only (lm.py speech3): ASR in the training voices and TTS texts in the
+    # canonical voice that no earlier stage has read.
+    out['asr_fresh'] = phrases_apart(SEED + 7, 16 if smoke else n_asr_fresh, held, TRAIN_VOICES, prosody=True)
+    out['tts_fresh'] = phrases_apart(SEED + 8, 8 if smoke else n_tts_fresh, held, [TTS_VOICE], prosody=False)
     return {k: [(t, v, s, p, espeak(t, v, s, p)) for t, v, s, p in lst] for k, lst in out.items()}
 
 
