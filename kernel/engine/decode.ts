@@ -188,7 +188,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       more = false;
     }
     // The next forward starts before this step's record is finished: on the bound cache ORT runs on another
-    // thread, so the statistics below cost no wall time (the raw row was copied into the kernel first).
+    // thread, so the statistics below cost no wall time (they read a raw row that the next run does not write).
     const pending = more ? llm.forward([id], cache) : undefined;
     try {
       if (deferred) ({ raw, logZ } = onKernel!.finish(deferred, false));

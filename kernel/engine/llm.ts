@@ -110,10 +110,10 @@ export async function createSession(
 }
 
 /**
- * onnxruntime-node ships without the CUDA provider libraries (they come from the postinstall download or a manual
- * copy). Checking for them first gives a clear reason and avoids ORT printing a load error to stderr.
+ * The CUDA provider library missing next to onnxruntime-node's binding (as "<path> missing"), or undefined.
+ * onnxruntime-node ships without them (they come from the postinstall download or a manual copy); checking first
+ * gives a clear reason and avoids ORT printing a load error to stderr.
  */
-/** The CUDA provider library missing next to onnxruntime-node's binding (as "<path> missing"), or undefined. */
 export function missingCudaLibraries(): string | undefined {
   if (process.platform !== 'linux') return undefined; // other platforms: let ORT decide
   let dir: string;
@@ -138,12 +138,6 @@ export class LlmSession {
   private jsRuns = 0;
   /** Why shared-buffer was requested/detected but is not used (e.g. the graph refused it); undefined otherwise. */
   kvFallbackReason?: string;
-  /**
-   * A bound session's own statistics kernel, whose two raw rows are the logits output of one-token runs (decode()
-   * then reads them without copying). Its own, not the thread's shared kernel: ORT writes these rows while a run is
-   * in flight, and only this session's single live sequence may read them.
-   */
-  readonly statsKernel?: RowStats;
   /** Until a shared-buffer run succeeded, ORT's own error log for a refusal is silenced (the reason is kept). */
   private sharedConfirmed = false;
 
@@ -166,9 +160,13 @@ export class LlmSession {
     public kvMode: KvMode,
     readonly fallbackReason?: string,
     private readonly bound?: { runner: BoundRunner; file: string; cfg: SessionConfig },
-    statsKernel?: RowStats,
+    /**
+     * A bound session's own statistics kernel, whose two raw rows are the logits output of one-token runs (decode()
+     * then reads them without copying). Its own, not the thread's shared kernel: ORT writes these rows while a run
+     * is in flight, and only this session's single live sequence may read them.
+     */
+    readonly statsKernel?: RowStats,
   ) {
-    this.statsKernel = statsKernel;
     this.ids1T = new ort.Tensor('int64', this.ids1, [1, 1]);
     this.pos1T = new ort.Tensor('int64', this.pos1, [1, 1]);
   }
