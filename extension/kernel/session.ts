@@ -92,6 +92,9 @@ export class KernelSession {
     try {
       const reply = await Promise.race([this.client.waitReady(this.opts.readyTimeoutMs ?? 60000, () => this.running), spawnError]);
       this.kernelInfo = reply.content;
+      // The kernel has read the file and we hold its contents: removing it now leaves no HMAC key behind in the
+      // temp folder when the editor is killed before it can shut the kernel down.
+      this.cleanup();
     } catch (e) {
       const tail = this.stderrTail.trim().split('\n').slice(-6).join('\n');
       await this.shutdown();

@@ -2,7 +2,8 @@
 // test fixture packages passed as the extension's model path setting): start, execute with streaming and
 // cellId, interrupt a long generation, crash detection, shutdown.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CellOutputs } from '../../extension/execution/outputs';
 import { resolveNode } from '../../extension/kernel/launcher';
@@ -43,6 +44,20 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
     assert.ok(tokens, `no tokens output in ${outs.current.map((o) => o.items.map((i) => i.mime).join('+'))}`);
     assert.equal((tokens!.metadata.metadata?.anygpt as { seed?: number })?.seed, 3);
     assert.equal((tokens!.metadata.metadata?.anygpt as { model?: string })?.model, 'fixture-media');
+  });
+
+  it('leaves no connection file (with its HMAC key) behind once the kernel is connected', async () => {
+    const ours = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('anygpt-vscode-')));
+    const before = ours();
+    const s = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, modelPath: mediaFixture() });
+    await s.start();
+    try {
+      assert.deepEqual([...ours()].filter((f) => !before.has(f)), []);
+      const reply = await s.execute('%seed 1\nhello', {}, () => undefined);
+      assert.equal(reply.status, 'ok');
+    } finally {
+      await s.shutdown();
+    }
   });
 
   it('interrupts a long generation with SIGINT and keeps serving', async () => {
