@@ -4,7 +4,7 @@
  * Package: test/engine/media-fixture.ts (tiny codec graphs + the mode/last-token LLM).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -62,7 +62,11 @@ describe('engine: media through the worker', function () {
     assert.deepEqual(engine.pkg.tokenizer.encode(r.tokens), [b.startId, ...codes.map((k) => b.base + k), b.endId]);
     const file = path.join(tmpdir(), `anygpt-media-${process.pid}.png`);
     writeFileSync(file, png);
-    assert.deepEqual((await engine.encodeMedia('image', { path: file })).codes, codes);
+    try {
+      assert.deepEqual((await engine.encodeMedia('image', { path: file })).codes, codes);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it('encodes speech: the semantic layer for input, all layers for a voice prompt', async () => {

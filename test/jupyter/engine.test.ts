@@ -1,6 +1,6 @@
 /** The kernel over the real engine (worker thread, ORT) with the engine's tiny fixture package. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
@@ -55,6 +55,7 @@ describe('jupyter kernel over models/anygpt-nano: warnings and file errors throu
     k = await launchModel(NANO, {});
   });
   after(async () => {
+    if (media) rmSync(media, { recursive: true, force: true });
     if (k) assert.equal(await k.shutdown(), 0);
   });
   const stderrOf = (outs: { header: { msg_type: string }; content: unknown }[]) =>

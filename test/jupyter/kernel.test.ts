@@ -5,7 +5,7 @@
  * long-generating LLaMA fixture (helpers.ts longFixture).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -44,6 +44,7 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
   });
 
   after(async () => {
+    if (media) rmSync(media, { recursive: true, force: true });
     if (k) assert.equal(await k.shutdown(), 0, 'kernel exits 0 on shutdown_request');
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
@@ -33,7 +33,10 @@ describe('anygpt verify', function () {
     const r = await verify({ notebook: nbPath, model, update: true, log: quiet });
     assert.ok(existsSync(r.executedPath!));
   });
-  after(() => cleanupFixtures());
+  after(() => {
+    cleanupFixtures();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('re-executes, reproduces token for token, writes the notebook next to the report', async () => {
     const r = await verify({ notebook: nbPath, model, log: quiet });
