@@ -360,7 +360,10 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
     // ------------------------------------------------------------ the instruments on ground truth
     if (opts.calibrate !== false) {
       log('calibration');
-      const cal = await calibrate(engine, fx, media, take);
+      // The TTS row's ASR step with the same seeds, for the ceiling row: what the model's ASR makes of espeak's own
+      // renderings after the speech codec's round trip (the best a TTS output could score on the own-ASR row).
+      const asrOf = async (tokens: string, i: number) => (await ask('', { modality: 'speech', tokens }, 'asr', baseSeed + 300 + i)).text;
+      const cal = await calibrate(engine, fx, media, take, asrOf);
       cases.calibration = cal.cases;
       for (const r of cal.rows) rows.push(r);
     }
@@ -388,7 +391,13 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
  * package's codecs alone (encode → decode, no LM: the best a generated output can look to the measurement).
  * Rows with target 1 for the raw ground truth; the codec rows are informational.
  */
-async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => string, take: <T>(xs: T[] | undefined) => T[]): Promise<{ rows: Row[]; cases: unknown[] }> {
+async function calibrate(
+  engine: Engine,
+  fx: Fixture,
+  media: (n: string) => string,
+  take: <T>(xs: T[] | undefined) => T[],
+  asrOf: (tokens: string, i: number) => Promise<string>,
+): Promise<{ rows: Row[]; cases: unknown[] }> {
   const rows: Row[] = [];
   const cases: unknown[] = [];
   const imgRaw: boolean[] = [];
@@ -435,14 +444,19 @@ async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => stri
   const rate = engine.pkg.manifest.modalities.speech!.sampleRate;
   const refs = tts.map((c) => mfcc(trimAndNormalise(espeakReference(c, media, rate), rate), rate));
   const speechCodec: boolean[] = [];
+  const speechCodecAsr: { hyp: string; ref: string }[] = [];
   if (tts.length >= 2)
     for (const [i, c] of tts.entries()) {
       const y = espeakReference(c, media, rate);
       const enc = await engine.encodeMedia('speech', { bytes: new Uint8Array(encodeWav16(y, rate)), name: 'ref.wav' });
-      const a = readWav((await engine.decodeTokens(enc.tokens, 'speech')).data);
+      const wav = (await engine.decodeTokens(enc.tokens, 'speech')).data;
+      const a = readWav(wav);
       const m = mfcc(trimAndNormalise(a.samples, a.sampleRate), a.sampleRate);
       const d = refs.map((r) => dtw(m, r));
       speechCodec.push(d.every((v, j) => j === i || d[i] < v));
+      const back = await engine.encodeMedia('speech', { bytes: wav, name: 'ref-codec.wav' });
+      speechCodecAsr.push({ hyp: await asrOf(back.tokens, i), ref: c.text });
+      cases.push({ ttsReference: c.text, viaCodecTranscript: speechCodecAsr[i].hyp });
     }
   const f = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
   const add = (check: string, xs: boolean[], target: number | null) =>
@@ -453,6 +467,8 @@ async function calibrate(engine: Engine, fx: Fixture, media: (n: string) => stri
   add('pitch / chord detector on ground-truth music', musRaw, 1);
   add('  same, music through the music codec only', musCodec, null);
   add('MFCC-DTW: espeak refs through the speech codec, nearest own text', speechCodec, null);
+  // Not a check of the instruments alone: it runs the model's ASR, as the TTS own-ASR row does.
+  rows.push({ task: 'measurement', check: '  own-ASR of those (the TTS own-ASR row\'s ceiling)', n: speechCodecAsr.length, measured: speechCodecAsr.length ? wordAccuracy(speechCodecAsr) : null, target: null, pass: null });
   return { rows, cases };
 }
 
