@@ -57,6 +57,13 @@ def music_flat(codes, k=256):  # codes [Q,F] -> frame-major with offset k*q
 
 
 # ---------------------------------------------------------------- media codes
+SPEECH_POOLS = {  # speech task -> the world.py speech sets it draws from; asrN/ttsN: stage speechN's, with its fresh sets
+    'asr': ('train', 'asr_extra'), 'asr3': ('train', 'asr_extra', 'asr_fresh'),
+    'asr4': ('train', 'asr_extra', 'asr_fresh', 'asr_fresh2'), 'asr5': ('train', 'asr_extra', 'asr_fresh', 'asr_fresh2', 'asr_fresh3'),
+    'tts': ('tts',), 'tts3': ('tts', 'tts_fresh'), 'tts4': ('tts', 'tts_fresh', 'tts_fresh2'), 'tts5': ('tts', 'tts_fresh', 'tts_fresh2', 'tts_fresh3'),
+}
+
+
 class Media:
     def __init__(self, smoke=False):
         self.img_cb = torch.load(os.path.join(world.WORK, 'image_codec.pt'))
@@ -67,38 +74,31 @@ class Media:
         cache = os.path.join(world.WORK, 'media_smoke.pt' if smoke else 'media.pt')
         if os.path.exists(cache):
             self.sp_codes, self.m2t, self.t2m = torch.load(cache)
-            return
+        else:
+            self.sp_codes = {}
+            with torch.no_grad():
+                rng = np.random.RandomState(world.SEED + 4)
+                self.m2t = [(item, music_flat(self.mu_enc(torch.tensor(world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[None, None])[:, 0]))
+                            for item in world.TRAIN_MUSIC for _ in range(1 if smoke else 6)]
+                self.t2m = {item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0]) for item in world.music_items()}
+        # Speech sets the cache lacks (a set world.py has since added) are encoded and cached; the others are kept.
+        # (train.sh starts without a cache: the codes depend on the codecs.)
+        missing = [k for k in self.speech if k not in self.sp_codes]
         with torch.no_grad():
-            self.sp_codes = {k: [self.sp_enc(torch.tensor(c[-1])[None, None])[0, 0].tolist() for c in v] for k, v in self.speech.items()}
-            rng = np.random.RandomState(world.SEED + 4)
-            self.m2t = [(item, music_flat(self.mu_enc(torch.tensor(world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[None, None])[:, 0]))
-                        for item in world.TRAIN_MUSIC for _ in range(1 if smoke else 6)]
-            self.t2m = {item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0]) for item in world.music_items()}
-        torch.save((self.sp_codes, self.m2t, self.t2m), cache)
+            for k in missing:
+                self.sp_codes[k] = [self.sp_enc(torch.tensor(c[-1])[None, None])[0, 0].tolist() for c in self.speech[k]]
+        if missing:
+            torch.save((self.sp_codes, self.m2t, self.t2m), cache)
 
     def clips(self, *keys):
         """[(text, level-0 codes)] of the speech sets `keys`."""
         return [(c[0], codes) for key in keys for c, codes in zip(self.speech.get(key, []), self.sp_codes.get(key, []))]
 
-    @functools.cached_property
-    def asr(self):
-        """Every ASR training clip of the stages before speech3 (the codec's 1200 and the extra ones)."""
-        return self.clips('train', 'asr_extra')
-
-    @functools.cached_property
-    def tts(self):
-        """The TTS clips of the stages before speech3 (canonical voice)."""
-        return self.clips('tts')
-
-    @functools.cached_property
-    def asr_all(self):
-        """speech3's ASR clips: those and the fresh ones."""
-        return self.clips('train', 'asr_extra', 'asr_fresh')
-
-    @functools.cached_property
-    def tts_all(self):
-        """speech3's TTS clips: the TTS set and the fresh texts."""
-        return self.clips('tts', 'tts_fresh')
+    @functools.lru_cache(maxsize=None)
+    def pool(self, task):
+        """The (text, codes) a speech task draws from: the stages before speech3 read the codec's 1200 ASR clips, the
+        extra ASR clips and the TTS set; speech3, speech4 and speech5 each add fresh sets no earlier stage has read."""
+        return self.clips(*SPEECH_POOLS[task])
 
     def image(self, scene):
         key = tuple(scene)
@@ -157,12 +157,12 @@ class Tasks:
             if task == 't2i':
                 return [('<s>' + base_prompt(task, self.instr(task, rng), world.caption(s)), False), (f' {img}<eos></s>', True)]
             return [('<s>' + base_prompt(task, self.instr(task, rng), img), False), (f' {world.caption(s)}<eos></s>', True)]
-        if task in ('asr', 'asr_all'):
-            pool = m.asr if task == 'asr' else m.asr_all
+        if task.startswith('asr'):
+            pool = m.pool(task)
             text, codes = pool[rng.randint(len(pool))]
             return [('<s>' + base_prompt('asr', self.instr('asr', rng), media_str('speech', codes)), False), (f' {text}<eos></s>', True)]
-        if task in ('tts', 'tts_all'):
-            pool = m.tts if task == 'tts' else m.tts_all
+        if task.startswith('tts'):
+            pool = m.pool(task)
             text, codes = pool[rng.randint(len(pool))]
             return [('<s>' + base_prompt('tts', self.instr('tts', rng), text), False), (f' {media_str("speech", codes)}<eos></s>', True)]
         if task == 't2m':
@@ -191,7 +191,7 @@ class Tasks:
                 q = rng.choice(list(QUESTIONS))
                 turns.append((media_str('image', m.image([obj])) + ' ' + QUESTIONS[q], answer(obj, q)))
             else:
-                text, codes = m.asr[rng.randint(len(m.asr))]
+                text, codes = m.pool('asr')[rng.randint(len(m.pool('asr')))]
                 user = media_str('speech', codes) + ' ' + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else '')
                 turns.append((user, text + '.'))
         segs = chat_segments(turns, 'mmgpt' if rng.rand() < 0.7 else 'anygpt')
@@ -333,7 +333,9 @@ STAGES = [  # (name, steps, peak lr, task weights)
     ('tts', 800, 1.5e-3, {'tts': 1, 'asr': .4, 't2m': .15, 'm2t': .1, 't2i': .15, 'caption': .1}),
     ('chat', 700, 1e-3, {'chat': 1, 'asr': .3, 'tts': .3, 't2i': .2, 'caption': .15, 't2m': .15, 'm2t': .15}),
     ('speech2', 700, 1e-3, {'asr': 1, 'tts': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
-    ('speech3', 700, 8e-4, {'asr_all': 1, 'tts_all': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
+    ('speech3', 700, 8e-4, {'asr3': 1, 'tts3': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
+    ('speech4', 900, 6e-4, {'tts4': 1, 'asr4': .8, 'chat': .2, 't2i': .1, 'caption': .08, 't2m': .15, 'm2t': .1}),
+    ('speech5', 900, 5e-4, {'tts5': 1, 'asr5': .8, 'chat': .2, 't2i': .1, 'caption': .08, 't2m': .15, 'm2t': .1}),
 ]
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates AnyGPT-nano from scratch, deterministically (seeded): world data -> codecs -> LM -> ONNX package.
-#   tools/nano/train.sh           full run (1 h 21 min on 2 CPU cores, timed end to end), writes models/anygpt-nano/ and test/fixtures/nano-*
+#   tools/nano/train.sh           full run (at most 1 h 51 min on 2 CPU cores: MODEL_CARD.md), writes models/anygpt-nano/ and test/fixtures/nano-*
 #   tools/nano/train.sh --smoke   a few steps of every stage into tools/nano/work/smoke/ (CI, <= 3 min)
 # Needs Debian packages python3-torch python3-onnx espeak-ng sox libopenblas0-pthread (installed by tools/setup-system.sh).
 set -euo pipefail
@@ -17,7 +17,7 @@ WORK=${NANO_WORK:-$PWD/tools/nano/work}
 mkdir -p "$WORK" && rm -f "$WORK"/media*.pt   # the LM's media-code cache depends on the codecs
 cd tools/nano
 t0=$(date +%s)
-$PY world.py "${SMOKE[@]}"          # espeak-ng speech clips (images and music are rendered on demand), 3600 more ASR clips for the LM
+$PY world.py "${SMOKE[@]}"          # espeak-ng speech clips (images and music are rendered on demand), more ASR/TTS clips for the LM only
 $PY image_codec.py "${SMOKE[@]}"    # colour x shape product VQ, 32 tokens (colour, mask per 8x8 patch)
 $PY audio_codec.py "${SMOKE[@]}"    # two-level spectral codec (level 0 = envelope for speech, pitch for music), 2x256, 25 Hz
 $PY acoustic.py "${SMOKE[@]}"       # SoundStorm-contract net: speech level 1 from level 0 + a voice prompt

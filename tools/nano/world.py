@@ -3,7 +3,7 @@
 Everything is deterministic given SEED. Renders images and music in numpy; speech comes from espeak-ng + sox.
 Run as a script to synthesise the speech clips into work/speech.npz (the other media are rendered on demand).
 """
-import itertools, json, os, subprocess, sys, tempfile
+import itertools, json, multiprocessing, os, subprocess, sys, tempfile
 import numpy as np
 
 SEED = 1234
@@ -162,7 +162,13 @@ def phrases_apart(seed, n, held, voices, prosody):
     return out
 
 
-def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, n_asr_fresh=4800, n_tts_fresh=2400, smoke=False):
+# Fresh sets for the LM's last stages only (lm.py speech3, speech4, speech5): (name, seed offset, clips). ASR sets are in
+# the training voices with random speed and pitch, TTS sets (texts) in the canonical voice; no earlier stage reads them.
+FRESH_SETS = [('asr_fresh', 7, 4800), ('tts_fresh', 8, 2400), ('tts_fresh2', 9, 6000), ('asr_fresh2', 10, 4800),
+              ('tts_fresh3', 11, 6000), ('asr_fresh3', 12, 4800)]
+
+
+def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
     """Returns dict of lists of (text, voice, wave). Deterministic."""
     if smoke:
         n_train, n_tts = 48, 24
@@ -188,11 +194,13 @@ def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, n_asr_fresh=4800, n_t
     # acoustic stage are fit on) stay as they are; never an evaluation phrase.
     held = {t for k in ('eval_seen', 'eval_heldout', 'eval_tts') for t, *_ in out[k]}
     out['asr_extra'] = phrases_apart(SEED + 6, 24 if smoke else n_asr_extra, held, TRAIN_VOICES, prosody=True)
-    # Fresh clips for the LM's last stage only (lm.py speech3): ASR in the training voices and TTS texts in the
-    # canonical voice that no earlier stage has read.
-    out['asr_fresh'] = phrases_apart(SEED + 7, 16 if smoke else n_asr_fresh, held, TRAIN_VOICES, prosody=True)
-    out['tts_fresh'] = phrases_apart(SEED + 8, 8 if smoke else n_tts_fresh, held, [TTS_VOICE], prosody=False)
-    return {k: [(t, v, s, p, espeak(t, v, s, p)) for t, v, s, p in lst] for k, lst in out.items()}
+    for name, seed, n in FRESH_SETS:  # each from a generator of its own, so adding one leaves the others as they are
+        tts = name.startswith('tts')
+        out[name] = phrases_apart(SEED + seed, (8 if tts else 16) if smoke else n, held, [TTS_VOICE] if tts else TRAIN_VOICES, prosody=not tts)
+    # espeak-ng and sox run once per clip, one process per core: each clip depends only on its own arguments (sox's
+    # dither is seeded per run), so the waves are the same in any order.
+    with multiprocessing.Pool(os.cpu_count() or 1) as pool:
+        return {k: [(*spec, y) for spec, y in zip(lst, pool.starmap(espeak, lst, chunksize=32))] for k, lst in out.items()}
 
 
 if __name__ == '__main__':
