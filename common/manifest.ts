@@ -127,6 +127,12 @@ export interface SpeechSpec {
   codebookSize: number;
   /** Longest input accepted before trimming (seconds). */
   maxInputSeconds: number;
+  /**
+   * Optional: cut leading/trailing audio quieter than `threshold` × the clip's peak and pad `padSeconds` of silence
+   * back before encoding (input and voice prompts), as the package's training clips were. Absent (the real AnyGPT):
+   * audio is encoded as given.
+   */
+  trimSilence?: { threshold: number; padSeconds: number };
   encoder: OnnxRef; // waveform f32 [1,1,T] -> codes i64 [Q,1,F]
   /** Optional SoundStorm-style acoustic generator: codes i64 [1,L*A], cond_ids i64 [1,L] -> logits f32 [1,L*A,C]. */
   acoustic?: {

@@ -10,6 +10,7 @@ import { MediaError } from './errors';
 import { Component, type ComponentHost, tensorFloats, tensorNumbers } from './onnx';
 import { Xoshiro128 } from '../../common/prng';
 import { soundstormGenerate, type SoundStormConfig } from './soundstorm';
+import { trimSilence } from './trim-silence';
 import { encodeWav16 } from './wav';
 
 export type SpeechPurpose = 'input' | 'voice-prompt';
@@ -56,7 +57,8 @@ export class SpeechCodec {
       channels: purpose === 'input' ? 'first' : 'average',
       minSamples: this.hop,
     });
-    const out = await this.encoder.run({ waveform: this.encoder.tensor('float32', audio.samples, [1, 1, audio.samples.length]) }, 'codes');
+    const samples = this.spec.trimSilence ? trimSilence(audio.samples, this.spec.sampleRate, this.spec.trimSilence) : audio.samples;
+    const out = await this.encoder.run({ waveform: this.encoder.tensor('float32', samples, [1, 1, samples.length]) }, 'codes');
     const [Q, , F] = out.dims;
     if (out.dims.length !== 3 || out.dims[1] !== 1) throw new MediaError(`the speech encoder ${this.encoder.file} returned shape [${out.dims.join(',')}], expected [Q,1,F]`, 'model');
     const flat = tensorNumbers(out, 'speech encoder');

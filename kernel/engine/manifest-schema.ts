@@ -270,6 +270,7 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
     const p = 'modalities.speech';
     const o = c.obj(mods.speech, p);
     const ac = o.acoustic === undefined ? undefined : c.obj(o.acoustic, `${p}.acoustic`);
+    const trim = o.trimSilence === undefined ? undefined : c.obj(o.trimSilence, `${p}.trimSilence`);
     manifest.modalities.speech = {
       tokens: tokenBlock(c, o.tokens, `${p}.tokens`),
       sampleRate: c.posInt(o.sampleRate, `${p}.sampleRate`),
@@ -277,6 +278,10 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       numQuantizers: c.posInt(o.numQuantizers, `${p}.numQuantizers`),
       codebookSize: c.posInt(o.codebookSize, `${p}.codebookSize`),
       maxInputSeconds: c.num(o.maxInputSeconds, `${p}.maxInputSeconds`, 1e-9, Infinity, 'a number > 0'),
+      trimSilence: trim && {
+        threshold: c.num(trim.threshold, `${p}.trimSilence.threshold`, 0, 1, 'a number in [0, 1]'),
+        padSeconds: c.num(trim.padSeconds, `${p}.trimSilence.padSeconds`, 0, 10, 'a number of seconds in [0, 10]'),
+      },
       encoder: c.onnxRef(o.encoder, `${p}.encoder`),
       acoustic: ac && {
         graph: c.onnxRef(ac.graph, `${p}.acoustic.graph`),

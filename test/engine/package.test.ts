@@ -71,6 +71,7 @@ describe('engine/package: loading and validation', () => {
     ['template without {message}', (d) => manifest(d, (j) => (j.templates.base = '[Human]: <eoh>')), /templates.base: expected a template containing "\{message\}"/],
     ['unknown modality', (d) => manifest(d, (j) => (j.modalities.audio = {})), /modalities.audio: expected only "image", "speech" or "music"/],
     ['music size mismatch', (d) => manifest(d, (j) => (j.modalities.music.tokens.size = 12)), /modalities.music.tokens.size: expected numCodebooks × codebookSize = 16, got 12/],
+    ['trimSilence threshold above 1', (d) => manifest(d, (j) => (j.modalities.speech.trimSilence = { threshold: 5, padSeconds: 0.04 })), 'anygpt.json: modalities.speech.trimSilence.threshold: expected a number in [0, 1], got 5'],
     ['missing manifest', (d) => rmSync(path.join(d, 'anygpt.json')), /anygpt.json: not found in /],
     ['manifest not JSON', (d) => writeFileSync(path.join(d, 'anygpt.json'), '{ nope'), /anygpt.json: not valid JSON/],
     ['missing file', (d) => rmSync(path.join(d, 'stub.onnx')), /stub.onnx: file named by anygpt.json modalities.image.encoder.path does not exist/],

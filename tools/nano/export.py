@@ -137,6 +137,7 @@ def manifest(model, tok):
                       'encoder': ref('image_encoder.onnx'), 'decoder': {'kind': 'direct', 'graph': ref('image_decoder.onnx')}},
             'speech': {'tokens': {'prefix': '🗣\ufe0f', 'size': 256, 'start': '<sosp>', 'end': '<eosp>'},
                        'sampleRate': 16000, 'frameRate': 25, 'numQuantizers': 2, 'codebookSize': 256, 'maxInputSeconds': 8,
+                       'trimSilence': {'threshold': 0.005, 'padSeconds': 0.04},  # world.espeak's sox silence/pad
                        'encoder': ref('speech_encoder.onnx'), 'decoder': ref('speech_decoder.onnx'),
                        'acoustic': {'graph': ref('speech_acoustic.onnx'), 'numAcousticQuantizers': 1, 'maskId': acoustic.MASK,
                                     'steps': acoustic.STEPS, 'topkFraction': acoustic.TOPK_FRACTION,
