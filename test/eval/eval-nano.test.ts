@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../kernel/engine';
-import { cents, detectChord, detectPitch, dtw, mfcc, midiHz, readWav, synthTone, trimAndNormalise } from '../../tools/eval/audio';
+import { cents, detectChord, detectPitch, dtw, mfcc, midiHz, readWav, speechF0, synthTone, trimAndNormalise } from '../../tools/eval/audio';
 import { analyzeImage, pngOf, readRgb, renderScene, SHAPES, type RgbImage, type World } from '../../tools/eval/image';
 import { DEFAULT_FIXTURE, DEFAULT_MODEL, ROOT, espeakReference, type Report } from '../../tools/eval/run';
 import { parseCaption, wordAccuracy, wordErrors } from '../../tools/eval/text';
@@ -79,6 +79,27 @@ describe('eval:nano measurements on ground truth', () => {
       if (c.attributes.kind === 'note') assert.ok(Math.abs(cents(detectPitch(a.samples, a.sampleRate)!.hz, c.attributes.hz[0])) < 5, c.expected);
       else assert.deepEqual([...detectChord(a.samples, a.sampleRate).pitchClasses].sort((x, y) => x - y), c.attributes.midi.map((m: number) => m % 12).sort((x: number, y: number) => x - y), c.expected);
     }
+  });
+
+  it('speech f0 (YIN): a gliding, harmonic-rich voice is read at its median, not an octave off; espeak voices apart', () => {
+    const rate = 16000;
+    // A buzz whose f0 glides 100 → 130 Hz over a second, with 12 harmonics falling at 1/h (second harmonic strong).
+    let phase = 0;
+    const y = Float32Array.from({ length: rate }, (_, i) => {
+      phase += (2 * Math.PI * (100 + (30 * i) / rate)) / rate;
+      let v = 0;
+      for (let h = 1; h <= 12; h++) v += Math.sin(h * phase) / h;
+      return 0.3 * v;
+    });
+    const f = speechF0(y, rate)!;
+    assert.ok(Math.abs(f - 115) < 4, `median f0 ${f}`);
+    assert.equal(speechF0(new Float32Array(rate), rate), undefined, 'silence has no f0');
+    // espeak-ng's canonical voice (en-us, pitch 50) against the held-out en-us+f2: low male against high female.
+    const fx = JSON.parse(readFileSync(DEFAULT_FIXTURE, 'utf8')) as { cases: { tts: { espeakReference: string }[]; asr_heldout: { audio: string }[] } };
+    const media = (n: string) => join(DEFAULT_FIXTURE.replace(/\.json$/, ''), n);
+    const male = speechF0(readWav(media(fx.cases.tts[0].espeakReference), rate).samples, rate)!;
+    const female = speechF0(readWav(media(fx.cases.asr_heldout[0].audio), rate).samples, rate)!;
+    assert.ok(male > 85 && male < 130 && female > 1.4 * male, `canonical ${male} Hz, held-out voice ${female} Hz`);
   });
 
   it('MFCC-DTW: zero to itself; each espeak reference is nearest to the same text spoken by other voices', function () {

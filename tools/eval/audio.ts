@@ -310,3 +310,56 @@ export function dtw(a: Float64Array[], b: Float64Array[]): number {
   }
   return prev[m] / (n + m);
 }
+
+/**
+ * The median fundamental of a speech clip (YIN: de Cheveigné & Kawahara 2002) over its voiced frames: 25 ms windows
+ * every 10 ms, the first lag whose cumulative-mean-normalised difference dips below 0.15 (then its local minimum,
+ * refined by a parabola), frames quieter than a tenth of the loudest one's RMS skipped. detectPitch's whole-clip
+ * spectrum suits held notes; speech glides, and there it returned an octave too high for half of espeak's
+ * canonical-voice renderings.
+ */
+export function speechF0(y: Float32Array, sampleRate: number, opts: { minHz?: number; maxHz?: number } = {}): number | undefined {
+  const W = Math.round(0.025 * sampleRate);
+  const hop = Math.round(0.01 * sampleRate);
+  const tauMin = Math.floor(sampleRate / (opts.maxHz ?? 400));
+  const tauMax = Math.ceil(sampleRate / (opts.minHz ?? 70));
+  const starts: number[] = [];
+  const rms: number[] = [];
+  for (let s = 0; s + W + tauMax <= y.length; s += hop) {
+    let e = 0;
+    for (let j = 0; j < W; j++) e += y[s + j] * y[s + j];
+    starts.push(s);
+    rms.push(Math.sqrt(e / W));
+  }
+  const loudest = Math.max(0, ...rms);
+  const d = new Float64Array(tauMax + 2);
+  const f0s: number[] = [];
+  for (const [i, s] of starts.entries()) {
+    if (!(rms[i] > 0.1 * loudest)) continue;
+    for (let tau = 1; tau <= tauMax + 1; tau++) {
+      let sum = 0;
+      for (let j = 0; j < W; j++) {
+        const diff = y[s + j] - y[s + j + tau];
+        sum += diff * diff;
+      }
+      d[tau] = sum;
+    }
+    // Cumulative-mean normalisation, in place from tau 1.
+    let running = 0;
+    for (let tau = 1; tau <= tauMax + 1; tau++) {
+      running += d[tau];
+      d[tau] = running > 0 ? (d[tau] * tau) / running : 1;
+    }
+    let tau = tauMin;
+    while (tau <= tauMax && d[tau] >= 0.15) tau++;
+    if (tau > tauMax) continue; // unvoiced
+    while (tau + 1 <= tauMax && d[tau + 1] < d[tau]) tau++;
+    const [a, b, c] = [d[tau - 1], d[tau], d[tau + 1]];
+    const den = a - 2 * b + c;
+    const t = den > 0 ? tau + (0.5 * (a - c)) / den : tau;
+    f0s.push(sampleRate / t);
+  }
+  if (f0s.length < 5) return undefined;
+  f0s.sort((p, q) => p - q);
+  return f0s[Math.floor(f0s.length / 2)];
+}

@@ -13,7 +13,7 @@ import { encodeWav16 } from '../../kernel/codecs/wav';
 import { Engine } from '../../kernel/engine';
 import type { MediaSpan } from '../../kernel/engine/media-protocol';
 import { basePrompt, chatPrompt, mediaTokenString, spanCodes } from '../../kernel/prompt/templates';
-import { detectChord, detectPitch, dtw, mfcc, midiHz, cents, readWav, trimAndNormalise } from './audio';
+import { detectChord, detectPitch, dtw, mfcc, midiHz, cents, readWav, speechF0, trimAndNormalise } from './audio';
 import { analyzeImage, pngOf, readRgb, renderScene, SHAPES, type ImageAnalysis, type World } from './image';
 import { normalise, parseCaption, wordAccuracy, wordErrors, type ObjectAttributes } from './text';
 
@@ -209,7 +209,7 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       // Voice prompts: the held-out voice's ASR clips (never heard in training). Only with an acoustic stage.
       const voices = manifest.modalities.speech!.acoustic ? fx.cases.asr_heldout : [];
       const follow: { text: string; prompt: string; f0Prompt?: number; f0Default?: number; f0Prompted?: number; ok: boolean }[] = [];
-      const f0 = (y: Float32Array, rate: number) => detectPitch(y, rate, { minHz: 70, maxHz: 400 })?.hz;
+      const f0 = (y: Float32Array, rate: number) => speechF0(y, rate);
       for (const [i, c] of list.entries()) {
         const seed = baseSeed + 300 + i;
         const prompt = basePrompt(manifest, 'tts', c.text, [], 1, { forceOutput: true });
@@ -467,6 +467,14 @@ async function calibrate(
   add('pitch / chord detector on ground-truth music', musRaw, 1);
   add('  same, music through the music codec only', musCodec, null);
   add('MFCC-DTW: espeak refs through the speech codec, nearest own text', speechCodec, null);
+  // The voice-prompt row's f0 on ground truth: espeak's canonical voice is steady, the held-out voice (en-us+f2) higher.
+  const canonical = tts.map((c) => speechF0(espeakReference(c, media, rate), rate));
+  const known = canonical.filter((f): f is number => f !== undefined).sort((a, b) => a - b);
+  const median = known.length ? known[Math.floor(known.length / 2)] : NaN;
+  const heldout = take(fx.cases.asr_heldout).map((c) => speechF0(readWav(media(c.audio), rate).samples, rate));
+  add('speech f0 (YIN): canonical-voice refs within 15 % of their median', canonical.map((f) => f !== undefined && Math.abs(Math.log(f / median)) < Math.log(1.15)), 1);
+  add('  held-out-voice clips at least 20 % above that median', heldout.map((f) => f !== undefined && f > 1.2 * median), 1);
+  cases.push({ f0CanonicalRefs: canonical, f0HeldoutClips: heldout });
   // Not a check of the instruments alone: it runs the model's ASR, as the TTS own-ASR row does.
   rows.push({ task: 'measurement', check: '  own-ASR of those (the TTS own-ASR row\'s ceiling)', n: speechCodecAsr.length, measured: speechCodecAsr.length ? wordAccuracy(speechCodecAsr) : null, target: null, pass: null });
   return { rows, cases };
