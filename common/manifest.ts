@@ -118,6 +118,14 @@ export interface ImageSpec {
       };
 }
 
+/** Leading/trailing audio quieter than `threshold` × the clip's peak is cut and `padSeconds` of silence put back. */
+export interface TrimSilenceSpec {
+  /** A sample is sound when |x| exceeds this fraction of the clip's peak. */
+  threshold: number;
+  /** Silence (zeros) put back before and after the sound, in seconds. */
+  padSeconds: number;
+}
+
 export interface SpeechSpec {
   tokens: TokenBlockSpec;
   sampleRate: number; // 16000
@@ -128,11 +136,10 @@ export interface SpeechSpec {
   /** Longest input accepted before trimming (seconds). */
   maxInputSeconds: number;
   /**
-   * Optional: cut leading/trailing audio quieter than `threshold` × the clip's peak and pad `padSeconds` of silence
-   * back before encoding (input and voice prompts), as the package's training clips were. Absent (the real AnyGPT):
-   * audio is encoded as given.
+   * Optional: trim the silence around speech before encoding (input and voice prompts), as the package's training
+   * clips were. Absent (the real AnyGPT): audio is encoded as given.
    */
-  trimSilence?: { threshold: number; padSeconds: number };
+  trimSilence?: TrimSilenceSpec;
   encoder: OnnxRef; // waveform f32 [1,1,T] -> codes i64 [Q,1,F]
   /** Optional SoundStorm-style acoustic generator: codes i64 [1,L*A], cond_ids i64 [1,L] -> logits f32 [1,L*A,C]. */
   acoustic?: {

@@ -57,7 +57,8 @@ export class SpeechCodec {
       channels: purpose === 'input' ? 'first' : 'average',
       minSamples: this.hop,
     });
-    const samples = this.spec.trimSilence ? trimSilence(audio.samples, this.spec.sampleRate, this.spec.trimSilence) : audio.samples;
+    const trimmed = this.spec.trimSilence ? trimSilence(audio.samples, this.spec.sampleRate, this.spec.trimSilence) : audio.samples;
+    const samples = trimmed.length >= this.hop ? trimmed : audio.samples; // a lone click: keep what was given
     const out = await this.encoder.run({ waveform: this.encoder.tensor('float32', samples, [1, 1, samples.length]) }, 'codes');
     const [Q, , F] = out.dims;
     if (out.dims.length !== 3 || out.dims[1] !== 1) throw new MediaError(`the speech encoder ${this.encoder.file} returned shape [${out.dims.join(',')}], expected [Q,1,F]`, 'model');

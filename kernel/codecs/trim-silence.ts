@@ -4,17 +4,11 @@
  * sox `silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse … pad 0.04 0.04`). A model that never heard long
  * pauses around its clips reads them as extra words.
  */
+import type { TrimSilenceSpec } from '../../common/manifest';
 
 /** Loud enough for this long (seconds) counts as sound; a shorter click does not. */
 const MIN_SOUND_SECONDS = 0.02;
 const FRAME_SECONDS = 0.005;
-
-export interface TrimSilenceSpec {
-  /** A sample is sound when |x| exceeds this fraction of the clip's peak. */
-  threshold: number;
-  /** Silence (zeros) put back before and after the sound, in seconds. */
-  padSeconds: number;
-}
 
 /** The trimmed waveform; the input itself when it holds no run of sound (or nothing to cut). */
 export function trimSilence(x: Float32Array, rate: number, spec: TrimSilenceSpec): Float32Array {

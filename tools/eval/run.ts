@@ -209,7 +209,6 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       // Voice prompts: the held-out voice's ASR clips (never heard in training). Only with an acoustic stage.
       const voices = manifest.modalities.speech!.acoustic ? fx.cases.asr_heldout : [];
       const follow: { text: string; prompt: string; f0Prompt?: number; f0Default?: number; f0Prompted?: number; ok: boolean }[] = [];
-      const f0 = (y: Float32Array, rate: number) => speechF0(y, rate);
       for (const [i, c] of list.entries()) {
         const seed = baseSeed + 300 + i;
         const prompt = basePrompt(manifest, 'tts', c.text, [], 1, { forceOutput: true });
@@ -230,7 +229,7 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
           const v = voices[i % voices.length];
           const voice = await engine.encodeMedia('speech', { path: media(v.audio) }, 'voice-prompt');
           const prompted = readWav((await engine.decodeSpan(span, { seed, voicePrompt: voice.codes as number[][] })).data);
-          const [fp, fd, fo] = [f0(readWav(media(v.audio)).samples, sr), f0(readWav(wav.data).samples, sr), f0(prompted.samples, prompted.sampleRate)];
+          const [fp, fd, fo] = [speechF0(readWav(media(v.audio), sr).samples, sr), speechF0(readWav(wav.data, sr).samples, sr), speechF0(prompted.samples, prompted.sampleRate)];
           const ok = fp !== undefined && fd !== undefined && fo !== undefined && Math.abs(Math.log(fo / fp)) < Math.abs(Math.log(fo / fd));
           follow.push({ text: c.text, prompt: v.audio, f0Prompt: fp, f0Default: fd, f0Prompted: fo, ok });
         }
@@ -389,7 +388,8 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
 /**
  * The measurements on ground truth (they must be right there, or a low score means nothing), and through the
  * package's codecs alone (encode → decode, no LM: the best a generated output can look to the measurement).
- * Rows with target 1 for the raw ground truth; the codec rows are informational.
+ * Rows with target 1 for the raw ground truth; the codec rows are informational, and so is the one row that runs
+ * the model (`asrOf`: its ASR of espeak's TTS references after the codec, the TTS own-ASR row's ceiling).
  */
 async function calibrate(
   engine: Engine,
