@@ -442,12 +442,13 @@ async function calibrate(
   // espeak's renderings through the speech codec's semantic layer (what TTS generates): still nearest their own text?
   const tts = take(fx.cases.tts);
   const rate = engine.pkg.manifest.modalities.speech!.sampleRate;
-  const refs = tts.map((c) => mfcc(trimAndNormalise(espeakReference(c, media, rate), rate), rate));
+  const waves = tts.map((c) => espeakReference(c, media, rate)); // read (or rendered) once for the three uses below
+  const refs = waves.map((y) => mfcc(trimAndNormalise(y, rate), rate));
   const speechCodec: boolean[] = [];
   const speechCodecAsr: { hyp: string; ref: string }[] = [];
   if (tts.length >= 2)
     for (const [i, c] of tts.entries()) {
-      const y = espeakReference(c, media, rate);
+      const y = waves[i];
       const enc = await engine.encodeMedia('speech', { bytes: new Uint8Array(encodeWav16(y, rate)), name: 'ref.wav' });
       const wav = (await engine.decodeTokens(enc.tokens, 'speech')).data;
       const a = readWav(wav);
@@ -468,7 +469,7 @@ async function calibrate(
   add('  same, music through the music codec only', musCodec, null);
   add('MFCC-DTW: espeak refs through the speech codec, nearest own text', speechCodec, null);
   // The voice-prompt row's f0 on ground truth: espeak's canonical voice is steady, the held-out voice (en-us+f2) higher.
-  const canonical = tts.map((c) => speechF0(espeakReference(c, media, rate), rate));
+  const canonical = waves.map((y) => speechF0(y, rate));
   const known = canonical.filter((f): f is number => f !== undefined).sort((a, b) => a - b);
   const median = known.length ? known[Math.floor(known.length / 2)] : NaN;
   const heldout = take(fx.cases.asr_heldout).map((c) => speechF0(readWav(media(c.audio), rate).samples, rate));

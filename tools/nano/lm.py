@@ -100,6 +100,11 @@ class Media:
         extra ASR clips and the TTS set; speech3, speech4 and speech5 each add fresh sets no earlier stage has read."""
         return self.clips(*SPEECH_POOLS[task])
 
+    def draw(self, task, rng):
+        """One (text, codes) of `task`'s pool."""
+        pool = self.pool(task)
+        return pool[rng.randint(len(pool))]
+
     def image(self, scene):
         key = tuple(scene)
         if key not in self._img:
@@ -158,12 +163,10 @@ class Tasks:
                 return [('<s>' + base_prompt(task, self.instr(task, rng), world.caption(s)), False), (f' {img}<eos></s>', True)]
             return [('<s>' + base_prompt(task, self.instr(task, rng), img), False), (f' {world.caption(s)}<eos></s>', True)]
         if task.startswith('asr'):
-            pool = m.pool(task)
-            text, codes = pool[rng.randint(len(pool))]
+            text, codes = m.draw(task, rng)
             return [('<s>' + base_prompt('asr', self.instr('asr', rng), media_str('speech', codes)), False), (f' {text}<eos></s>', True)]
         if task.startswith('tts'):
-            pool = m.pool(task)
-            text, codes = pool[rng.randint(len(pool))]
+            text, codes = m.draw(task, rng)
             return [('<s>' + base_prompt('tts', self.instr('tts', rng), text), False), (f' {media_str("speech", codes)}<eos></s>', True)]
         if task == 't2m':
             item = world.TRAIN_MUSIC[rng.randint(len(world.TRAIN_MUSIC))]
@@ -191,7 +194,7 @@ class Tasks:
                 q = rng.choice(list(QUESTIONS))
                 turns.append((media_str('image', m.image([obj])) + ' ' + QUESTIONS[q], answer(obj, q)))
             else:
-                text, codes = m.pool('asr')[rng.randint(len(m.pool('asr')))]
+                text, codes = m.draw('asr', rng)
                 user = media_str('speech', codes) + ' ' + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else '')
                 turns.append((user, text + '.'))
         segs = chat_segments(turns, 'mmgpt' if rng.rand() < 0.7 else 'anygpt')
