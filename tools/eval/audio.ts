@@ -315,7 +315,7 @@ export function dtw(a: Float64Array[], b: Float64Array[]): number {
  * The median fundamental of a speech clip (YIN: de Cheveigné & Kawahara 2002) over its voiced frames: 25 ms windows
  * every 10 ms, the first lag whose cumulative-mean-normalised difference dips below 0.15 (then its local minimum,
  * refined by a parabola), frames quieter than a tenth of the loudest one's RMS skipped. detectPitch's whole-clip
- * spectrum suits held notes; speech glides, and there it read 12 of 16 espeak canonical-voice references (97–111 Hz by YIN)
+ * spectrum suits held notes; speech glides, and there it read 13 of 16 espeak canonical-voice references (97–111 Hz by YIN)
  * at 190–400 Hz.
  */
 export function speechF0(y: Float32Array, sampleRate: number, opts: { minHz?: number; maxHz?: number } = {}): number | undefined {
