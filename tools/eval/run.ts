@@ -204,7 +204,11 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       const list = take(fx.cases.tts);
       const sr = manifest.modalities.speech!.sampleRate;
       // espeak's renderings: the fixture WAVs, else espeak-ng + sox as tools/nano/world.py makes them.
-      const refs = list.map((c) => mfcc(trimAndNormalise(espeakReference(c, media, sr), sr), sr));
+      const refWaves = list.map((c) => espeakReference(c, media, sr));
+      const refs = refWaves.map((y) => mfcc(trimAndNormalise(y, sr), sr));
+      // The voice the package speaks without a prompt should be espeak's canonical one (nano: its default voice prompt).
+      const canonicalF0 = median(refWaves.map((y) => speechF0(y, sr)).filter((f): f is number => f !== undefined));
+      const defaultVoice: boolean[] = [];
       const res: { text: string; transcript?: string; errors?: number; distances?: number[]; own?: number; nearestOwn: boolean; pairwise: number; error?: string }[] = [];
       // Voice prompts: the held-out voice's ASR clips (never heard in training). Only with an acoustic stage.
       const voices = manifest.modalities.speech!.acoustic ? fx.cases.asr_heldout : [];
@@ -225,11 +229,13 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
           res.push({ text: c.text, error: `decode: ${(e as Error).message}`, errors: wordErrors('', c.text).errors, nearestOwn: false, pairwise: 0 });
           continue;
         }
+        const fd = speechF0(readWav(wav.data, sr).samples, sr);
+        defaultVoice.push(fd !== undefined && Math.abs(Math.log(fd / canonicalF0)) < Math.log(1.15));
         if (voices.length) {
           const v = voices[i % voices.length];
           const voice = await engine.encodeMedia('speech', { path: media(v.audio) }, 'voice-prompt');
           const prompted = readWav((await engine.decodeSpan(span, { seed, voicePrompt: voice.codes as number[][] })).data);
-          const [fp, fd, fo] = [speechF0(readWav(media(v.audio), sr).samples, sr), speechF0(readWav(wav.data, sr).samples, sr), speechF0(prompted.samples, prompted.sampleRate)];
+          const [fp, fo] = [speechF0(readWav(media(v.audio), sr).samples, sr), speechF0(prompted.samples, prompted.sampleRate)];
           const ok = fp !== undefined && fd !== undefined && fo !== undefined && Math.abs(Math.log(fo / fp)) < Math.abs(Math.log(fo / fd));
           follow.push({ text: c.text, prompt: v.audio, f0Prompt: fp, f0Default: fd, f0Prompted: fo, ok });
         }
@@ -254,9 +260,13 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       if (list.length < 2) notes.push('tts: MFCC-DTW needs at least two texts; with one it cannot compare');
       row('text→speech', 'MFCC-DTW nearest espeak ref is its own text', res.length, list.length >= 2 ? frac(res.map((r) => r.nearestOwn)) : null, 0.8);
       row('text→speech', '  MFCC-DTW closer than each other text (pairwise)', res.length, list.length >= 2 && res.length ? res.reduce((s, r) => s + r.pairwise, 0) / res.length : null, null);
+      row('text→speech', "  no voice prompt: f0 within 15 % of espeak's canonical voice", defaultVoice.length, frac(defaultVoice), null);
       if (voices.length) {
         cases.tts_voice_prompt = follow;
         row('text→speech', '  voice prompt (held-out voice): f0 nearer the prompt than without it', follow.length, frac(follow.map((r) => r.ok)), null);
+        // How far it moves: 0 = the voice without a prompt, 1 = the prompt's f0 (log scale); the median over texts.
+        const share = follow.flatMap((r) => (r.f0Prompt && r.f0Default && r.f0Prompted && r.f0Prompt !== r.f0Default ? [Math.log(r.f0Prompted / r.f0Default) / Math.log(r.f0Prompt / r.f0Default)] : []));
+        row('text→speech', '    median share of the way from the unprompted f0 to the prompt (log)', share.length, share.length ? median(share) : null, null);
       } else notes.push('tts: the package has no acoustic stage, so the voice-prompt row is not measured');
     }
 
@@ -470,11 +480,10 @@ async function calibrate(
   add('MFCC-DTW: espeak refs through the speech codec, nearest own text', speechCodec, null);
   // The voice-prompt row's f0 on ground truth: espeak's canonical voice is steady, the held-out voice (en-us+f2) higher.
   const canonical = waves.map((y) => speechF0(y, rate));
-  const known = canonical.filter((f): f is number => f !== undefined).sort((a, b) => a - b);
-  const median = known.length ? known[Math.floor(known.length / 2)] : NaN;
+  const mid = median(canonical.filter((f): f is number => f !== undefined));
   const heldout = take(fx.cases.asr_heldout).map((c) => speechF0(readWav(media(c.audio), rate).samples, rate));
-  add('speech f0 (YIN): canonical-voice refs within 15 % of their median', canonical.map((f) => f !== undefined && Math.abs(Math.log(f / median)) < Math.log(1.15)), 1);
-  add('  held-out-voice clips at least 20 % above that median', heldout.map((f) => f !== undefined && f > 1.2 * median), 1);
+  add('speech f0 (YIN): canonical-voice refs within 15 % of their median', canonical.map((f) => f !== undefined && Math.abs(Math.log(f / mid)) < Math.log(1.15)), 1);
+  add('  held-out-voice clips at least 20 % above that median', heldout.map((f) => f !== undefined && f > 1.2 * mid), 1);
   cases.push({ f0CanonicalRefs: canonical, f0HeldoutClips: heldout });
   // Not a check of the instruments alone: it runs the model's ASR, as the TTS own-ASR row does.
   rows.push({ task: 'measurement', check: '  own-ASR of those (the TTS own-ASR row\'s ceiling)', n: speechCodecAsr.length, measured: speechCodecAsr.length ? wordAccuracy(speechCodecAsr) : null, target: null, pass: null });
@@ -529,4 +538,10 @@ export function formatTable(r: Report): string {
 
 export function writeReport(r: Report, file: string): void {
   writeFileSync(file, JSON.stringify(r, null, 1) + '\n');
+}
+
+/** The upper median (NaN for none): the calibration and the default-voice row read f0 against it. */
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
 }
