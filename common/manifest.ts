@@ -149,10 +149,11 @@ export interface SpeechSpec {
     steps: number; // 3
     topkFraction: number; // 0.7 (filter keeps ceil((1-0.7)*C))
     /**
-     * What the generator says without a voice prompt, when it was trained to say one thing (e.g. nano: its single
-     * canonical voice). Absent (the real SoundStorm): an unprompted voice is arbitrary, and decodes warn so.
+     * The voice prompt used when the caller gives none: a WAV in the package, encoded like any voice prompt (nano:
+     * a clip of its canonical voice; its generator follows a prompt's pitch, so unprompted it would wander).
+     * Absent (the real SoundStorm): an unprompted voice is arbitrary, and decodes warn so.
      */
-    unpromptedVoice?: string;
+    defaultVoice?: { file: FileRef; name: string };
   };
   /** codes i64 [Q',1,F] -> waveform f32 [1,1,T]; Q' = 1 when there is no acoustic stage. */
   decoder: OnnxRef;

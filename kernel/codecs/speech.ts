@@ -1,11 +1,13 @@
 /**
  * The speech codec: SpeechTokenizer-style encoder graph → RVQ codes [Q][F] (layer 0 is what the LLM reads,
  * all layers serve as a voice prompt); decoding runs SoundStorm when the package has an acoustic
- * generator, otherwise hands the semantic codes straight to the decoder graph.
+ * generator (with the caller's voice prompt, else the package's default voice if it names one), otherwise hands
+ * the semantic codes straight to the decoder graph.
  */
-import type { SpeechSpec } from '../../common/manifest';
+import { join } from 'node:path';
+import type { FileRef, SpeechSpec } from '../../common/manifest';
 import { readAudio } from './audio-input';
-import type { ByteSource } from './byte-source';
+import { withSource, type ByteSource } from './byte-source';
 import { MediaError } from './errors';
 import { Component, type ComponentHost, tensorFloats, tensorNumbers } from './onnx';
 import { Xoshiro128 } from '../../common/prng';
@@ -34,9 +36,10 @@ export class SpeechCodec {
   private readonly encoder: Component;
   private readonly decoder: Component;
   private readonly acoustic?: Component;
+  private defaultVoice?: Promise<number[][]>;
 
   constructor(
-    host: ComponentHost,
+    private readonly host: ComponentHost,
     readonly spec: SpeechSpec,
   ) {
     this.encoder = new Component(host, 'speech encoder', spec.encoder, ['waveform']);
@@ -88,8 +91,9 @@ export class SpeechCodec {
         steps: ac.steps,
         topkFraction: ac.topkFraction,
       };
-      const prompt = opts.voicePrompt && this.checkPrompt(opts.voicePrompt, cfg);
-      if (!opts.voicePrompt && !ac.unpromptedVoice) warnings.push('no voice prompt: the voice is whatever the acoustic model picks');
+      const given = opts.voicePrompt ?? (ac.defaultVoice && (await this.defaultVoicePrompt(ac.defaultVoice.file)));
+      const prompt = given && this.checkPrompt(given, cfg);
+      if (!prompt) warnings.push('no voice prompt: the voice is whatever the acoustic model picks');
       layers = await soundstormGenerate(
         async (codes, cond) => {
           const L = cond.length;
@@ -109,6 +113,20 @@ export class SpeechCodec {
     const out = await this.decoder.run({ codes: this.decoder.int64(layers.flat(), [layers.length, 1, F]) }, 'waveform');
     const samples = tensorFloats(out, 'speech decoder');
     return { wav: encodeWav16(samples, this.spec.sampleRate), sampleRate: this.spec.sampleRate, samples, warnings };
+  }
+
+  /** The package's default voice prompt, encoded once (a failed read is retried on the next decode). */
+  private defaultVoicePrompt(file: FileRef): Promise<number[][]> {
+    this.defaultVoice ??= (async () => {
+      try {
+        return (await withSource({ path: join(this.host.dir, file.path) }, (src) => this.encode(src, 'voice-prompt'))).codes;
+      } catch (e) {
+        this.defaultVoice = undefined;
+        const why = e instanceof Error ? e.message : String(e);
+        throw new MediaError(`the package's default voice prompt ${file.path} could not be used: ${why}`, 'model', { cause: e });
+      }
+    })();
+    return this.defaultVoice;
   }
 
   private checkPrompt(prompt: number[][], cfg: SoundStormConfig): number[][] {

@@ -289,7 +289,11 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
         maskId: c.nonNegInt(ac.maskId, `${p}.acoustic.maskId`),
         steps: c.posInt(ac.steps, `${p}.acoustic.steps`),
         topkFraction: c.num(ac.topkFraction, `${p}.acoustic.topkFraction`, 0, 1, 'a number in [0, 1]'),
-        unpromptedVoice: c.optStr(ac.unpromptedVoice, `${p}.acoustic.unpromptedVoice`),
+        defaultVoice: (() => {
+          if (ac.defaultVoice === undefined) return undefined;
+          const v = c.obj(ac.defaultVoice, `${p}.acoustic.defaultVoice`);
+          return { file: c.fileRef(v.file, `${p}.acoustic.defaultVoice.file`), name: c.str(v.name, `${p}.acoustic.defaultVoice.name`) };
+        })(),
       },
       decoder: c.onnxRef(o.decoder, `${p}.decoder`),
     };
@@ -346,6 +350,7 @@ export function referencedFiles(m: Manifest): { field: string; ref: FileRef }[] 
   if (sp) {
     onnx('modalities.speech.encoder', sp.encoder);
     if (sp.acoustic) onnx('modalities.speech.acoustic.graph', sp.acoustic.graph);
+    if (sp.acoustic?.defaultVoice) out.push({ field: 'modalities.speech.acoustic.defaultVoice.file', ref: sp.acoustic.defaultVoice.file });
     onnx('modalities.speech.decoder', sp.decoder);
   }
   const mu = m.modalities.music;

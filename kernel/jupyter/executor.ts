@@ -540,7 +540,9 @@ export class CellExecutor {
     const rows = Object.entries(this.config).map(([k, v]) => `  ${k} = ${v === true ? 'on' : v === false ? 'off' : v}`);
     const lines = [Object.keys(set).length ? 'defaults updated:' : 'defaults (set with %config key=value):', ...(rows.length ? rows : ['  (none: model presets apply)'])];
     lines.push(`model: ${this.backend?.describeModel().name ?? '(not loaded)'} ${this.modelDir ?? ''}`.trimEnd());
+    const defaultVoice = this.backend?.describeModel().manifest.modalities.speech?.acoustic?.defaultVoice;
     if (this.voice) lines.push(`voice: ${this.voice.path}`);
+    else if (defaultVoice) lines.push(`voice: the model's default, ${defaultVoice.name} (%voice x.wav to change)`);
     lines.push(`conversation: ${this.conversation.length} turn(s)`);
     emit.stream('stdout', lines.join('\n') + '\n');
     return { status: 'ok' };

@@ -22,14 +22,18 @@ export function fixtureJson<T>(name: string): T {
   return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as T;
 }
 
-export type Variant = 'direct' | 'unclip' | 'no-acoustic' | 'canonical-voice';
+export type Variant = 'direct' | 'unclip' | 'no-acoustic' | 'default-voice' | 'missing-default-voice';
+
+/** The WAV (a 0.3 s 220 Hz tone, made with makeWav) that the 'default-voice' variant names as its default voice. */
+export const DEFAULT_VOICE = 'default_voice.wav';
 
 export async function openCodecs(variant: Variant = 'direct'): Promise<Codecs> {
   const m = loadManifest();
   const modalities = structuredClone(m.modalities);
   if (variant === 'unclip') modalities.image!.decoder = m.unclipDecoder;
   if (variant === 'no-acoustic') delete modalities.speech!.acoustic;
-  if (variant === 'canonical-voice') modalities.speech!.acoustic!.unpromptedVoice = 'the canonical test voice';
+  if (variant === 'default-voice' || variant === 'missing-default-voice')
+    modalities.speech!.acoustic!.defaultVoice = { file: { path: variant === 'default-voice' ? DEFAULT_VOICE : 'no_such_voice.wav' }, name: 'a test tone' };
   return Codecs.open({ dir: FIXTURES, manifest: { modalities }, ort, sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 } });
 }
 

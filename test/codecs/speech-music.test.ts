@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaError, type Codecs } from '../../kernel/codecs';
 import { bytesSource } from '../../kernel/codecs/byte-source';
 import { parseWavHeader } from '../../kernel/codecs/wav';
-import { makeWav, openCodecs, sine } from './fixtures';
+import { DEFAULT_VOICE, FIXTURES, makeWav, openCodecs, sine } from './fixtures';
 
 async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -66,17 +66,36 @@ describe('codecs/speech', () => {
     assert.ok(again.wav.equals(out.wav), 'same seed, same audio');
   });
 
-  it('warns that an unprompted voice is arbitrary, unless the package names the voice its generator says unprompted', async () => {
+  it('warns that an unprompted voice is arbitrary, unless the package names a default voice prompt, which it then uses', async () => {
     const speech = await codecs.encodeSpeech(makeWav([sine(300, 16000, 0.2)], 16000, '16'), 'input');
     const arbitrary = await codecs.decodeSpeech(speech.codes[0], { seed: 1 });
     assert.match(arbitrary.warnings.join(), /no voice prompt: the voice is whatever the acoustic model picks/);
-    const canonical = await openCodecs('canonical-voice');
+    const withDefault = await openCodecs('default-voice');
     try {
-      const out = await canonical.decodeSpeech(speech.codes[0], { seed: 1 });
+      const out = await withDefault.decodeSpeech(speech.codes[0], { seed: 1 });
       assert.deepEqual(out.warnings, []);
-      assert.ok(out.wav.equals(arbitrary.wav), 'the field changes the warning only, not the audio');
+      const prompt = await codecs.encodeSpeech(readFileSync(join(FIXTURES, DEFAULT_VOICE)), 'voice-prompt');
+      const explicit = await codecs.decodeSpeech(speech.codes[0], { seed: 1, voicePrompt: prompt.codes });
+      assert.ok(out.wav.equals(explicit.wav), 'the default voice is used exactly as the same WAV given as a prompt');
+      assert.ok(!out.wav.equals(arbitrary.wav), 'and it changes the audio');
+      const other = await withDefault.decodeSpeech(speech.codes[0], { seed: 1, voicePrompt: (await codecs.encodeSpeech(makeWav([sine(150, 16000, 0.4)], 16000, '16'), 'voice-prompt')).codes });
+      assert.ok(!other.wav.equals(out.wav), "a caller's prompt replaces the default");
     } finally {
-      await canonical.dispose();
+      await withDefault.dispose();
+    }
+  });
+
+  it('names the default voice file when it cannot be read, and still decodes with a given prompt', async () => {
+    const broken = await openCodecs('missing-default-voice');
+    try {
+      const speech = await broken.encodeSpeech(makeWav([sine(300, 16000, 0.2)], 16000, '16'), 'input');
+      await rejects(broken.decodeSpeech(speech.codes[0], { seed: 1 }), 'model', /default voice prompt no_such_voice\.wav could not be used: .*ENOENT/);
+      await rejects(broken.decodeSpeech(speech.codes[0], { seed: 1 }), 'model', /no_such_voice\.wav/); // retried, not a cached success
+      const prompt = await broken.encodeSpeech(makeWav([sine(150, 16000, 0.4)], 16000, '16'), 'voice-prompt');
+      const out = await broken.decodeSpeech(speech.codes[0], { seed: 1, voicePrompt: prompt.codes });
+      assert.ok(out.samples.length > 0);
+    } finally {
+      await broken.dispose();
     }
   });
 

@@ -18,6 +18,7 @@ async function errorOf(edit: (dir: string) => void, src = DET): Promise<string> 
   assert.fail('package loaded but should have failed');
 }
 const manifest = (dir: string, edit: (j: any) => void) => editJson(path.join(dir, 'anygpt.json'), edit);
+const acousticWith = (defaultVoice: unknown) => ({ graph: { path: 'stub.onnx' }, numAcousticQuantizers: 1, maskId: 8, steps: 1, topkFraction: 0.7, defaultVoice });
 
 describe('engine/package: loading and validation', () => {
   after(cleanupCopies);
@@ -72,6 +73,16 @@ describe('engine/package: loading and validation', () => {
     ['unknown modality', (d) => manifest(d, (j) => (j.modalities.audio = {})), /modalities.audio: expected only "image", "speech" or "music"/],
     ['music size mismatch', (d) => manifest(d, (j) => (j.modalities.music.tokens.size = 12)), /modalities.music.tokens.size: expected numCodebooks × codebookSize = 16, got 12/],
     ['trimSilence threshold above 1', (d) => manifest(d, (j) => (j.modalities.speech.trimSilence = { threshold: 5, padSeconds: 0.04 })), 'anygpt.json: modalities.speech.trimSilence.threshold: expected a number in [0, 1], got 5'],
+    ['default voice without a name', (d) => manifest(d, (j) => (j.modalities.speech.acoustic = acousticWith({ file: { path: 'voice.wav' } }))), 'anygpt.json: modalities.speech.acoustic.defaultVoice.name: expected a non-empty string, got nothing (field missing)'],
+    ['default voice file missing', (d) => manifest(d, (j) => (j.modalities.speech.acoustic = acousticWith({ file: { path: 'voice.wav' }, name: 'v' }))), /voice.wav: file named by anygpt.json modalities.speech.acoustic.defaultVoice.file.path does not exist/],
+    [
+      'default voice hash mismatch',
+      (d) => {
+        writeFileSync(path.join(d, 'voice.wav'), 'RIFF');
+        manifest(d, (j) => (j.modalities.speech.acoustic = acousticWith({ file: { path: 'voice.wav', sha256: '0'.repeat(64) }, name: 'v' })));
+      },
+      /^voice.wav: sha256 mismatch: anygpt.json modalities.speech.acoustic.defaultVoice.file.sha256 expects 0{64}/,
+    ],
     ['missing manifest', (d) => rmSync(path.join(d, 'anygpt.json')), /anygpt.json: not found in /],
     ['manifest not JSON', (d) => writeFileSync(path.join(d, 'anygpt.json'), '{ nope'), /anygpt.json: not valid JSON/],
     ['missing file', (d) => rmSync(path.join(d, 'stub.onnx')), /stub.onnx: file named by anygpt.json modalities.image.encoder.path does not exist/],
