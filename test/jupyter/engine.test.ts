@@ -72,8 +72,12 @@ describe('jupyter kernel over models/anygpt-nano: warnings and file errors throu
     const dec = await k.execute(`%decode music ${Array.from({ length: 2 * q + 1 }, (_, i) => (i % q) * 256 + 3).join(' ')}`);
     assert.equal(dec.reply.content.status, 'ok', String(dec.reply.content.evalue));
     assert.match(stderrOf(dec.outputs), /warning: the music tokens are 5, not a multiple of 2 codebooks; dropped the incomplete last frame/);
+    const stdoutOf = (outs: typeof asr.outputs) =>
+      outs.filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stdout').map((o) => (o.content as { text: string }).text).join('');
+    assert.match(stdoutOf((await k.execute('%config')).outputs), /^voice: the model's default, the canonical voice \(espeak-ng en-us, "red circle blue square"\) \(%voice x\.wav to change\)$/m);
     const voice = await k.execute(`%voice ${join(media, 'long.wav')}`);
     assert.match(stderrOf(voice.outputs), /warning: line 1, col 8: voice prompt long\.wav is 40(\.0)? s long; kept the first/);
+    assert.match(stdoutOf((await k.execute('%config')).outputs), /^voice: \/\S+\/long\.wav$/m);
     const missing = await k.execute('%task asr\n![speech](nope/x.wav)', { stopOnError: false });
     assert.match(String(missing.reply.content.evalue), /^line 2, col 1: file not found: \/\S+\/nope\/x\.wav \(relative to the notebook folder \/\S+\)$/);
   });

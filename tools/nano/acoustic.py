@@ -22,6 +22,8 @@ C = 256           # level-1 codebook
 MASK = C          # input id of a masked position
 STEPS = 8         # MaskGIT iterations the engine runs (manifest speech.acoustic.steps)
 TOPK_FRACTION = 0.7
+PITCHES = len(audio_codec.F0_CANDIDATES)  # level-1 codes 1..PITCHES are pitches, 0 is unvoiced
+MAX_SHIFT, SHIFT_PROB = 24, 0.8  # pitch augmentation of prompted examples (shift_pitch)
 
 
 class Config:
@@ -73,11 +75,23 @@ def example(clips, rng):
         p = 0  # no prompt: the canonical voice
     else:
         p = rng.randint(3, n - 4)
+        c1 = shift_pitch(c1, rng) if rng.rand() < SHIFT_PROB else c1
     tgt = n - p
     k = max(1, math.ceil(math.cos(math.pi / 2 * rng.rand()) * tgt))  # MaskGIT's cosine mask ratio
     masked = torch.zeros(n, dtype=torch.bool)
     masked[p + torch.tensor(rng.permutation(tgt)[:k])] = True
     return torch.where(masked, torch.full_like(c1, MASK), c1), c0, c1, masked
+
+
+def shift_pitch(c1, rng):
+    """The clip's voiced pitch codes (1..96) moved together by up to MAX_SHIFT codes (about +-0.6 octave), within
+    range: 8 training voices alone leave most pitches unheard, and a prompt at an unheard pitch must still be followed."""
+    voiced = c1 > 0
+    if not voiced.any():
+        return c1
+    lo, hi = int(c1[voiced].min()), int(c1[voiced].max())
+    s = rng.randint(max(-MAX_SHIFT, 1 - lo), min(MAX_SHIFT, PITCHES - hi) + 1)
+    return torch.where(voiced, c1 + s, c1)
 
 
 def batch(clips, bs, rng):

@@ -14,7 +14,14 @@ way SpeechTokenizer's first level is distilled towards content:
     and "organ C#5" share level-0 codes and a held-out (note, timbre) pair is made of codes the LM has seen.
 Each level-0 code decodes to the mean log-magnitude of the training frames assigned to it. Level 1 quantises what
 is left:
-  * speech: the full residual (voice and pitch), k-means with 256 codewords.
+  * speech: the pitch. A harmonic comb is scored on the fine structure (log-magnitude minus its cepstral envelope)
+    for 96 log-spaced f0 candidates (70-400 Hz): +1 at each harmonic below 2 kHz, -1 half-way between, so an octave
+    too high or too low scores low. Code k in 1..96 is the best candidate, code 0 a frame whose best score is below
+    VOICED_SCORE (unvoiced or silent). Speech level-0 codes decode to their cepstral envelope only, and a pitch code
+    to a clean harmonic spectrum at its f0 (zero mean), so a voice's pitch is one number per frame that any level-0
+    code can carry: the acoustic stage can move a prompt's pitch onto sounds it never heard in that voice. (A
+    256-codeword k-means of the residual, used before, gave each voice codes of its own that occurred only with its
+    own sounds, and voice prompts did not carry over; see MODEL_CARD.md.)
   * music: the timbre, as one number per frame: the residual's coordinate along its level-0 code's timbre axis
     (the principal direction of the residuals of that code's frames, scaled so that its frames have unit RMS,
     signed so that + means more energy above 1.5 kHz), quantised to TIMBRE_LEVELS fixed steps. A frame decodes to
@@ -40,6 +47,10 @@ NC = 20  # cepstral coefficients in the envelope: below the quefrency of any pit
 MUSIC_BAND = (13, 84)  # bins 200-1300 Hz: the world's fundamentals (262-988 Hz) and their nearest partials
 BRIGHT_BIN = 96  # 1.5 kHz: the sign of a timbre axis is fixed by its mean above this bin (+ = richer)
 TIMBRE_LEVELS = torch.linspace(-2, 2, 9)  # music level 1: steps along the timbre axis, in units of its RMS
+F0_CANDIDATES = np.geomspace(70, 400, 96)  # speech level 1: codes 1..96 (0 = unvoiced)
+VOICED_SCORE = 0.6  # mean peak-minus-valley of the fine structure (natural-log units) for a voiced frame
+NEAR_BEST = 0.8  # see pitch_code
+COMB_TOP_HZ = 2000  # harmonics scored for the pitch code (above, espeak's harmonics blur into noise)
 
 
 def dft_kernels(like):
@@ -106,21 +117,80 @@ class Encoder(nn.Module):
         super().__init__()
         self.kind = codec['kind']
         self.register_buffer('sem', codec['sem'])
-        self.register_buffer('cb', codec['cb'])
         if self.kind == 'music':
+            self.register_buffer('cb', codec['cb'])
             self.register_buffer('axis', codec['axis'])
             self.register_buffer('levels', codec['levels'])
+        else:
+            self.register_buffer('comb', pitch_combs())
 
     def forward(self, waveform):
         x = features(waveform)
         basis = dct_basis(waveform)
         c0 = nearest(semantic(x, basis, self.kind), self.sem)
-        r = x - self.cb[0][c0]
         if self.kind == 'music':
-            c1 = timbre_code(r, self.axis[c0], self.levels)
+            c1 = timbre_code(x - self.cb[0][c0], self.axis[c0], self.levels)
         else:
-            c1 = nearest(r, self.cb[1])
+            c1 = pitch_code(x, basis, self.comb)
         return torch.stack([c0, c1])[:, None, :]
+
+
+def fine_structure(x, basis):
+    """Token frames x [F, DIM] -> [F*SUB, BINS]: each STFT frame's log-magnitude minus its cepstral envelope."""
+    f = x.reshape(-1, BINS)
+    return f - (f @ basis.t()) @ basis
+
+
+def envelope(x, basis):
+    """Token frames [F, DIM] -> their cepstral envelopes (coefficients 0..NC-1 of each STFT frame), same shape."""
+    f = x.reshape(-1, BINS)
+    return ((f @ basis.t()) @ basis).reshape(x.shape)
+
+
+def pitch_combs():
+    """[96, BINS]: per f0 candidate, mean over its harmonics below COMB_TOP_HZ of (Gaussian at the harmonic -
+    Gaussian half a harmonic lower), each Gaussian (0.7 bins wide) summing to 1."""
+    bins = np.arange(BINS)[None, :]
+    hz_per_bin = world.SR / N_FFT
+    rows = []
+    for f0 in F0_CANDIDATES:
+        h = np.arange(1, int(COMB_TOP_HZ // f0) + 1)
+        g = lambda centres: np.exp(-0.5 * ((bins - centres[:, None]) / 0.7) ** 2)
+        peak, valley = g(h * f0 / hz_per_bin), g((h - 0.5) * f0 / hz_per_bin)
+        rows.append(((peak / peak.sum(1, keepdims=True)) - (valley / valley.sum(1, keepdims=True))).mean(0))
+    return torch.tensor(np.stack(rows), dtype=torch.float32)
+
+
+def pitch_code(x, basis, comb):
+    """Speech level 1 for token frames x [F, DIM], from the comb score averaged over the SUB STFT frames: 1 + the
+    lowest candidate that is a local maximum within NEAR_BEST of the best score, or 0 where the best is below
+    VOICED_SCORE, then a median over 3 frames. The comb cannot tell f0 from 3 f0 (the half-way teeth of 3 f0 fall on f0's valleys too); 3 f0
+    scores no higher, so the lowest near-best peak is f0."""
+    score = (fine_structure(x, basis) @ comb.t()).reshape(x.shape[0], SUB, -1).mean(1)
+    best = score.max(1, keepdim=True)[0]
+    left = torch.cat([score[:, :1] - 1, score[:, :-1]], 1)
+    right = torch.cat([score[:, 1:], score[:, -1:] - 1], 1)
+    near = (score >= left) & (score >= right) & (score >= NEAR_BEST * best)
+    rank = torch.arange(score.shape[1], 0, -1).float()[None, :] + 0 * score  # the lowest candidate ranks highest
+    idx = (near.float() * rank).argmax(1)
+    code = torch.where(best[:, 0] >= VOICED_SCORE, idx + 1, torch.zeros_like(idx))
+    # median of 3 neighbouring frames: drops the comb's one-frame octave slips and lone voiced/unvoiced flips
+    a = torch.cat([code[:1], code[:-1]])
+    b = torch.cat([code[1:], code[-1:]])
+    return torch.max(torch.min(a, code), torch.min(torch.max(a, code), b))
+
+
+def harmonic_spectra():
+    """[256, DIM]: what each speech level-1 code adds to a frame's log-magnitude. Code 0 (unvoiced) and the unused
+    codes 97..255 add nothing; code k adds a zero-mean log spectrum of unit peaks (1 bin wide) at every harmonic of
+    F0_CANDIDATES[k-1] over a floor of 0.05, the same in each of the SUB STFT frames."""
+    bins = np.arange(BINS)[None, :]
+    out = np.zeros((256, DIM), dtype=np.float32)
+    for k, f0 in enumerate(F0_CANDIDATES, 1):
+        h = np.arange(1, int((world.SR / 2) // f0) + 1)[:, None]
+        s = np.log(np.exp(-0.5 * (bins - h * f0 / (world.SR / N_FFT)) ** 2).sum(0) + 0.05)
+        out[k] = np.tile(s - s.mean(), SUB)
+    return torch.tensor(out)
 
 
 def timbre_code(r, axis, levels):
@@ -213,10 +283,13 @@ def fit(kind, waves, k0, seed, iters=25, decode_from=None, labels=None):
         print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(r):.3f} -> {rms(r - rec):.3f}, '
               f'timbre steps used {torch.bincount(a1, minlength=len(TIMBRE_LEVELS)).tolist()}', flush=True)
         return {'kind': kind, 'sem': sem_full, 'cb': d0_full[None], 'axis': axis, 'levels': levels}
-    c1 = kmeans(r, 256, iters, seed + 1)
-    a1 = nearest(r, c1)
-    print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(r):.3f} -> {rms(r - c1[a1]):.3f}', flush=True)
-    return {'kind': kind, 'sem': sem_full, 'cb': torch.stack([d0_full, c1])}
+    # speech: level 0 decodes to the envelope of its frames' mean, level 1 adds the harmonics of its pitch
+    a1 = pitch_code(x, basis, pitch_combs())
+    voiced = a1 > 0
+    print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, voiced {voiced.float().mean():.2f}, '
+          f'pitch codes used {len(torch.unique(a1[voiced]))}/{len(F0_CANDIDATES)}, '
+          f'fine-structure rms {rms(fine_structure(x, basis)):.3f}', flush=True)
+    return {'kind': kind, 'sem': sem_full, 'cb': torch.stack([envelope(d0_full, basis), harmonic_spectra()])}
 
 
 def timbre_axes(r, a0, k):

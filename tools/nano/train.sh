@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates AnyGPT-nano from scratch, deterministically (seeded): world data -> codecs -> LM -> ONNX package.
-#   tools/nano/train.sh           full run (at most 1 h 51 min on 2 CPU cores: MODEL_CARD.md), writes models/anygpt-nano/ and test/fixtures/nano-*
+#   tools/nano/train.sh           full run (at most 1 h 52 min on 2 CPU cores: MODEL_CARD.md), writes models/anygpt-nano/ and test/fixtures/nano-*
 #   tools/nano/train.sh --smoke   a few steps of every stage into tools/nano/work/smoke/ (CI, <= 3 min)
 # Needs Debian packages python3-torch python3-onnx espeak-ng sox libopenblas0-pthread (installed by tools/setup-system.sh).
 set -euo pipefail
@@ -19,7 +19,7 @@ cd tools/nano
 t0=$(date +%s)
 $PY world.py "${SMOKE[@]}"          # espeak-ng speech clips (images and music are rendered on demand), more ASR/TTS clips for the LM only
 $PY image_codec.py "${SMOKE[@]}"    # colour x shape product VQ, 32 tokens (colour, mask per 8x8 patch)
-$PY audio_codec.py "${SMOKE[@]}"    # two-level spectral codec (level 0 = envelope for speech, pitch for music), 2x256, 25 Hz
+$PY audio_codec.py "${SMOKE[@]}"    # two-level spectral codec (speech: envelope + pitch; music: pitch set + timbre), 2x256, 25 Hz
 $PY acoustic.py "${SMOKE[@]}"       # SoundStorm-contract net: speech level 1 from level 0 + a voice prompt
 if [ ${#SMOKE[@]} -gt 0 ]; then
   $PY lm.py --smoke                 # LLaMA-style LM, next-token loss on responses (20 steps)
