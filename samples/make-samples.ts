@@ -26,6 +26,8 @@ void sharp(rgb, { raw: { width: W, height: W, channels: 3 } })
 
 // Speech: espeak-ng says "red circle" (the kernel resamples to the model's rate).
 execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', join(media, 'voice.wav'), 'red circle']);
+// A voice prompt: en-us+f2, the voice nano never heard in training (higher than its canonical en-us).
+execFileSync('espeak-ng', ['-v', 'en-us+f2', '-s', '150', '-w', join(media, 'other-voice.wav'), 'hello yellow triangle']);
 
 // Music: a flute (near-sine, a little 2nd harmonic) playing A4 for 1.5 s at 16 kHz.
 const sr = 16000;
@@ -59,7 +61,14 @@ const samples: Record<string, Cell[]> = {
   t2i: [md('# Text → image\n`%task t2i` uses the base-model template and asks for an image span, decoded to a PNG. AnyGPT-nano draws one or two shapes on black; try other colours, shapes, sizes and positions.'), code('%task t2i\n%seed 7\na big red circle on the left')],
   caption: [md('# Image → text\nAttach an image with a markdown image link; the path is relative to the notebook.'), code('%task caption\n![image](media/shapes.png)'), code('%task caption\nWhat colour is it? ![image](media/shapes.png)')],
   asr: [md('# Speech → text\n`media/voice.wav` is espeak-ng saying "red circle".'), code('%task asr\n![speech](media/voice.wav)')],
-  tts: [md('# Text → speech\n`%voice` sets a voice prompt for the acoustic stage. A package without one (such as anygpt-nano) ignores it and says so in a warning.'), code('%task tts\nhello seven'), code('%voice media/voice.wav\n%task tts\nblue square')],
+  tts: [
+    md(
+      "# Text → speech\n`%voice` sets a voice prompt for the acoustic stage until `%voice off`. anygpt-nano carries the prompt's pitch over, not its timbre: `media/other-voice.wav` is espeak-ng's `en-us+f2`, a voice it never heard in training. Without `%voice` it speaks in its default voice.",
+    ),
+    code('%task tts\nhello seven'),
+    code('%voice media/other-voice.wav\n%task tts\nhello seven'),
+    code('%voice off'),
+  ],
   t2m: [md('# Text → music'), code('%task t2m\na flute playing the note A4')],
   m2t: [md('# Music → text\n`media/flute-a4.wav` is a near-sine A4.'), code('%task m2t\n![music](media/flute-a4.wav)')],
   chat: [
@@ -72,4 +81,4 @@ const samples: Record<string, Cell[]> = {
   ],
 };
 for (const [name, cells] of Object.entries(samples)) writeFileSync(join(here, `${name}.ipynb`), JSON.stringify(nb(cells), null, 1) + '\n');
-console.log(`wrote media/{shapes.png,voice.wav,flute-a4.wav} and ${Object.keys(samples).length} notebooks in ${here}`);
+console.log(`wrote media/{shapes.png,voice.wav,other-voice.wav,flute-a4.wav} and ${Object.keys(samples).length} notebooks in ${here}`);

@@ -112,7 +112,7 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     }
     // %voice was applied: both cells decode the same semantic codes, but the second one's acoustic stage
     // (SoundStorm) is prompted with the sample's voice, so its waveform differs.
-    assert.match(src(c2.source), /%voice media\/voice\.wav/);
+    assert.match(src(c2.source), /%voice media\/other-voice\.wav/);
     const wavOf = (c: typeof c1) => (c.outputs!.find((o) => o.data && MIME.audio in o.data)!.data![MIME.audio] as AudioOutput).wav;
     assert.notEqual(wavOf(c1), wavOf(c2));
 
