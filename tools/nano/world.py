@@ -168,8 +168,8 @@ FRESH_SETS = [('asr_fresh', 7, 4800), ('tts_fresh', 8, 2400), ('tts_fresh2', 9, 
               ('tts_fresh3', 11, 6000), ('asr_fresh3', 12, 4800)]
 
 
-def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
-    """Returns dict of lists of (text, voice, wave). Deterministic."""
+def speech_specs(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
+    """Returns dict of lists of (text, voice, speed, pitch): what speech_sets renders. Deterministic."""
     if smoke:
         n_train, n_tts = 48, 24
     rng = np.random.RandomState(SEED + 2)
@@ -197,6 +197,12 @@ def speech_sets(n_train=1200, n_tts=700, n_asr_extra=3600, smoke=False):
     for name, seed, n in FRESH_SETS:  # each from a generator of its own, so adding one leaves the others as they are
         tts = name.startswith('tts')
         out[name] = phrases_apart(SEED + seed, (8 if tts else 16) if smoke else n, held, [TTS_VOICE] if tts else TRAIN_VOICES, prosody=not tts)
+    return out
+
+
+def speech_sets(smoke=False):
+    """Returns dict of lists of (text, voice, speed, pitch, wave): speech_specs rendered by espeak-ng. Deterministic."""
+    out = speech_specs(smoke=smoke)
     # espeak-ng and sox run once per clip, one process per core: each clip depends only on its own arguments (sox's
     # dither is seeded per run), so the waves are the same in any order.
     with multiprocessing.Pool(os.cpu_count() or 1) as pool:
