@@ -12,16 +12,16 @@ way SpeechTokenizer's first level is distilled towards content:
   * music: the whitened fine structure in the band of the world's fundamentals (log-magnitude minus its cepstral
     envelope, positive part, 200-1300 Hz), which depends on the pitches and hardly on the timbre. So "flute C#5"
     and "organ C#5" share level-0 codes and a held-out (note, timbre) pair is made of codes the LM has seen.
-Each level-0 code decodes to the mean log-magnitude of the training frames assigned to it. Level 1 quantises what
-is left:
+Each level-0 code decodes to the mean log-magnitude of the training frames assigned to it (speech: that mean's
+cepstral envelope). Level 1 quantises what is left:
   * speech: the pitch. A harmonic comb is scored on the fine structure (log-magnitude minus its cepstral envelope)
-    for 96 log-spaced f0 candidates (70-400 Hz): +1 at each harmonic below 2 kHz, -1 half-way between, so an octave
-    too high or too low scores low. Code k in 1..96 is the best candidate, code 0 a frame whose best score is below
-    VOICED_SCORE (unvoiced or silent). Speech level-0 codes decode to their cepstral envelope only, and a pitch code
-    to a clean harmonic spectrum at its f0 (zero mean), so a voice's pitch is one number per frame that any level-0
-    code can carry: the acoustic stage can move a prompt's pitch onto sounds it never heard in that voice. (A
-    256-codeword k-means of the residual, used before, gave each voice codes of its own that occurred only with its
-    own sounds, and voice prompts did not carry over; see MODEL_CARD.md.)
+    for 96 log-spaced f0 candidates (70-400 Hz): +1 at each harmonic below 2 kHz, -1 half-way between, so twice or
+    half the f0 scores low. Code k in 1..96 is a candidate (pitch_code says which), code 0 a frame whose best score
+    is below VOICED_SCORE (unvoiced or silent). Speech level-0 codes decode to their cepstral envelope only, and a
+    pitch code to a clean harmonic spectrum at its f0 (zero mean), so a voice's pitch is one number per frame that
+    any level-0 code can carry: the acoustic stage can move a prompt's pitch onto sounds it never heard in that
+    voice. (A 256-codeword k-means of the residual, used before, gave each voice codes of its own that occurred only
+    with its own sounds, and voice prompts did not carry over; see MODEL_CARD.md.)
   * music: the timbre, as one number per frame: the residual's coordinate along its level-0 code's timbre axis
     (the principal direction of the residuals of that code's frames, scaled so that its frames have unit RMS,
     signed so that + means more energy above 1.5 kHz), quantised to TIMBRE_LEVELS fixed steps. A frame decodes to
@@ -162,10 +162,10 @@ def pitch_combs():
 
 
 def pitch_code(x, basis, comb):
-    """Speech level 1 for token frames x [F, DIM], from the comb score averaged over the SUB STFT frames: 1 + the
-    lowest candidate that is a local maximum within NEAR_BEST of the best score, or 0 where the best is below
-    VOICED_SCORE, then a median over 3 frames. The comb cannot tell f0 from 3 f0 (the half-way teeth of 3 f0 fall on f0's valleys too); 3 f0
-    scores no higher, so the lowest near-best peak is f0."""
+    """Speech level 1 for the token frames x [F, DIM] of one clip, from the comb score averaged over the SUB STFT
+    frames: 1 + the lowest candidate that is a local maximum within NEAR_BEST of the best score, or 0 where the best
+    is below VOICED_SCORE, then a median over 3 frames. The comb cannot tell f0 from 3 f0 (the half-way teeth of 3 f0
+    fall on f0's valleys too), but 3 f0 scores no higher, so the lowest near-best peak is f0."""
     score = (fine_structure(x, basis) @ comb.t()).reshape(x.shape[0], SUB, -1).mean(1)
     best = score.max(1, keepdim=True)[0]
     left = torch.cat([score[:, :1] - 1, score[:, :-1]], 1)
