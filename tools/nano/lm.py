@@ -345,7 +345,7 @@ STAGES = [  # (name, steps, peak lr, task weights)
 def train(stages=STAGES, bs=32, smoke=False, seed=world.SEED, warmup=50, ckpt_every=250, resume=None):
     """Runs `stages` in order on one model and one optimiser. Every stage starts from its own seed and saves the model
     and optimiser state at its end (work/lm_<stage>.pt, .opt.pt), so `resume=<stage>` continues after that stage
-    as an uninterrupted run would (same seeds and optimiser state; not compared bit for bit). The result is work/lm.pt."""
+    as an uninterrupted run would (same seeds and optimiser state; speech4 + speech5 checked bit for bit, MODEL_CARD.md). The result is work/lm.pt."""
     tok = make_tokenizer()
     tasks = Tasks(Media(smoke), tok)
     torch.manual_seed(seed)
