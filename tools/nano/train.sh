@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates AnyGPT-nano from scratch, deterministically (seeded): world data -> codecs -> LM -> ONNX package.
-#   tools/nano/train.sh           full run (at most 1 h 52 min on 2 CPU cores: MODEL_CARD.md), writes models/anygpt-nano/ and test/fixtures/nano-*
+#   tools/nano/train.sh           full run (1 h 42 min on 2 CPU cores, measured end to end: MODEL_CARD.md), writes models/anygpt-nano/ and test/fixtures/nano-*
 #   tools/nano/train.sh --smoke   a few steps of every stage into tools/nano/work/smoke/ (CI, <= 3 min)
 # Needs Debian packages python3-torch python3-onnx espeak-ng sox libopenblas0-pthread (installed by tools/setup-system.sh).
 set -euo pipefail
