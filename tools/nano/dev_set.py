@@ -11,18 +11,12 @@ Score it with the TypeScript scorecard:
 MODEL_CARD.md says what was chosen on it (the text and speech presets' temperature, the default voice's phrase).
 Needs espeak-ng and sox; not the world data (the phrases to avoid are regenerated, not read).
 """
-import json, os, sys, wave
+import json, os, sys
 import numpy as np
 import world
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SEED_OFFSET = 99  # world.SEED + 99: no world set uses it
-
-
-def write_wav(path, y):
-    y = np.round(y * 32768).clip(-32768, 32767).astype('<i2')
-    with wave.open(path, 'wb') as f:
-        f.setnchannels(1); f.setsampwidth(2); f.setframerate(world.SR); f.writeframes(y.tobytes())
 
 
 def main(out):
@@ -45,12 +39,12 @@ def main(out):
             p, v = fresh(), voices[i % len(voices)]
             speed, pitch = int(rng.randint(140, 190)), int(rng.randint(30, 70))
             name = f'{key}_{i:02d}.wav'
-            write_wav(os.path.join(media, name), world.espeak(p, v, speed, pitch))
+            world.write_wav(os.path.join(media, name), world.espeak(p, v, speed, pitch))
             cases[key].append({'audio': name, 'expected': p, 'voice': v, 'speed': speed, 'pitch': pitch})
     instruction = fx['cases']['tts'][0]['prompt'].split('This is input: ')[0]
     for i in range(16):
         p, name = fresh(), f'tts_ref_{i:02d}.wav'
-        write_wav(os.path.join(media, name), world.espeak(p, world.TTS_VOICE))
+        world.write_wav(os.path.join(media, name), world.espeak(p, world.TTS_VOICE))
         cases['tts'].append({'text': p, 'prompt': f'{instruction}This is input: {p}<eoh> [MMGPT]:', 'espeakReference': name, 'voice': world.TTS_VOICE})
     fx['cases'].update(cases)
     with open(os.path.join(out, 'nano-dev.json'), 'w', encoding='utf-8') as f:

@@ -2,8 +2,8 @@
 the default voice prompt (default_voice.wav),
 and the torch-side parity fixture test/fixtures/nano-parity.json.
 """
-import hashlib, json, os, shutil, sys, wave
-import numpy as np, torch
+import hashlib, json, os, shutil, sys
+import torch
 import world, image_codec, audio_codec, lm, acoustic
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -115,9 +115,7 @@ NANO_TEMPERATURE = 0.5  # the text and speech presets' (see manifest())
 
 
 def write_default_voice():
-    y = np.round(world.espeak(DEFAULT_VOICE_TEXT, world.TTS_VOICE) * 32768).clip(-32768, 32767).astype('<i2')
-    with wave.open(os.path.join(OUT, DEFAULT_VOICE), 'wb') as f:
-        f.setnchannels(1); f.setsampwidth(2); f.setframerate(world.SR); f.writeframes(y.tobytes())
+    world.write_wav(os.path.join(OUT, DEFAULT_VOICE), world.espeak(DEFAULT_VOICE_TEXT, world.TTS_VOICE))
 
 
 def sha(path):

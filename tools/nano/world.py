@@ -3,7 +3,7 @@
 Everything is deterministic given SEED. Renders images and music in numpy; speech comes from espeak-ng + sox.
 Run as a script to synthesise the speech clips into work/speech.npz (the other media are rendered on demand).
 """
-import itertools, json, multiprocessing, os, subprocess, sys, tempfile
+import itertools, json, multiprocessing, os, subprocess, sys, tempfile, wave
 import numpy as np
 
 SEED = 1234
@@ -148,6 +148,13 @@ def espeak(text, voice, speed=160, pitch=50):
                         'reverse', 'silence', '1', '0.02', '0.5%', 'reverse', 'norm', '-3', 'pad', '0.04', '0.04'], check=True)
         raw = open(b, 'rb').read()
     return np.frombuffer(raw[44:], np.int16).astype(np.float32) / 32768
+
+
+def write_wav(path, y):
+    """16-bit mono WAV at SR; exact for espeak()'s samples (k / 32768)."""
+    y = np.round(y * 32768).clip(-32768, 32767).astype('<i2')
+    with wave.open(path, 'wb') as f:
+        f.setnchannels(1); f.setsampwidth(2); f.setframerate(SR); f.writeframes(y.tobytes())
 
 
 def phrases_apart(seed, n, held, voices, prosody):
