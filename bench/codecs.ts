@@ -19,7 +19,9 @@ const RUNS = 3;
 
 function wav(seconds: number, rate: number, channels: number): Uint8Array {
   const n = Math.round(seconds * rate);
-  const chans = Array.from({ length: channels }, (_, c) => Array.from({ length: n }, (_, i) => Math.round(12000 * Math.sin((2 * Math.PI * (220 + 110 * c) * i) / rate))));
+  const chans = Array.from({ length: channels }, (_, c) =>
+    Array.from({ length: n }, (_, i) => Math.round(12000 * Math.sin((2 * Math.PI * (220 + 110 * c) * i) / rate))),
+  );
   const w = new WaveFile();
   w.fromScratch(channels, rate, '16', channels === 1 ? chans[0] : chans);
   return w.toBuffer();
@@ -36,7 +38,10 @@ async function best(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function open(unclip: boolean): Promise<Codecs> {
-  const m = JSON.parse(readFileSync(path.join(FIXTURES, 'codecs-manifest.json'), 'utf8')) as { modalities: Manifest['modalities']; unclipDecoder: ImageSpec['decoder'] };
+  const m = JSON.parse(readFileSync(path.join(FIXTURES, 'codecs-manifest.json'), 'utf8')) as {
+    modalities: Manifest['modalities'];
+    unclipDecoder: ImageSpec['decoder'];
+  };
   if (unclip) m.modalities.image!.decoder = m.unclipDecoder;
   return Codecs.open({ dir: FIXTURES, manifest: m, ort, sessionOptions: { intraOpNumThreads: 1 } });
 }
@@ -55,7 +60,8 @@ export async function benchCodecs(): Promise<Record<string, number>> {
     const semantic = (await direct.encodeSpeech(speechWav, 'input')).codes[0];
     const prompt = (await direct.encodeSpeech(wav(1, 16000, 1), 'voice-prompt')).codes;
     await direct.decodeSpeech(semantic.slice(0, 10), { voicePrompt: prompt });
-    out['speech.decode.msPerAudioSecond'] = (await best(() => direct.decodeSpeech(semantic, { voicePrompt: prompt, seed: 1 }))) / seconds;
+    out['speech.decode.msPerAudioSecond'] =
+      (await best(() => direct.decodeSpeech(semantic, { voicePrompt: prompt, seed: 1 }))) / seconds;
 
     await direct.encodeMusic(musicWav);
     out['music.encode.msPerAudioSecond'] = (await best(() => direct.encodeMusic(musicWav))) / 2;
@@ -66,7 +72,9 @@ export async function benchCodecs(): Promise<Record<string, number>> {
     const x = new Float32Array(44100 * 10).map((_, i) => Math.sin(i / 7));
     out['resample.44100to16000.msPerAudioSecond'] = (await best(async () => resample(x, 44100, 16000))) / 10;
 
-    const photo = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#4080c0' } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#4080c0' } })
+      .jpeg()
+      .toBuffer();
     await direct.encodeImage(photo);
     out['image.encode.msPerImage'] = await best(() => direct.encodeImage(photo));
     const ids = (await direct.encodeImage(photo)).codes;

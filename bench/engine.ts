@@ -61,7 +61,13 @@ const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function tinyEngineBench(): Promise<EngineBench> {
   const pkg = await loadPackage(MODEL);
-  const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: N, minNewTokens: N, seed: 1 });
+  const params = resolveParams(pkg.manifest, {
+    doSample: false,
+    constrain: false,
+    maxNewTokens: N,
+    minNewTokens: N,
+    seed: 1,
+  });
   const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
 
   // 1. The engine as the kernel uses it (worker thread, no streaming).
@@ -80,7 +86,10 @@ export async function tinyEngineBench(): Promise<EngineBench> {
   await engine.close();
 
   // 2. Same loop in this thread, and 3. the bare loop.
-  const llm = await LlmSession.open(pkg.resolve(pkg.manifest.llm.graph.path), pkg.manifest.llm, { executionProvider: 'cpu', threads: 1 });
+  const llm = await LlmSession.open(pkg.resolve(pkg.manifest.llm.graph.path), pkg.manifest.llm, {
+    executionProvider: 'cpu',
+    threads: 1,
+  });
   const tTok: number[] = [];
   const tOver: number[] = [];
   const bare: number[] = [];
@@ -106,7 +115,13 @@ export async function tinyEngineBench(): Promise<EngineBench> {
   let tjs: number | null = null;
   let tjsError: string | undefined;
   try {
-    tjs = await transformersJs(ids, pkg.manifest.llm.numLayers, pkg.manifest.llm.numKvHeads, pkg.manifest.llm.headDim, pkg.manifest.llm.vocabSize);
+    tjs = await transformersJs(
+      ids,
+      pkg.manifest.llm.numLayers,
+      pkg.manifest.llm.numKvHeads,
+      pkg.manifest.llm.headDim,
+      pkg.manifest.llm.vocabSize,
+    );
   } catch (e) {
     tjsError = (e as Error).message;
   }
@@ -143,7 +158,11 @@ export function flags(argv = process.argv.slice(2)): Flags {
   const i = argv.indexOf('--threads');
   const eq = argv.find((a) => a.startsWith('--threads='));
   const threads = Number(eq ? eq.slice(10) : i >= 0 ? argv[i + 1] : 1);
-  return { quick: argv.includes('--quick'), gpu: argv.includes('--gpu'), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 };
+  return {
+    quick: argv.includes('--quick'),
+    gpu: argv.includes('--gpu'),
+    threads: Number.isInteger(threads) && threads > 0 ? threads : 1,
+  };
 }
 
 export interface ModelRow {
@@ -182,11 +201,55 @@ function ensureLlama100m(notes: string[]): boolean {
   try {
     mkdirSync(CACHE, { recursive: true });
     process.stderr.write('bench: making the ~93 M LLaMA-shaped model under .cache/bench (once) …\n');
-    execFileSync('nice', ['-n', '10', py, 'tools/convert/fake_checkpoints.py', '--out', src, '--hidden', String(L100_HIDDEN), '--intermediate', '1408', '--layers', '12', '--heads', '8', '--base-vocab', '32000', '--seed', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    execFileSync('nice', ['-n', '10', py, 'tools/convert/convert.py', '--src', src, '--out', L100, '--llm-dtype', 'fp32,int4', '--no-hash', '--force', '--name', 'bench-llama100m'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      'nice',
+      [
+        '-n',
+        '10',
+        py,
+        'tools/convert/fake_checkpoints.py',
+        '--out',
+        src,
+        '--hidden',
+        String(L100_HIDDEN),
+        '--intermediate',
+        '1408',
+        '--layers',
+        '12',
+        '--heads',
+        '8',
+        '--base-vocab',
+        '32000',
+        '--seed',
+        '1',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    execFileSync(
+      'nice',
+      [
+        '-n',
+        '10',
+        py,
+        'tools/convert/convert.py',
+        '--src',
+        src,
+        '--out',
+        L100,
+        '--llm-dtype',
+        'fp32,int4',
+        '--no-hash',
+        '--force',
+        '--name',
+        'bench-llama100m',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     return true;
   } catch (e) {
-    notes.push(`llama100m skipped: could not build it with tools/convert (${(e as Error).message.split('\n')[0]}); needs /usr/bin/python3 with torch and onnx`);
+    notes.push(
+      `llama100m skipped: could not build it with tools/convert (${(e as Error).message.split('\n')[0]}); needs /usr/bin/python3 with torch and onnx`,
+    );
     return false;
   }
 }
@@ -203,7 +266,17 @@ function better(a: ChildResult | undefined, b: ChildResult): ChildResult {
   };
 }
 
-function measure(model: string, label: string, variant: string | undefined, graph: string, context: number, newTokens: number, f: Flags, idRange: number, rounds: number): ModelRow {
+function measure(
+  model: string,
+  label: string,
+  variant: string | undefined,
+  graph: string,
+  context: number,
+  newTokens: number,
+  f: Flags,
+  idRange: number,
+  rounds: number,
+): ModelRow {
   const row: ModelRow = { model: label, graph, context, newTokens };
   try {
     for (let r = 0; r < rounds; r++) {
@@ -211,11 +284,21 @@ function measure(model: string, label: string, variant: string | undefined, grap
       process.stderr.write(`bench: ${label} ${graph} context ${context}: anygpt (round ${r + 1}/${rounds}) …\n`);
       row.anygpt = better(row.anygpt, runChild({ ...base, engine: 'anygpt' }));
       if (row.anygpt?.kvCache === 'bound') {
-        process.stderr.write(`bench: ${label} ${graph} context ${context}: anygpt through the JS binding (round ${r + 1}/${rounds}) …\n`);
-        row.anygptJsBinding = better(row.anygptJsBinding, runChild({ ...base, engine: 'anygpt', kvCache: 'shared-buffer' }));
+        process.stderr.write(
+          `bench: ${label} ${graph} context ${context}: anygpt through the JS binding (round ${r + 1}/${rounds}) …\n`,
+        );
+        row.anygptJsBinding = better(
+          row.anygptJsBinding,
+          runChild({ ...base, engine: 'anygpt', kvCache: 'shared-buffer' }),
+        );
       }
-      process.stderr.write(`bench: ${label} ${graph} context ${context}: transformers.js (round ${r + 1}/${rounds}) …\n`);
-      row.transformersJs = better(row.transformersJs, runChild({ ...base, engine: 'tjs', scratch: path.join(CACHE, `tjs-${process.pid}`) }));
+      process.stderr.write(
+        `bench: ${label} ${graph} context ${context}: transformers.js (round ${r + 1}/${rounds}) …\n`,
+      );
+      row.transformersJs = better(
+        row.transformersJs,
+        runChild({ ...base, engine: 'tjs', scratch: path.join(CACHE, `tjs-${process.pid}`) }),
+      );
     }
     row.decodeRatio = round(row.anygpt!.decodeTokPerS / row.transformersJs!.decodeTokPerS, 2);
     row.prefillRatio = round(row.anygpt!.prefillTokPerS / row.transformersJs!.prefillTokPerS, 2);
@@ -228,7 +311,8 @@ function measure(model: string, label: string, variant: string | undefined, grap
 
 function gpuNote(): string {
   const missing = missingCudaLibraries();
-  if (missing) return `--gpu: no CUDA execution provider on this machine (${missing}); GPU benchmarks skipped, no GPU numbers reported`;
+  if (missing)
+    return `--gpu: no CUDA execution provider on this machine (${missing}); GPU benchmarks skipped, no GPU numbers reported`;
   return '--gpu: the CUDA provider libraries are present; the GPU comparison (engine vs PyTorch generate, 7B-shaped) is bench/gpu.ts, these CPU rows stay on CPU';
 }
 
@@ -239,11 +323,17 @@ function fmt(x: number | undefined, d = 1): string {
 export function formatTable(all: Omit<EngineBenchAll, 'table'>): string {
   const lines: string[] = [];
   const t = all.tiny;
-  lines.push(`Engine vs transformers.js 4.3.1, CPU, ${all.flags.threads} intra-op thread(s), side by side in one run. Machine: ${all.machine.cpu}, ${all.machine.cores} cores, load ${all.machine.load.map((x) => x.toFixed(1)).join('/')}, host read bandwidth (one thread) ${fmt(all.machine.readBandwidthGBs)} GB/s (${all.machine.note}).`);
+  lines.push(
+    `Engine vs transformers.js 4.3.1, CPU, ${all.flags.threads} intra-op thread(s), side by side in one run. Machine: ${all.machine.cpu}, ${all.machine.cores} cores, load ${all.machine.load.map((x) => x.toFixed(1)).join('/')}, host read bandwidth (one thread) ${fmt(all.machine.readBandwidthGBs)} GB/s (${all.machine.note}).`,
+  );
   lines.push('');
-  lines.push(`tiny fixture (V 185, ${t.newTokens} tokens, best of ${RUNS}): engine (worker) ${fmt(t.engineDecodeTokPerS, 0)} tok/s decode, overhead ${fmt(t.engineOverheadMsPerToken, 3)} ms/token beyond session.run; in-thread ${fmt(t.inThreadDecodeTokPerS, 0)} tok/s (${fmt(t.inThreadOverheadMsPerToken, 3)} ms); bare loop ${fmt(t.bareLoopTokPerS, 0)} tok/s; end-to-end engine ${fmt(t.engineEndToEndTokPerS, 0)} vs transformers.js ${fmt(t.transformersJsTokPerS ?? undefined, 0)} tok/s = ${fmt(t.ratio ?? undefined, 2)}×`);
+  lines.push(
+    `tiny fixture (V 185, ${t.newTokens} tokens, best of ${RUNS}): engine (worker) ${fmt(t.engineDecodeTokPerS, 0)} tok/s decode, overhead ${fmt(t.engineOverheadMsPerToken, 3)} ms/token beyond session.run; in-thread ${fmt(t.inThreadDecodeTokPerS, 0)} tok/s (${fmt(t.inThreadOverheadMsPerToken, 3)} ms); bare loop ${fmt(t.bareLoopTokPerS, 0)} tok/s; end-to-end engine ${fmt(t.engineEndToEndTokPerS, 0)} vs transformers.js ${fmt(t.transformersJsTokPerS ?? undefined, 0)} tok/s = ${fmt(t.ratio ?? undefined, 2)}×`,
+  );
   lines.push('');
-  lines.push('| model | graph | ctx | decode tok/s ours | decode tok/s t.js | ratio | prefill tok/s ours | prefill tok/s t.js | ratio | overhead ms/tok ours: mean (steady) | overhead ms/tok t.js: mean (steady) | session.run ms/tok ours | t.js | peak RSS MiB ours | t.js | KV | same tokens | ours via the JS binding: decode tok/s (ratio to t.js) | bandwidth bound tok/s (ours / bound) |');
+  lines.push(
+    '| model | graph | ctx | decode tok/s ours | decode tok/s t.js | ratio | prefill tok/s ours | prefill tok/s t.js | ratio | overhead ms/tok ours: mean (steady) | overhead ms/tok t.js: mean (steady) | session.run ms/tok ours | t.js | peak RSS MiB ours | t.js | KV | same tokens | ours via the JS binding: decode tok/s (ratio to t.js) | bandwidth bound tok/s (ours / bound) |',
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|');
   for (const r of all.models) {
     if (r.error) {
@@ -287,7 +377,19 @@ export async function benchEngine(): Promise<EngineBenchAll> {
         notes.push(`anygpt-nano: context ${ctx} skipped (llm.maxPositions ${maxPos})`);
         continue;
       }
-      models.push(measure(NANO, 'anygpt-nano', undefined, pkg.manifest.llm.graph.path, ctx, f.quick ? 64 : 128, f, pkg.manifest.llm.vocabSize, rounds));
+      models.push(
+        measure(
+          NANO,
+          'anygpt-nano',
+          undefined,
+          pkg.manifest.llm.graph.path,
+          ctx,
+          f.quick ? 64 : 128,
+          f,
+          pkg.manifest.llm.vocabSize,
+          rounds,
+        ),
+      );
     }
   } else notes.push('anygpt-nano: models/anygpt-nano not present (still training?); skipped');
   if (ensureLlama100m(notes)) {
@@ -295,7 +397,8 @@ export async function benchEngine(): Promise<EngineBenchAll> {
     const start = models.length;
     // 64 tokens everywhere (32 with --quick): with fewer, the mean overhead is mostly the first steps' one-time
     // costs (JIT tier-up, first-touch pages), which the steady median leaves out.
-    for (const ctx of contexts) models.push(measure(L100, 'llama-93M (V 53 516)', 'int4', 'int4', ctx, f.quick ? 32 : 64, f, 32000, rounds));
+    for (const ctx of contexts)
+      models.push(measure(L100, 'llama-93M (V 53 516)', 'int4', 'int4', ctx, f.quick ? 32 : 64, f, 32000, rounds));
     if (!f.quick) models.push(measure(L100, 'llama-93M (V 53 516)', undefined, 'fp32', 128, 64, f, 32000, rounds));
     const pkg = await loadPackage(L100, { hashFiles: false });
     for (const r of models.slice(start)) {
@@ -308,7 +411,13 @@ export async function benchEngine(): Promise<EngineBenchAll> {
 }
 
 /** transformers.js needs its folder layout (config.json + onnx/model.onnx); the graph file is copied unchanged. */
-async function transformersJs(ids: number[], layers: number, kvHeads: number, headDim: number, vocab: number): Promise<number> {
+async function transformersJs(
+  ids: number[],
+  layers: number,
+  kvHeads: number,
+  headDim: number,
+  vocab: number,
+): Promise<number> {
   const root = mkdtempSync(path.join(tmpdir(), 'anygpt-tjs-'));
   try {
     const dir = path.join(root, 'tiny');
@@ -334,10 +443,20 @@ async function transformersJs(ids: number[], layers: number, kvHeads: number, he
     const tf = await import('@huggingface/transformers');
     tf.env.allowRemoteModels = false;
     tf.env.localModelPath = root;
-    const model = await tf.AutoModelForCausalLM.from_pretrained('tiny', { dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: 1 } } as never);
+    const model = await tf.AutoModelForCausalLM.from_pretrained('tiny', {
+      dtype: 'fp32',
+      device: 'cpu',
+      session_options: { intraOpNumThreads: 1 },
+    } as never);
     const input = new tf.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
     const gen = (model as unknown as { generate(o: unknown): Promise<unknown> }).generate.bind(model);
-    const opts = { inputs: input, attention_mask: new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]), max_new_tokens: N, min_new_tokens: N, do_sample: false };
+    const opts = {
+      inputs: input,
+      attention_mask: new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+      max_new_tokens: N,
+      min_new_tokens: N,
+      do_sample: false,
+    };
     await gen(opts); // warm-up
     const rates: number[] = [];
     for (let r = 0; r < RUNS; r++) {

@@ -87,27 +87,92 @@ function makeModel(shape: Shape, dtypes: string, py: string): { src: string; pkg
   const s = SHAPES[shape];
   process.stderr.write(`bench: making the ${shape} LLaMA-shaped model under ${path.relative(ROOT, pkg)} (once) …\n`);
   if (!existsSync(path.join(src, 'pytorch_model.bin'))) {
-    const dims = ['--hidden', s.hidden, '--intermediate', s.intermediate, '--layers', s.layers, '--heads', s.heads].map(String);
-    execFileSync(py, ['tools/convert/fake_checkpoints.py', '--out', src, ...dims, '--base-vocab', '32000', '--dtype', 'float16', '--seed', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const dims = ['--hidden', s.hidden, '--intermediate', s.intermediate, '--layers', s.layers, '--heads', s.heads].map(
+      String,
+    );
+    execFileSync(
+      py,
+      [
+        'tools/convert/fake_checkpoints.py',
+        '--out',
+        src,
+        ...dims,
+        '--base-vocab',
+        '32000',
+        '--dtype',
+        'float16',
+        '--seed',
+        '1',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   }
-  execFileSync(py, ['tools/convert/convert.py', '--src', src, '--out', pkg, '--llm-dtype', dtypes, '--no-hash', '--force', '--name', `bench-gpu-${shape}`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    py,
+    [
+      'tools/convert/convert.py',
+      '--src',
+      src,
+      '--out',
+      pkg,
+      '--llm-dtype',
+      dtypes,
+      '--no-hash',
+      '--force',
+      '--name',
+      `bench-gpu-${shape}`,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   return { src, pkg };
 }
 
-function torchGenerate(py: string, src: string, idsFile: string, n: number, device: 'cuda' | 'cpu', dtype: string, threads: number): TorchResult {
-  const args = ['bench/lib/torch-generate.py', '--src', src, '--ids', idsFile, '--new', String(n), '--device', device, '--dtype', dtype, '--threads', String(threads)];
-  const out = execFileSync(py, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 20, timeout: 30 * 60 * 1000 });
+function torchGenerate(
+  py: string,
+  src: string,
+  idsFile: string,
+  n: number,
+  device: 'cuda' | 'cpu',
+  dtype: string,
+  threads: number,
+): TorchResult {
+  const args = [
+    'bench/lib/torch-generate.py',
+    '--src',
+    src,
+    '--ids',
+    idsFile,
+    '--new',
+    String(n),
+    '--device',
+    device,
+    '--dtype',
+    dtype,
+    '--threads',
+    String(threads),
+  ];
+  const out = execFileSync(py, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 20,
+    timeout: 30 * 60 * 1000,
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
 }
 
-const errorOf = (e: unknown) => ((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-3).join(' | ');
+const errorOf = (e: unknown) =>
+  ((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-3).join(' | ');
 
 export async function benchGpu(argv = process.argv.slice(2)): Promise<GpuBench> {
   if (!argv.includes('--gpu')) return { skipped: 'pass --gpu (engine vs PyTorch generate on a 7B-shaped model)' };
   const shape = (arg(argv, '--gpu-shape') ?? '7b') as Shape;
   if (!(shape in SHAPES)) throw new Error(`--gpu-shape ${shape}: one of ${Object.keys(SHAPES).join(', ')}`);
   const missing = missingCudaLibraries();
-  if (missing && shape !== 'small') return { skipped: `no CUDA execution provider here (${missing}); no GPU figures. See the README (GPU set-up); \`--gpu-shape small\` dry-runs the bench on CPU` };
+  if (missing && shape !== 'small')
+    return {
+      skipped: `no CUDA execution provider here (${missing}); no GPU figures. See the README (GPU set-up); \`--gpu-shape small\` dry-runs the bench on CPU`,
+    };
   const ep: 'cuda' | 'cpu' = missing ? 'cpu' : 'cuda';
   const py = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
   const context = Number(arg(argv, '--ctx') ?? 1024);
@@ -128,7 +193,19 @@ export async function benchGpu(argv = process.argv.slice(2)): Promise<GpuBench> 
     const row: GpuRow = { graph, bytesPerToken: bytesPerToken(pkgDir, spec, SHAPES[shape].hidden, context) };
     try {
       process.stderr.write(`bench: gpu ${shape} ${graph} ctx ${context}: ours on ${ep} …\n`);
-      row.ours = runChild({ engine: 'anygpt', model: pkgDir, variant, context, newTokens, threads, idRange: 32000, executionProvider: ep }, 30 * 60 * 1000);
+      row.ours = runChild(
+        {
+          engine: 'anygpt',
+          model: pkgDir,
+          variant,
+          context,
+          newTokens,
+          threads,
+          idRange: 32000,
+          executionProvider: ep,
+        },
+        30 * 60 * 1000,
+      );
       if (!variant) {
         process.stderr.write(`bench: gpu ${shape} ${graph} ctx ${context}: PyTorch …\n`);
         row.torch = torchGenerate(py, src, idsFile, newTokens, ep, ep === 'cuda' ? 'float16' : 'float32', threads);
@@ -167,9 +244,13 @@ function gpuTable(r: GpuBench, bandwidthGBs: number | undefined): string {
   ];
   for (const x of r.rows ?? []) {
     const note = x.error ?? x.ours?.fallbackReason ?? '';
-    lines.push(`| ${x.graph} | ${f(x.ours?.decodeTokPerS)} | ${f(x.torch?.decodeTokPerS)} | ${f(x.ratio, 2)} | ${f(x.boundTokPerS)} | ${f(x.oursBoundFraction, 2)} | ${f(x.torchBoundFraction, 2)} | ${x.ours?.kvCache ?? ''}${x.ours?.executionProvider ? ` on ${x.ours.executionProvider}` : ''} | ${x.sameLeadingTokens ?? ''} | ${note.replace(/\|/g, '/')} |`);
+    lines.push(
+      `| ${x.graph} | ${f(x.ours?.decodeTokPerS)} | ${f(x.torch?.decodeTokPerS)} | ${f(x.ratio, 2)} | ${f(x.boundTokPerS)} | ${f(x.oursBoundFraction, 2)} | ${f(x.torchBoundFraction, 2)} | ${x.ours?.kvCache ?? ''}${x.ours?.executionProvider ? ` on ${x.ours.executionProvider}` : ''} | ${x.sameLeadingTokens ?? ''} | ${note.replace(/\|/g, '/')} |`,
+    );
   }
-  lines.push(`Targets (7B, 1 k context, H100/H200 class): fp16 ≥ ${TARGETS.fp16TokPerS} tok/s and ≥ ${TARGETS.fp16BoundFraction * 100} % of the bound; int4 ≥ ${TARGETS.int4TokPerS} tok/s.`);
+  lines.push(
+    `Targets (7B, 1 k context, H100/H200 class): fp16 ≥ ${TARGETS.fp16TokPerS} tok/s and ≥ ${TARGETS.fp16BoundFraction * 100} % of the bound; int4 ≥ ${TARGETS.int4TokPerS} tok/s.`,
+  );
   return lines.join('\n');
 }
 

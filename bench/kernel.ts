@@ -46,7 +46,11 @@ async function startToKernelInfo(): Promise<number> {
   const signer = new Signer(info.key, info.signature_scheme);
   const shell = new zmq.Dealer({ linger: 0, reconnectInterval: 10 });
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [KERNEL_JS, '--model', existsSync(join(NANO, 'anygpt.json')) ? NANO : FIXTURE, '-f', file], { stdio: 'ignore' });
+  const proc = spawn(
+    process.execPath,
+    [KERNEL_JS, '--model', existsSync(join(NANO, 'anygpt.json')) ? NANO : FIXTURE, '-f', file],
+    { stdio: 'ignore' },
+  );
   try {
     shell.connect(`tcp://127.0.0.1:${info.shell_port}`);
     const header = newHeader('kernel_info_request', 'bench', 'bench');
@@ -69,19 +73,28 @@ async function startToKernelInfo(): Promise<number> {
 }
 
 /** execute_request → first display_data (the streaming text display), ms; and the whole cell. */
-async function firstToken(k: KernelClient, code: string, cellId: string): Promise<{ firstMs: number; totalMs: number; status: string }> {
+async function firstToken(
+  k: KernelClient,
+  code: string,
+  cellId: string,
+): Promise<{ firstMs: number; totalMs: number; status: string }> {
   const t0 = performance.now();
   let first = NaN;
   const r = await k.execute(code, {
     metadata: { cellId },
     onOutput: (m) => {
-      if (Number.isNaN(first) && (m.header.msg_type === 'display_data' || m.header.msg_type === 'stream')) first = performance.now() - t0;
+      if (Number.isNaN(first) && (m.header.msg_type === 'display_data' || m.header.msg_type === 'stream'))
+        first = performance.now() - t0;
     },
   });
   return { firstMs: first, totalMs: performance.now() - t0, status: String(r.reply.content.status) };
 }
 
-async function interruptOnce(k: KernelClient, how: 'control' | 'SIGINT', code: string): Promise<{ ackMs: number; endMs: number; interrupted: boolean }> {
+async function interruptOnce(
+  k: KernelClient,
+  how: 'control' | 'SIGINT',
+  code: string,
+): Promise<{ ackMs: number; endMs: number; interrupted: boolean }> {
   let started!: () => void;
   const go = new Promise<void>((r) => (started = r));
   const exec = k.execute(code, { onOutput: (m) => m.header.msg_type === 'display_data' && started() });
@@ -116,7 +129,9 @@ export async function benchKernel(): Promise<Record<string, number>> {
 
   // 2. model load (first cell), 3. first token, 4. interrupt
   const tLaunch = performance.now();
-  const k = await KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], { env: { ...process.env, ANYGPT_PROGRESS_DELAY_MS: '100000' } });
+  const k = await KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], {
+    env: { ...process.env, ANYGPT_PROGRESS_DELAY_MS: '100000' },
+  });
   out.clientLaunchReadyMs = r1(performance.now() - tLaunch);
   try {
     const t0 = performance.now();
@@ -139,7 +154,8 @@ export async function benchKernel(): Promise<Record<string, number>> {
     // long-generating LLaMA fixture (16k context), loaded into the same kernel with %model.
     const longDir = makeLongFixture(mkdtempSync(join(tmpdir(), 'anygpt-bench-long-')));
     const load = await k.execute(`%model ${longDir}`);
-    if (load.reply.content.status !== 'ok') throw new Error(`could not load the long fixture: ${String(load.reply.content.evalue)}`);
+    if (load.reply.content.status !== 'ok')
+      throw new Error(`could not load the long fixture: ${String(load.reply.content.evalue)}`);
     const long = '%max_new_tokens 16000\nhello';
     for (const how of ['control', 'SIGINT'] as const) {
       const r = await interruptOnce(k, how, long);
@@ -165,7 +181,8 @@ export async function benchKernel(): Promise<Record<string, number>> {
       row('kernel start → kernel_info reply', out.kernelStartToKernelInfoMs, TARGETS.kernelInfoMs),
       row('model load (engine, package + LLM session)', out.modelLoadMs),
       row('first cell incl. model load (wall)', out.firstCellWithModelLoadMs),
-      row('execute → first streamed token', out.executeToFirstTokenMs, isNano ? TARGETS.firstTokenMs : undefined) + (isNano ? '' : '   (target applies to nano)'),
+      row('execute → first streamed token', out.executeToFirstTokenMs, isNano ? TARGETS.firstTokenMs : undefined) +
+        (isNano ? '' : '   (target applies to nano)'),
       row('interrupt_request → interrupt_reply', out.interruptReplyMs),
       row('interrupt (control) → KeyboardInterrupt reply', out.interruptControlToExecuteReplyMs, TARGETS.interruptMs),
       row('interrupt (SIGINT) → KeyboardInterrupt reply', out.interruptSigintToExecuteReplyMs, TARGETS.interruptMs),

@@ -14,20 +14,40 @@ export interface RendererBench {
   targetMs: 150;
 }
 
-async function firstPaint(page: import('playwright-core').Page, name: 'tokens' | 'audio', data: unknown, id: string): Promise<number> {
-  return page.evaluate(async ({ name, data, id }) => {
-    const mod = await import(`http://anygpt.test/${name}.js`);
-    const api = mod.activate({ workspace: { isTrusted: true } });
-    const host = document.createElement('div');
-    host.id = id;
-    document.getElementById('cell-1')!.appendChild(host);
-    const value = JSON.parse(data as string);
-    const t0 = performance.now();
-    api.renderOutputItem({ id, mime: name, metadata: {}, json: () => value, text: () => '', data: () => new Uint8Array(), blob: () => new Blob() }, host, new AbortController().signal);
-    // Two frames: the first runs layout/style for what render() created, the second starts after it was painted.
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-    return performance.now() - t0;
-  }, { name, data: JSON.stringify(data), id });
+async function firstPaint(
+  page: import('playwright-core').Page,
+  name: 'tokens' | 'audio',
+  data: unknown,
+  id: string,
+): Promise<number> {
+  return page.evaluate(
+    async ({ name, data, id }) => {
+      const mod = await import(`http://anygpt.test/${name}.js`);
+      const api = mod.activate({ workspace: { isTrusted: true } });
+      const host = document.createElement('div');
+      host.id = id;
+      document.getElementById('cell-1')!.appendChild(host);
+      const value = JSON.parse(data as string);
+      const t0 = performance.now();
+      api.renderOutputItem(
+        {
+          id,
+          mime: name,
+          metadata: {},
+          json: () => value,
+          text: () => '',
+          data: () => new Uint8Array(),
+          blob: () => new Blob(),
+        },
+        host,
+        new AbortController().signal,
+      );
+      // Two frames: the first runs layout/style for what render() created, the second starts after it was painted.
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return performance.now() - t0;
+    },
+    { name, data: JSON.stringify(data), id },
+  );
 }
 
 export async function benchRenderers(): Promise<RendererBench> {
@@ -45,12 +65,23 @@ export async function benchRenderers(): Promise<RendererBench> {
     const audio = await firstPaint(page, 'audio', speech, 'a0');
     await page.close();
     const sorted = [...runs].sort((a, b) => a - b);
-    return { tokens5kFirstPaintMs: runs.map((r) => Math.round(r)), tokens5kMedianMs: Math.round(sorted[2]), audio30sFirstPaintMs: Math.round(audio), targetMs: 150 };
+    return {
+      tokens5kFirstPaintMs: runs.map((r) => Math.round(r)),
+      tokens5kMedianMs: Math.round(sorted[2]),
+      audio30sFirstPaintMs: Math.round(audio),
+      targetMs: 150,
+    };
   } finally {
     await browser.close();
   }
 }
 
 if (process.argv[1]?.endsWith('renderers.ts')) {
-  benchRenderers().then((r) => console.log(JSON.stringify(r, null, 2)), (e) => { console.error(e); process.exit(1); });
+  benchRenderers().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -12,7 +12,9 @@ import * as path from 'node:path';
 const VALUE_FLAGS = ['--threads', '--gpu-shape', '--ctx', '--tokens'];
 
 async function main(): Promise<number> {
-  const files = readdirSync(__dirname).filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.d.ts')).sort();
+  const files = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.d.ts'))
+    .sort();
   const args = process.argv.slice(2);
   const only = args.filter((a, i) => !a.startsWith('--') && !VALUE_FLAGS.includes(args[i - 1]));
   const results: { bench: string; result?: unknown; error?: string }[] = [];
@@ -36,7 +38,10 @@ async function main(): Promise<number> {
   }
   const outDir = path.join(__dirname, '..', 'out');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), args, results }, null, 2));
+  writeFileSync(
+    path.join(outDir, 'bench.json'),
+    JSON.stringify({ date: new Date().toISOString(), args, results }, null, 2),
+  );
   console.log('');
   for (const r of results) {
     console.log(`## ${r.bench}`);
@@ -50,10 +55,17 @@ async function main(): Promise<number> {
 
 /** A result's own `table` string, or a flat record as a two-column table. */
 function tableOf(result: unknown): string {
-  if (result && typeof result === 'object' && typeof (result as { table?: unknown }).table === 'string') return (result as { table: string }).table;
+  if (result && typeof result === 'object' && typeof (result as { table?: unknown }).table === 'string')
+    return (result as { table: string }).table;
   if (result && typeof result === 'object') {
-    const rows = Object.entries(result as Record<string, unknown>).filter(([, v]) => typeof v !== 'object' || v === null);
-    return ['| name | value |', '|---|---:|', ...rows.map(([k, v]) => `| ${k} | ${typeof v === 'number' ? Math.round(v * 1000) / 1000 : String(v)} |`)].join('\n');
+    const rows = Object.entries(result as Record<string, unknown>).filter(
+      ([, v]) => typeof v !== 'object' || v === null,
+    );
+    return [
+      '| name | value |',
+      '|---|---:|',
+      ...rows.map(([k, v]) => `| ${k} | ${typeof v === 'number' ? Math.round(v * 1000) / 1000 : String(v)} |`),
+    ].join('\n');
   }
   return String(result);
 }

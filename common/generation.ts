@@ -49,7 +49,15 @@ export interface TokenRecord {
 export type Span =
   | { kind: 'text'; modality: 'text'; start: number; end: number; text: string; role: SpanRole }
   | { kind: 'image'; modality: 'image'; start: number; end: number; codes: number[]; role: SpanRole; complete: boolean }
-  | { kind: 'speech'; modality: 'speech'; start: number; end: number; codes: number[]; role: SpanRole; complete: boolean }
+  | {
+      kind: 'speech';
+      modality: 'speech';
+      start: number;
+      end: number;
+      codes: number[];
+      role: SpanRole;
+      complete: boolean;
+    }
   | {
       kind: 'music';
       modality: 'music';

@@ -43,12 +43,16 @@ export async function freePorts(n: number): Promise<number[]> {
     }
     return ports;
   } finally {
-    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))));
+    await Promise.all(
+      servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))),
+    );
   }
 }
 
 /** Picks five free ports and a fresh HMAC key, and writes kernel.json (mode 0600) into a new temp folder. */
-export async function writeConnectionFile(opts: { key?: string; kernelName?: string; prefix?: string } = {}): Promise<{ file: string; info: ConnectionInfo }> {
+export async function writeConnectionFile(
+  opts: { key?: string; kernelName?: string; prefix?: string } = {},
+): Promise<{ file: string; info: ConnectionInfo }> {
   const [shell_port, control_port, stdin_port, iopub_port, hb_port] = await freePorts(5);
   const info: ConnectionInfo = {
     transport: 'tcp',

@@ -36,7 +36,8 @@ export class Signer {
     private readonly key: string,
     private readonly scheme = 'hmac-sha256',
   ) {
-    if (key && !/^hmac-(sha256|sha512|sha1|md5)$/.test(scheme)) throw new Error(`unsupported signature_scheme ${scheme}`);
+    if (key && !/^hmac-(sha256|sha512|sha1|md5)$/.test(scheme))
+      throw new Error(`unsupported signature_scheme ${scheme}`);
   }
 
   sign(parts: Buffer[]): string {
@@ -83,10 +84,19 @@ export function decode(frames: Buffer[], signer: Signer): Message {
 }
 
 export function encode(msg: OutgoingMessage, signer: Signer): Buffer[] {
-  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((p) => Buffer.from(JSON.stringify(p), 'utf8'));
+  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((p) =>
+    Buffer.from(JSON.stringify(p), 'utf8'),
+  );
   return [...(msg.idents ?? []), Buffer.from(DELIM), Buffer.from(signer.sign(parts)), ...parts, ...(msg.buffers ?? [])];
 }
 
 export function newHeader(msg_type: string, session: string, username = 'anygpt'): Header {
-  return { msg_id: randomUUID(), session, username, date: new Date().toISOString(), msg_type, version: PROTOCOL_VERSION };
+  return {
+    msg_id: randomUUID(),
+    session,
+    username,
+    date: new Date().toISOString(),
+    msg_type,
+    version: PROTOCOL_VERSION,
+  };
 }

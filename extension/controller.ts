@@ -35,19 +35,30 @@ export class AnyGptController implements vscode.Disposable {
   private readonly outputsChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeOutputs = this.outputsChanged.event;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {
-    this.controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, 'jupyter-notebook', vscode.l10n.t('AnyGPT (local)'));
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.controller = vscode.notebooks.createNotebookController(
+      CONTROLLER_ID,
+      'jupyter-notebook',
+      vscode.l10n.t('AnyGPT (local)'),
+    );
     this.controller.description = vscode.l10n.t('Multimodal prompts on a local ONNX model');
     this.controller.detail = vscode.l10n.t('Runs the AnyGPT Jupyter kernel as a child process of VS Code');
     this.controller.supportedLanguages = [LANGUAGE_ID, 'markdown', 'plaintext'];
     this.controller.supportsExecutionOrder = true;
     this.controller.executeHandler = (cells, notebook) => this.enqueue(cells, notebook);
     const prefer = (nb: vscode.NotebookDocument) => {
-      if (nb.notebookType === 'jupyter-notebook' && isAnyGptNotebook(nb.metadata)) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+      if (nb.notebookType === 'jupyter-notebook' && isAnyGptNotebook(nb.metadata))
+        this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
     };
     vscode.workspace.notebookDocuments.forEach(prefer);
     this.disposables.push(
-      this.controller, this.stateEmitter, this.outputsChanged, vscode.workspace.onDidOpenNotebookDocument(prefer),
+      this.controller,
+      this.stateEmitter,
+      this.outputsChanged,
+      vscode.workspace.onDidOpenNotebookDocument(prefer),
       vscode.workspace.onDidCloseNotebookDocument((nb) => void this.shutdown(nb.uri)),
       vscode.window.onDidChangeActiveNotebookEditor(() => this.stateEmitter.fire(this.state)),
     );
@@ -107,18 +118,32 @@ export class AnyGptController implements vscode.Disposable {
     const s = readSettings();
     const node = resolveNode(s.nodePath);
     if (!node) {
-      throw new Error(s.nodePath
-        ? vscode.l10n.t('anygpt.nodePath "{0}" is not an executable.', s.nodePath)
-        : vscode.l10n.t('No "node" on PATH. Install Node.js 20 or newer, or set anygpt.nodePath to its full path.'));
+      throw new Error(
+        s.nodePath
+          ? vscode.l10n.t('anygpt.nodePath "{0}" is not an executable.', s.nodePath)
+          : vscode.l10n.t('No "node" on PATH. Install Node.js 20 or newer, or set anygpt.nodePath to its full path.'),
+      );
     }
     const kernelScript = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernel.js').fsPath;
     const modelPath = s.modelPath || this.bundledModel();
     this.setState(k, 'starting');
-    this.log.info(`starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider}, threads ${s.threads || 'ORT default'})`);
-    const session = new KernelSession({ node, kernelScript, modelPath, executionProvider: s.executionProvider, threads: s.threads, cwd: this.workspaceDir() });
+    this.log.info(
+      `starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider}, threads ${s.threads || 'ORT default'})`,
+    );
+    const session = new KernelSession({
+      node,
+      kernelScript,
+      modelPath,
+      executionProvider: s.executionProvider,
+      threads: s.threads,
+      cwd: this.workspaceDir(),
+    });
     session.onExit((e) => this.onKernelExit(k, session, e));
     try {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Starting AnyGPT kernel…') }, () => session.start());
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Starting AnyGPT kernel…') },
+        () => session.start(),
+      );
     } catch (e) {
       this.setState(k, 'dead');
       throw e;
@@ -127,7 +152,10 @@ export class AnyGptController implements vscode.Disposable {
     this.setState(k, 'idle');
     this.log.info(`kernel ready: ${JSON.stringify(session.kernelInfo?.implementation_version ?? '')}`);
     const magic = samplingConfigMagic(s);
-    if (magic) await session.execute(magic, {}, () => undefined).catch((e) => this.log.warn(`default sampling not applied: ${e}`));
+    if (magic)
+      await session
+        .execute(magic, {}, () => undefined)
+        .catch((e) => this.log.warn(`default sampling not applied: ${e}`));
     return session;
   }
 
@@ -154,7 +182,15 @@ export class AnyGptController implements vscode.Disposable {
     const showLog = vscode.l10n.t('Show Log');
     const detail = e.stderr.split('\n').slice(-1)[0] ?? '';
     void vscode.window
-      .showErrorMessage(vscode.l10n.t('The AnyGPT kernel stopped unexpectedly ({0}). Cell outputs are kept. {1}', e.signal ?? `exit code ${e.code}`, detail), restart, showLog)
+      .showErrorMessage(
+        vscode.l10n.t(
+          'The AnyGPT kernel stopped unexpectedly ({0}). Cell outputs are kept. {1}',
+          e.signal ?? `exit code ${e.code}`,
+          detail,
+        ),
+        restart,
+        showLog,
+      )
       .then((pick) => {
         const uri = [...this.kernels].find(([, v]) => v === k)?.[0];
         if (pick === restart && uri) void this.restart(vscode.Uri.parse(uri));
@@ -180,7 +216,9 @@ export class AnyGptController implements vscode.Disposable {
   interrupt(uri?: vscode.Uri): void {
     const key = this.keyOf(uri);
     const k = key ? this.kernels.get(key) : undefined;
-    this.log.info(`interrupt requested (${key ?? 'no notebook'}: kernel ${k?.state ?? 'stopped'}, cell running: ${!!k?.active})`);
+    this.log.info(
+      `interrupt requested (${key ?? 'no notebook'}: kernel ${k?.state ?? 'stopped'}, cell running: ${!!k?.active})`,
+    );
     if (!k) return;
     k.generation++;
     k.active?.cancel();
@@ -206,22 +244,28 @@ export class AnyGptController implements vscode.Disposable {
     const msg = (e as Error).message ?? String(e);
     this.log.error(msg);
     const settings = vscode.l10n.t('Open Settings');
-    void vscode.window.showErrorMessage(vscode.l10n.t('Could not start the AnyGPT kernel: {0}', msg), settings).then((p) => {
-      if (p === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'anygpt');
-    });
+    void vscode.window
+      .showErrorMessage(vscode.l10n.t('Could not start the AnyGPT kernel: {0}', msg), settings)
+      .then((p) => {
+        if (p === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'anygpt');
+      });
   }
 
   // --- execution
 
   private enqueue(cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument): Promise<void> {
     if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage(vscode.l10n.t('AnyGPT does not run cells in an untrusted workspace. Trust the workspace to execute.'));
+      void vscode.window.showWarningMessage(
+        vscode.l10n.t('AnyGPT does not run cells in an untrusted workspace. Trust the workspace to execute.'),
+      );
       return Promise.resolve();
     }
     const k = this.kernel(notebook.uri.toString());
     const gen = k.generation;
     // Create the executions now so every queued cell shows as pending right away.
-    const execs = cells.filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => this.controller.createNotebookCellExecution(c));
+    const execs = cells
+      .filter((c) => c.kind === vscode.NotebookCellKind.Code)
+      .map((c) => this.controller.createNotebookCellExecution(c));
     const run = async () => {
       for (const exec of execs) {
         if (gen !== k.generation || exec.token.isCancellationRequested) {
@@ -236,7 +280,11 @@ export class AnyGptController implements vscode.Disposable {
     return k.queue;
   }
 
-  private async runCell(k: NotebookKernel, exec: vscode.NotebookCellExecution, notebook: vscode.NotebookDocument): Promise<void> {
+  private async runCell(
+    k: NotebookKernel,
+    exec: vscode.NotebookCellExecution,
+    notebook: vscode.NotebookDocument,
+  ): Promise<void> {
     const cell = exec.cell;
     exec.start(Date.now());
     await exec.clearOutput();
@@ -258,21 +306,27 @@ export class AnyGptController implements vscode.Disposable {
     this.setState(k, 'busy');
     try {
       const cellId = cellIdentity(cell);
-      const reply = await session.execute(cell.document.getText(), { cellId, cwd: dirname(notebook.uri.fsPath), anygpt: { cwd: dirname(notebook.uri.fsPath) } }, (m) => {
-        if (m.header.msg_type === 'execute_input') {
-          const n = (m.content as { execution_count?: number }).execution_count;
-          if (typeof n === 'number') exec.executionOrder = n;
-          return;
-        }
-        mirror.push(outputs.apply(m.header.msg_type, m.content));
-      });
+      const reply = await session.execute(
+        cell.document.getText(),
+        { cellId, cwd: dirname(notebook.uri.fsPath), anygpt: { cwd: dirname(notebook.uri.fsPath) } },
+        (m) => {
+          if (m.header.msg_type === 'execute_input') {
+            const n = (m.content as { execution_count?: number }).execution_count;
+            if (typeof n === 'number') exec.executionOrder = n;
+            return;
+          }
+          mirror.push(outputs.apply(m.header.msg_type, m.content));
+        },
+      );
       if (typeof reply.execution_count === 'number') exec.executionOrder = reply.execution_count;
       await mirror.flush(outputs.current);
       exec.end(reply.status === 'ok', Date.now());
     } catch (e) {
       await mirror.flush(outputs.current).catch(() => undefined);
       // The kernel died: say so under the cell, keep what it already produced.
-      await exec.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(e as Error)])).then(undefined, () => undefined);
+      await exec
+        .appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(e as Error)]))
+        .then(undefined, () => undefined);
       exec.end(false, Date.now());
     } finally {
       sub.dispose();
@@ -306,7 +360,10 @@ class OutputMirror {
   private draining?: Promise<void>;
   private shown: vscode.NotebookCellOutput[] = [];
 
-  constructor(private readonly exec: vscode.NotebookCellExecution, private readonly streaming: boolean) {}
+  constructor(
+    private readonly exec: vscode.NotebookCellExecution,
+    private readonly streaming: boolean,
+  ) {}
 
   push(ops: OutputOp[]): void {
     if (!this.streaming || !ops.length) return;
@@ -341,12 +398,18 @@ class OutputMirror {
         const target = this.shown[op.index];
         if (!target) continue;
         // Replacing the items keeps the output (and its renderer element) in place: no flicker.
-        await this.exec.replaceOutputItems(op.output.items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)), target);
+        await this.exec.replaceOutputItems(
+          op.output.items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)),
+          target,
+        );
       }
     }
   }
 }
 
 function toVsOutput(o: OutputData): vscode.NotebookCellOutput {
-  return new vscode.NotebookCellOutput(o.items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)), o.metadata);
+  return new vscode.NotebookCellOutput(
+    o.items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)),
+    o.metadata,
+  );
 }

@@ -31,7 +31,9 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
     controller.onDidChangeState((s) => status.setKernelState(s)),
     controller.onDidChangeOutputs(() => cellStats.refresh()),
     vscode.window.onDidChangeActiveNotebookEditor((e) => status.setVisible(!!e)),
-    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('anygpt')) status.update(); }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('anygpt')) status.update();
+    }),
   );
   status.setVisible(!!vscode.window.activeNotebookEditor);
 
@@ -47,19 +49,26 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
     vscode.commands.registerCommand('anygpt.installKernelspec', () => installKernelspec(context.extensionUri, bundled)),
     vscode.commands.registerCommand('anygpt.showTokens', (cell?: vscode.NotebookCell) => showTokens(cell)),
     vscode.commands.registerCommand('anygpt.saveMediaAs', (cell?: vscode.NotebookCell) => saveMediaAs(cell)),
-    vscode.commands.registerCommand('anygpt.verifyNotebook', () => verifyNotebook(context.extensionUri, verifyOut, bundled)),
+    vscode.commands.registerCommand('anygpt.verifyNotebook', () =>
+      verifyNotebook(context.extensionUri, verifyOut, bundled),
+    ),
     vscode.commands.registerCommand('anygpt.openSamples', () => openSamples(context.extensionUri)),
     vscode.commands.registerCommand('anygpt.restartKernel', (arg?: unknown) => controller.restart(notebookUriOf(arg))),
-    vscode.commands.registerCommand('anygpt.interruptKernel', (arg?: unknown) => controller.interrupt(notebookUriOf(arg))),
+    vscode.commands.registerCommand('anygpt.interruptKernel', (arg?: unknown) =>
+      controller.interrupt(notebookUriOf(arg)),
+    ),
     vscode.commands.registerCommand('anygpt.showLog', () => log.show()),
   );
 
   // --- renderer messaging: the audio player's "Download WAV" (webviews cannot open a save dialog)
   const messaging = vscode.notebooks.createRendererMessaging('anygpt-audio');
-  sub.push(messaging.onDidReceiveMessage(({ message }) => {
-    const m = message as { type?: string; fileName?: string; base64?: string };
-    if (m.type === 'anygpt.saveMedia' && m.base64) void saveBytes(Buffer.from(m.base64, 'base64'), m.fileName ?? 'anygpt.wav');
-  }));
+  sub.push(
+    messaging.onDidReceiveMessage(({ message }) => {
+      const m = message as { type?: string; fileName?: string; base64?: string };
+      if (m.type === 'anygpt.saveMedia' && m.base64)
+        void saveBytes(Buffer.from(m.base64, 'base64'), m.fileName ?? 'anygpt.wav');
+    }),
+  );
 
   // --- prompt language: drop/paste media, kernel completion and hover
   const modelHas = (m: string) => {
@@ -77,8 +86,12 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
 /** The notebook a command targets: a Uri, a notebook toolbar context ({ notebookEditor }), else the active notebook (undefined). */
 function notebookUriOf(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
-  const ctx = arg as { notebookEditor?: { notebook?: vscode.NotebookDocument }; notebookEditorUri?: vscode.Uri } | undefined;
-  return ctx?.notebookEditor?.notebook?.uri ?? (ctx?.notebookEditorUri instanceof vscode.Uri ? ctx.notebookEditorUri : undefined);
+  const ctx = arg as
+    { notebookEditor?: { notebook?: vscode.NotebookDocument }; notebookEditorUri?: vscode.Uri } | undefined;
+  return (
+    ctx?.notebookEditor?.notebook?.uri ??
+    (ctx?.notebookEditorUri instanceof vscode.Uri ? ctx.notebookEditorUri : undefined)
+  );
 }
 
 export function deactivate(): void {

@@ -11,7 +11,11 @@ import { CONTROLLER_ID, isAnyGptNotebook, JUPYTER_EXTENSION_ID, shouldClaimNoteb
 
 const USER_CHOSE_OTHER = 'anygpt.notebooksOnAnotherKernel';
 
-export function registerJupyterDeduplication(context: vscode.ExtensionContext, controller: vscode.NotebookController, log: vscode.LogOutputChannel): vscode.Disposable[] {
+export function registerJupyterDeduplication(
+  context: vscode.ExtensionContext,
+  controller: vscode.NotebookController,
+  log: vscode.LogOutputChannel,
+): vscode.Disposable[] {
   const selected = new Set<string>();
   const claimed = new Set<string>();
   const elsewhere = () => new Set(context.workspaceState.get<string[]>(USER_CHOSE_OTHER, []));
@@ -37,7 +41,12 @@ export function registerJupyterDeduplication(context: vscode.ExtensionContext, c
     if (!go) return;
     claimed.add(uri);
     log.info(`the Jupyter extension also offers our kernelspec: binding ${nb.uri.fsPath} to ${CONTROLLER_ID}`);
-    void vscode.commands.executeCommand('notebook.selectKernel', { id: CONTROLLER_ID, extension: context.extension.id, notebookEditor: editor })
+    void vscode.commands
+      .executeCommand('notebook.selectKernel', {
+        id: CONTROLLER_ID,
+        extension: context.extension.id,
+        notebookEditor: editor,
+      })
       .then(undefined, (e) => log.warn(`notebook.selectKernel failed: ${e}`));
   };
 
@@ -50,7 +59,9 @@ export function registerJupyterDeduplication(context: vscode.ExtensionContext, c
       } else if (selected.delete(uri) && isAnyGptNotebook(notebook.metadata)) {
         // The user moved this notebook to another kernel (e.g. the Jupyter extension's): respect that from now on.
         // Closing a notebook unbinds it too; that is not a choice, so look again once the close has happened.
-        setTimeout(() => { if (!notebook.isClosed && !selected.has(uri)) remember(uri, true); }, 500);
+        setTimeout(() => {
+          if (!notebook.isClosed && !selected.has(uri)) remember(uri, true);
+        }, 500);
       }
     }),
     vscode.window.onDidChangeActiveNotebookEditor(claim),

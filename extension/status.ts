@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
-import type { AnyGptController, KernelState } from './controller';
+import type { KernelState } from './controller';
 import { findStats, formatStats } from './execution/stats';
 import { readSettings } from './settings';
 
@@ -52,9 +52,21 @@ export class ModelStatus implements vscode.Disposable {
   update(): void {
     const s = readSettings();
     const model = basename(s.modelPath || this.bundledModel);
-    const icon = this.kernel === 'busy' ? '$(loading~spin)' : this.kernel === 'dead' ? '$(error)' : this.kernel === 'starting' ? '$(sync~spin)' : '$(hubot)';
+    const icon =
+      this.kernel === 'busy'
+        ? '$(loading~spin)'
+        : this.kernel === 'dead'
+          ? '$(error)'
+          : this.kernel === 'starting'
+            ? '$(sync~spin)'
+            : '$(hubot)';
     this.item.text = `${icon} ${model} \u00b7 ${s.executionProvider.toUpperCase()}`;
-    this.item.tooltip = vscode.l10n.t('AnyGPT model {0}, execution provider {1}, kernel {2}. Click to pick another model.', s.modelPath || this.bundledModel, s.executionProvider, this.kernel);
+    this.item.tooltip = vscode.l10n.t(
+      'AnyGPT model {0}, execution provider {1}, kernel {2}. Click to pick another model.',
+      s.modelPath || this.bundledModel,
+      s.executionProvider,
+      this.kernel,
+    );
   }
 
   dispose(): void {

@@ -50,14 +50,17 @@ function requireModel(dir: string | undefined): string {
   if (!existsSync(path.join(d, MANIFEST_FILE))) {
     throw new PackageError(
       `no model package at ${d} (${MANIFEST_FILE} missing). ` +
-        (dir ? 'Check --model.' : 'The default model models/anygpt-nano is not built yet: build it (see README) or pass --model DIR.'),
+        (dir
+          ? 'Check --model.'
+          : 'The default model models/anygpt-nano is not built yet: build it (see README) or pass --model DIR.'),
     );
   }
   return d;
 }
 
 function parseTask(task: string): CliTask {
-  if (!(CLI_TASKS as readonly string[]).includes(task)) throw new Error(`unknown --task ${JSON.stringify(task)} (one of: ${CLI_TASKS.join(', ')})`);
+  if (!(CLI_TASKS as readonly string[]).includes(task))
+    throw new Error(`unknown --task ${JSON.stringify(task)} (one of: ${CLI_TASKS.join(', ')})`);
   return task as CliTask;
 }
 
@@ -65,7 +68,8 @@ function parseTask(task: string): CliTask {
 function buildPrompt(engine: Engine, task: CliTask, text: string, media: PromptMedia[], forceOutput: boolean): string {
   const m = engine.pkg.manifest;
   if (task === 'raw') {
-    if (media.length) throw new Error('--task raw sends the prompt as written; media files need --task chat, caption, asr or m2t');
+    if (media.length)
+      throw new Error('--task raw sends the prompt as written; media files need --task chat, caption, asr or m2t');
     return text;
   }
   if (task === 'chat') return chatPrompt(m.templates.chat[m.templates.defaultChat], [], chatUserMessage(text, media));
@@ -94,13 +98,23 @@ function freshPath(dir: string, stem: string, ext: string): string {
 }
 
 /** Decodes each generated media span (seeded with the generation's seed) and writes PNG/WAV files. */
-async function writeMedia(engine: Engine, g: Generation, outDir: string, voicePrompt: number[][] | undefined, signal: AbortSignal): Promise<string[]> {
+async function writeMedia(
+  engine: Engine,
+  g: Generation,
+  outDir: string,
+  voicePrompt: number[][] | undefined,
+  signal: AbortSignal,
+): Promise<string[]> {
   const spans = g.spans.filter((s): s is MediaSpan => s.kind !== 'text' && s.role === 'generated');
   if (!spans.length) return [];
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   for (const span of spans) {
-    const r = await engine.decodeSpan(span, { seed: g.params.seed, voicePrompt: span.modality === 'speech' ? voicePrompt : undefined, signal });
+    const r = await engine.decodeSpan(span, {
+      seed: g.params.seed,
+      voicePrompt: span.modality === 'speech' ? voicePrompt : undefined,
+      signal,
+    });
     for (const w of r.warnings) console.error(`-- ${span.modality}: ${w}`);
     const file = freshPath(outDir, span.modality, r.mime === 'image/png' ? 'png' : 'wav');
     writeFileSync(file, r.data);
@@ -120,7 +134,12 @@ function describeSpans(g: Generation): string {
   return g.spans
     .map((s, i) => {
       const toks = g.tokens.slice(s.start, s.end);
-      const body = s.kind === 'text' ? JSON.stringify(s.text) : s.kind === 'music' ? `${s.codes.length}×${s.codes[0]?.length ?? 0} codes` : `${s.codes.length} codes`;
+      const body =
+        s.kind === 'text'
+          ? JSON.stringify(s.text)
+          : s.kind === 'music'
+            ? `${s.codes.length}×${s.codes[0]?.length ?? 0} codes`
+            : `${s.codes.length} codes`;
       const ids = toks.map((t) => t.id).join(' ');
       return `#${i} ${s.role.padEnd(9)} ${s.kind.padEnd(6)} [${s.start},${s.end}) ${body}${'complete' in s ? (s.complete ? '' : ' (incomplete)') : ''}\n     ids: ${ids}`;
     })
@@ -180,7 +199,15 @@ async function main(argv: string[]): Promise<number> {
       name: m.name,
       description: m.description,
       hash: pkg.hash,
-      llm: { graph: m.llm.graph.path, layers: m.llm.numLayers, kvHeads: m.llm.numKvHeads, headDim: m.llm.headDim, vocabSize: m.llm.vocabSize, maxPositions: m.llm.maxPositions, kvDtype: m.llm.kvDtype },
+      llm: {
+        graph: m.llm.graph.path,
+        layers: m.llm.numLayers,
+        kvHeads: m.llm.numKvHeads,
+        headDim: m.llm.headDim,
+        vocabSize: m.llm.vocabSize,
+        maxPositions: m.llm.maxPositions,
+        kvDtype: m.llm.kvDtype,
+      },
       modalities: Object.keys(m.modalities),
       vocabulary: pkg.vocab.describe(),
       presets: m.presets,
@@ -199,7 +226,8 @@ async function main(argv: string[]): Promise<number> {
   // X→text tasks and chat with media may go without words; everything else needs a prompt.
   if (!text && !(hasMedia && task !== 'raw')) throw new Error(`${cmd}: a prompt is required`);
   const ep = o.ep as ExecutionProviderChoice;
-  if (!['auto', 'cpu', 'cuda'].includes(ep)) throw new Error(`--ep: expected auto, cpu or cuda, got ${JSON.stringify(o.ep)}`);
+  if (!['auto', 'cpu', 'cuda'].includes(ep))
+    throw new Error(`--ep: expected auto, cpu or cuda, got ${JSON.stringify(o.ep)}`);
   const engine = await Engine.open(requireModel(o.model), {
     executionProvider: cmd === 'tokens' ? 'cpu' : ep,
     threads: num(o.threads, 'threads'),
@@ -213,7 +241,14 @@ async function main(argv: string[]): Promise<number> {
       const g = engine.tokenize(prompt, { preset });
       if (o.json) console.log(JSON.stringify(g, null, 2));
       else {
-        console.log(g.tokens.map((t) => `${String(t.position).padStart(4)} ${String(t.id).padStart(6)}  ${t.modality.padEnd(6)} span ${String(t.span).padStart(2)}  ${JSON.stringify(t.piece)}`).join('\n'));
+        console.log(
+          g.tokens
+            .map(
+              (t) =>
+                `${String(t.position).padStart(4)} ${String(t.id).padStart(6)}  ${t.modality.padEnd(6)} span ${String(t.span).padStart(2)}  ${JSON.stringify(t.piece)}`,
+            )
+            .join('\n'),
+        );
         console.log(`\nspans:\n${describeSpans(g)}`);
       }
       return 0;
@@ -231,7 +266,9 @@ async function main(argv: string[]): Promise<number> {
       ...(o.greedy ? { doSample: false } : {}),
       ...(o['no-constrain'] ? { constrain: false } : {}),
     };
-    const voicePrompt = o.voice ? (await engine.encodeMedia('speech', { path: o.voice }, 'voice-prompt')).codes as number[][] : undefined;
+    const voicePrompt = o.voice
+      ? ((await engine.encodeMedia('speech', { path: o.voice }, 'voice-prompt')).codes as number[][])
+      : undefined;
     const ac = new AbortController();
     process.once('SIGINT', () => ac.abort());
     // Stream text as the tokenizer decodes it (pieces alone lack the spaces a decoder inserts, e.g. WordPiece).
@@ -239,16 +276,21 @@ async function main(argv: string[]): Promise<number> {
     let printed = '';
     const g = await engine.generate(prompt, params, {
       signal: ac.signal,
-      onEvent: o.json ? undefined : (e) => {
-        if (e.type === 'token' && e.token.modality === 'text' && e.token.span >= 0) {
-          textIds.push(e.token.id);
-          const text = engine.pkg.tokenizer.decode(textIds);
-          if (text.startsWith(printed)) process.stdout.write(text.slice(printed.length));
-          printed = text;
-        }
-        // A span may open in the prompt (a forced start tag), so name it when it closes.
-        if (e.type === 'span-end' && e.span.kind !== 'text') process.stdout.write(`[${e.span.kind}: ${e.span.kind === 'music' ? `${e.span.codes[0]?.length ?? 0} frames` : `${e.span.codes.length} codes`}]`);
-      },
+      onEvent: o.json
+        ? undefined
+        : (e) => {
+            if (e.type === 'token' && e.token.modality === 'text' && e.token.span >= 0) {
+              textIds.push(e.token.id);
+              const text = engine.pkg.tokenizer.decode(textIds);
+              if (text.startsWith(printed)) process.stdout.write(text.slice(printed.length));
+              printed = text;
+            }
+            // A span may open in the prompt (a forced start tag), so name it when it closes.
+            if (e.type === 'span-end' && e.span.kind !== 'text')
+              process.stdout.write(
+                `[${e.span.kind}: ${e.span.kind === 'music' ? `${e.span.codes[0]?.length ?? 0} frames` : `${e.span.codes.length} codes`}]`,
+              );
+          },
     });
     if (!o.json) process.stdout.write('\n');
     const files = await writeMedia(engine, g, path.resolve(o.out ?? '.'), voicePrompt, ac.signal);

@@ -3,8 +3,25 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
 
 // tsx is only resolved when the engine runs from TypeScript sources (tests), never from a bundle.
-const external = ['onnxruntime-node', 'koffi', 'sharp', 'zeromq', 'vscode', '@huggingface/transformers', 'tsx', 'tsx/cjs'];
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external, logLevel: 'warning' };
+const external = [
+  'onnxruntime-node',
+  'koffi',
+  'sharp',
+  'zeromq',
+  'vscode',
+  '@huggingface/transformers',
+  'tsx',
+  'tsx/cjs',
+];
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external,
+  logLevel: 'warning',
+};
 
 const entries = [
   { in: 'kernel/cli.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
@@ -23,7 +40,18 @@ for (const e of entries.filter((e) => existsSync(e.in))) {
   jobs.push(build({ ...node, entryPoints: [e.in], outfile: e.out, banner: e.banner ? { js: e.banner } : undefined }));
 }
 for (const e of browser.filter((e) => existsSync(e.in))) {
-  jobs.push(build({ bundle: true, platform: 'browser', format: 'esm', target: 'es2022', sourcemap: true, entryPoints: [e.in], outfile: e.out, logLevel: 'warning' }));
+  jobs.push(
+    build({
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      sourcemap: true,
+      entryPoints: [e.in],
+      outfile: e.out,
+      logLevel: 'warning',
+    }),
+  );
 }
 await Promise.all(jobs);
 console.log(`built ${jobs.length} bundle(s)`);

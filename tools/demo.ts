@@ -30,7 +30,8 @@ async function main(): Promise<number> {
   const kernel = kernelScriptPath();
   if (!existsSync(kernel)) throw new Error(`${kernel} missing: run npm run build`);
   const samples = join(root, 'samples');
-  if (!existsSync(join(samples, 'media', 'voice.wav'))) execFileSync(process.execPath, ['--import', 'tsx', join(samples, 'make-samples.ts')], { stdio: 'inherit' });
+  if (!existsSync(join(samples, 'media', 'voice.wav')))
+    execFileSync(process.execPath, ['--import', 'tsx', join(samples, 'make-samples.ts')], { stdio: 'inherit' });
   const out = join(root, 'out');
   mkdirSync(out, { recursive: true });
   const names = readdirSync(samples)
@@ -64,7 +65,8 @@ async function main(): Promise<number> {
       const want = task === 't2i' ? 'image' : task === 'tts' ? 'speech' : task === 't2m' ? 'music' : undefined;
       let got = false;
       for (const o of cell.outputs ?? []) {
-        if (o.output_type === 'stream' && o.name === 'stderr') warnings += (String(Array.isArray(o.text) ? o.text.join('') : o.text).match(/^warning: /gm) ?? []).length;
+        if (o.output_type === 'stream' && o.name === 'stderr')
+          warnings += (String(Array.isArray(o.text) ? o.text.join('') : o.text).match(/^warning: /gm) ?? []).length;
         const data = (o.data ?? {}) as Record<string, unknown>;
         if (typeof data['image/png'] === 'string') {
           const f = `${name}-cell${i}.png`;
@@ -86,20 +88,35 @@ async function main(): Promise<number> {
         }
       }
       if (want && !got && !(cell.outputs ?? []).some((o) => o.output_type === 'error')) {
-        notes.push(`${name} cell ${i} (%task ${task}): the model generated no complete ${want} span, so there is no ${want === 'image' ? 'PNG' : 'WAV'} (see out/${name}.ipynb)`);
+        notes.push(
+          `${name} cell ${i} (%task ${task}): the model generated no complete ${want} span, so there is no ${want === 'image' ? 'PNG' : 'WAV'} (see out/${name}.ipynb)`,
+        );
       }
     }
     const errors = result.runs.filter((r) => r.status !== 'ok').length;
     failed += errors;
-    const status = [errors ? `${errors} error(s)` : 'ok', warnings ? `${warnings} warning(s)` : ''].filter(Boolean).join(', ');
-    rows.push([name, String(result.runs.length), status, String(tokens), tps.toFixed(1), ((performance.now() - t0) / 1000).toFixed(1), files.join(' ') || '-']);
+    const status = [errors ? `${errors} error(s)` : 'ok', warnings ? `${warnings} warning(s)` : '']
+      .filter(Boolean)
+      .join(', ');
+    rows.push([
+      name,
+      String(result.runs.length),
+      status,
+      String(tokens),
+      tps.toFixed(1),
+      ((performance.now() - t0) / 1000).toFixed(1),
+      files.join(' ') || '-',
+    ]);
   }
   const head = ['notebook', 'cells', 'status', 'gen tokens', 'tok/s', 'seconds', 'files in out/'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c])).join('  ');
   console.log(`\nmodel: ${model}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const r of rows) console.log(line(r));
-  if (notes.length) console.log(`\nmissing media (a model-side result, not a kernel error):\n${notes.map((n) => `  - ${n}`).join('\n')}`);
+  if (notes.length)
+    console.log(
+      `\nmissing media (a model-side result, not a kernel error):\n${notes.map((n) => `  - ${n}`).join('\n')}`,
+    );
   console.log(`\nexecuted notebooks and media: ${out}`);
   return failed ? 1 : 0;
 }

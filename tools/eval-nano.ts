@@ -10,7 +10,16 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_FIXTURE, DEFAULT_MODEL, ROOT, TASKS, formatTable, runEval, writeReport, type TaskName } from './eval/run';
+import {
+  DEFAULT_FIXTURE,
+  DEFAULT_MODEL,
+  ROOT,
+  TASKS,
+  formatTable,
+  runEval,
+  writeReport,
+  type TaskName,
+} from './eval/run';
 
 async function main(argv: string[]): Promise<number> {
   const opt = (name: string) => {
@@ -21,15 +30,20 @@ async function main(argv: string[]): Promise<number> {
     const v = opt(name);
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`--${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
     return n;
   };
   const model = resolve(opt('model') ?? DEFAULT_MODEL);
   if (!existsSync(join(model, 'anygpt.json'))) {
-    console.error(`eval:nano: no model package at ${model} (anygpt.json missing); tools/nano/train.sh builds models/anygpt-nano, or pass --model DIR`);
+    console.error(
+      `eval:nano: no model package at ${model} (anygpt.json missing); tools/nano/train.sh builds models/anygpt-nano, or pass --model DIR`,
+    );
     return 1;
   }
-  const tasks = opt('tasks')?.split(',').map((t) => t.trim()) as TaskName[] | undefined;
+  const tasks = opt('tasks')
+    ?.split(',')
+    .map((t) => t.trim()) as TaskName[] | undefined;
   const unknown = tasks?.filter((t) => !TASKS.includes(t));
   if (unknown?.length) throw new Error(`--tasks: unknown ${unknown.join(', ')}; known: ${TASKS.join(', ')}`);
   const out = resolve(opt('out') ?? join(ROOT, 'out', 'eval-nano.json'));
@@ -46,8 +60,13 @@ async function main(argv: string[]): Promise<number> {
     log: (s) => process.stderr.write(`eval:nano: ${s}…\n`),
   });
   console.log(`AnyGPT-nano scorecard — ${report.model.name} ${report.model.hash.slice(0, 12)} (${report.model.dir})`);
-  console.log(`held-out cases: ${report.fixture}; decoding: ${report.decoding === 'greedy' ? 'greedy, minNewTokens 0 (as tools/nano/evaluate.py; other preset fields kept)' : "the package's presets"}, fixed seeds from ${report.seed}; ${report.seconds} s\n`);
-  const pr = Object.entries(report.presets).map(([k, p]) => `${k}: ${p.doSample ? `sample T=${p.temperature} top-k ${p.topK} top-p ${p.topP}` : p.numBeams > 1 ? `beam ${p.numBeams}` : 'greedy'}, rep ${p.repetitionPenalty}, new tokens ${p.minNewTokens}–${p.maxNewTokens}`);
+  console.log(
+    `held-out cases: ${report.fixture}; decoding: ${report.decoding === 'greedy' ? 'greedy, minNewTokens 0 (as tools/nano/evaluate.py; other preset fields kept)' : "the package's presets"}, fixed seeds from ${report.seed}; ${report.seconds} s\n`,
+  );
+  const pr = Object.entries(report.presets).map(
+    ([k, p]) =>
+      `${k}: ${p.doSample ? `sample T=${p.temperature} top-k ${p.topK} top-p ${p.topP}` : p.numBeams > 1 ? `beam ${p.numBeams}` : 'greedy'}, rep ${p.repetitionPenalty}, new tokens ${p.minNewTokens}–${p.maxNewTokens}`,
+  );
   console.log(`package presets: ${pr.join('; ')}\n`);
   console.log(formatTable(report));
   const checks = report.rows.filter((r) => r.pass !== null && r.task !== 'measurement');

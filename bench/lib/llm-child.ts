@@ -100,11 +100,22 @@ async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
   const t0 = performance.now();
   const pkg = await loadPackage(a.model, { hashFiles: false });
   const spec = llmSpecFor(pkg, a.variant);
-  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: a.executionProvider ?? 'cpu', threads: a.threads, kvCache: a.kvCache });
+  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+    executionProvider: a.executionProvider ?? 'cpu',
+    threads: a.threads,
+    kvCache: a.kvCache,
+  });
   const loadMs = performance.now() - t0;
   const ids = promptIds(a.context, a.idRange, pkg.vocab.bosId);
   const N = a.newTokens;
-  const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: N, minNewTokens: N, repetitionPenalty: 1, seed: 1 });
+  const params = resolveParams(pkg.manifest, {
+    doSample: false,
+    constrain: false,
+    maxNewTokens: N,
+    minNewTokens: N,
+    repetitionPenalty: 1,
+    seed: 1,
+  });
   // Prefill alone is timed by decode() itself; the decode-phase run time is the runs after the first.
   let prefillRunMs = 0;
   const starts: number[] = [];
@@ -152,7 +163,9 @@ async function runAnygpt(a: ChildArgs): Promise<ChildResult> {
     rssMiB: process.resourceUsage().maxRSS / 1024,
     kvCache: llm.kvMode,
     executionProvider: llm.executionProvider,
-    ...(llm.fallbackReason || llm.kvFallbackReason ? { fallbackReason: [llm.fallbackReason, llm.kvFallbackReason].filter(Boolean).join('; ') } : {}),
+    ...(llm.fallbackReason || llm.kvFallbackReason
+      ? { fallbackReason: [llm.fallbackReason, llm.kvFallbackReason].filter(Boolean).join('; ') }
+      : {}),
     ids: r.generated.map((g) => g.id).slice(0, 16),
   };
   await llm.release();
@@ -169,7 +182,8 @@ async function runTjs(a: ChildArgs): Promise<ChildResult> {
   mkdirSync(path.join(dir, 'onnx'), { recursive: true });
   symlinkSync(pkg.resolve(spec.graph.path), path.join(dir, 'onnx', 'model.onnx'));
   // ORT resolves external data next to the path it was given (the symlink), under the name the graph records.
-  for (const ext of spec.graph.externalData ?? []) symlinkSync(pkg.resolve(ext.path), path.join(dir, 'onnx', path.basename(ext.path)));
+  for (const ext of spec.graph.externalData ?? [])
+    symlinkSync(pkg.resolve(ext.path), path.join(dir, 'onnx', path.basename(ext.path)));
   const src = path.join(a.model, 'config.json');
   const hf = existsSync(src) ? JSON.parse(readFileSync(src, 'utf8')) : {};
   const { numLayers, numKvHeads, headDim, vocabSize } = spec;
@@ -190,7 +204,10 @@ async function runTjs(a: ChildArgs): Promise<ChildResult> {
       max_position_embeddings: spec.maxPositions,
     }),
   );
-  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: pkg.vocab.bosId, eos_token_id: pkg.vocab.eosId }));
+  writeFileSync(
+    path.join(dir, 'generation_config.json'),
+    JSON.stringify({ bos_token_id: pkg.vocab.bosId, eos_token_id: pkg.vocab.eosId }),
+  );
   const tf = await import('@huggingface/transformers');
   tf.env.allowRemoteModels = false;
   tf.env.localModelPath = root;
@@ -198,7 +215,11 @@ async function runTjs(a: ChildArgs): Promise<ChildResult> {
     dtype: 'fp32',
     device: 'cpu',
     session_options: { intraOpNumThreads: a.threads },
-  } as never)) as unknown as { sessions: Record<string, { run: (...x: unknown[]) => Promise<unknown> }>; generate(o: unknown): Promise<unknown>; dispose(): Promise<void> };
+  } as never)) as unknown as {
+    sessions: Record<string, { run: (...x: unknown[]) => Promise<unknown> }>;
+    generate(o: unknown): Promise<unknown>;
+    dispose(): Promise<void>;
+  };
   const loadMs = performance.now() - t0;
   let runMs = 0;
   const runTimes: number[] = [];
@@ -246,7 +267,15 @@ async function runTjs(a: ChildArgs): Promise<ChildResult> {
   };
   const input = new tf.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
   const mask = new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-  await model.generate({ inputs: input, attention_mask: mask, max_new_tokens: N, min_new_tokens: N, do_sample: false, repetition_penalty: 1, streamer });
+  await model.generate({
+    inputs: input,
+    attention_mask: mask,
+    max_new_tokens: N,
+    min_new_tokens: N,
+    do_sample: false,
+    repetition_penalty: 1,
+    streamer,
+  });
   // stamps[0]: before prefill; stamps[1]: first token (prefill + its sampling); stamps[N]: last token.
   const prefillMs = stamps[1] - stamps[0];
   const decodeMs = stamps[stamps.length - 1] - stamps[1];

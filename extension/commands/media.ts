@@ -15,9 +15,14 @@ const dec = new TextDecoder();
 
 export async function showTokens(arg?: vscode.NotebookCell): Promise<void> {
   const cell = activeCell(arg);
-  const item = cell?.outputs.flatMap((o) => o.items).filter((i) => i.mime === MIME.tokens).pop();
+  const item = cell?.outputs
+    .flatMap((o) => o.items)
+    .filter((i) => i.mime === MIME.tokens)
+    .pop();
   if (!item) {
-    void vscode.window.showInformationMessage(vscode.l10n.t('This cell has no AnyGPT token output. Run it first (or use %tokens).'));
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t('This cell has no AnyGPT token output. Run it first (or use %tokens).'),
+    );
     return;
   }
   const gen = JSON.parse(dec.decode(item.data)) as Generation;
@@ -34,10 +39,21 @@ export function mediaInCell(cell: vscode.NotebookCell): MediaChoice[] {
   const out: MediaChoice[] = [];
   cell.outputs.forEach((o, k) => {
     for (const i of o.items) {
-      if (i.mime === 'image/png' || i.mime === 'image/jpeg') out.push({ label: `$(file-media) ${vscode.l10n.t('Image')} #${k + 1}`, description: i.mime, bytes: i.data, ext: i.mime === 'image/png' ? 'png' : 'jpg' });
+      if (i.mime === 'image/png' || i.mime === 'image/jpeg')
+        out.push({
+          label: `$(file-media) ${vscode.l10n.t('Image')} #${k + 1}`,
+          description: i.mime,
+          bytes: i.data,
+          ext: i.mime === 'image/png' ? 'png' : 'jpg',
+        });
       if (i.mime === MIME.audio) {
         const a = JSON.parse(dec.decode(i.data)) as AudioOutput;
-        out.push({ label: `$(unmute) ${a.modality} #${k + 1}`, description: `${a.durationSec.toFixed(2)} s, ${a.sampleRate} Hz`, bytes: Buffer.from(a.wav, 'base64'), ext: 'wav' });
+        out.push({
+          label: `$(unmute) ${a.modality} #${k + 1}`,
+          description: `${a.durationSec.toFixed(2)} s, ${a.sampleRate} Hz`,
+          bytes: Buffer.from(a.wav, 'base64'),
+          ext: 'wav',
+        });
       }
     }
   });
@@ -60,7 +76,10 @@ export async function saveMediaAs(arg?: vscode.NotebookCell): Promise<void> {
     void vscode.window.showInformationMessage(vscode.l10n.t('This cell has no image or audio output.'));
     return;
   }
-  const pick = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { placeHolder: vscode.l10n.t('Which output?') });
+  const pick =
+    choices.length === 1
+      ? choices[0]
+      : await vscode.window.showQuickPick(choices, { placeHolder: vscode.l10n.t('Which output?') });
   if (!pick) return;
   await saveBytes(pick.bytes, `anygpt-cell${(cell?.index ?? 0) + 1}.${pick.ext}`);
 }

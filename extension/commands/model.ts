@@ -23,7 +23,11 @@ export function cachedModelInfo(context: vscode.ExtensionContext, dir: string): 
   return context.globalState.get<Record<string, ModelInfo>>(INFO, {})[dir];
 }
 
-export async function selectModel(context: vscode.ExtensionContext, bundled: string, onChanged: () => Promise<void>): Promise<void> {
+export async function selectModel(
+  context: vscode.ExtensionContext,
+  bundled: string,
+  onChanged: () => Promise<void>,
+): Promise<void> {
   type Item = vscode.QuickPickItem & { dir?: string; browse?: boolean };
   const current = readSettings().modelPath || bundled;
   const recent = context.globalState.get<string[]>(RECENT, []).filter((d) => d !== bundled);
@@ -32,25 +36,48 @@ export async function selectModel(context: vscode.ExtensionContext, bundled: str
     ...recent.map((d) => ({ label: `$(folder) ${d.split(/[\\/]/).pop()}`, detail: d, dir: d })),
     { label: '$(folder-opened) ' + vscode.l10n.t('Browse for a model package folder…'), browse: true },
   ];
-  for (const i of items) if (i.dir === current) i.description = `${i.description ?? ''} ${vscode.l10n.t('(current)')}`.trim();
-  const pick = await vscode.window.showQuickPick(items, { placeHolder: vscode.l10n.t('Select the AnyGPT model package (a folder with anygpt.json)') });
+  for (const i of items)
+    if (i.dir === current) i.description = `${i.description ?? ''} ${vscode.l10n.t('(current)')}`.trim();
+  const pick = await vscode.window.showQuickPick(items, {
+    placeHolder: vscode.l10n.t('Select the AnyGPT model package (a folder with anygpt.json)'),
+  });
   if (!pick) return;
   let dir = pick.dir;
   if (pick.browse) {
-    const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: vscode.l10n.t('Use this model') });
+    const uris = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      openLabel: vscode.l10n.t('Use this model'),
+    });
     dir = uris?.[0]?.fsPath;
   }
   if (!dir) return;
   let info: ModelInfo;
   try {
-    info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Validating model package…') }, () => validateModel(context.extensionUri, dir!));
+    info = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Validating model package…') },
+      () => validateModel(context.extensionUri, dir!),
+    );
   } catch (e) {
-    void vscode.window.showErrorMessage(vscode.l10n.t('This model package cannot be used: {0}', (e as Error).message), { modal: true });
+    void vscode.window.showErrorMessage(vscode.l10n.t('This model package cannot be used: {0}', (e as Error).message), {
+      modal: true,
+    });
     return;
   }
   await context.globalState.update(RECENT, [dir, ...recent.filter((d) => d !== dir)].slice(0, 8));
-  await context.globalState.update(INFO, { ...context.globalState.get<Record<string, ModelInfo>>(INFO, {}), [dir]: info });
-  await vscode.workspace.getConfiguration('anygpt').update('modelPath', dir === bundled ? '' : dir, vscode.ConfigurationTarget.Global);
-  void vscode.window.showInformationMessage(vscode.l10n.t('Model {0} selected ({1}). It is used from the next kernel start.', info.name, info.modalities.join(', ') || vscode.l10n.t('text only')));
+  await context.globalState.update(INFO, {
+    ...context.globalState.get<Record<string, ModelInfo>>(INFO, {}),
+    [dir]: info,
+  });
+  await vscode.workspace
+    .getConfiguration('anygpt')
+    .update('modelPath', dir === bundled ? '' : dir, vscode.ConfigurationTarget.Global);
+  void vscode.window.showInformationMessage(
+    vscode.l10n.t(
+      'Model {0} selected ({1}). It is used from the next kernel start.',
+      info.name,
+      info.modalities.join(', ') || vscode.l10n.t('text only'),
+    ),
+  );
   await onChanged();
 }

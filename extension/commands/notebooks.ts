@@ -7,7 +7,11 @@ const code = (s: string) => new vscode.NotebookCellData(vscode.NotebookCellKind.
 
 export function templateNotebook(): vscode.NotebookData {
   const data = new vscode.NotebookData([
-    md(vscode.l10n.t('# AnyGPT notebook\nEach code cell is a prompt. Magics such as `%seed`, `%task` and `%temperature` go at the top of a cell; attach media with `![image](path.png)`, `![speech](clip.wav)` or `![music](song.wav)` (drag a file into a cell). `%help` lists everything.')),
+    md(
+      vscode.l10n.t(
+        '# AnyGPT notebook\nEach code cell is a prompt. Magics such as `%seed`, `%task` and `%temperature` go at the top of a cell; attach media with `![image](path.png)`, `![speech](clip.wav)` or `![music](song.wav)` (drag a file into a cell). `%help` lists everything.',
+      ),
+    ),
     code('%seed 42\nDescribe a quiet harbour at dawn in one sentence.'),
     code('%task t2i\n%seed 7\na red kite over green hills'),
     code('%task tts\nHello from AnyGPT.'),
@@ -21,7 +25,11 @@ export function templateNotebook(): vscode.NotebookData {
 export async function newNotebook(extensionId: string): Promise<void> {
   const doc = await vscode.workspace.openNotebookDocument('jupyter-notebook', templateNotebook());
   const editor = await vscode.window.showNotebookDocument(doc);
-  await vscode.commands.executeCommand('notebook.selectKernel', { id: CONTROLLER_ID, extension: extensionId, notebookEditor: editor });
+  await vscode.commands.executeCommand('notebook.selectKernel', {
+    id: CONTROLLER_ID,
+    extension: extensionId,
+    notebookEditor: editor,
+  });
 }
 
 /** Copies the bundled samples into the workspace (editable, next to the user's files) and opens one. */
@@ -34,18 +42,26 @@ export async function openSamples(extensionUri: vscode.Uri): Promise<void> {
     void vscode.window.showWarningMessage(vscode.l10n.t('This build of the extension ships no samples.'));
     return;
   }
-  const notebooks = entries.filter(([n, t]) => t === vscode.FileType.File && n.endsWith('.ipynb')).map(([n]) => n).sort();
+  const notebooks = entries
+    .filter(([n, t]) => t === vscode.FileType.File && n.endsWith('.ipynb'))
+    .map(([n]) => n)
+    .sort();
   if (!notebooks.length) {
     void vscode.window.showWarningMessage(vscode.l10n.t('This build of the extension ships no samples.'));
     return;
   }
-  const pick = await vscode.window.showQuickPick(notebooks, { placeHolder: vscode.l10n.t('Open an AnyGPT sample notebook') });
+  const pick = await vscode.window.showQuickPick(notebooks, {
+    placeHolder: vscode.l10n.t('Open an AnyGPT sample notebook'),
+  });
   if (!pick) return;
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri;
   let target = vscode.Uri.joinPath(src, pick);
   if (ws) {
     const dest = vscode.Uri.joinPath(ws, 'anygpt-samples');
-    const exists = await vscode.workspace.fs.stat(dest).then(() => true, () => false);
+    const exists = await vscode.workspace.fs.stat(dest).then(
+      () => true,
+      () => false,
+    );
     if (!exists) await vscode.workspace.fs.copy(src, dest, { overwrite: false });
     target = vscode.Uri.joinPath(dest, pick);
   }

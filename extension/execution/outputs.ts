@@ -26,9 +26,7 @@ export interface OutputData {
 }
 
 export type OutputOp =
-  | { kind: 'append'; output: OutputData }
-  | { kind: 'replace'; index: number; output: OutputData }
-  | { kind: 'clear' };
+  { kind: 'append'; output: OutputData } | { kind: 'replace'; index: number; output: OutputData } | { kind: 'clear' };
 
 /**
  * The same visible result in fewer edits: everything before the last clear is dropped, and of several replaces of
@@ -56,12 +54,14 @@ const enc = new TextEncoder();
 
 /** Custom (vnd.*) mimes first so our renderers win, text/plain last as the universal fallback. */
 export function orderMimes(mimes: string[]): string[] {
-  const rank = (m: string) => (m.startsWith('application/vnd.') ? 0 : m === 'text/plain' ? 3 : m.startsWith('image/') ? 1 : 2);
+  const rank = (m: string) =>
+    m.startsWith('application/vnd.') ? 0 : m === 'text/plain' ? 3 : m.startsWith('image/') ? 1 : 2;
   return [...mimes].sort((a, b) => rank(a) - rank(b));
 }
 
 export function mimeBytes(mime: string, value: unknown): Uint8Array {
-  if (mime.startsWith('image/') && mime !== 'image/svg+xml' && typeof value === 'string') return Uint8Array.from(Buffer.from(value, 'base64'));
+  if (mime.startsWith('image/') && mime !== 'image/svg+xml' && typeof value === 'string')
+    return Uint8Array.from(Buffer.from(value, 'base64'));
   if (typeof value === 'string') return enc.encode(value);
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return enc.encode(value.join(''));
   return enc.encode(JSON.stringify(value));
@@ -71,6 +71,7 @@ export function bundleToItems(data: Record<string, unknown>): OutputItemData[] {
   return orderMimes(Object.keys(data)).map((mime) => ({ mime, data: mimeBytes(mime, data[mime]) }));
 }
 
+// eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** Per-execution output state: which output a display_id lives in, and the open stream output. */
@@ -102,7 +103,10 @@ export class CellOutputs {
     if (msgType === 'update_display_data') {
       const id = (content.transient as { display_id?: string } | undefined)?.display_id;
       for (const index of (id && this.displays.get(id)) || []) {
-        this.outputs[index] = { ...out, metadata: { ...out.metadata, outputType: this.outputs[index].metadata.outputType } };
+        this.outputs[index] = {
+          ...out,
+          metadata: { ...out.metadata, outputType: this.outputs[index].metadata.outputType },
+        };
         ops.push({ kind: 'replace', index, output: this.outputs[index] });
       }
       return ops;
@@ -112,7 +116,10 @@ export class CellOutputs {
       const mime = out.items[0].mime;
       if (last?.metadata.outputType === 'stream' && last.items[0].mime === mime) {
         // Streams merge into the previous stream output, as in Jupyter.
-        const merged: OutputData = { items: [{ mime, data: concat(last.items[0].data, out.items[0].data) }], metadata: last.metadata };
+        const merged: OutputData = {
+          items: [{ mime, data: concat(last.items[0].data, out.items[0].data) }],
+          metadata: last.metadata,
+        };
         this.outputs[this.outputs.length - 1] = merged;
         ops.push({ kind: 'replace', index: this.outputs.length - 1, output: merged });
         return ops;
@@ -147,15 +154,26 @@ export class CellOutputs {
           metadata: {
             outputType,
             metadata: (c.metadata ?? {}) as Record<string, unknown>,
-            ...(outputType === 'execute_result' ? { executionCount: (c.execution_count as number | undefined) ?? this.executionCount() } : {}),
-            ...(c.transient && Object.keys(c.transient as object).length ? { transient: c.transient as { display_id?: string } } : {}),
+            ...(outputType === 'execute_result'
+              ? { executionCount: (c.execution_count as number | undefined) ?? this.executionCount() }
+              : {}),
+            ...(c.transient && Object.keys(c.transient as object).length
+              ? { transient: c.transient as { display_id?: string } }
+              : {}),
           },
         };
       }
       case 'error': {
         const tb = (c.traceback as string[] | undefined) ?? [];
-        const payload = { name: String(c.ename ?? 'Error'), message: String(c.evalue ?? ''), stack: tb.join('\n').replace(ANSI, '') };
-        return { items: [{ mime: ERROR, data: enc.encode(JSON.stringify(payload)) }], metadata: { outputType: 'error' } };
+        const payload = {
+          name: String(c.ename ?? 'Error'),
+          message: String(c.evalue ?? ''),
+          stack: tb.join('\n').replace(ANSI, ''),
+        };
+        return {
+          items: [{ mime: ERROR, data: enc.encode(JSON.stringify(payload)) }],
+          metadata: { outputType: 'error' },
+        };
       }
       default:
         return undefined;

@@ -12,11 +12,17 @@ export interface SamplingDefaults {
 }
 
 const KEYS: [keyof SamplingDefaults, string][] = [
-  ['temperature', 'temperature'], ['topK', 'top_k'], ['topP', 'top_p'],
-  ['repetitionPenalty', 'repetition_penalty'], ['maxNewTokens', 'max_new_tokens'], ['seed', 'seed'],
+  ['temperature', 'temperature'],
+  ['topK', 'top_k'],
+  ['topP', 'top_p'],
+  ['repetitionPenalty', 'repetition_penalty'],
+  ['maxNewTokens', 'max_new_tokens'],
+  ['seed', 'seed'],
 ];
 
 export function configMagic(d: SamplingDefaults): string {
-  const parts = KEYS.filter(([k]) => typeof d[k] === 'number' && Number.isFinite(d[k])).map(([k, name]) => `${name}=${d[k]}`);
+  const parts = KEYS.filter(([k]) => typeof d[k] === 'number' && Number.isFinite(d[k])).map(
+    ([k, name]) => `${name}=${d[k]}`,
+  );
   return parts.length ? `%config ${parts.join(' ')}` : '';
 }

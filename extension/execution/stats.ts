@@ -23,7 +23,10 @@ export function findStats(outputMetadata: readonly (Record<string, unknown> | un
   return best;
 }
 
-export function formatStats(m: Meta, t: (s: string, ...args: (string | number)[]) => string = fallbackT): CellStats | undefined {
+export function formatStats(
+  m: Meta,
+  t: (s: string, ...args: (string | number)[]) => string = fallbackT,
+): CellStats | undefined {
   if (!m.model) return undefined;
   const parts: string[] = [];
   if (m.generatedTokens) parts.push(t('{0} tok/s', (m.tokensPerSecond ?? 0).toFixed(1)));
@@ -35,7 +38,14 @@ export function formatStats(m: Meta, t: (s: string, ...args: (string | number)[]
     t('Model: {0} ({1})', m.model, m.executionProvider ?? '?'),
     t('Prompt tokens: {0}, generated: {1}', m.promptTokens ?? 0, m.generatedTokens ?? 0),
     m.stopReason ? t('Stop reason: {0}', m.stopReason) : '',
-    m.timings ? t('Timings (ms): {0}', Object.entries(m.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')) : '',
+    m.timings
+      ? t(
+          'Timings (ms): {0}',
+          Object.entries(m.timings)
+            .map(([k, v]) => `${k} ${Math.round(v)}`)
+            .join(', '),
+        )
+      : '',
   ].filter(Boolean);
   return { text: `$(pulse) ${parts.join(' \u00b7 ')}`, tooltip: tip.join('\n') };
 }

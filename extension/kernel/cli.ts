@@ -10,12 +10,35 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(node: string, cliScript: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  node: string,
+  cliScript: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(node, [cliScript, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 120000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code !== 0 && !stderr ? err.message : '') });
-    });
+    execFile(
+      node,
+      [cliScript, ...args],
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env },
+        timeout: opts.timeoutMs ?? 120000,
+        maxBuffer: 32 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({
+          code,
+          stdout: String(stdout),
+          stderr: String(stderr) || (err && code !== 0 && !stderr ? err.message : ''),
+        });
+      },
+    );
   });
 }
 
@@ -29,7 +52,10 @@ export interface ModelInfo {
 
 /** The engine's precise refusal is its last stderr line(s); strip our own noise around it. */
 export function cliError(r: CliResult): string {
-  const lines = (r.stderr || r.stdout).split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (r.stderr || r.stdout)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.slice(-3).join('\n') || `exit code ${r.code}`;
 }
 
@@ -37,5 +63,11 @@ export function parseInspect(r: CliResult): ModelInfo {
   if (r.code !== 0) throw new Error(cliError(r));
   const start = r.stdout.indexOf('{');
   const info = JSON.parse(r.stdout.slice(start)) as ModelInfo & { ok?: boolean };
-  return { dir: info.dir, name: info.name, description: info.description, hash: info.hash, modalities: info.modalities ?? [] };
+  return {
+    dir: info.dir,
+    name: info.name,
+    description: info.description,
+    hash: info.hash,
+    modalities: info.modalities ?? [],
+  };
 }

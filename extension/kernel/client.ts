@@ -61,12 +61,26 @@ export class JupyterClient {
   }
 
   /** Send a request; resolves with the reply. */
-  request(channel: Channel, msgType: string, content: unknown, opts: { metadata?: Record<string, unknown>; onIopub?: (m: Message) => void; timeoutMs?: number } = {}): { msgId: string; reply: Promise<Message> } {
+  request(
+    channel: Channel,
+    msgType: string,
+    content: unknown,
+    opts: { metadata?: Record<string, unknown>; onIopub?: (m: Message) => void; timeoutMs?: number } = {},
+  ): { msgId: string; reply: Promise<Message> } {
     const h = newHeader(msgType, this.session, 'vscode');
     const reply = new Promise<Message>((resolve, reject) => {
-      const timer = opts.timeoutMs ? setTimeout(() => { this.pending.delete(h.msg_id); reject(new Error(`${msgType}: no reply after ${opts.timeoutMs} ms`)); }, opts.timeoutMs) : undefined;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            this.pending.delete(h.msg_id);
+            reject(new Error(`${msgType}: no reply after ${opts.timeoutMs} ms`));
+          }, opts.timeoutMs)
+        : undefined;
       this.pending.set(h.msg_id, {
-        onReply: (m) => { if (timer) clearTimeout(timer); if (!opts.onIopub) this.pending.delete(h.msg_id); resolve(m); },
+        onReply: (m) => {
+          if (timer) clearTimeout(timer);
+          if (!opts.onIopub) this.pending.delete(h.msg_id);
+          resolve(m);
+        },
         onIopub: opts.onIopub,
       });
     });

@@ -11,7 +11,11 @@ import { writeConnectionFile } from '../../common/jupyter-connection';
 export type { ConnectionInfo } from '../../common/jupyter-connection';
 
 /** Find an executable: an explicit path wins, otherwise search PATH (and PATHEXT on Windows). */
-export function resolveNode(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = isExecutable): string | undefined {
+export function resolveNode(
+  configured: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (p: string) => boolean = isExecutable,
+): string | undefined {
   if (configured && configured.trim()) {
     const p = configured.trim();
     return isAbsolute(p) ? (exists(p) ? p : undefined) : searchPath(p, env, exists);
@@ -69,5 +73,10 @@ export function newConnectionFile(): ReturnType<typeof writeConnectionFile> {
 
 export function spawnKernel(argv: string[], env: NodeJS.ProcessEnv, cwd: string | undefined): ChildProcess {
   // detached: its own process group, so SIGINT to the kernel does not reach the extension host.
-  return spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+  return spawn(argv[0], argv.slice(1), {
+    env,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: process.platform !== 'win32',
+  });
 }

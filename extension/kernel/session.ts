@@ -77,9 +77,13 @@ export class KernelSession {
     const argv = kernelArgv(this.opts.node, this.opts.kernelScript, file);
     const proc = spawnKernel(argv, kernelEnv({ ...process.env, ...this.opts.env }, this.opts), this.opts.cwd);
     this.proc = proc;
-    proc.stderr?.on('data', (d: Buffer) => { this.stderrTail = (this.stderrTail + d.toString()).slice(-4000); });
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
+    });
     proc.stdout?.on('data', () => undefined);
-    const spawnError = new Promise<never>((_, reject) => proc.once('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`))));
+    const spawnError = new Promise<never>((_, reject) =>
+      proc.once('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`))),
+    );
     proc.once('exit', (code, signal) => {
       this.client?.close();
       this.client = undefined;
@@ -90,7 +94,10 @@ export class KernelSession {
     this.client = new JupyterClient(info);
     this.client.connect();
     try {
-      const reply = await Promise.race([this.client.waitReady(this.opts.readyTimeoutMs ?? 60000, () => this.running), spawnError]);
+      const reply = await Promise.race([
+        this.client.waitReady(this.opts.readyTimeoutMs ?? 60000, () => this.running),
+        spawnError,
+      ]);
       this.kernelInfo = reply.content;
       // The kernel has read the file and we hold its contents: removing it now leaves no HMAC key behind in the
       // temp folder when the editor is killed before it can shut the kernel down.
@@ -98,7 +105,7 @@ export class KernelSession {
     } catch (e) {
       const tail = this.stderrTail.trim().split('\n').slice(-6).join('\n');
       await this.shutdown();
-      throw new Error(`${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+      throw new Error(`${(e as Error).message}${tail ? `\n${tail}` : ''}`, { cause: e });
     }
   }
 
@@ -108,17 +115,30 @@ export class KernelSession {
     if (!client) throw new Error('kernel is not running');
     let idle!: () => void;
     const idleSeen = new Promise<void>((r) => (idle = r));
-    const exited = new Promise<never>((_, reject) => this.onExit(() => reject(new Error('kernel died during execution'))));
+    const exited = new Promise<never>((_, reject) =>
+      this.onExit(() => reject(new Error('kernel died during execution'))),
+    );
     exited.catch(() => undefined); // only observed through the race below
-    const { msgId, reply } = client.request('shell', 'execute_request', {
-      code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true,
-    }, {
-      metadata,
-      onIopub: (m) => {
-        if (m.header.msg_type === 'status' && (m.content as { execution_state?: string }).execution_state === 'idle') idle();
-        else onIopub(m);
+    const { msgId, reply } = client.request(
+      'shell',
+      'execute_request',
+      {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
       },
-    });
+      {
+        metadata,
+        onIopub: (m) => {
+          if (m.header.msg_type === 'status' && (m.content as { execution_state?: string }).execution_state === 'idle')
+            idle();
+          else onIopub(m);
+        },
+      },
+    );
     try {
       const [r] = await Promise.race([Promise.all([reply, idleSeen]), exited]);
       return r.content as unknown as ExecuteReply;
@@ -127,16 +147,30 @@ export class KernelSession {
     }
   }
 
-  async complete(code: string, cursorPos: number): Promise<{ matches: string[]; cursor_start: number; cursor_end: number } | undefined> {
+  async complete(
+    code: string,
+    cursorPos: number,
+  ): Promise<{ matches: string[]; cursor_start: number; cursor_end: number } | undefined> {
     if (!this.client) return undefined;
-    const { reply } = this.client.request('shell', 'complete_request', { code, cursor_pos: cursorPos }, { timeoutMs: 3000 });
+    const { reply } = this.client.request(
+      'shell',
+      'complete_request',
+      { code, cursor_pos: cursorPos },
+      { timeoutMs: 3000 },
+    );
     return (await reply.catch(() => undefined))?.content as never;
   }
 
   async inspect(code: string, cursorPos: number): Promise<string | undefined> {
     if (!this.client) return undefined;
-    const { reply } = this.client.request('shell', 'inspect_request', { code, cursor_pos: cursorPos, detail_level: 0 }, { timeoutMs: 3000 });
-    const c = (await reply.catch(() => undefined))?.content as { found?: boolean; data?: Record<string, string> } | undefined;
+    const { reply } = this.client.request(
+      'shell',
+      'inspect_request',
+      { code, cursor_pos: cursorPos, detail_level: 0 },
+      { timeoutMs: 3000 },
+    );
+    const c = (await reply.catch(() => undefined))?.content as
+      { found?: boolean; data?: Record<string, string> } | undefined;
     return c?.found ? (c.data?.['text/markdown'] ?? c.data?.['text/plain']) : undefined;
   }
 
@@ -160,7 +194,9 @@ export class KernelSession {
     if (this.running) {
       const gone = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.kill('SIGTERM');
-      const t = setTimeout(() => { if (this.running) proc.kill('SIGKILL'); }, 3000);
+      const t = setTimeout(() => {
+        if (this.running) proc.kill('SIGKILL');
+      }, 3000);
       await gone;
       clearTimeout(t);
     }

@@ -13,11 +13,24 @@ for (const f of ['dist/extension.js', 'dist/kernel.js', 'dist/cli.js', 'dist/med
   if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
 }
 if (!existsSync(join(root, 'models/anygpt-nano/anygpt.json'))) {
-  console.warn('package: WARNING models/anygpt-nano is not built yet; the .vsix will have no bundled model (Select Model can point at one).');
+  console.warn(
+    'package: WARNING models/anygpt-nano is not built yet; the .vsix will have no bundled model (Select Model can point at one).',
+  );
 }
 const out = `${pkg.name}-${pkg.version}-${target}.vsix`;
-execFileSync(join(root, 'node_modules/.bin/vsce'), [
-  'package', '--target', target, '--out', out,
-  '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--allow-star-activation',
-], { stdio: 'inherit', cwd: root, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+execFileSync(
+  join(root, 'node_modules/.bin/vsce'),
+  [
+    'package',
+    '--target',
+    target,
+    '--out',
+    out,
+    '--allow-missing-repository',
+    '--skip-license',
+    '--no-rewrite-relative-links',
+    '--allow-star-activation',
+  ],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } },
+);
 console.log(`package: wrote ${out}`);

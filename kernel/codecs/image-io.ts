@@ -28,11 +28,18 @@ export interface ImageInput {
   warnings: string[];
 }
 
-export async function readImage(src: ByteSource, input: ImageSpec['input'], maxPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<ImageInput> {
+export async function readImage(
+  src: ByteSource,
+  input: ImageSpec['input'],
+  maxPixels = DEFAULT_MAX_INPUT_PIXELS,
+): Promise<ImageInput> {
   const what = src.name;
   if (src.size === 0) throw new MediaError(`${what} is empty (0 bytes); expected an image`, 'empty');
   if (src.size > MAX_IMAGE_FILE_BYTES)
-    throw new MediaError(`${what} is ${(src.size / 2 ** 20).toFixed(0)} MiB, more than the ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB accepted for an image`, 'too-large');
+    throw new MediaError(
+      `${what} is ${(src.size / 2 ** 20).toFixed(0)} MiB, more than the ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB accepted for an image`,
+      'too-large',
+    );
   const bytes = src.read(0, src.size);
   const warnings: string[] = [];
 
@@ -48,7 +55,11 @@ export async function readImage(src: ByteSource, input: ImageSpec['input'], maxP
     );
   }
   const format = meta.format ?? 'unknown';
-  if (!ACCEPTED.has(format)) throw new MediaError(`${what} is a ${format.toUpperCase()} image, which is not accepted; use PNG, JPEG, WebP, GIF or TIFF`, 'unsupported-format');
+  if (!ACCEPTED.has(format))
+    throw new MediaError(
+      `${what} is a ${format.toUpperCase()} image, which is not accepted; use PNG, JPEG, WebP, GIF or TIFF`,
+      'unsupported-format',
+    );
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   if (w * h > maxPixels)
@@ -69,10 +80,15 @@ export async function readImage(src: ByteSource, input: ImageSpec['input'], maxP
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new MediaError(`${what} (${format.toUpperCase()}) could not be decoded, the file is truncated or corrupt: ${reason(e)}`, 'unreadable', { cause: e });
+    throw new MediaError(
+      `${what} (${format.toUpperCase()}) could not be decoded, the file is truncated or corrupt: ${reason(e)}`,
+      'unreadable',
+      { cause: e },
+    );
   }
   const { data, info } = raw;
-  if (info.channels !== 3) throw new MediaError(`${what}: decoding produced ${info.channels} channels instead of RGB`, 'unreadable');
+  if (info.channels !== 3)
+    throw new MediaError(`${what}: decoding produced ${info.channels} channels instead of RGB`, 'unreadable');
   const plane = input.width * input.height;
   const pixels = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
@@ -85,7 +101,9 @@ export async function readImage(src: ByteSource, input: ImageSpec['input'], maxP
 
 /** RGB bytes (HWC) → PNG. */
 export async function encodePng(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /**
@@ -93,10 +111,18 @@ export async function encodePng(rgb: Uint8Array, width: number, height: number):
  * source pixel becomes an exact k×k block, so nothing is invented. Notebook UIs show images at their pixel
  * size, and a small model's 32×32 output is otherwise a speck. Returns the input when it is large enough.
  */
-export async function enlargeForDisplay(png: Uint8Array, width: number, height: number, minSide = 256): Promise<{ png: Uint8Array; scale: number }> {
+export async function enlargeForDisplay(
+  png: Uint8Array,
+  width: number,
+  height: number,
+  minSide = 256,
+): Promise<{ png: Uint8Array; scale: number }> {
   const scale = Math.floor(minSide / Math.max(width, height));
   if (scale < 2) return { png, scale: 1 };
-  const out = await sharp(png).resize(width * scale, height * scale, { kernel: 'nearest' }).png().toBuffer();
+  const out = await sharp(png)
+    .resize(width * scale, height * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
   return { png: out, scale };
 }
 

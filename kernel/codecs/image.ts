@@ -56,12 +56,22 @@ export class ImageCodec {
 
   async encode(src: ByteSource): Promise<{ codes: number[]; warnings: string[] }> {
     const img = await readImage(src, this.spec.input, this.maxPixels);
-    const out = await this.encoder.run({ pixel_values: this.encoder.tensor('float32', img.pixels, [1, 3, img.height, img.width]) }, 'codes');
+    const out = await this.encoder.run(
+      { pixel_values: this.encoder.tensor('float32', img.pixels, [1, 3, img.height, img.width]) },
+      'codes',
+    );
     const codes = tensorNumbers(out, 'image encoder');
     if (codes.length !== this.spec.tokensPerImage)
-      throw new MediaError(`the image encoder ${this.encoder.file} produced ${codes.length} ids; the manifest says ${this.spec.tokensPerImage} per image`, 'model');
+      throw new MediaError(
+        `the image encoder ${this.encoder.file} produced ${codes.length} ids; the manifest says ${this.spec.tokensPerImage} per image`,
+        'model',
+      );
     const bad = codes.findIndex((c) => c < 0 || c >= this.spec.tokens.size);
-    if (bad >= 0) throw new MediaError(`the image encoder ${this.encoder.file} produced id ${codes[bad]} at ${bad}, outside 0..${this.spec.tokens.size - 1}`, 'model');
+    if (bad >= 0)
+      throw new MediaError(
+        `the image encoder ${this.encoder.file} produced id ${codes[bad]} at ${bad}, outside 0..${this.spec.tokens.size - 1}`,
+        'model',
+      );
     return { codes, warnings: img.warnings };
   }
 
@@ -69,9 +79,16 @@ export class ImageCodec {
   validate(codes: readonly number[]): void {
     const n = this.spec.tokensPerImage;
     if (codes.length !== n)
-      throw new MediaError(`an image needs exactly ${n} tokens, the span has ${codes.length}${codes.length < n ? ' (it was cut short)' : ''}`, 'invalid-tokens');
+      throw new MediaError(
+        `an image needs exactly ${n} tokens, the span has ${codes.length}${codes.length < n ? ' (it was cut short)' : ''}`,
+        'invalid-tokens',
+      );
     const bad = codes.findIndex((c) => !Number.isInteger(c) || c < 0 || c >= this.spec.tokens.size);
-    if (bad >= 0) throw new MediaError(`image token ${bad} has code ${codes[bad]}, outside 0..${this.spec.tokens.size - 1}`, 'invalid-tokens');
+    if (bad >= 0)
+      throw new MediaError(
+        `image token ${bad} has code ${codes[bad]}, outside 0..${this.spec.tokens.size - 1}`,
+        'invalid-tokens',
+      );
   }
 
   async decode(codes: readonly number[], opts: DecodeProgress = {}): Promise<DecodedImage> {
@@ -81,7 +98,11 @@ export class ImageCodec {
       const dec = this.direct!;
       const out = await dec.run({ codes: dec.int64(codes, [1, codes.length]) }, 'pixels');
       const [, h, w, c] = out.dims;
-      if (out.dims.length !== 4 || c !== 3) throw new MediaError(`the image decoder ${dec.file} returned shape [${out.dims.join(',')}], expected [1,H,W,3]`, 'model');
+      if (out.dims.length !== 4 || c !== 3)
+        throw new MediaError(
+          `the image decoder ${dec.file} returned shape [${out.dims.join(',')}], expected [1,H,W,3]`,
+          'model',
+        );
       const px = tensorFloats(out, 'image decoder');
       const rgb = new Uint8Array(px.length);
       for (let i = 0; i < px.length; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(px[i])));
@@ -96,7 +117,10 @@ export class ImageCodec {
     const seedOut = await this.seed!.run({ codes: this.seed!.int64(codes, [1, codes.length]) }, 'image_embeds');
     const embeds = tensorFloats(seedOut, 'SEED decoder');
     if (normalizer && normalizer.mean.length !== embeds.length)
-      throw new MediaError(`the image normaliser has ${normalizer.mean.length} values but the SEED decoder gives ${embeds.length}-d embeddings`, 'model');
+      throw new MediaError(
+        `the image normaliser has ${normalizer.mean.length} values but the SEED decoder gives ${embeds.length}-d embeddings`,
+        'model',
+      );
 
     // Noise order is part of the seed contract (docs/codecs.md): latents first, then the embedding noise.
     const rng = new Xoshiro128(opts.seed ?? 0);
@@ -153,7 +177,11 @@ export class ImageCodec {
     for (let i = 0; i < final.length; i++) scaled[i] = final[i] / d.vaeScale;
     const vae = this.vae!;
     const img = await vae.run({ latent_sample: vae.tensor('float32', scaled, d.latentShape) }, 'sample');
-    if (img.dims.length !== 4 || img.dims[1] !== 3) throw new MediaError(`the VAE decoder ${vae.file} returned shape [${img.dims.join(',')}], expected [1,3,H,W]`, 'model');
+    if (img.dims.length !== 4 || img.dims[1] !== 3)
+      throw new MediaError(
+        `the VAE decoder ${vae.file} returned shape [${img.dims.join(',')}], expected [1,3,H,W]`,
+        'model',
+      );
     const [, , h, w] = img.dims;
     const rgb = vaeToRgb(tensorFloats(img, 'VAE decoder'), h, w);
     return { png: await encodePng(rgb, w, h), width: w, height: h, warnings: [] };
@@ -163,7 +191,10 @@ export class ImageCodec {
     if (!this.constants) {
       const text = this.readF32(d.textEmbedding, 'text embedding');
       if (text.length % TEXT_TOKENS !== 0)
-        throw new MediaError(`the text embedding ${d.textEmbedding.path} holds ${text.length} floats, not a multiple of ${TEXT_TOKENS} rows`, 'model');
+        throw new MediaError(
+          `the text embedding ${d.textEmbedding.path} holds ${text.length} floats, not a multiple of ${TEXT_TOKENS} rows`,
+          'model',
+        );
       const normalizer = d.imageNormalizer && {
         mean: this.readF32(d.imageNormalizer.mean, 'image normaliser mean'),
         std: this.readF32(d.imageNormalizer.std, 'image normaliser std'),
@@ -178,9 +209,12 @@ export class ImageCodec {
     try {
       b = readFileSync(join(this.host.dir, ref.path));
     } catch (e) {
-      throw new MediaError(`the ${label} file ${ref.path} could not be read: ${(e as Error).message}`, 'model', { cause: e });
+      throw new MediaError(`the ${label} file ${ref.path} could not be read: ${(e as Error).message}`, 'model', {
+        cause: e,
+      });
     }
-    if (b.byteLength % 4) throw new MediaError(`the ${label} file ${ref.path} is ${b.byteLength} bytes, not whole float32 values`, 'model');
+    if (b.byteLength % 4)
+      throw new MediaError(`the ${label} file ${ref.path} is ${b.byteLength} bytes, not whole float32 values`, 'model');
     const out = new Float32Array(b.byteLength / 4);
     for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(i * 4);
     return out;

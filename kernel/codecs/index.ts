@@ -19,7 +19,14 @@ import { parseTokens, type ParseTokensOptions, type RawTokens } from './tokens';
 export { MediaError, type MediaErrorCode } from './errors';
 export { flattenMusic, unflattenMusic } from './music-codes';
 export { enlargeForDisplay } from './image-io';
-export { parseTokens, splitTokenString, type ParsedSpan, type ParseTokensOptions, type RawTokens, type TokenIdBlock } from './tokens';
+export {
+  parseTokens,
+  splitTokenString,
+  type ParsedSpan,
+  type ParseTokensOptions,
+  type RawTokens,
+  type TokenIdBlock,
+} from './tokens';
 export type { MediaInput } from './byte-source';
 export type { DecodedImage, DecodeProgress } from './image';
 export type { DecodedAudio, SpeechDecodeOptions, SpeechPurpose } from './speech';
@@ -81,9 +88,13 @@ export class Codecs {
     return this.speechCodec().decode(semantic, opts);
   }
 
-  decodeMusic(codes: readonly (readonly number[])[], opts?: Pick<DecodeProgress, 'onProgress'>): Promise<DecodedAudio> {
-    const r = this.musicCodec().decode(codes);
-    return r.then((x) => (opts?.onProgress?.(1, 1), x));
+  async decodeMusic(
+    codes: readonly (readonly number[])[],
+    opts?: Pick<DecodeProgress, 'onProgress'>,
+  ): Promise<DecodedAudio> {
+    const decoded = await this.musicCodec().decode(codes);
+    opts?.onProgress?.(1, 1);
+    return decoded;
   }
 
   /** A Generation span → media. Incomplete spans still decode when their codes allow it. */
@@ -103,7 +114,11 @@ export class Codecs {
     return { ...r, warnings: [...parsed.warnings, ...r.warnings] };
   }
 
-  private async decodeCodes(modality: MediaModality, codes: number[] | number[][], opts: DecodeOptions): Promise<DecodedMedia> {
+  private async decodeCodes(
+    modality: MediaModality,
+    codes: number[] | number[][],
+    opts: DecodeOptions,
+  ): Promise<DecodedMedia> {
     if (modality === 'image') return { modality, ...(await this.decodeImage(codes as number[], opts)) };
     if (modality === 'speech') return { modality, ...(await this.decodeSpeech(codes as number[], opts)) };
     return { modality, ...(await this.decodeMusic(codes as number[][], opts)) };
@@ -136,5 +151,8 @@ export class Codecs {
 }
 
 function missing(m: MediaModality): never {
-  throw new MediaError(`this model package has no ${m} codec (its manifest declares no modalities.${m})`, 'unsupported-format');
+  throw new MediaError(
+    `this model package has no ${m} codec (its manifest declares no modalities.${m})`,
+    'unsupported-format',
+  );
 }

@@ -39,10 +39,15 @@ export class Component {
   private async create(): Promise<InferenceSession> {
     let s: InferenceSession;
     try {
-      s = await this.host.ort.InferenceSession.create(join(this.host.dir, this.ref.path), this.host.sessionOptions ?? {});
+      s = await this.host.ort.InferenceSession.create(
+        join(this.host.dir, this.ref.path),
+        this.host.sessionOptions ?? {},
+      );
     } catch (e) {
       this.session = undefined; // allow a retry after the file is fixed
-      throw new MediaError(`the ${this.label} graph ${this.ref.path} could not be opened: ${msg(e)}`, 'model', { cause: e });
+      throw new MediaError(`the ${this.label} graph ${this.ref.path} could not be opened: ${msg(e)}`, 'model', {
+        cause: e,
+      });
     }
     const missing = this.inputs.filter((n) => !s.inputNames.includes(n));
     if (missing.length)
@@ -71,7 +76,9 @@ export class Component {
       const shapes = Object.entries(feeds)
         .map(([k, t]) => `${k} ${t.type}[${t.dims.join(',')}]`)
         .join(', ');
-      throw new MediaError(`the ${this.label} graph ${this.ref.path} failed on ${shapes}: ${msg(e)}`, 'model', { cause: e });
+      throw new MediaError(`the ${this.label} graph ${this.ref.path} failed on ${shapes}: ${msg(e)}`, 'model', {
+        cause: e,
+      });
     }
     const t = (res[output] ?? res[s.outputNames[0]]) as Tensor | undefined;
     if (!t) throw new MediaError(`the ${this.label} graph ${this.ref.path} returned no output`, 'model');
@@ -101,14 +108,16 @@ export class Component {
 export function tensorNumbers(t: Tensor, label: string): number[] {
   const d = t.data as unknown;
   if (d instanceof BigInt64Array) return Array.from(d, Number);
-  if (d instanceof Float32Array || d instanceof Int32Array || d instanceof Uint8Array || d instanceof Float64Array) return Array.from(d as ArrayLike<number>);
+  if (d instanceof Float32Array || d instanceof Int32Array || d instanceof Uint8Array || d instanceof Float64Array)
+    return Array.from(d as ArrayLike<number>);
   throw new MediaError(`the ${label} output has element type ${t.type}, expected numbers`, 'model');
 }
 
 /** Tensor → Float32Array (float32 or uint8 outputs). */
 export function tensorFloats(t: Tensor, label: string): Float32Array {
   if (t.data instanceof Float32Array) return t.data;
-  if (t.data instanceof Uint8Array || t.data instanceof Float64Array) return Float32Array.from(t.data as ArrayLike<number>);
+  if (t.data instanceof Uint8Array || t.data instanceof Float64Array)
+    return Float32Array.from(t.data as ArrayLike<number>);
   throw new MediaError(`the ${label} output has element type ${t.type}, expected float32`, 'model');
 }
 

@@ -41,7 +41,8 @@ export function scaledLinearAlphasCumprod(numTrain: number, betaStart: number, b
 
 /** Timesteps PLMS visits for `steps` inference steps: e.g. 20 → 951, 901, 901, 851, …, 51, 1 (21 values). */
 export function pndmTimesteps(steps: number, numTrain: number, offset: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1 || steps > numTrain) throw new RangeError(`steps must be an integer in 1..${numTrain}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > numTrain)
+    throw new RangeError(`steps must be an integer in 1..${numTrain}, got ${steps}`);
   const ratio = Math.floor(numTrain / steps);
   const leading = Array.from({ length: steps }, (_, i) => i * ratio + offset);
   return [...leading.slice(0, -1), ...leading.slice(-2, -1), ...leading.slice(-1)].reverse();

@@ -64,14 +64,22 @@ export function soundstormPasses(cfg: SoundStormConfig): number {
 }
 
 /** Generates acoustic codes for `semantic`; returns layer-major [1 + A][N] (semantic layer first). */
-export async function soundstormGenerate(net: SoundStormNet, semantic: readonly number[], cfg: SoundStormConfig, opts: SoundStormOptions): Promise<number[][]> {
+export async function soundstormGenerate(
+  net: SoundStormNet,
+  semantic: readonly number[],
+  cfg: SoundStormConfig,
+  opts: SoundStormOptions,
+): Promise<number[][]> {
   const A = cfg.numAcoustic;
   const C = cfg.codebookSize;
   const N = semantic.length;
   const prompt = opts.prompt;
   const P = prompt ? prompt[0].length : 0;
   if (prompt && (prompt.length !== A + 1 || prompt.some((row) => row.length !== P)))
-    throw new MediaError(`the voice prompt must have ${A + 1} code layers of equal length; got ${prompt.length} layers`, 'invalid-tokens');
+    throw new MediaError(
+      `the voice prompt must have ${A + 1} code layers of equal length; got ${prompt.length} layers`,
+      'invalid-tokens',
+    );
   const L = P + N;
   const cond = new Int32Array(L);
   const codes = new Int32Array(L * A).fill(cfg.maskId);
@@ -100,7 +108,10 @@ export async function soundstormGenerate(net: SoundStormNet, semantic: readonly 
       opts.onNetCall?.({ layer: q, iteration: i, codes: codes.slice(), masked: countMasked(codes, cfg.maskId) });
       const logits = await net(codes, cond);
       if (logits.length !== L * A * C)
-        throw new MediaError(`the SoundStorm net returned ${logits.length} logits; expected ${L}·${A}·${C} = ${L * A * C}`, 'model');
+        throw new MediaError(
+          `the SoundStorm net returned ${logits.length} logits; expected ${L}·${A}·${C} = ${L * A * C}`,
+          'model',
+        );
       const greedy = q >= 1 || nMask === 0;
       const temperature = Math.max(i / cfg.steps, 1e-10);
       for (let pos = 0; pos < L * A; pos++) {
@@ -116,7 +127,6 @@ export async function soundstormGenerate(net: SoundStormNet, semantic: readonly 
         let above = 0;
         for (let c = 0; c < C; c++) if (row[c] > thr) above++;
         let tiesLeft = keep - above;
-        let max = -Infinity;
         let best = -1;
         let bestScore = -Infinity;
         let rowMax = -Infinity;
@@ -133,7 +143,7 @@ export async function soundstormGenerate(net: SoundStormNet, semantic: readonly 
             }
           }
         }
-        max = rowMax;
+        const max = rowMax;
         let z = 0;
         for (const c of kept) z += Math.exp(row[c] - max);
         ids[pos] = best;

@@ -44,7 +44,8 @@ export class SpeechCodec {
   ) {
     this.encoder = new Component(host, 'speech encoder', spec.encoder, ['waveform']);
     this.decoder = new Component(host, 'speech decoder', spec.decoder, ['codes']);
-    if (spec.acoustic) this.acoustic = new Component(host, 'SoundStorm net', spec.acoustic.graph, ['codes', 'cond_ids']);
+    if (spec.acoustic)
+      this.acoustic = new Component(host, 'SoundStorm net', spec.acoustic.graph, ['codes', 'cond_ids']);
   }
 
   /** Samples per codec frame (16 kHz / 50 Hz = 320). */
@@ -60,11 +61,20 @@ export class SpeechCodec {
       channels: purpose === 'input' ? 'first' : 'average',
       minSamples: this.hop,
     });
-    const trimmed = this.spec.trimSilence ? trimSilence(audio.samples, this.spec.sampleRate, this.spec.trimSilence) : audio.samples;
+    const trimmed = this.spec.trimSilence
+      ? trimSilence(audio.samples, this.spec.sampleRate, this.spec.trimSilence)
+      : audio.samples;
     const samples = trimmed.length >= this.hop ? trimmed : audio.samples; // a lone click: keep what was given
-    const out = await this.encoder.run({ waveform: this.encoder.tensor('float32', samples, [1, 1, samples.length]) }, 'codes');
+    const out = await this.encoder.run(
+      { waveform: this.encoder.tensor('float32', samples, [1, 1, samples.length]) },
+      'codes',
+    );
     const [Q, , F] = out.dims;
-    if (out.dims.length !== 3 || out.dims[1] !== 1) throw new MediaError(`the speech encoder ${this.encoder.file} returned shape [${out.dims.join(',')}], expected [Q,1,F]`, 'model');
+    if (out.dims.length !== 3 || out.dims[1] !== 1)
+      throw new MediaError(
+        `the speech encoder ${this.encoder.file} returned shape [${out.dims.join(',')}], expected [Q,1,F]`,
+        'model',
+      );
     const flat = tensorNumbers(out, 'speech encoder');
     const codes = Array.from({ length: Q }, (_, q) => flat.slice(q * F, (q + 1) * F));
     return { codes, warnings: audio.warnings };
@@ -74,7 +84,8 @@ export class SpeechCodec {
     if (semantic.length === 0) throw new MediaError('the speech span holds no tokens', 'empty');
     const C = this.spec.codebookSize;
     const bad = semantic.findIndex((c) => !Number.isInteger(c) || c < 0 || c >= C);
-    if (bad >= 0) throw new MediaError(`speech token ${bad} has code ${semantic[bad]}, outside 0..${C - 1}`, 'invalid-tokens');
+    if (bad >= 0)
+      throw new MediaError(`speech token ${bad} has code ${semantic[bad]}, outside 0..${C - 1}`, 'invalid-tokens');
   }
 
   async decode(semantic: readonly number[], opts: SpeechDecodeOptions = {}): Promise<DecodedAudio> {
@@ -97,7 +108,10 @@ export class SpeechCodec {
       layers = await soundstormGenerate(
         async (codes, cond) => {
           const L = cond.length;
-          const out = await net.run({ codes: net.int64(codes, [1, codes.length]), cond_ids: net.int64(cond, [1, L]) }, 'logits');
+          const out = await net.run(
+            { codes: net.int64(codes, [1, codes.length]), cond_ids: net.int64(cond, [1, L]) },
+            'logits',
+          );
           return tensorFloats(out, 'SoundStorm net');
         },
         semantic,
@@ -119,11 +133,14 @@ export class SpeechCodec {
   private defaultVoicePrompt(file: FileRef): Promise<number[][]> {
     this.defaultVoice ??= (async () => {
       try {
-        return (await withSource({ path: join(this.host.dir, file.path) }, (src) => this.encode(src, 'voice-prompt'))).codes;
+        return (await withSource({ path: join(this.host.dir, file.path) }, (src) => this.encode(src, 'voice-prompt')))
+          .codes;
       } catch (e) {
         this.defaultVoice = undefined;
         const why = e instanceof Error ? e.message : String(e);
-        throw new MediaError(`the package's default voice prompt ${file.path} could not be used: ${why}`, 'model', { cause: e });
+        throw new MediaError(`the package's default voice prompt ${file.path} could not be used: ${why}`, 'model', {
+          cause: e,
+        });
       }
     })();
     return this.defaultVoice;
@@ -132,14 +149,25 @@ export class SpeechCodec {
   private checkPrompt(prompt: number[][], cfg: SoundStormConfig): number[][] {
     const need = cfg.numAcoustic + 1;
     if (prompt.length < need)
-      throw new MediaError(`the voice prompt has ${prompt.length} code layers; the acoustic generator needs ${need} (encode it with purpose 'voice-prompt')`, 'invalid-tokens');
+      throw new MediaError(
+        `the voice prompt has ${prompt.length} code layers; the acoustic generator needs ${need} (encode it with purpose 'voice-prompt')`,
+        'invalid-tokens',
+      );
     const rows = prompt.slice(0, need);
     const P = rows[0].length;
     if (P === 0) throw new MediaError('the voice prompt holds no frames', 'empty');
     for (let q = 0; q < need; q++) {
-      if (rows[q].length !== P) throw new MediaError(`voice prompt layer ${q} has ${rows[q].length} frames, layer 0 has ${P}`, 'invalid-tokens');
+      if (rows[q].length !== P)
+        throw new MediaError(
+          `voice prompt layer ${q} has ${rows[q].length} frames, layer 0 has ${P}`,
+          'invalid-tokens',
+        );
       const bad = rows[q].findIndex((c) => !Number.isInteger(c) || c < 0 || c >= cfg.codebookSize);
-      if (bad >= 0) throw new MediaError(`voice prompt layer ${q} frame ${bad} has code ${rows[q][bad]}, outside 0..${cfg.codebookSize - 1}`, 'invalid-tokens');
+      if (bad >= 0)
+        throw new MediaError(
+          `voice prompt layer ${q} frame ${bad} has code ${rows[q][bad]}, outside 0..${cfg.codebookSize - 1}`,
+          'invalid-tokens',
+        );
     }
     return rows;
   }

@@ -31,14 +31,21 @@ export type ParsedSpan =
   | { modality: 'image' | 'speech'; codes: number[]; warnings: string[] }
   | { modality: 'music'; codes: number[][]; warnings: string[] };
 
-type Classified = { kind: 'code'; modality: MediaModality; value: number } | { kind: 'start' | 'end'; modality: MediaModality };
+type Classified =
+  { kind: 'code'; modality: MediaModality; value: number } | { kind: 'start' | 'end'; modality: MediaModality };
 
 const NAMES: Record<MediaModality, string> = { image: 'an image', speech: 'a speech', music: 'a music' };
 
-export function parseTokens(input: RawTokens, modalities: Manifest['modalities'], opts: ParseTokensOptions = {}): ParsedSpan {
+export function parseTokens(
+  input: RawTokens,
+  modalities: Manifest['modalities'],
+  opts: ParseTokensOptions = {},
+): ParsedSpan {
   const items = typeof input === 'string' ? splitTokenString(input) : [...input];
   const numbers = opts.numbers ?? (opts.ids ? 'ids' : 'codes');
-  const blocks = (Object.keys(modalities) as MediaModality[]).filter((m) => modalities[m]).map((m) => [m, modalities[m]!.tokens] as const);
+  const blocks = (Object.keys(modalities) as MediaModality[])
+    .filter((m) => modalities[m])
+    .map((m) => [m, modalities[m]!.tokens] as const);
   if (items.length === 0) throw new MediaError('no tokens to decode: the input is empty', 'empty');
 
   const describe = (i: number) => {
@@ -89,7 +96,11 @@ export function parseTokens(input: RawTokens, modalities: Manifest['modalities']
     modality = first.modality;
   }
   const spec = modalities[modality];
-  if (!spec) throw new MediaError(`this model package has no ${modality} codec, so ${modality} tokens cannot be decoded`, 'invalid-tokens');
+  if (!spec)
+    throw new MediaError(
+      `this model package has no ${modality} codec, so ${modality} tokens cannot be decoded`,
+      'invalid-tokens',
+    );
   const accepts = acceptsText(spec.tokens);
 
   const warnings: string[] = [];
@@ -97,12 +108,23 @@ export function parseTokens(input: RawTokens, modalities: Manifest['modalities']
   let ended = false;
   for (let i = 0; i < items.length; i++) {
     const c = classified[i];
-    if (!c) throw new MediaError(`${describe(i)} is not a media token; ${NAMES[modality]} span accepts ${accepts}`, 'invalid-tokens');
+    if (!c)
+      throw new MediaError(
+        `${describe(i)} is not a media token; ${NAMES[modality]} span accepts ${accepts}`,
+        'invalid-tokens',
+      );
     if (c.modality !== modality)
-      throw new MediaError(`${describe(i)} is ${NAMES[c.modality]} token, but this is ${NAMES[modality]} span; it accepts ${accepts}`, 'invalid-tokens');
+      throw new MediaError(
+        `${describe(i)} is ${NAMES[c.modality]} token, but this is ${NAMES[modality]} span; it accepts ${accepts}`,
+        'invalid-tokens',
+      );
     if (ended) throw new MediaError(`${describe(i)} comes after the end tag ${spec.tokens.end}`, 'invalid-tokens');
     if (c.kind === 'start') {
-      if (i !== 0) throw new MediaError(`${describe(i)}: the start tag ${spec.tokens.start} may only open the span`, 'invalid-tokens');
+      if (i !== 0)
+        throw new MediaError(
+          `${describe(i)}: the start tag ${spec.tokens.start} may only open the span`,
+          'invalid-tokens',
+        );
       continue;
     }
     if (c.kind === 'end') {
@@ -110,10 +132,17 @@ export function parseTokens(input: RawTokens, modalities: Manifest['modalities']
       continue;
     }
     if (c.kind !== 'code') continue;
-    if (c.value >= spec.tokens.size) throw new MediaError(`${describe(i)} has code ${c.value}; ${NAMES[modality]} span accepts ${accepts}`, 'invalid-tokens');
+    if (c.value >= spec.tokens.size)
+      throw new MediaError(
+        `${describe(i)} has code ${c.value}; ${NAMES[modality]} span accepts ${accepts}`,
+        'invalid-tokens',
+      );
     values.push(c.value);
   }
-  if (classified[0]?.kind === 'start' && !ended) warnings.push(`the ${modality} span has no end tag ${spec.tokens.end}; decoded the ${values.length} tokens present`);
+  if (classified[0]?.kind === 'start' && !ended)
+    warnings.push(
+      `the ${modality} span has no end tag ${spec.tokens.end}; decoded the ${values.length} tokens present`,
+    );
   if (values.length === 0) throw new MediaError(`the ${modality} span holds no code tokens`, 'empty');
 
   if (modality === 'music') {

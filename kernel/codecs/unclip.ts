@@ -32,7 +32,11 @@ export function noisingAlpha0(numTrain = 1000): number {
  * The positive class label: [unscale(sqrt(a0)·scale(e) + sqrt(1-a0)·noise), timestepEmbedding(0)], where
  * scale/unscale are the image normaliser ((e-mean)/std and back). The negative one is all zeros.
  */
-export function unclipClassLabel(embeds: Float32Array, noise: Float32Array, normalizer?: { mean: Float32Array; std: Float32Array }): Float32Array {
+export function unclipClassLabel(
+  embeds: Float32Array,
+  noise: Float32Array,
+  normalizer?: { mean: Float32Array; std: Float32Array },
+): Float32Array {
   const d = embeds.length;
   const a0 = noisingAlpha0();
   const out = new Float32Array(2 * d);
@@ -78,7 +82,8 @@ export async function runUnclip(loop: UnclipLoop): Promise<Float32Array> {
       input.set(latents, n);
     }
     const out = await loop.unet(input, cfg ? 2 : 1, t);
-    if (out.length !== input.length) throw new MediaError(`the UNet returned ${out.length} values for ${input.length} latent values`, 'model');
+    if (out.length !== input.length)
+      throw new MediaError(`the UNet returned ${out.length} values for ${input.length} latent values`, 'model');
     let guided = out;
     if (cfg) {
       guided = new Float32Array(n);

@@ -38,7 +38,10 @@ export function parseWavHeader(src: ByteSource): WavInfo {
   const tag = (b: Uint8Array, o: number) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
   if (head.length < 12 || tag(head, 0) !== 'RIFF' || tag(head, 8) !== 'WAVE') {
     if (head.length >= 4 && (tag(head, 0) === 'RF64' || tag(head, 0) === 'BW64'))
-      throw new MediaError(`${what} is an RF64/BW64 (over 4 GB) WAV, which is not supported; export a shorter RIFF WAV`, 'unsupported-format');
+      throw new MediaError(
+        `${what} is an RF64/BW64 (over 4 GB) WAV, which is not supported; export a shorter RIFF WAV`,
+        'unsupported-format',
+      );
     const looks = sniff(src.read(0, 16));
     throw new MediaError(
       `${what} is not a WAV file${looks ? ` (it looks like ${looks})` : head.length < 12 ? ` (only ${src.size} bytes)` : ''}: expected a RIFF/WAVE header. Convert it to WAV (PCM or float)`,
@@ -50,15 +53,24 @@ export function parseWavHeader(src: ByteSource): WavInfo {
   let fmt: Omit<WavInfo, 'dataOffset' | 'frames' | 'warnings'> | undefined;
   for (let chunks = 0; chunks < 100000; chunks++) {
     const h = src.read(pos, 8);
-    if (h.length < 8) throw new MediaError(`${what} has no data chunk: the RIFF chunks end at byte ${pos} before any audio data (truncated or not a real WAV)`, 'unreadable');
+    if (h.length < 8)
+      throw new MediaError(
+        `${what} has no data chunk: the RIFF chunks end at byte ${pos} before any audio data (truncated or not a real WAV)`,
+        'unreadable',
+      );
     const id = tag(h, 0);
     const size = new DataView(h.buffer, h.byteOffset, 8).getUint32(4, true);
     if (id === 'fmt ') {
       const f = src.read(pos + 8, Math.min(size, 40));
-      if (f.length < 16) throw new MediaError(`${what} has a truncated fmt chunk (${f.length} of at least 16 bytes)`, 'unreadable');
+      if (f.length < 16)
+        throw new MediaError(`${what} has a truncated fmt chunk (${f.length} of at least 16 bytes)`, 'unreadable');
       fmt = readFmt(new DataView(f.buffer, f.byteOffset, f.length), what);
     } else if (id === 'data') {
-      if (!fmt) throw new MediaError(`${what} has its data chunk before the fmt chunk, so the sample format is unknown`, 'unreadable');
+      if (!fmt)
+        throw new MediaError(
+          `${what} has its data chunk before the fmt chunk, so the sample format is unknown`,
+          'unreadable',
+        );
       const dataOffset = pos + 8;
       const available = Math.max(0, src.size - dataOffset);
       const warnings: string[] = [];
@@ -67,7 +79,9 @@ export function parseWavHeader(src: ByteSource): WavInfo {
       if (size === 0xffffffff || (size === 0 && available > 0)) {
         // Streaming writers leave the size unset; the data runs to the end of the file.
         bytes = available;
-        warnings.push(`${what}: the WAV data size is unset (streamed file); read ${describeSeconds(seconds(bytes))} to the end of the file`);
+        warnings.push(
+          `${what}: the WAV data size is unset (streamed file); read ${describeSeconds(seconds(bytes))} to the end of the file`,
+        );
       } else if (size > available) {
         throw new MediaError(
           `${what} is truncated: its header declares ${describeSeconds(seconds(size))} of audio (${size} bytes) but only ${available} bytes (${describeSeconds(seconds(available))}) follow. The file is incomplete or its header is wrong`,
@@ -95,12 +109,23 @@ function readFmt(v: DataView, what: string): Omit<WavInfo, 'dataOffset' | 'frame
   else if (format === 3 && (bitsPerSample === 32 || bitsPerSample === 64)) encoding = 'float';
   else {
     const name = FORMAT_NAMES[format] ?? (format === 1 ? 'PCM' : format === 3 ? 'float' : `format code ${format}`);
-    throw new MediaError(`${what} uses ${name} with ${bitsPerSample}-bit samples, which is not supported; use PCM 8/16/24/32-bit or 32-bit float WAV`, 'unsupported-format');
+    throw new MediaError(
+      `${what} uses ${name} with ${bitsPerSample}-bit samples, which is not supported; use PCM 8/16/24/32-bit or 32-bit float WAV`,
+      'unsupported-format',
+    );
   }
-  if (channels < 1 || channels > 256) throw new MediaError(`${what} declares ${channels} channels; expected 1 to 256`, 'unreadable');
-  if (sampleRate < 1000 || sampleRate > 768000) throw new MediaError(`${what} declares a sample rate of ${sampleRate} Hz; expected 1000 to 768000 Hz`, 'unreadable');
+  if (channels < 1 || channels > 256)
+    throw new MediaError(`${what} declares ${channels} channels; expected 1 to 256`, 'unreadable');
+  if (sampleRate < 1000 || sampleRate > 768000)
+    throw new MediaError(
+      `${what} declares a sample rate of ${sampleRate} Hz; expected 1000 to 768000 Hz`,
+      'unreadable',
+    );
   if (blockAlign !== (channels * bitsPerSample) / 8)
-    throw new MediaError(`${what} has an inconsistent fmt chunk: block align ${blockAlign} ≠ ${channels} channels × ${bitsPerSample / 8} bytes`, 'unreadable');
+    throw new MediaError(
+      `${what} has an inconsistent fmt chunk: block align ${blockAlign} ≠ ${channels} channels × ${bitsPerSample / 8} bytes`,
+      'unreadable',
+    );
   return { encoding, bitsPerSample, channels, sampleRate, blockAlign };
 }
 
@@ -128,7 +153,8 @@ export function readWavFrames(src: ByteSource, info: WavInfo, start: number, cou
           );
       } else if (bitsPerSample === 8) x = (v.getUint8(o) - 128) / 128;
       else if (bitsPerSample === 16) x = v.getInt16(o, true) / 32768;
-      else if (bitsPerSample === 24) x = ((v.getInt8(o + 2) << 16) | (v.getUint8(o + 1) << 8) | v.getUint8(o)) / 8388608;
+      else if (bitsPerSample === 24)
+        x = ((v.getInt8(o + 2) << 16) | (v.getUint8(o + 1) << 8) | v.getUint8(o)) / 8388608;
       else x = v.getInt32(o, true) / 2147483648;
       out[c][f] = x;
     }

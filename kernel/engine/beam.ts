@@ -48,7 +48,16 @@ export async function beamSearch(
   const K = params.numBeams;
   const stopIds = stopIdsFor(vocab, params.constrain);
   const processors = buildProcessors(params, stopIds, false);
-  let beams: Beam[] = [{ steps: [], score: 0, logits: first.logits, cache: first.cache, state: startState, seen: new SeenSet(vocab.size, promptIds) }];
+  let beams: Beam[] = [
+    {
+      steps: [],
+      score: 0,
+      logits: first.logits,
+      cache: first.cache,
+      state: startState,
+      seen: new SeenSet(vocab.size, promptIds),
+    },
+  ];
   const finished: Hypothesis[] = [];
   let aborted = false;
   let tPrev = performance.now();
@@ -92,14 +101,20 @@ export async function beamSearch(
       if (next.length >= K) break;
       const steps = [...c.beam.steps, c.rec];
       if (stopIds.has(c.id)) {
-        finished.push({ steps, norm: norm(c.total, steps.length), stopReason: c.id === vocab.eosId ? 'eos' : 'stop-token' });
+        finished.push({
+          steps,
+          norm: norm(c.total, steps.length),
+          stopReason: c.id === vocab.eosId ? 'eos' : 'stop-token',
+        });
       } else next.push({ parent: c.beam, id: c.id, total: c.total, rec: c.rec });
     }
     hooks.onProgress?.('beam', step + 1, maxNew);
     finished.sort((a, b) => b.norm - a.norm);
     if (finished.length >= K) {
       const worstKept = finished[K - 1].norm;
-      const bestAlive = next.length ? Math.max(...next.map((n) => norm(n.total, n.parent.steps.length + 1))) : -Infinity;
+      const bestAlive = next.length
+        ? Math.max(...next.map((n) => norm(n.total, n.parent.steps.length + 1)))
+        : -Infinity;
       if (bestAlive <= worstKept) {
         beams = [];
         break;
@@ -110,7 +125,12 @@ export async function beamSearch(
     for (const n of next) {
       const seen = n.parent.seen.clone();
       seen.add(n.id);
-      const base = { steps: [...n.parent.steps, n.rec], score: n.total, state: constraints.next(n.parent.state, n.id), seen };
+      const base = {
+        steps: [...n.parent.steps, n.rec],
+        score: n.total,
+        state: constraints.next(n.parent.state, n.id),
+        seen,
+      };
       if (isLast) grown.push({ ...base, logits: n.parent.logits, cache: n.parent.cache });
       else {
         const r = await llm.forward([n.id], n.parent.cache);
@@ -120,7 +140,12 @@ export async function beamSearch(
     beams = grown;
   }
   const pool: Hypothesis[] = [...finished];
-  for (const b of beams) pool.push({ steps: b.steps, norm: norm(b.score, b.steps.length), stopReason: aborted ? 'aborted' : 'max-new-tokens' });
+  for (const b of beams)
+    pool.push({
+      steps: b.steps,
+      norm: norm(b.score, b.steps.length),
+      stopReason: aborted ? 'aborted' : 'max-new-tokens',
+    });
   pool.sort((a, b) => b.norm - a.norm);
   const best = pool[0] ?? { steps: [], norm: 0, stopReason: 'aborted' as StopReason };
   for (const s of best.steps) hooks.onToken?.(s);

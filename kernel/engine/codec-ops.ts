@@ -90,9 +90,24 @@ async function withDecodeOptions(
 }
 
 function toFile(r: DecodedMedia): DecodedMediaFile {
-  if (r.modality === 'image') return { modality: 'image', mime: 'image/png', data: r.png, width: r.width, height: r.height, warnings: r.warnings };
+  if (r.modality === 'image')
+    return {
+      modality: 'image',
+      mime: 'image/png',
+      data: r.png,
+      width: r.width,
+      height: r.height,
+      warnings: r.warnings,
+    };
   // The float waveform stays here: the WAV carries the audio, and postMessage copies every byte.
-  return { modality: r.modality, mime: 'audio/wav', data: r.wav, sampleRate: r.sampleRate, durationSec: r.samples.length / r.sampleRate, warnings: r.warnings };
+  return {
+    modality: r.modality,
+    mime: 'audio/wav',
+    data: r.wav,
+    sampleRate: r.sampleRate,
+    durationSec: r.samples.length / r.sampleRate,
+    warnings: r.warnings,
+  };
 }
 
 export function registerCodecOps(): void {
@@ -104,7 +119,8 @@ export function registerCodecOps(): void {
 
   registerOp('encodeMedia', async ({ modality, input, purpose }) => {
     const c = await openCodecs();
-    const src = 'path' in input ? { path: input.path } : { bytes: input.bytes, name: input.name ?? `the ${modality} input` };
+    const src =
+      'path' in input ? { path: input.path } : { bytes: input.bytes, name: input.name ?? `the ${modality} input` };
     if (modality === 'image') return c.encodeImage(src);
     if (modality === 'music') return c.encodeMusic(src);
     const r = await c.encodeSpeech(src, purpose);
@@ -120,6 +136,8 @@ export function registerCodecOps(): void {
     const c = await openCodecs();
     // The modality may only be known after parsing; name the stage after the first parse.
     const m = modality ?? codecsModule().parseTokens(raw, c.modalities, { modality, ids, numbers }).modality;
-    return withDecodeOptions(ctx, m, { seed, voicePrompt }, (opts) => c.decodeTokens(raw, { ...opts, modality, ids, numbers }));
+    return withDecodeOptions(ctx, m, { seed, voicePrompt }, (opts) =>
+      c.decodeTokens(raw, { ...opts, modality, ids, numbers }),
+    );
   });
 }

@@ -13,7 +13,19 @@ import type { KvCache, LlmSession } from './llm';
 import { Xoshiro128 } from '../../common/prng';
 import type { GeneratedStep } from './record';
 import { RowStats, TINY_Z, type RowScan } from './rowstats';
-import { argmax, buildProcessors, greedyStats, logSumExp, maskedLogZ, rawStats, sampleMasked, sampleMultinomial, SeenSet, type LogitsProcessor, type RawStats } from './sampling';
+import {
+  argmax,
+  buildProcessors,
+  greedyStats,
+  logSumExp,
+  maskedLogZ,
+  rawStats,
+  sampleMasked,
+  sampleMultinomial,
+  SeenSet,
+  type LogitsProcessor,
+  type RawStats,
+} from './sampling';
 import type { Vocabulary } from './vocab';
 
 export interface DecodeContext {
@@ -42,7 +54,14 @@ export interface DecodeResult {
 export function presetInside(params: GenerationParams, manifest: Manifest, modality: Modality): SamplingPreset {
   if (modality === 'text' || modality === params.preset) return params;
   const p = manifest.presets[modality];
-  return { ...params, doSample: p.doSample, temperature: p.temperature, topK: p.topK, topP: p.topP, repetitionPenalty: p.repetitionPenalty };
+  return {
+    ...params,
+    doSample: p.doSample,
+    temperature: p.temperature,
+    topK: p.topK,
+    topP: p.topP,
+    repetitionPenalty: p.repetitionPenalty,
+  };
 }
 
 /** Ids that end generation: EOS always; the template stop tokens when modality-aware decoding is on. */
@@ -50,7 +69,12 @@ export function stopIdsFor(vocab: Vocabulary, constrain: boolean): Set<number> {
   return new Set(constrain ? [vocab.eosId, ...vocab.stopIds] : [vocab.eosId]);
 }
 
-export async function decode(ctx: DecodeContext, promptIds: number[], params: GenerationParams, hooks: DecodeHooks = {}): Promise<DecodeResult> {
+export async function decode(
+  ctx: DecodeContext,
+  promptIds: number[],
+  params: GenerationParams,
+  hooks: DecodeHooks = {},
+): Promise<DecodeResult> {
   const warnings: string[] = [];
   const { vocab, manifest, llm } = ctx;
   const maxPos = llm.spec.maxPositions;
@@ -60,7 +84,9 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
   let maxNew = params.maxNewTokens;
   if (promptIds.length + maxNew > maxPos) {
     maxNew = maxPos - promptIds.length;
-    warnings.push(`maxNewTokens reduced to ${maxNew}: the prompt (${promptIds.length} tokens) plus ${params.maxNewTokens} exceeds llm.maxPositions ${maxPos}`);
+    warnings.push(
+      `maxNewTokens reduced to ${maxNew}: the prompt (${promptIds.length} tokens) plus ${params.maxNewTokens} exceeds llm.maxPositions ${maxPos}`,
+    );
   }
   const constraints = new ModalityConstraints(vocab, manifest);
   let state: SpanState = TEXT_STATE;
@@ -159,7 +185,11 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       raw = rawStats(logits, 5, exps);
       // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
       logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
-      id = preset.doSample ? (masksOnly ? sampleMasked(work, exps, raw.max, logZ, rng) : sampleMultinomial(work, rng, logZ)) : argmax(work);
+      id = preset.doSample
+        ? masksOnly
+          ? sampleMasked(work, exps, raw.max, logZ, rng)
+          : sampleMultinomial(work, rng, logZ)
+        : argmax(work);
     }
     // Read before the next forward starts: ORT overwrites `logits` in place on the bound cache.
     const rawAtId = head ? onKernel!.raw[id] : logits[id];
@@ -180,7 +210,9 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
       if (left === 0 || cache.length + left > maxPos) more = false;
       else {
         maxNew += left;
-        warnings.push(`generated ${left} token(s) past max_new_tokens (${params.maxNewTokens}) to finish the image span`);
+        warnings.push(
+          `generated ${left} token(s) past max_new_tokens (${params.maxNewTokens}) to finish the image span`,
+        );
       }
     }
     if (more && cache.length + 1 > maxPos) {
@@ -213,6 +245,7 @@ export async function decode(ctx: DecodeContext, promptIds: number[], params: Ge
     logits = next.logits;
     cache = next.cache;
   }
-  if (stopReason === 'max-new-tokens' && maxNew < params.maxNewTokens && generated.length === maxNew) stopReason = 'context-full';
+  if (stopReason === 'max-new-tokens' && maxNew < params.maxNewTokens && generated.length === maxNew)
+    stopReason = 'context-full';
   return { generated, stopReason, warnings, prefillMs, decodeMs: performance.now() - t0 - prefillMs };
 }

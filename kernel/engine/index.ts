@@ -129,18 +129,39 @@ export class Engine {
       generated: [],
       stopReason: 'max-new-tokens',
       warnings: [],
-      stats: { loadMs: this.loadMs, prefillMs: 0, decodeMs: 0, promptTokens: ids.length, generatedTokens: 0, tokensPerSecond: 0, stages: { tokenize: ms } },
+      stats: {
+        loadMs: this.loadMs,
+        prefillMs: 0,
+        decodeMs: 0,
+        promptTokens: ids.length,
+        generatedTokens: 0,
+        tokensPerSecond: 0,
+        stages: { tokenize: ms },
+      },
     });
   }
 
-  async generate(prompt: string, params: Partial<GenerationParams> = {}, opts: GenerateOptions = {}): Promise<Generation> {
+  async generate(
+    prompt: string,
+    params: Partial<GenerationParams> = {},
+    opts: GenerateOptions = {},
+  ): Promise<Generation> {
     const full = resolveParams(this.pkg.manifest, params);
     const t0 = performance.now();
     const promptIds = this.encode(prompt);
     const tokenizeMs = performance.now() - t0;
     return this.worker.call(
       'generate',
-      { prompt, promptIds, params: full, engineVersion: ENGINE_VERSION, loadMs: this.loadMs, tokenizeMs, stream: !!opts.onEvent, warnings: [] },
+      {
+        prompt,
+        promptIds,
+        params: full,
+        engineVersion: ENGINE_VERSION,
+        loadMs: this.loadMs,
+        tokenizeMs,
+        stream: !!opts.onEvent,
+        warnings: [],
+      },
       opts,
     );
   }
@@ -149,7 +170,11 @@ export class Engine {
    * A media file → codes and the token span for the prompt. Runs in the worker (codecs open on first use);
    * bad input rejects with the codecs' MediaError (message and code intact).
    */
-  async encodeMedia(modality: MediaModality, input: MediaSource, purpose: MediaPurpose = 'input'): Promise<EncodedMedia> {
+  async encodeMedia(
+    modality: MediaModality,
+    input: MediaSource,
+    purpose: MediaPurpose = 'input',
+  ): Promise<EncodedMedia> {
     // The worker shares the process's cwd, but resolving here makes messages and behaviour independent of it.
     const src: MediaSource = 'path' in input ? { path: path.resolve(input.path) } : input;
     const r = await this.worker.call('encodeMedia', { modality, input: src, purpose });
@@ -158,8 +183,13 @@ export class Engine {
 
   /** A media span of a Generation → PNG or WAV (diffusion / SoundStorm run in the worker). */
   decodeSpan(span: MediaSpan, opts: DecodeMediaOptions = {}): Promise<DecodedMediaFile> {
-    if ((span as { kind: string }).kind === 'text') return Promise.reject(new TypeError('decodeSpan: a text span has no media to decode'));
-    return this.worker.call('decodeSpan', { span, seed: opts.seed, voicePrompt: opts.voicePrompt }, this.decodeCallOptions(opts));
+    if ((span as { kind: string }).kind === 'text')
+      return Promise.reject(new TypeError('decodeSpan: a text span has no media to decode'));
+    return this.worker.call(
+      'decodeSpan',
+      { span, seed: opts.seed, voicePrompt: opts.voicePrompt },
+      this.decodeCallOptions(opts),
+    );
   }
 
   /**
@@ -169,14 +199,27 @@ export class Engine {
   decodeTokens(raw: RawTokens, modality?: MediaModality, opts: DecodeTokensOptions = {}): Promise<DecodedMediaFile> {
     return this.worker.call(
       'decodeTokens',
-      { raw, modality, ids: tokenIdBlocks(this.pkg), numbers: opts.numbers, seed: opts.seed, voicePrompt: opts.voicePrompt },
+      {
+        raw,
+        modality,
+        ids: tokenIdBlocks(this.pkg),
+        numbers: opts.numbers,
+        seed: opts.seed,
+        voicePrompt: opts.voicePrompt,
+      },
       this.decodeCallOptions(opts),
     );
   }
 
-  private decodeCallOptions(opts: DecodeMediaOptions): { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void } {
+  private decodeCallOptions(opts: DecodeMediaOptions): {
+    signal?: AbortSignal;
+    onEvent?: (e: GenerationEvent) => void;
+  } {
     const { onProgress } = opts;
-    return { signal: opts.signal, onEvent: onProgress ? (e) => e.type === 'progress' && onProgress(e.stage, e.done, e.total) : undefined };
+    return {
+      signal: opts.signal,
+      onEvent: onProgress ? (e) => e.type === 'progress' && onProgress(e.stage, e.done, e.total) : undefined,
+    };
   }
 
   async close(): Promise<void> {

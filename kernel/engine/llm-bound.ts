@@ -131,7 +131,16 @@ export class BoundRunner {
         api.call('SessionOptionsAppendExecutionProvider_CUDA_V2', options, cudaOptions);
       }
       session = api.create('CreateSession', env, file, options);
-      return new BoundRunner(api, env, options, session, api.sessionMeta(session, 'input'), api.sessionMeta(session, 'output'), cfg, cudaOptions);
+      return new BoundRunner(
+        api,
+        env,
+        options,
+        session,
+        api.sessionMeta(session, 'input'),
+        api.sessionMeta(session, 'output'),
+        cfg,
+        cudaOptions,
+      );
     } catch (e) {
       api.release('ReleaseSession', session);
       api.release('ReleaseCUDAProviderOptions', cudaOptions);
@@ -148,11 +157,21 @@ export class BoundRunner {
    */
   setLogitsRows(rows: readonly Float32Array[]): void {
     this.checkIdle();
-    for (const r of rows) if (r.length !== this.cfg.vocabSize) throw new RangeError(`setLogitsRows: a row of ${r.length}, the vocabulary is ${this.cfg.vocabSize}`);
+    for (const r of rows)
+      if (r.length !== this.cfg.vocabSize)
+        throw new RangeError(`setLogitsRows: a row of ${r.length}, the vocabulary is ${this.cfg.vocabSize}`);
     for (const r of this.logitsRows) this.api.release('ReleaseValue', r.value);
     this.logitsRows = rows.map((data) => ({
       data,
-      value: this.api.create('CreateTensorWithDataAsOrtValue', this.cpuInfo, data, data.byteLength, BigInt64Array.from([1n, 1n, BigInt(data.length)]), 3, ElementType.float32),
+      value: this.api.create(
+        'CreateTensorWithDataAsOrtValue',
+        this.cpuInfo,
+        data,
+        data.byteLength,
+        BigInt64Array.from([1n, 1n, BigInt(data.length)]),
+        3,
+        ElementType.float32,
+      ),
     }));
     this.nextRow = 0;
   }
@@ -276,29 +295,42 @@ export class BoundRunner {
     const { numLayers, numKvHeads: kvH, headDim: hd, kvDtype, maxPositions } = this.cfg;
     if (need > maxPositions) throw new Error(`context full: ${need} tokens exceed maxPositions = ${maxPositions}`);
     const onDevice = !!this.deviceAllocator;
-    if (onDevice && this.kv.length > 0) throw new Error('a device KV cache is allocated at maxPositions and never grows');
+    if (onDevice && this.kv.length > 0)
+      throw new Error('a device KV cache is allocated at maxPositions and never grows');
     // Growth past the planned size adds at least half the capacity, so repeated growth copies stay linear in total.
     const headroom = Math.max(64, this.capacity >> 1);
-    const capacity = onDevice ? maxPositions : Math.min(maxPositions, Math.ceil((need + headroom) / HOST_KV_CHUNK) * HOST_KV_CHUNK);
+    const capacity = onDevice
+      ? maxPositions
+      : Math.min(maxPositions, Math.ceil((need + headroom) / HOST_KV_CHUNK) * HOST_KV_CHUNK);
     const type = ElementType[kvDtype];
     const bytesPer = kvDtype === 'float16' ? 2 : 4;
     const shape = BigInt64Array.from([1n, BigInt(kvH), BigInt(capacity), BigInt(hd)]);
     const next: Ptr[] = [];
     for (let i = 0; i < 2 * numLayers; i++) {
-      const value = this.api.create('CreateTensorAsOrtValue', onDevice ? this.deviceAllocator : this.hostAllocator, shape, 4, type);
+      const value = this.api.create(
+        'CreateTensorAsOrtValue',
+        onDevice ? this.deviceAllocator : this.hostAllocator,
+        shape,
+        4,
+        type,
+      );
       next.push(value);
       if (!onDevice && this.kv.length > 0 && this.length > 0) {
         const row = hd * bytesPer;
         const dst = new Uint8Array(this.api.view(value, kvH * capacity * row));
         const src = new Uint8Array(this.api.view(this.kv[i], kvH * this.capacity * row));
-        for (let h = 0; h < kvH; h++) dst.set(src.subarray(h * this.capacity * row, (h * this.capacity + this.length) * row), h * capacity * row);
+        for (let h = 0; h < kvH; h++)
+          dst.set(src.subarray(h * this.capacity * row, (h * this.capacity + this.length) * row), h * capacity * row);
       }
     }
     for (const v of this.kv) this.api.release('ReleaseValue', v);
     this.kv = next;
     this.capacity = capacity;
     for (let i = 0; i < numLayers; i++) {
-      for (const [j, part] of [[0, 'key'], [1, 'value']] as const) {
+      for (const [j, part] of [
+        [0, 'key'],
+        [1, 'value'],
+      ] as const) {
         this.api.call('BindInput', this.binding, `past_key_values.${i}.${part}`, next[2 * i + j]);
         this.api.call('BindOutput', this.binding, `present.${i}.${part}`, next[2 * i + j]);
       }
@@ -307,7 +339,13 @@ export class BoundRunner {
 
   /** An ORT-allocated host float32 tensor and a Float32Array over its memory. */
   private hostTensor(dims: number[]): { value: Ptr; data: Float32Array } {
-    const value = this.api.create('CreateTensorAsOrtValue', this.hostAllocator, BigInt64Array.from(dims.map(BigInt)), dims.length, ElementType.float32);
+    const value = this.api.create(
+      'CreateTensorAsOrtValue',
+      this.hostAllocator,
+      BigInt64Array.from(dims.map(BigInt)),
+      dims.length,
+      ElementType.float32,
+    );
     const n = dims.reduce((a, b) => a * b, 1);
     return { value, data: new Float32Array(this.api.view(value, 4 * n)) };
   }
@@ -315,7 +353,15 @@ export class BoundRunner {
   /** An OrtValue over `data` (our memory; kept alive until released). ORT copies the dims. */
   private wrap(data: BigInt64Array, dims: number[] | BigInt64Array): Ptr {
     const shape = dims instanceof BigInt64Array ? dims : BigInt64Array.from(dims.map(BigInt));
-    return this.api.create('CreateTensorWithDataAsOrtValue', this.cpuInfo, data, data.byteLength, shape, shape.length, ElementType.int64);
+    return this.api.create(
+      'CreateTensorWithDataAsOrtValue',
+      this.cpuInfo,
+      data,
+      data.byteLength,
+      shape,
+      shape.length,
+      ElementType.int64,
+    );
   }
 
   /** wrap() for a per-run input: released (and its array let go) at the next run. */
@@ -331,7 +377,8 @@ export class BoundRunner {
    * short (an array a bound mask still reads stays alive as that run's transient owner).
    */
   private makeMask(T: number): { tokens: number; value: Ptr; owner: BigInt64Array } {
-    if (this.ones.length < T) this.ones = new BigInt64Array(Math.min(this.cfg.maxPositions, Math.max(T, 2 * this.ones.length, 256))).fill(1n);
+    if (this.ones.length < T)
+      this.ones = new BigInt64Array(Math.min(this.cfg.maxPositions, Math.max(T, 2 * this.ones.length, 256))).fill(1n);
     this.maskDims[1] = BigInt(T); // ORT copies the dims
     return { tokens: T, value: this.wrap(this.ones.subarray(0, T), this.maskDims), owner: this.ones };
   }

@@ -88,25 +88,33 @@ export async function createSession(
     const missing = missingCudaLibraries();
     if (missing) {
       const reason = `CUDA provider library not installed (${missing})`;
-      if (choice === 'cuda') throw new Error(`CUDA execution provider unavailable: ${reason}. See the README (GPU set-up).`);
+      if (choice === 'cuda')
+        throw new Error(`CUDA execution provider unavailable: ${reason}. See the README (GPU set-up).`);
       const session = await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cpu'] });
       return { session, executionProvider: 'cpu', fallbackReason: `${reason}; using CPU` };
     }
     try {
       // In auto mode the probe is silent (severity 4 = fatal only): the fallback reason is reported instead.
-      const probeOpts = choice === 'auto' && opts.logSeverityLevel === undefined ? { ...opts, logSeverityLevel: 4 as const } : opts;
+      const probeOpts =
+        choice === 'auto' && opts.logSeverityLevel === undefined ? { ...opts, logSeverityLevel: 4 as const } : opts;
       const session = await ort.InferenceSession.create(file, { ...probeOpts, executionProviders: ['cuda'] });
       return { session, executionProvider: 'cuda' };
     } catch (e) {
       const reason = firstLine((e as Error).message);
       if (choice === 'cuda') {
-        throw new Error(`CUDA execution provider failed to load for ${file}: ${reason}. See the README (GPU set-up) for the provider libraries.`);
+        throw new Error(
+          `CUDA execution provider failed to load for ${file}: ${reason}. See the README (GPU set-up) for the provider libraries.`,
+          { cause: e },
+        );
       }
       const session = await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cpu'] });
       return { session, executionProvider: 'cpu', fallbackReason: `CUDA unavailable (${reason}); using CPU` };
     }
   }
-  return { session: await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cpu'] }), executionProvider: 'cpu' };
+  return {
+    session: await ort.InferenceSession.create(file, { ...opts, executionProviders: ['cpu'] }),
+    executionProvider: 'cpu',
+  };
 }
 
 /**
@@ -118,7 +126,13 @@ export function missingCudaLibraries(): string | undefined {
   if (process.platform !== 'linux') return undefined; // other platforms: let ORT decide
   let dir: string;
   try {
-    dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', process.arch);
+    dir = path.join(
+      path.dirname(require.resolve('onnxruntime-node/package.json')),
+      'bin',
+      'napi-v6',
+      'linux',
+      process.arch,
+    );
   } catch {
     return undefined;
   }
@@ -178,15 +192,22 @@ export class LlmSession {
     // In auto mode an in-place graph (GQA, or declared shared-buffer) runs bound when the C API is usable here;
     // otherwise it silently keeps the JS binding's shared buffer (an explicit 'bound' says why it could not).
     let boundRefused: string | undefined;
-    if (choice === 'bound' || (choice === 'auto' && spec.kvCache !== 'dynamic' && (spec.kvCache === 'shared-buffer' || usesGqa()))) {
+    if (
+      choice === 'bound' ||
+      (choice === 'auto' && spec.kvCache !== 'dynamic' && (spec.kvCache === 'shared-buffer' || usesGqa()))
+    ) {
       const r = LlmSession.openBound(file, spec, cfg, usesGqa());
       if (r instanceof LlmSession) return r;
       if (choice === 'bound') boundRefused = r;
     }
     const { session, executionProvider, fallbackReason } = await createSession(file, cfg);
     const meta = {
-      inputs: session.inputMetadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name })),
-      outputs: session.outputMetadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name })),
+      inputs: session.inputMetadata.map((m) =>
+        m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name },
+      ),
+      outputs: session.outputMetadata.map((m) =>
+        m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name },
+      ),
     };
     let info: LlmGraphInfo;
     try {
@@ -195,7 +216,8 @@ export class LlmSession {
       await session.release();
       throw e;
     }
-    const kvMode = choice === 'auto' || choice === 'bound' ? (spec.kvCache ?? (usesGqa() ? 'shared-buffer' : 'dynamic')) : choice;
+    const kvMode =
+      choice === 'auto' || choice === 'bound' ? (spec.kvCache ?? (usesGqa() ? 'shared-buffer' : 'dynamic')) : choice;
     const llm = new LlmSession(session, spec, info, executionProvider, kvMode, fallbackReason);
     if (boundRefused) llm.kvFallbackReason = `bound KV cache unavailable (${boundRefused}); using ${kvMode}`;
     return llm;
@@ -208,7 +230,8 @@ export class LlmSession {
   private static openBound(file: string, spec: LlmSpec, cfg: SessionConfig, gqa: boolean): LlmSession | string {
     if (!gqa) return `${path.basename(file)} has no GroupQueryAttention, so its cache cannot be updated in place`;
     const choice = cfg.executionProvider ?? 'auto';
-    const eps: ('cpu' | 'cuda')[] = choice === 'cuda' ? ['cuda'] : choice === 'cpu' || missingCudaLibraries() ? ['cpu'] : ['cuda', 'cpu'];
+    const eps: ('cpu' | 'cuda')[] =
+      choice === 'cuda' ? ['cuda'] : choice === 'cpu' || missingCudaLibraries() ? ['cpu'] : ['cuda', 'cpu'];
     const reasons: string[] = [];
     for (const ep of eps) {
       let runner: BoundRunner;
@@ -298,7 +321,10 @@ export class LlmSession {
       if (old && cache.length > 0) {
         const src = old[i].data as Float32Array | Uint16Array;
         for (let h = 0; h < kvH; h++) {
-          (data as Float32Array).set((src as Float32Array).subarray(h * oldCap * hd, (h * oldCap + cache.length) * hd), h * capacity * hd);
+          (data as Float32Array).set(
+            (src as Float32Array).subarray(h * oldCap * hd, (h * oldCap + cache.length) * hd),
+            h * capacity * hd,
+          );
         }
       }
       const t = new ort.Tensor(kvDtype, data, [1, kvH, capacity, hd]);
@@ -315,10 +341,15 @@ export class LlmSession {
     const P = cache.length;
     if (S === 0) throw new Error('forward: no input ids');
     if (P + S > this.spec.maxPositions) {
-      throw new PackageError(`context full: ${P + S} tokens exceed anygpt.json llm.maxPositions = ${this.spec.maxPositions}`);
+      throw new PackageError(
+        `context full: ${P + S} tokens exceed anygpt.json llm.maxPositions = ${this.spec.maxPositions}`,
+      );
     }
     if (cache.bound) {
-      if (cache.bound.tokens !== P) throw new Error(`forward: the bound cache holds ${cache.bound.tokens} tokens, this sequence ${P} (one live sequence per session)`);
+      if (cache.bound.tokens !== P)
+        throw new Error(
+          `forward: the bound cache holds ${cache.bound.tokens} tokens, this sequence ${P} (one live sequence per session)`,
+        );
       const logits = await cache.bound.run(ids);
       cache.length = P + S;
       return { logits, cache };
@@ -366,7 +397,8 @@ export class LlmSession {
       tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
     }
     const grown = tensors[0].dims[2];
-    if (grown !== P + S) throw new Error(`${this.spec.graph.path}: present.0.key has length ${grown}, expected past ${P} + new ${S}`);
+    if (grown !== P + S)
+      throw new Error(`${this.spec.graph.path}: present.0.key has length ${grown}, expected past ${P} + new ${S}`);
     return { logits: this.lastLogits(out.logits), cache: { length: P + S, tensors } };
   }
 
@@ -383,7 +415,10 @@ export class LlmSession {
       for (let i = 0; i < S; i++) inputIds[i] = BigInt(ids[i]);
       feeds.input_ids = new ort.Tensor('int64', inputIds, [1, S]);
     }
-    if (this.ones.length < T) this.ones = new BigInt64Array(Math.max(T, Math.min(this.spec.maxPositions, 2 * this.ones.length, T + 1024))).fill(1n);
+    if (this.ones.length < T)
+      this.ones = new BigInt64Array(Math.max(T, Math.min(this.spec.maxPositions, 2 * this.ones.length, T + 1024))).fill(
+        1n,
+      );
     // The mask's dims change every step, so ORT's JS API needs a new Tensor object; its data is a view of `ones`.
     feeds.attention_mask = new ort.Tensor('int64', this.ones.subarray(0, T), [1, T]);
     if (this.info.hasPositionIds) {

@@ -40,7 +40,8 @@ class Checker {
   }
 
   str(v: Json, path: string, nonEmpty = true): string {
-    if (typeof v !== 'string' || (nonEmpty && v.length === 0)) this.fail(path, nonEmpty ? 'a non-empty string' : 'a string', v);
+    if (typeof v !== 'string' || (nonEmpty && v.length === 0))
+      this.fail(path, nonEmpty ? 'a non-empty string' : 'a string', v);
     return v as string;
   }
 
@@ -69,7 +70,8 @@ class Checker {
   }
 
   oneOf<T extends string>(v: Json, path: string, options: readonly T[]): T {
-    if (typeof v !== 'string' || !options.includes(v as T)) this.fail(path, `one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, v);
+    if (typeof v !== 'string' || !options.includes(v as T))
+      this.fail(path, `one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, v);
     return v as T;
   }
 
@@ -86,7 +88,8 @@ class Checker {
     const o = this.obj(v, path);
     const ref: FileRef = { path: this.relPath(o.path, `${path}.path`) };
     if (o.sha256 !== undefined) {
-      if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) this.fail(`${path}.sha256`, '64 lowercase hex digits', o.sha256);
+      if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
+        this.fail(`${path}.sha256`, '64 lowercase hex digits', o.sha256);
       ref.sha256 = o.sha256;
     }
     return ref;
@@ -96,7 +99,8 @@ class Checker {
     const ref: OnnxRef = this.fileRef(v, path);
     const o = v as Record<string, Json>;
     if (o.externalData !== undefined) {
-      if (!Array.isArray(o.externalData)) this.fail(`${path}.externalData`, 'an array of file references', o.externalData);
+      if (!Array.isArray(o.externalData))
+        this.fail(`${path}.externalData`, 'an array of file references', o.externalData);
       ref.externalData = o.externalData.map((e, i) => this.fileRef(e, `${path}.externalData[${i}]`));
     }
     return ref;
@@ -137,7 +141,8 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
   const c = new Checker(file);
   const m = c.obj(json, '(root)');
   if (m.format !== MANIFEST_FORMAT) c.fail('format', JSON.stringify(MANIFEST_FORMAT), m.format);
-  if (m.version !== MANIFEST_VERSION) c.fail('version', `${MANIFEST_VERSION} (the format version this engine reads)`, m.version);
+  if (m.version !== MANIFEST_VERSION)
+    c.fail('version', `${MANIFEST_VERSION} (the format version this engine reads)`, m.version);
 
   const llm = c.obj(m.llm, 'llm');
   const variants = llm.variants === undefined ? undefined : c.obj(llm.variants, 'llm.variants');
@@ -176,8 +181,12 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       vocabSize: c.posInt(llm.vocabSize, 'llm.vocabSize'),
       maxPositions: c.posInt(llm.maxPositions, 'llm.maxPositions'),
       kvDtype: c.oneOf(llm.kvDtype, 'llm.kvDtype', ['float32', 'float16'] as const),
-      variants: variants && Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, c.onnxRef(v, `llm.variants.${k}`)])),
-      ...(llm.kvCache === undefined ? {} : { kvCache: c.oneOf(llm.kvCache, 'llm.kvCache', ['dynamic', 'shared-buffer'] as const) }),
+      variants:
+        variants &&
+        Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, c.onnxRef(v, `llm.variants.${k}`)])),
+      ...(llm.kvCache === undefined
+        ? {}
+        : { kvCache: c.oneOf(llm.kvCache, 'llm.kvCache', ['dynamic', 'shared-buffer'] as const) }),
     },
     tokenizer: {
       file: c.fileRef(tok.file, 'tokenizer.file'),
@@ -192,10 +201,16 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
     modalities: {},
     templates: {
       base,
-      chat: { mmgpt: chatTemplate(chat.mmgpt, 'templates.chat.mmgpt'), anygpt: chatTemplate(chat.anygpt, 'templates.chat.anygpt') },
+      chat: {
+        mmgpt: chatTemplate(chat.mmgpt, 'templates.chat.mmgpt'),
+        anygpt: chatTemplate(chat.anygpt, 'templates.chat.anygpt'),
+      },
       defaultChat: c.oneOf(tpl.defaultChat, 'templates.defaultChat', ['mmgpt', 'anygpt'] as const),
       instructions: Object.fromEntries(
-        (['t2i', 'caption', 'asr', 'tts', 't2m', 'm2t'] as const).map((k) => [k, c.str(instr[k], `templates.instructions.${k}`)]),
+        (['t2i', 'caption', 'asr', 'tts', 't2m', 'm2t'] as const).map((k) => [
+          k,
+          c.str(instr[k], `templates.instructions.${k}`),
+        ]),
       ) as Manifest['templates']['instructions'],
       stopTokens: (tpl.stopTokens as Json[]).map((s, i) => c.str(s, `templates.stopTokens[${i}]`)),
     },
@@ -208,7 +223,8 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
   };
 
   for (const key of Object.keys(mods)) {
-    if (!['image', 'speech', 'music'].includes(key)) c.fail(`modalities.${key}`, 'only "image", "speech" or "music"', key);
+    if (!['image', 'speech', 'music'].includes(key))
+      c.fail(`modalities.${key}`, 'only "image", "speech" or "music"', key);
   }
   if (mods.image !== undefined) {
     const p = 'modalities.image';
@@ -224,26 +240,38 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       const sch = c.obj(dec.scheduler, `${d}.scheduler`);
       const norm = dec.imageNormalizer === undefined ? undefined : c.obj(dec.imageNormalizer, `${d}.imageNormalizer`);
       const shape = dec.latentShape;
-      if (!Array.isArray(shape) || shape.length !== 4) c.fail(`${d}.latentShape`, 'an array of 4 positive integers', shape);
+      if (!Array.isArray(shape) || shape.length !== 4)
+        c.fail(`${d}.latentShape`, 'an array of 4 positive integers', shape);
       decoder = {
         kind,
         seedDecoder: c.onnxRef(dec.seedDecoder, `${d}.seedDecoder`),
         unet: c.onnxRef(dec.unet, `${d}.unet`),
         vae: c.onnxRef(dec.vae, `${d}.vae`),
         textEmbedding: c.fileRef(dec.textEmbedding, `${d}.textEmbedding`),
-        imageNormalizer: norm && { mean: c.fileRef(norm.mean, `${d}.imageNormalizer.mean`), std: c.fileRef(norm.std, `${d}.imageNormalizer.std`) },
+        imageNormalizer: norm && {
+          mean: c.fileRef(norm.mean, `${d}.imageNormalizer.mean`),
+          std: c.fileRef(norm.std, `${d}.imageNormalizer.std`),
+        },
         scheduler: {
           numTrainTimesteps: c.posInt(sch.numTrainTimesteps, `${d}.scheduler.numTrainTimesteps`),
           betaStart: c.num(sch.betaStart, `${d}.scheduler.betaStart`),
           betaEnd: c.num(sch.betaEnd, `${d}.scheduler.betaEnd`),
           betaSchedule: c.oneOf(sch.betaSchedule, `${d}.scheduler.betaSchedule`, ['scaled_linear'] as const),
-          predictionType: c.oneOf(sch.predictionType, `${d}.scheduler.predictionType`, ['v_prediction', 'epsilon'] as const),
+          predictionType: c.oneOf(sch.predictionType, `${d}.scheduler.predictionType`, [
+            'v_prediction',
+            'epsilon',
+          ] as const),
           stepsOffset: c.nonNegInt(sch.stepsOffset, `${d}.scheduler.stepsOffset`),
           setAlphaToOne: c.bool(sch.setAlphaToOne, `${d}.scheduler.setAlphaToOne`),
         },
         steps: c.posInt(dec.steps, `${d}.steps`),
         guidanceScale: c.num(dec.guidanceScale, `${d}.guidanceScale`),
-        latentShape: (shape as Json[]).map((x, i) => c.posInt(x, `${d}.latentShape[${i}]`)) as [number, number, number, number],
+        latentShape: (shape as Json[]).map((x, i) => c.posInt(x, `${d}.latentShape[${i}]`)) as [
+          number,
+          number,
+          number,
+          number,
+        ],
         vaeScale: c.num(dec.vaeScale, `${d}.vaeScale`),
       };
     }
@@ -292,7 +320,10 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
         defaultVoice: (() => {
           if (ac.defaultVoice === undefined) return undefined;
           const v = c.obj(ac.defaultVoice, `${p}.acoustic.defaultVoice`);
-          return { file: c.fileRef(v.file, `${p}.acoustic.defaultVoice.file`), name: c.str(v.name, `${p}.acoustic.defaultVoice.name`) };
+          return {
+            file: c.fileRef(v.file, `${p}.acoustic.defaultVoice.file`),
+            name: c.str(v.name, `${p}.acoustic.defaultVoice.name`),
+          };
         })(),
       },
       decoder: c.onnxRef(o.decoder, `${p}.decoder`),
@@ -312,7 +343,11 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       decoder: c.onnxRef(o.decoder, `${p}.decoder`),
     };
     if (music.tokens.size !== music.numCodebooks * music.codebookSize) {
-      c.fail(`${p}.tokens.size`, `numCodebooks × codebookSize = ${music.numCodebooks * music.codebookSize}`, music.tokens.size);
+      c.fail(
+        `${p}.tokens.size`,
+        `numCodebooks × codebookSize = ${music.numCodebooks * music.codebookSize}`,
+        music.tokens.size,
+      );
     }
     manifest.modalities.music = music;
   }
@@ -350,7 +385,8 @@ export function referencedFiles(m: Manifest): { field: string; ref: FileRef }[] 
   if (sp) {
     onnx('modalities.speech.encoder', sp.encoder);
     if (sp.acoustic) onnx('modalities.speech.acoustic.graph', sp.acoustic.graph);
-    if (sp.acoustic?.defaultVoice) out.push({ field: 'modalities.speech.acoustic.defaultVoice.file', ref: sp.acoustic.defaultVoice.file });
+    if (sp.acoustic?.defaultVoice)
+      out.push({ field: 'modalities.speech.acoustic.defaultVoice.file', ref: sp.acoustic.defaultVoice.file });
     onnx('modalities.speech.decoder', sp.decoder);
   }
   const mu = m.modalities.music;

@@ -22,7 +22,8 @@ export function mediaTokenString(pkg: ModelPackage, modality: MediaModality, cod
   else values = (Array.isArray(codes[0]) ? (codes as number[][])[0] : (codes as number[])) ?? [];
   let s = pkg.tokenizer.piece(b.startId);
   for (const v of values) {
-    if (!Number.isInteger(v) || v < 0 || v >= b.size) throw new Error(`${modality} code ${v} is outside its block 0..${b.size - 1}`);
+    if (!Number.isInteger(v) || v < 0 || v >= b.size)
+      throw new Error(`${modality} code ${v} is outside its block 0..${b.size - 1}`);
     s += pkg.tokenizer.piece(b.base + v);
   }
   return s + pkg.tokenizer.piece(b.endId);
@@ -31,6 +32,7 @@ export function mediaTokenString(pkg: ModelPackage, modality: MediaModality, cod
 /** Each modality's ids, for reading raw token ids (`%decode 8123 8124 …`) in kernel/codecs' parseTokens. */
 export function tokenIdBlocks(pkg: ModelPackage): Partial<Record<MediaModality, TokenIdBlock>> {
   const out: Partial<Record<MediaModality, TokenIdBlock>> = {};
-  for (const [m, b] of Object.entries(pkg.vocab.blocks) as [MediaModality, VocabBlock][]) out[m] = { base: b.base, start: b.startId, end: b.endId };
+  for (const [m, b] of Object.entries(pkg.vocab.blocks) as [MediaModality, VocabBlock][])
+    out[m] = { base: b.base, start: b.startId, end: b.endId };
   return out;
 }

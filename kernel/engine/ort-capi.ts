@@ -64,7 +64,17 @@ const API_VERSION = 17;
 
 export const ElementType = { float32: 1, int64: 7, float16: 10 } as const;
 export type ElementTypeName = keyof typeof ElementType;
-const ELEMENT_NAMES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+const ELEMENT_NAMES: Record<number, string> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+};
 
 /** An opaque native pointer (koffi's External). */
 export type Ptr = object;
@@ -96,7 +106,8 @@ export class OrtCApi {
     const k = koffi;
     const P = 'void *';
     const ptrs = k.decode(table, k.array(P, 216)) as Ptr[];
-    const proto = (name: string, sig: string) => k.decode(ptrs[IDX[name as keyof typeof IDX]], k.proto(`${sig.replace('%', name)}`)) as Fn;
+    const proto = (name: string, sig: string) =>
+      k.decode(ptrs[IDX[name as keyof typeof IDX]], k.proto(`${sig.replace('%', name)}`)) as Fn;
     const out = `_Out_ void **out`;
     this.fns = {
       GetErrorMessage: proto('GetErrorMessage', 'const char *%(void *status)'),
@@ -111,10 +122,19 @@ export class OrtCApi {
       SessionGetOutputCount: proto('SessionGetOutputCount', 'void *%(void *session, _Out_ size_t *out)'),
       SessionGetInputTypeInfo: proto('SessionGetInputTypeInfo', `void *%(void *session, size_t index, ${out})`),
       SessionGetOutputTypeInfo: proto('SessionGetOutputTypeInfo', `void *%(void *session, size_t index, ${out})`),
-      SessionGetInputName: proto('SessionGetInputName', `void *%(void *session, size_t index, void *allocator, ${out})`),
-      SessionGetOutputName: proto('SessionGetOutputName', `void *%(void *session, size_t index, void *allocator, ${out})`),
+      SessionGetInputName: proto(
+        'SessionGetInputName',
+        `void *%(void *session, size_t index, void *allocator, ${out})`,
+      ),
+      SessionGetOutputName: proto(
+        'SessionGetOutputName',
+        `void *%(void *session, size_t index, void *allocator, ${out})`,
+      ),
       CreateRunOptions: proto('CreateRunOptions', `void *%(${out})`),
-      CreateTensorAsOrtValue: proto('CreateTensorAsOrtValue', `void *%(void *allocator, const int64_t *shape, size_t rank, int type, ${out})`),
+      CreateTensorAsOrtValue: proto(
+        'CreateTensorAsOrtValue',
+        `void *%(void *allocator, const int64_t *shape, size_t rank, int type, ${out})`,
+      ),
       CreateTensorWithDataAsOrtValue: proto(
         'CreateTensorWithDataAsOrtValue',
         `void *%(void *info, void *data, size_t bytes, const int64_t *shape, size_t rank, int type, ${out})`,
@@ -125,7 +145,10 @@ export class OrtCApi {
       GetDimensionsCount: proto('GetDimensionsCount', 'void *%(void *info, _Out_ size_t *out)'),
       GetDimensions: proto('GetDimensions', 'void *%(void *info, _Out_ int64_t *dims, size_t n)'),
       GetSymbolicDimensions: proto('GetSymbolicDimensions', 'void *%(void *info, _Out_ void **names, size_t n)'),
-      CreateMemoryInfo: proto('CreateMemoryInfo', `void *%(const char *name, int allocatorType, int id, int memType, ${out})`),
+      CreateMemoryInfo: proto(
+        'CreateMemoryInfo',
+        `void *%(const char *name, int allocatorType, int id, int memType, ${out})`,
+      ),
       CreateCpuMemoryInfo: proto('CreateCpuMemoryInfo', `void *%(int allocatorType, int memType, ${out})`),
       AllocatorFree: proto('AllocatorFree', 'void *%(void *allocator, void *p)'),
       GetAllocatorWithDefaultOptions: proto('GetAllocatorWithDefaultOptions', `void *%(${out})`),
@@ -137,7 +160,10 @@ export class OrtCApi {
       ReleaseRunOptions: proto('ReleaseRunOptions', 'void %(void *p)'),
       ReleaseTypeInfo: proto('ReleaseTypeInfo', 'void %(void *p)'),
       ReleaseSessionOptions: proto('ReleaseSessionOptions', 'void %(void *p)'),
-      AddSessionConfigEntry: proto('AddSessionConfigEntry', 'void *%(void *options, const char *key, const char *value)'),
+      AddSessionConfigEntry: proto(
+        'AddSessionConfigEntry',
+        'void *%(void *options, const char *key, const char *value)',
+      ),
       CreateAllocator: proto('CreateAllocator', `void *%(void *session, void *info, ${out})`),
       ReleaseAllocator: proto('ReleaseAllocator', 'void %(void *p)'),
       RunWithBinding: proto('RunWithBinding', 'void *%(void *session, void *runOptions, void *binding)'),
@@ -146,9 +172,15 @@ export class OrtCApi {
       BindInput: proto('BindInput', 'void *%(void *binding, const char *name, void *value)'),
       BindOutput: proto('BindOutput', 'void *%(void *binding, const char *name, void *value)'),
       SynchronizeBoundOutputs: proto('SynchronizeBoundOutputs', 'void *%(void *binding)'),
-      SessionOptionsAppendExecutionProvider_CUDA_V2: proto('SessionOptionsAppendExecutionProvider_CUDA_V2', 'void *%(void *options, void *cudaOptions)'),
+      SessionOptionsAppendExecutionProvider_CUDA_V2: proto(
+        'SessionOptionsAppendExecutionProvider_CUDA_V2',
+        'void *%(void *options, void *cudaOptions)',
+      ),
       CreateCUDAProviderOptions: proto('CreateCUDAProviderOptions', `void *%(${out})`),
-      UpdateCUDAProviderOptions: proto('UpdateCUDAProviderOptions', 'void *%(void *cudaOptions, const char **keys, const char **values, size_t n)'),
+      UpdateCUDAProviderOptions: proto(
+        'UpdateCUDAProviderOptions',
+        'void *%(void *cudaOptions, const char **keys, const char **values, size_t n)',
+      ),
       ReleaseCUDAProviderOptions: proto('ReleaseCUDAProviderOptions', 'void %(void *p)'),
     };
   }
@@ -191,7 +223,20 @@ export class OrtCApi {
     return out[0];
   }
 
-  release(name: 'ReleaseEnv' | 'ReleaseMemoryInfo' | 'ReleaseSession' | 'ReleaseValue' | 'ReleaseRunOptions' | 'ReleaseTypeInfo' | 'ReleaseSessionOptions' | 'ReleaseAllocator' | 'ReleaseIoBinding' | 'ReleaseCUDAProviderOptions', p: Ptr | null | undefined): void {
+  release(
+    name:
+      | 'ReleaseEnv'
+      | 'ReleaseMemoryInfo'
+      | 'ReleaseSession'
+      | 'ReleaseValue'
+      | 'ReleaseRunOptions'
+      | 'ReleaseTypeInfo'
+      | 'ReleaseSessionOptions'
+      | 'ReleaseAllocator'
+      | 'ReleaseIoBinding'
+      | 'ReleaseCUDAProviderOptions',
+    p: Ptr | null | undefined,
+  ): void {
     if (p) this.fns[name](p);
   }
 
@@ -207,10 +252,19 @@ export class OrtCApi {
     const alloc = this.create('GetAllocatorWithDefaultOptions');
     const res: TensorMeta[] = [];
     for (let i = 0; i < n; i++) {
-      const namePtr = this.create(which === 'input' ? 'SessionGetInputName' : 'SessionGetOutputName', session, i, alloc);
+      const namePtr = this.create(
+        which === 'input' ? 'SessionGetInputName' : 'SessionGetOutputName',
+        session,
+        i,
+        alloc,
+      );
       const name = this.koffi.decode(namePtr, 'char', -1) as string;
       this.call('AllocatorFree', alloc, namePtr);
-      const typeInfo = this.create(which === 'input' ? 'SessionGetInputTypeInfo' : 'SessionGetOutputTypeInfo', session, i);
+      const typeInfo = this.create(
+        which === 'input' ? 'SessionGetInputTypeInfo' : 'SessionGetOutputTypeInfo',
+        session,
+        i,
+      );
       try {
         const out: [Ptr | null] = [null];
         this.call('CastTypeInfoToTensorInfo', typeInfo, out);
@@ -252,7 +306,14 @@ export class OrtCApi {
   static load(): OrtCApi {
     const koffi = requireKoffi();
     const dir = ortBinaryDir();
-    const file = path.join(dir, process.platform === 'win32' ? 'onnxruntime.dll' : process.platform === 'darwin' ? 'libonnxruntime.1.dylib' : 'libonnxruntime.so.1');
+    const file = path.join(
+      dir,
+      process.platform === 'win32'
+        ? 'onnxruntime.dll'
+        : process.platform === 'darwin'
+          ? 'libonnxruntime.1.dylib'
+          : 'libonnxruntime.so.1',
+    );
     let lib: KoffiLib;
     try {
       lib = koffi.load(file);
@@ -263,7 +324,9 @@ export class OrtCApi {
     const base = getBase();
     if (!base) throw new CApiUnavailable('OrtGetApiBase returned null');
     const fields = koffi.decode(base, koffi.array('void *', 2)) as Ptr[];
-    const getApi = koffi.decode(fields[0], koffi.proto('void *OrtGetApi(uint32_t version)')) as (v: number) => Ptr | null;
+    const getApi = koffi.decode(fields[0], koffi.proto('void *OrtGetApi(uint32_t version)')) as (
+      v: number,
+    ) => Ptr | null;
     const getVersion = koffi.decode(fields[1], koffi.proto('const char *OrtGetVersionString()')) as () => string;
     const table = getApi(API_VERSION);
     if (!table) throw new CApiUnavailable(`onnxruntime ${getVersion()} does not provide C API version ${API_VERSION}`);
@@ -302,7 +365,9 @@ function requireKoffi(): KoffiLike {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('koffi') as KoffiLike;
   } catch (e) {
-    throw new CApiUnavailable(`the optional dependency koffi is not installed or does not load here (${(e as Error).message.split('\n')[0]})`);
+    throw new CApiUnavailable(
+      `the optional dependency koffi is not installed or does not load here (${(e as Error).message.split('\n')[0]})`,
+    );
   }
 }
 

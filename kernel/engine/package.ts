@@ -70,7 +70,9 @@ export async function loadPackage(dirIn: string, opts: LoadOptions = {}): Promis
   try {
     bytes = await fs.readFile(manifestPath);
   } catch {
-    throw new PackageError(`${MANIFEST_FILE}: not found in ${dir} (a model package is a directory with ${MANIFEST_FILE})`);
+    throw new PackageError(
+      `${MANIFEST_FILE}: not found in ${dir} (a model package is a directory with ${MANIFEST_FILE})`,
+    );
   }
   let json: unknown;
   try {
@@ -91,11 +93,14 @@ export async function loadPackage(dirIn: string, opts: LoadOptions = {}): Promis
     } catch {
       throw new PackageError(`${ref.path}: file named by anygpt.json ${field}.path does not exist in ${dir}`);
     }
-    if (!fst.isFile()) throw new PackageError(`${ref.path}: anygpt.json ${field}.path: expected a file, got a directory`);
+    if (!fst.isFile())
+      throw new PackageError(`${ref.path}: anygpt.json ${field}.path: expected a file, got a directory`);
     if (opts.hashFiles !== false) {
       const got = await sha256File(abs);
       if (ref.sha256 && ref.sha256 !== got) {
-        throw new PackageError(`${ref.path}: sha256 mismatch: anygpt.json ${field}.sha256 expects ${ref.sha256}, the file has ${got}`);
+        throw new PackageError(
+          `${ref.path}: sha256 mismatch: anygpt.json ${field}.sha256 expects ${ref.sha256}, the file has ${got}`,
+        );
       }
       identity.update(ref.path).update(got);
     }
@@ -143,19 +148,36 @@ export function checkLlmGraph(spec: LlmSpec, meta: GraphMeta, file = spec.graph.
   const inputs = new Map(meta.inputs.map((m) => [m.name, m]));
   const outputs = new Map(meta.outputs.map((m) => [m.name, m]));
   const kvType = spec.kvDtype;
-  const expectDims = (where: string, name: string, shape: readonly (number | string)[] | undefined, want: (number | null)[]) => {
+  const expectDims = (
+    where: string,
+    name: string,
+    shape: readonly (number | string)[] | undefined,
+    want: (number | null)[],
+  ) => {
     if (!shape || shape.length === 0) return; // unknown shape: nothing to check
-    if (shape.length !== want.length) fail(`${where} "${name}": expected rank ${want.length}, got shape [${shape.join(', ')}]`);
+    if (shape.length !== want.length)
+      fail(`${where} "${name}": expected rank ${want.length}, got shape [${shape.join(', ')}]`);
     want.forEach((w, i) => {
       const d = shape[i];
       if (w !== null && typeof d === 'number' && d !== w) {
-        fail(`${where} "${name}": dim ${i} expected ${w}, got ${d} (shape [${shape.join(', ')}]; anygpt.json llm says ${describeSpec(spec)})`);
+        fail(
+          `${where} "${name}": dim ${i} expected ${w}, got ${d} (shape [${shape.join(', ')}]; anygpt.json llm says ${describeSpec(spec)})`,
+        );
       }
     });
   };
-  const need = (map: Map<string, GraphMeta['inputs'][number]>, where: string, name: string, type: string, dims: (number | null)[]) => {
+  const need = (
+    map: Map<string, GraphMeta['inputs'][number]>,
+    where: string,
+    name: string,
+    type: string,
+    dims: (number | null)[],
+  ) => {
     const m = map.get(name);
-    if (!m) fail(`missing ${where} "${name}" (graph ${where}s: ${[...map.keys()].slice(0, 8).join(', ')}${map.size > 8 ? ', …' : ''})`);
+    if (!m)
+      fail(
+        `missing ${where} "${name}" (graph ${where}s: ${[...map.keys()].slice(0, 8).join(', ')}${map.size > 8 ? ', …' : ''})`,
+      );
     if (m!.type && m!.type !== type) fail(`${where} "${name}": expected type ${type}, got ${m!.type}`);
     expectDims(where, name, m!.shape, dims);
   };
@@ -170,12 +192,15 @@ export function checkLlmGraph(spec: LlmSpec, meta: GraphMeta, file = spec.graph.
     }
   }
   if (inputs.has(`past_key_values.${spec.numLayers}.key`)) {
-    fail(`has more layers than anygpt.json llm.numLayers = ${spec.numLayers} (found input "past_key_values.${spec.numLayers}.key")`);
+    fail(
+      `has more layers than anygpt.json llm.numLayers = ${spec.numLayers} (found input "past_key_values.${spec.numLayers}.key")`,
+    );
   }
   need(outputs, 'output', 'logits', 'float32', [1, null, spec.vocabSize]);
   const known = new Set(['input_ids', 'attention_mask', 'position_ids']);
   for (const name of inputs.keys()) {
-    if (!known.has(name) && !name.startsWith('past_key_values.')) fail(`unexpected input "${name}" (the engine feeds only the inputs in docs/model-package.md)`);
+    if (!known.has(name) && !name.startsWith('past_key_values.'))
+      fail(`unexpected input "${name}" (the engine feeds only the inputs in docs/model-package.md)`);
   }
   const logitsShape = outputs.get('logits')!.shape;
   return { hasPositionIds, lastTokenLogitsOnly: !!logitsShape && logitsShape[1] === 1 };

@@ -9,7 +9,8 @@ const MODALITIES: readonly Modality[] = ['text', 'image', 'speech', 'music'];
 
 export function resolveParams(manifest: Manifest, given: Partial<GenerationParams> = {}): GenerationParams {
   const preset = given.preset ?? 'text';
-  if (!MODALITIES.includes(preset)) throw new Error(`params.preset: expected one of ${MODALITIES.join(', ')}, got ${JSON.stringify(preset)}`);
+  if (!MODALITIES.includes(preset))
+    throw new Error(`params.preset: expected one of ${MODALITIES.join(', ')}, got ${JSON.stringify(preset)}`);
   const p: GenerationParams = {
     ...manifest.presets[preset],
     seed: randomSeed(),
@@ -18,7 +19,9 @@ export function resolveParams(manifest: Manifest, given: Partial<GenerationParam
     ...stripUndefined(given),
   };
   const bad = (field: string, want: string) => {
-    throw new Error(`params.${field}: expected ${want}, got ${JSON.stringify((p as unknown as Record<string, unknown>)[field])}`);
+    throw new Error(
+      `params.${field}: expected ${want}, got ${JSON.stringify((p as unknown as Record<string, unknown>)[field])}`,
+    );
   };
   if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff) bad('seed', 'an integer in [0, 2^32)');
   if (!Number.isInteger(p.maxNewTokens) || p.maxNewTokens < 1) bad('maxNewTokens', 'a positive integer');

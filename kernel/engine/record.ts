@@ -54,16 +54,31 @@ export class SpanTracker {
   ) {}
 
   /** Appends the token at `tokens.length` (creating its record) and returns it. `span-end` spans are returned via `closed`. */
-  push(id: number, role: SpanRole, extra?: Partial<TokenRecord>): { token: TokenRecord; closed?: Span; opened?: MediaModality } {
+  push(
+    id: number,
+    role: SpanRole,
+    extra?: Partial<TokenRecord>,
+  ): { token: TokenRecord; closed?: Span; opened?: MediaModality } {
     const { vocab, tokenizer } = this.pkg;
     const position = this.tokens.length;
     const c = vocab.classify(id);
-    const token: TokenRecord = { id, piece: tokenizer.piece(id), position, modality: vocab.modalityOf(id), span: -1, ...extra };
+    const token: TokenRecord = {
+      id,
+      piece: tokenizer.piece(id),
+      position,
+      modality: vocab.modalityOf(id),
+      span: -1,
+      ...extra,
+    };
     this.tokens.push(token);
     let closed: Span | undefined;
     let opened: MediaModality | undefined;
 
-    if (this.open && !(c.kind === 'code' && c.modality === this.open.modality) && !(c.kind === 'end' && c.modality === this.open.modality)) {
+    if (
+      this.open &&
+      !(c.kind === 'code' && c.modality === this.open.modality) &&
+      !(c.kind === 'end' && c.modality === this.open.modality)
+    ) {
       closed = this.closeMedia(position, false);
     }
     if (c.kind !== 'text' || (this.textRun && this.textRun.role !== role)) this.closeText(position);
@@ -101,7 +116,14 @@ export class SpanTracker {
   private closeText(end: number): void {
     const t = this.textRun;
     if (!t) return;
-    this.spans[t.index] = { kind: 'text', modality: 'text', start: t.start, end, text: this.pkg.tokenizer.decode(t.ids), role: t.role };
+    this.spans[t.index] = {
+      kind: 'text',
+      modality: 'text',
+      start: t.start,
+      end,
+      text: this.pkg.tokenizer.decode(t.ids),
+      role: t.role,
+    };
     this.textRun = null;
   }
 
@@ -114,13 +136,39 @@ export class SpanTracker {
       const Q = b.numCodebooks;
       const frames = Math.floor(o.codes.length / Q);
       // Position decides the codebook (as upstream's reshape); the value is taken modulo the codebook size.
-      const codes = Array.from({ length: Q }, (_, q) => Array.from({ length: frames }, (_, t) => o.codes[t * Q + q] % b.codebookSize));
-      span = { kind: 'music', modality: 'music', start: o.start, end, codes, role: o.role, complete: byEndTag && o.codes.length % Q === 0 && frames > 0 };
+      const codes = Array.from({ length: Q }, (_, q) =>
+        Array.from({ length: frames }, (_, t) => o.codes[t * Q + q] % b.codebookSize),
+      );
+      span = {
+        kind: 'music',
+        modality: 'music',
+        start: o.start,
+        end,
+        codes,
+        role: o.role,
+        complete: byEndTag && o.codes.length % Q === 0 && frames > 0,
+      };
     } else if (o.modality === 'image') {
       const n = this.pkg.manifest.modalities.image!.tokensPerImage;
-      span = { kind: 'image', modality: 'image', start: o.start, end, codes: o.codes, role: o.role, complete: byEndTag && o.codes.length === n };
+      span = {
+        kind: 'image',
+        modality: 'image',
+        start: o.start,
+        end,
+        codes: o.codes,
+        role: o.role,
+        complete: byEndTag && o.codes.length === n,
+      };
     } else {
-      span = { kind: 'speech', modality: 'speech', start: o.start, end, codes: o.codes, role: o.role, complete: byEndTag && o.codes.length > 0 };
+      span = {
+        kind: 'speech',
+        modality: 'speech',
+        start: o.start,
+        end,
+        codes: o.codes,
+        role: o.role,
+        complete: byEndTag && o.codes.length > 0,
+      };
     }
     this.spans[o.index] = span;
     return span;
@@ -148,7 +196,10 @@ export interface RecordInput {
   stats: GenerationStats;
 }
 
-export function toAlternatives(pkg: Pick<ModelPackage, 'tokenizer'>, top: { id: number; prob: number }[]): Alternative[] {
+export function toAlternatives(
+  pkg: Pick<ModelPackage, 'tokenizer'>,
+  top: { id: number; prob: number }[],
+): Alternative[] {
   return top.map((t) => ({ id: t.id, piece: pkg.tokenizer.piece(t.id), prob: t.prob }));
 }
 

@@ -72,7 +72,10 @@ export class RowStats {
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
 
-  private constructor(ex: Exports, readonly size: number) {
+  private constructor(
+    ex: Exports,
+    readonly size: number,
+  ) {
     this.ex = ex;
     const row = Math.ceil((4 * size) / 16) * 16;
     this.rawAts = [ROWS_AT, ROWS_AT + row];

@@ -285,7 +285,11 @@ export function maskedLogZ(masked: Float32Array, exps: Float64Array, rawMax: num
  * Greedy over a masked raw row in one pass: the argmax of `masked` and its log Z (as maskedLogZ), so greedy
  * decoding reads the row once after rawStats instead of twice.
  */
-export function maskedArgmaxLogZ(masked: Float32Array, exps: Float64Array, rawMax: number): { id: number; logZ: number } {
+export function maskedArgmaxLogZ(
+  masked: Float32Array,
+  exps: Float64Array,
+  rawMax: number,
+): { id: number; logZ: number } {
   let z = 0;
   let best = 0;
   let bestV = masked[0];
@@ -307,7 +311,11 @@ export function maskedArgmaxLogZ(masked: Float32Array, exps: Float64Array, rawMa
  * its argmax. Online softmax: sums are kept relative to the running max and rescaled by exp(old − new) when it
  * rises (O(log V) times for a typical row). Same results as rawStats + maskedArgmaxLogZ within float rounding.
  */
-export function greedyStats(logits: Float32Array, masked: Float32Array, n = 5): { raw: RawStats; id: number; logZ: number } {
+export function greedyStats(
+  logits: Float32Array,
+  masked: Float32Array,
+  n = 5,
+): { raw: RawStats; id: number; logZ: number } {
   const ids = n <= scratchIds.length ? scratchIds.subarray(0, n) : new Int32Array(n);
   const vals = n <= scratchVals.length ? scratchVals.subarray(0, n) : new Float64Array(n);
   ids.fill(-1);
@@ -370,7 +378,13 @@ export function greedyStats(logits: Float32Array, masked: Float32Array, n = 5): 
 }
 
 /** Multinomial draw from a masked raw row, reusing the exps (no exp per entry). */
-export function sampleMasked(masked: Float32Array, exps: Float64Array, rawMax: number, logZ: number, rng: Xoshiro128): number {
+export function sampleMasked(
+  masked: Float32Array,
+  exps: Float64Array,
+  rawMax: number,
+  logZ: number,
+  rng: Xoshiro128,
+): number {
   const scale = Math.exp(logZ - rawMax); // Z in exps' scale
   if (!(scale > TINY_Z)) return sampleMultinomial(masked, rng, logZ); // see maskedLogZ
   const target = rng.uniform() * scale;

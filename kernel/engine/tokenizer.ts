@@ -23,8 +23,10 @@ export class TextTokenizer {
 
   constructor(json: unknown, config: unknown, file = 'tokenizer.json') {
     const j = json as { added_tokens?: AddedTokenJson[]; model?: { vocab?: unknown } };
-    if (typeof j !== 'object' || j === null || !j.model) throw new PackageError(`${file}: expected a Hugging Face tokenizer.json with a "model" section`);
-    if (!Array.isArray(j.added_tokens)) throw new PackageError(`${file}: added_tokens: expected an array (AnyGPT's modality tokens are added tokens)`);
+    if (typeof j !== 'object' || j === null || !j.model)
+      throw new PackageError(`${file}: expected a Hugging Face tokenizer.json with a "model" section`);
+    if (!Array.isArray(j.added_tokens))
+      throw new PackageError(`${file}: added_tokens: expected an array (AnyGPT's modality tokens are added tokens)`);
     try {
       this.tok = new Tokenizer(json as object, (config ?? {}) as object);
     } catch (e) {

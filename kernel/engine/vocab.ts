@@ -55,16 +55,21 @@ export class Vocabulary {
   constructor(manifest: Manifest, tok: TextTokenizer, file = manifest.tokenizer.file.path) {
     const single = (s: string, field: string): number => {
       const id = tok.addedTokens.get(s) ?? tok.idOf(s);
-      if (id === undefined) throw new PackageError(`${file}: ${field}: token ${JSON.stringify(s)} is not in the tokenizer's vocabulary`);
+      if (id === undefined)
+        throw new PackageError(`${file}: ${field}: token ${JSON.stringify(s)} is not in the tokenizer's vocabulary`);
       const ids = tok.encode(s);
       if (ids.length !== 1 || ids[0] !== id) {
-        throw new PackageError(`${file}: ${field}: ${JSON.stringify(s)} must encode as the single token ${id}, got [${ids.join(', ')}]`);
+        throw new PackageError(
+          `${file}: ${field}: ${JSON.stringify(s)} must encode as the single token ${id}, got [${ids.join(', ')}]`,
+        );
       }
       return id;
     };
     this.size = Math.max(tok.size, manifest.llm.vocabSize);
     if (tok.size > manifest.llm.vocabSize) {
-      throw new PackageError(`anygpt.json: llm.vocabSize: expected at least ${tok.size} (the tokenizer's largest id + 1), got ${manifest.llm.vocabSize}`);
+      throw new PackageError(
+        `anygpt.json: llm.vocabSize: expected at least ${tok.size} (the tokenizer's largest id + 1), got ${manifest.llm.vocabSize}`,
+      );
     }
     this.kind = new Uint8Array(this.size);
     this.mod = new Uint8Array(this.size);
@@ -90,7 +95,9 @@ export class Vocabulary {
       const field = `modalities.${m}.tokens`;
       const base = tok.addedTokens.get(`<${t.prefix}0>`);
       if (base === undefined) {
-        throw new PackageError(`${file}: ${field}: the first ${m} token ${JSON.stringify(`<${t.prefix}0>`)} is not an added token (check the prefix's exact code points)`);
+        throw new PackageError(
+          `${file}: ${field}: the first ${m} token ${JSON.stringify(`<${t.prefix}0>`)} is not an added token (check the prefix's exact code points)`,
+        );
       }
       for (let k = 0; k < t.size; k++) {
         const s = `<${t.prefix}${k}>`;
@@ -101,7 +108,10 @@ export class Vocabulary {
               (id === undefined ? 'but it is not an added token' : `found it at id ${id}`),
           );
         }
-        if (id >= this.size) throw new PackageError(`${file}: ${field}: id ${id} of ${JSON.stringify(s)} is outside llm.vocabSize ${this.size}`);
+        if (id >= this.size)
+          throw new PackageError(
+            `${file}: ${field}: id ${id} of ${JSON.stringify(s)} is outside llm.vocabSize ${this.size}`,
+          );
         this.kind[id] = K_CODE;
         this.mod[id] = MOD_INDEX[m];
       }
@@ -141,7 +151,9 @@ export class Vocabulary {
     if (k === K_END) return { kind: 'end', modality };
     const b = this.blocks[modality]!;
     const code = id - b.base;
-    return modality === 'music' ? { kind: 'code', modality, code, codebook: Math.floor(code / b.codebookSize) } : { kind: 'code', modality, code };
+    return modality === 'music'
+      ? { kind: 'code', modality, code, codebook: Math.floor(code / b.codebookSize) }
+      : { kind: 'code', modality, code };
   }
 
   /** The modality an id belongs to (tags count as their modality; specials as text). */
@@ -173,7 +185,10 @@ export class Vocabulary {
       special: Object.fromEntries(this.special),
       stopIds: [...this.stopIds],
       blocks: Object.fromEntries(
-        Object.entries(this.blocks).map(([m, b]) => [m, { first: b.base, last: b.base + b.size - 1, start: b.startId, end: b.endId, codebooks: b.numCodebooks }]),
+        Object.entries(this.blocks).map(([m, b]) => [
+          m,
+          { first: b.base, last: b.base + b.size - 1, start: b.startId, end: b.endId, codebooks: b.numCodebooks },
+        ]),
       ),
     };
   }

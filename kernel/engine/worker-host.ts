@@ -44,7 +44,11 @@ export function serve(): void {
       } catch (e) {
         const err = e as Error & { code?: unknown };
         const code = typeof err.code === 'string' ? err.code : undefined;
-        post({ kind: 'error', id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(e), code, stack: err.stack } });
+        post({
+          kind: 'error',
+          id: msg.id,
+          error: { name: err.name ?? 'Error', message: err.message ?? String(e), code, stack: err.stack },
+        });
       }
     });
   });

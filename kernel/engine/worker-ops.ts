@@ -65,7 +65,13 @@ export function registerEngineOps(): void {
       sessionOptions: p.sessionOptions,
       kvCache: p.kvCache,
     });
-    state = { pkg, llm, executionProvider: llm.executionProvider, fallbackReason: llm.fallbackReason, threads: p.threads };
+    state = {
+      pkg,
+      llm,
+      executionProvider: llm.executionProvider,
+      fallbackReason: llm.fallbackReason,
+      threads: p.threads,
+    };
     return {
       executionProvider: llm.executionProvider,
       fallbackReason: llm.fallbackReason,

@@ -53,11 +53,18 @@ export interface Progress {
 export interface Backend {
   describeModel(): ModelDescription;
   tokenize(prompt: string): Promise<Generation>;
-  generate(prompt: string, params: GenerationParams, opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void }): Promise<Generation>;
+  generate(
+    prompt: string,
+    params: GenerationParams,
+    opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void },
+  ): Promise<Generation>;
   /** A media file (PNG/JPEG/…, WAV) → codes for the prompt. Throws a readable Error on bad input (a missing path: code ENOENT). */
   encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia>;
   encodeVoice(input: MediaInput): Promise<VoicePrompt>;
-  decodeSpan(codes: MediaCodes, opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<DecodedMedia>;
+  decodeSpan(
+    codes: MediaCodes,
+    opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void },
+  ): Promise<DecodedMedia>;
   close(): Promise<void>;
 }
 

@@ -43,14 +43,21 @@ export class KernelClient {
   }
 
   /** Start `argv` (with "{connection_file}" substituted) and connect. */
-  static async launch(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; key?: string; readyTimeoutMs?: number } = {}): Promise<KernelClient> {
+  static async launch(
+    argv: string[],
+    opts: { env?: NodeJS.ProcessEnv; cwd?: string; key?: string; readyTimeoutMs?: number } = {},
+  ): Promise<KernelClient> {
     const { file, info } = await writeConnectionFile({ key: opts.key, prefix: 'anygpt-client-' });
     const tmp = dirname(file);
-    const proc = spawn(argv[0], argv.slice(1).map((a) => a.replace('{connection_file}', file)), {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      argv[0],
+      argv.slice(1).map((a) => a.replace('{connection_file}', file)),
+      {
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const c = new KernelClient(info, proc, tmp);
     proc.stderr!.on('data', (d: Buffer) => {
       c.stderr = (c.stderr + d.toString()).slice(-20000);
@@ -98,7 +105,8 @@ export class KernelClient {
   private async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.proc && this.proc.exitCode !== null) throw new Error(`kernel exited with ${this.proc.exitCode}: ${this.stderr}`);
+      if (this.proc && this.proc.exitCode !== null)
+        throw new Error(`kernel exited with ${this.proc.exitCode}: ${this.stderr}`);
       try {
         await this.request('shell', 'kernel_info_request', {}, { timeoutMs: 500, waitIdle: true });
         return;
@@ -109,7 +117,13 @@ export class KernelClient {
     throw new Error(`kernel not ready after ${timeoutMs} ms: ${this.stderr}`);
   }
 
-  send(channel: 'shell' | 'control', type: string, content: unknown, metadata: Record<string, unknown> = {}, header = newHeader(type, this.session, 'test')): string {
+  send(
+    channel: 'shell' | 'control',
+    type: string,
+    content: unknown,
+    metadata: Record<string, unknown> = {},
+    header = newHeader(type, this.session, 'test'),
+  ): string {
     const frames = encode({ idents: [], header, parent_header: {}, metadata, content }, this.signer);
     void (channel === 'shell' ? this.shell : this.control).send(frames);
     return header.msg_id;
@@ -129,7 +143,12 @@ export class KernelClient {
     channel: 'shell' | 'control',
     type: string,
     content: unknown,
-    opts: { metadata?: Record<string, unknown>; timeoutMs?: number; waitIdle?: boolean; onOutput?: (m: Message) => void } = {},
+    opts: {
+      metadata?: Record<string, unknown>;
+      timeoutMs?: number;
+      waitIdle?: boolean;
+      onOutput?: (m: Message) => void;
+    } = {},
   ): Promise<ExecuteResult> {
     const header = newHeader(type, this.session, 'test');
     const t0 = performance.now();
@@ -164,11 +183,26 @@ export class KernelClient {
     });
   }
 
-  execute(code: string, opts: { metadata?: Record<string, unknown>; timeoutMs?: number; onOutput?: (m: Message) => void; stopOnError?: boolean } = {}): Promise<ExecuteResult> {
+  execute(
+    code: string,
+    opts: {
+      metadata?: Record<string, unknown>;
+      timeoutMs?: number;
+      onOutput?: (m: Message) => void;
+      stopOnError?: boolean;
+    } = {},
+  ): Promise<ExecuteResult> {
     return this.request(
       'shell',
       'execute_request',
-      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: opts.stopOnError ?? true },
+      {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: opts.stopOnError ?? true,
+      },
       { metadata: opts.metadata, timeoutMs: opts.timeoutMs ?? 600000, waitIdle: true, onOutput: opts.onOutput },
     );
   }

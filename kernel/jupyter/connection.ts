@@ -11,7 +11,7 @@ export function readConnectionFile(path: string): ConnectionInfo {
   try {
     info = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read connection file ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read connection file ${path}: ${(e as Error).message}`, { cause: e });
   }
   for (const k of ['shell_port', 'control_port', 'stdin_port', 'iopub_port', 'hb_port'] as const) {
     if (info[k] === undefined) throw new Error(`connection file ${path} lacks ${k}`);

@@ -8,7 +8,17 @@ import type { MediaModality } from '../../common/manifest';
 import { MediaError } from '../codecs/errors';
 import { ENGINE_VERSION, Engine, type MediaSpan } from '../engine';
 import type { MediaCodes } from '../prompt/templates';
-import { AbortError, type Backend, type BackendOptions, type DecodedMedia, type EncodedMedia, type MediaInput, type ModelDescription, type Progress, type VoicePrompt } from './backend';
+import {
+  AbortError,
+  type Backend,
+  type BackendOptions,
+  type DecodedMedia,
+  type EncodedMedia,
+  type MediaInput,
+  type ModelDescription,
+  type Progress,
+  type VoicePrompt,
+} from './backend';
 
 export class EngineBackend implements Backend {
   private constructor(private readonly engine: Engine) {}
@@ -16,28 +26,46 @@ export class EngineBackend implements Backend {
   static async open(dir: string, opts: BackendOptions): Promise<EngineBackend> {
     opts.onProgress?.({ stage: 'package + LLM session', done: 0, total: 1 });
     // Codec sessions open lazily in the worker on the first media request, so loading stays fast.
-    const engine = await Engine.open(dir, { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads, log: (m) => process.stderr.write(m + '\n') });
+    const engine = await Engine.open(dir, {
+      executionProvider: opts.executionProvider ?? 'cpu',
+      threads: opts.threads,
+      log: (m) => process.stderr.write(m + '\n'),
+    });
     opts.onProgress?.({ stage: 'package + LLM session', done: 1, total: 1 });
     return new EngineBackend(engine);
   }
 
   describeModel(): ModelDescription {
     const { pkg } = this.engine;
-    return { name: pkg.manifest.name, hash: pkg.hash, dir: pkg.dir, engineVersion: ENGINE_VERSION, executionProvider: this.engine.executionProvider, manifest: pkg.manifest, loadMs: this.engine.loadMs };
+    return {
+      name: pkg.manifest.name,
+      hash: pkg.hash,
+      dir: pkg.dir,
+      engineVersion: ENGINE_VERSION,
+      executionProvider: this.engine.executionProvider,
+      manifest: pkg.manifest,
+      loadMs: this.engine.loadMs,
+    };
   }
 
   async tokenize(prompt: string): Promise<Generation> {
     return this.engine.tokenize(prompt);
   }
 
-  generate(prompt: string, params: GenerationParams, opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void }): Promise<Generation> {
+  generate(
+    prompt: string,
+    params: GenerationParams,
+    opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void },
+  ): Promise<Generation> {
     return this.engine.generate(prompt, params, opts);
   }
 
   async encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia> {
     const r = await this.engine.encodeMedia(modality, input);
     const { warnings } = r;
-    return modality === 'music' ? { modality, codes: r.codes as number[][], warnings } : { modality, codes: r.codes as number[], warnings };
+    return modality === 'music'
+      ? { modality, codes: r.codes as number[][], warnings }
+      : { modality, codes: r.codes as number[], warnings };
   }
 
   async encodeVoice(input: MediaInput): Promise<VoicePrompt> {
@@ -45,9 +73,20 @@ export class EngineBackend implements Backend {
     return { kind: 'voice', data: r.codes, warnings: r.warnings };
   }
 
-  async decodeSpan(media: MediaCodes, opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void; seed?: number }): Promise<DecodedMedia> {
+  async decodeSpan(
+    media: MediaCodes,
+    opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void; seed?: number },
+  ): Promise<DecodedMedia> {
     // The kernel holds codes (from a generation or %decode); the engine decodes spans, so wrap them in one.
-    const span = { kind: media.modality, modality: media.modality, start: 0, end: 0, codes: media.codes, role: 'generated', complete: true } as MediaSpan;
+    const span = {
+      kind: media.modality,
+      modality: media.modality,
+      start: 0,
+      end: 0,
+      codes: media.codes,
+      role: 'generated',
+      complete: true,
+    } as MediaSpan;
     try {
       return await this.engine.decodeSpan(span, {
         seed: opts.seed,

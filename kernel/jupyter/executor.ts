@@ -113,8 +113,15 @@ export class CellExecutor {
   /** For inspect: the context a chat cell run now would see. */
   describeContext(): string {
     const turns = this.conversation.all();
-    const cfg = Object.entries(this.config).map(([k, v]) => `${k}=${v}`).join(' ');
-    return [`context: ${turns.length ? `${turns.length} turn(s) from cells [${turns.map((t) => t.executionCount).join(', ')}]` : 'empty conversation'}`, cfg ? `defaults: ${cfg}` : ''].filter(Boolean).join('\n');
+    const cfg = Object.entries(this.config)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    return [
+      `context: ${turns.length ? `${turns.length} turn(s) from cells [${turns.map((t) => t.executionCount).join(', ')}]` : 'empty conversation'}`,
+      cfg ? `defaults: ${cfg}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
   }
 
   async close(): Promise<void> {
@@ -125,7 +132,9 @@ export class CellExecutor {
   private async model(emit: Emit, executionCount: number): Promise<Backend> {
     if (this.backend) return this.backend;
     if (!this.modelDir) {
-      throw new Error('no model package configured: run `anygpt-kernel install --model DIR`, set ANYGPT_MODEL, or use %model DIR');
+      throw new Error(
+        'no model package configured: run `anygpt-kernel install --model DIR`, set ANYGPT_MODEL, or use %model DIR',
+      );
     }
     const id = `anygpt-${executionCount}-load`;
     let shown = false;
@@ -143,7 +152,14 @@ export class CellExecutor {
     } finally {
       this.loading = undefined;
     }
-    if (shown) emit.update({ 'text/plain': `loaded ${this.backend.describeModel().name} in ${this.backend.describeModel().loadMs.toFixed(0)} ms` }, {}, id);
+    if (shown)
+      emit.update(
+        {
+          'text/plain': `loaded ${this.backend.describeModel().name} in ${this.backend.describeModel().loadMs.toFixed(0)} ms`,
+        },
+        {},
+        id,
+      );
     return this.backend;
   }
 
@@ -208,7 +224,9 @@ export class CellExecutor {
         break;
     }
     // Missing files fail fast, before a model load.
-    for (const ref of cell.media) if (ref.output === undefined) await checkFile(resolvePath(ctx.cwd, ref.target), ref.target, ctx.cwd, ref.line, ref.col, ref.length);
+    for (const ref of cell.media)
+      if (ref.output === undefined)
+        await checkFile(resolvePath(ctx.cwd, ref.target), ref.target, ctx.cwd, ref.line, ref.col, ref.length);
     if (cell.voice) await this.loadVoice(cell, ctx, emit);
     const backend = await this.model(emit, ctx.executionCount);
     const model = backend.describeModel();
@@ -316,7 +334,9 @@ export class CellExecutor {
     const onEvent = (e: GenerationEvent) => {
       if (e.type === 'token') {
         const t = e.token;
-        const opens = (Object.keys(manifest.modalities) as MediaModality[]).find((k) => manifest.modalities[k]?.tokens.start === t.piece);
+        const opens = (Object.keys(manifest.modalities) as MediaModality[]).find(
+          (k) => manifest.modalities[k]?.tokens.start === t.piece,
+        );
         if (opens) open = { modality: opens, count: 0 };
         else if (t.modality === 'text') {
           if (!isControlPiece(t.piece, manifest)) text += t.piece.replace(/▁/g, ' ');
@@ -351,7 +371,12 @@ export class CellExecutor {
     const generationId = `${model.hash.slice(0, 12)}-${seed}-${ctx.executionCount}`;
     context = { ...context, generationId };
     const m0 = meta();
-    Object.assign(m0.anygpt, { promptTokens: g.promptLength, generatedTokens: g.tokens.length - g.promptLength, tokensPerSecond: g.stats.tokensPerSecond, stopReason: g.stopReason });
+    Object.assign(m0.anygpt, {
+      promptTokens: g.promptLength,
+      generatedTokens: g.tokens.length - g.promptLength,
+      tokensPerSecond: g.stats.tokensPerSecond,
+      stopReason: g.stopReason,
+    });
     const genMedia = generatedMediaSpans(g);
     // Count codes, not tokens: a span's [start, end) also covers its two tags.
     const mediaNote = genMedia.map(({ span }) => `[${span.kind}: ${span.codes.flat().length} codes]`).join(' ');
@@ -361,7 +386,9 @@ export class CellExecutor {
 
     if (g.stopReason === 'aborted') {
       emit.display(tokensBundle(g, context), m0);
-      throw new Interrupted(`interrupted after ${g.tokens.length - g.promptLength} generated tokens; the partial output is kept above${notAdded()}`);
+      throw new Interrupted(
+        `interrupted after ${g.tokens.length - g.promptLength} generated tokens; the partial output is kept above${notAdded()}`,
+      );
     }
 
     // Decode every generated media span. A span cut short (max_new_tokens, a missing end tag) still decodes
@@ -372,40 +399,74 @@ export class CellExecutor {
       const codes = spanCodes(span)!;
       const n = codesLength(codes);
       const tags = manifest.modalities[span.modality]?.tokens;
-      const written = g.tokens.slice(span.start, span.end + 1).filter((t) => t.modality === span.modality && t.piece !== tags?.start && t.piece !== tags?.end).length;
+      const written = g.tokens
+        .slice(span.start, span.end + 1)
+        .filter((t) => t.modality === span.modality && t.piece !== tags?.start && t.piece !== tags?.end).length;
       if (!span.complete || !n) {
-        const why = g.stopReason === 'max-new-tokens' ? 'generation hit max_new_tokens inside it; raise %max_new_tokens' : `generation stopped inside it (stop: ${g.stopReason})`;
+        const why =
+          g.stopReason === 'max-new-tokens'
+            ? 'generation hit max_new_tokens inside it; raise %max_new_tokens'
+            : `generation stopped inside it (stop: ${g.stopReason})`;
         if (codes.modality === 'image' || !n) {
-          emit.warn(`skipped an incomplete ${span.kind} span (${written} of ${codes.modality === 'image' ? manifest.modalities.image?.tokensPerImage : 'its'} tokens): ${why}`);
+          emit.warn(
+            `skipped an incomplete ${span.kind} span (${written} of ${codes.modality === 'image' ? manifest.modalities.image?.tokensPerImage : 'its'} tokens): ${why}`,
+          );
           continue;
         }
         const frames = codes.modality === 'music' ? `, ${codes.codes[0].length} whole frame(s)` : '';
-        emit.warn(`the ${span.kind} span is truncated (${written} tokens${frames}): ${why}; decoded the ${n} code(s) present`);
+        emit.warn(
+          `the ${span.kind} span is truncated (${written} tokens${frames}): ${why}; decoded the ${n} code(s) present`,
+        );
       }
       produced.push(codes);
       let decoded: DecodedMedia;
       try {
         decoded = await this.decodeWithProgress(backend, codes, ctx, emit, `${ctx.executionCount}-${index}`);
       } catch (e) {
-        if (isAbort(e)) throw new Interrupted(`interrupted while decoding the ${span.kind} span; the generated tokens are kept above${notAdded()}`);
+        if (isAbort(e))
+          throw new Interrupted(
+            `interrupted while decoding the ${span.kind} span; the generated tokens are kept above${notAdded()}`,
+          );
         throw e;
       }
-      await this.showMedia(decoded, codes, emit, m0, { index, span, generationId, manifest, executionCount: ctx.executionCount });
+      await this.showMedia(decoded, codes, emit, m0, {
+        index,
+        span,
+        generationId,
+        manifest,
+        executionCount: ctx.executionCount,
+      });
     }
     timings.decode = performance.now() - td;
     timings.total = performance.now() - t0;
     const m = meta();
-    Object.assign(m.anygpt, { promptTokens: g.promptLength, generatedTokens: g.tokens.length - g.promptLength, tokensPerSecond: g.stats.tokensPerSecond, stopReason: g.stopReason });
+    Object.assign(m.anygpt, {
+      promptTokens: g.promptLength,
+      generatedTokens: g.tokens.length - g.promptLength,
+      tokensPerSecond: g.stats.tokensPerSecond,
+      stopReason: g.stopReason,
+    });
 
     this.remember(ctx.executionCount, produced);
     if (isChat) {
       const user = chatUserMessage(cell.text, media);
-      this.conversation.commit({ cellId: ctx.cellId, executionCount: ctx.executionCount, user, assistant: assistantMessage(g, manifest) });
+      this.conversation.commit({
+        cellId: ctx.cellId,
+        executionCount: ctx.executionCount,
+        user,
+        assistant: assistantMessage(g, manifest),
+      });
     }
     return { status: 'ok', result: { data: tokensBundle(g, context), metadata: m } };
   }
 
-  private async decodeCell(cell: Cell, ctx: RunContext, emit: CellEmit, timings: Record<string, number>, t0: number): Promise<Outcome> {
+  private async decodeCell(
+    cell: Cell,
+    ctx: RunContext,
+    emit: CellEmit,
+    timings: Record<string, number>,
+    t0: number,
+  ): Promise<Outcome> {
     if (cell.action.kind !== 'decode') throw new Error('unreachable');
     const backend = await this.model(emit, ctx.executionCount);
     const model = backend.describeModel();
@@ -427,7 +488,10 @@ export class CellExecutor {
         ...(emit.warnings.length ? { warnings: [...emit.warnings] } : {}),
       },
     };
-    await this.showMedia(decoded, codes, emit, metadata, { manifest: model.manifest, executionCount: ctx.executionCount });
+    await this.showMedia(decoded, codes, emit, metadata, {
+      manifest: model.manifest,
+      executionCount: ctx.executionCount,
+    });
     this.remember(ctx.executionCount, [codes]);
     return { status: 'ok' };
   }
@@ -440,7 +504,13 @@ export class CellExecutor {
     if (this.outputs.size > 100) this.outputs.delete(this.outputs.keys().next().value!);
   }
 
-  private async decodeWithProgress(backend: Backend, codes: MediaCodes, ctx: RunContext, emit: CellEmit, key: string): Promise<DecodedMedia> {
+  private async decodeWithProgress(
+    backend: Backend,
+    codes: MediaCodes,
+    ctx: RunContext,
+    emit: CellEmit,
+    key: string,
+  ): Promise<DecodedMedia> {
     const id = `anygpt-${key}-progress`;
     let shown = false;
     const t = performance.now();
@@ -457,7 +527,8 @@ export class CellExecutor {
         shown = true;
       },
     });
-    if (shown) emit.update({ 'text/plain': `decoded ${codes.modality} in ${(performance.now() - t).toFixed(0)} ms` }, {}, id);
+    if (shown)
+      emit.update({ 'text/plain': `decoded ${codes.modality} in ${(performance.now() - t).toFixed(0)} ms` }, {}, id);
     for (const w of decoded.warnings ?? []) emit.warn(w);
     return decoded;
   }
@@ -467,12 +538,23 @@ export class CellExecutor {
     codes: MediaCodes,
     emit: Emit,
     metadata: Record<string, unknown>,
-    at: { index?: number; span?: Span; generationId?: string; manifest: ModelDescription['manifest']; executionCount: number },
+    at: {
+      index?: number;
+      span?: Span;
+      generationId?: string;
+      manifest: ModelDescription['manifest'];
+      executionCount: number;
+    },
   ): Promise<void> {
     const n = codesLength(codes);
-    const label = at.span ? `${n} ${codes.modality} tokens from span ${at.index}` : `${n} ${codes.modality} tokens (%decode)`;
+    const label = at.span
+      ? `${n} ${codes.modality} tokens from span ${at.index}`
+      : `${n} ${codes.modality} tokens (%decode)`;
     if (decoded.mime === 'image/png') {
-      const shown = decoded.width && decoded.height ? await enlargeForDisplay(decoded.data, decoded.width, decoded.height) : undefined;
+      const shown =
+        decoded.width && decoded.height
+          ? await enlargeForDisplay(decoded.data, decoded.width, decoded.height)
+          : undefined;
       emit.display(imageBundle(decoded, label, shown), metadata);
       return;
     }
@@ -483,7 +565,10 @@ export class CellExecutor {
         {
           frameRate: spec?.frameRate ?? 50,
           codes: codes.codes,
-          codebookSize: codes.modality === 'music' ? at.manifest.modalities.music?.codebookSize : at.manifest.modalities.speech?.codebookSize,
+          codebookSize:
+            codes.modality === 'music'
+              ? at.manifest.modalities.music?.codebookSize
+              : at.manifest.modalities.speech?.codebookSize,
           span: at.span && at.index !== undefined ? { index: at.index, span: at.span, tokenCount: n } : undefined,
           generationId: at.generationId,
           fileName: `cell${at.executionCount}-${codes.modality}.wav`,
@@ -500,10 +585,21 @@ export class CellExecutor {
       const out = n === undefined ? undefined : this.outputs.get(n);
       if (!out) {
         const have = [...this.outputs.keys()].join(', ') || 'none yet';
-        throw new PromptError(`no media output from cell ${ref.output === 'last' ? '(last)' : `[${ref.output}]`} in this kernel session (cells with media: ${have})`, ref.line, ref.col, ref.length);
+        throw new PromptError(
+          `no media output from cell ${ref.output === 'last' ? '(last)' : `[${ref.output}]`} in this kernel session (cells with media: ${have})`,
+          ref.line,
+          ref.col,
+          ref.length,
+        );
       }
       const m = out.media.find((x) => x.modality === ref.modality);
-      if (!m) throw new PromptError(`cell [${n}] produced no ${ref.modality} (it has ${out.media.map((x) => x.modality).join(', ')})`, ref.line, ref.col, ref.length);
+      if (!m)
+        throw new PromptError(
+          `cell [${n}] produced no ${ref.modality} (it has ${out.media.map((x) => x.modality).join(', ')})`,
+          ref.line,
+          ref.col,
+          ref.length,
+        );
       return m;
     }
     const path = resolvePath(ctx.cwd, ref.target);
@@ -512,7 +608,15 @@ export class CellExecutor {
     try {
       r = await backend.encodeMedia(ref.modality, { path });
     } catch (e) {
-      throw fileError(e, path, ref.target, ctx.cwd, ref.line, ref.col, ref.length) ?? new PromptError(`cannot use ${ref.target} as ${ref.modality}: ${(e as Error).message}`, ref.line, ref.col, ref.length);
+      throw (
+        fileError(e, path, ref.target, ctx.cwd, ref.line, ref.col, ref.length) ??
+        new PromptError(
+          `cannot use ${ref.target} as ${ref.modality}: ${(e as Error).message}`,
+          ref.line,
+          ref.col,
+          ref.length,
+        )
+      );
     }
     for (const w of r.warnings ?? []) emit.warn(`line ${ref.line}, col ${ref.col}: ${w}`);
     const { warnings: _, ...codes } = r;
@@ -528,17 +632,29 @@ export class CellExecutor {
     try {
       prompt = await backend.encodeVoice({ path });
     } catch (e) {
-      throw fileError(e, path, cell.voice!, ctx.cwd, use.line, use.argCol, cell.voice!.length, 'voice file') ?? new PromptError(`cannot use ${cell.voice} as a voice prompt: ${(e as Error).message}`, use.line, use.argCol, cell.voice!.length);
+      throw (
+        fileError(e, path, cell.voice!, ctx.cwd, use.line, use.argCol, cell.voice!.length, 'voice file') ??
+        new PromptError(
+          `cannot use ${cell.voice} as a voice prompt: ${(e as Error).message}`,
+          use.line,
+          use.argCol,
+          cell.voice!.length,
+        )
+      );
     }
     this.voice = { path, prompt };
     for (const w of prompt.warnings ?? []) emit.warn(`line ${use.line}, col ${use.argCol}: ${w}`);
-    if (cell.action.kind === 'none') emit.stream('stdout', `voice: ${cell.voice} (used for speech output until %voice off)\n`);
+    if (cell.action.kind === 'none')
+      emit.stream('stdout', `voice: ${cell.voice} (used for speech output until %voice off)\n`);
   }
 
   private configure(set: Partial<Record<ConfigKey, MagicValue>>, emit: Emit): Outcome {
     Object.assign(this.config, set);
     const rows = Object.entries(this.config).map(([k, v]) => `  ${k} = ${v === true ? 'on' : v === false ? 'off' : v}`);
-    const lines = [Object.keys(set).length ? 'defaults updated:' : 'defaults (set with %config key=value):', ...(rows.length ? rows : ['  (none: model presets apply)'])];
+    const lines = [
+      Object.keys(set).length ? 'defaults updated:' : 'defaults (set with %config key=value):',
+      ...(rows.length ? rows : ['  (none: model presets apply)']),
+    ];
     lines.push(`model: ${this.backend?.describeModel().name ?? '(not loaded)'} ${this.modelDir ?? ''}`.trimEnd());
     const defaultVoice = this.backend?.describeModel().manifest.modalities.speech?.acoustic?.defaultVoice;
     if (this.voice) lines.push(`voice: ${this.voice.path}`);
@@ -552,7 +668,12 @@ export class CellExecutor {
     const turns = this.conversation.all();
     if (!turns.length) return 'conversation is empty';
     const clip = (s: string) => (s.length > 120 ? s.slice(0, 117) + '…' : s).replace(/\n/g, ' ');
-    return turns.map((t, i) => `${i + 1}. [${t.executionCount}]${t.cellId ? ` (cell ${t.cellId.slice(0, 8)})` : ''}\n   user: ${clip(t.user)}\n   assistant: ${clip(t.assistant)}`).join('\n');
+    return turns
+      .map(
+        (t, i) =>
+          `${i + 1}. [${t.executionCount}]${t.cellId ? ` (cell ${t.cellId.slice(0, 8)})` : ''}\n   user: ${clip(t.user)}\n   assistant: ${clip(t.assistant)}`,
+      )
+      .join('\n');
   }
 }
 
@@ -582,7 +703,13 @@ function isAbort(e: unknown): boolean {
 }
 
 /** "file not found: /abs/x.wav (relative to the notebook folder /abs)"; undefined when `e` is not a file-system error. */
-function fileProblem(code: string | undefined, path: string, written: string, cwd: string, what = 'file'): string | undefined {
+function fileProblem(
+  code: string | undefined,
+  path: string,
+  written: string,
+  cwd: string,
+  what = 'file',
+): string | undefined {
   const rel = isAbsolute(written) || written.startsWith('~/') ? '' : ` (relative to the notebook folder ${cwd})`;
   if (code === 'ENOENT') return `${what} not found: ${path}${rel}`;
   if (code === 'EISDIR') return `${what} is a directory, not a file: ${path}${rel}`;
@@ -590,20 +717,38 @@ function fileProblem(code: string | undefined, path: string, written: string, cw
   return undefined;
 }
 
-function fileError(e: unknown, path: string, written: string, cwd: string, line: number, col: number, length: number, what?: string): PromptError | undefined {
+function fileError(
+  e: unknown,
+  path: string,
+  written: string,
+  cwd: string,
+  line: number,
+  col: number,
+  length: number,
+  what?: string,
+): PromptError | undefined {
   const msg = fileProblem((e as NodeJS.ErrnoException | undefined)?.code, path, written, cwd, what);
   return msg === undefined ? undefined : new PromptError(msg, line, col, length);
 }
 
 /** Fails with a located PromptError when `path` is missing, a directory or unreadable. */
-async function checkFile(path: string, written: string, cwd: string, line: number, col: number, length: number, what?: string): Promise<void> {
+async function checkFile(
+  path: string,
+  written: string,
+  cwd: string,
+  line: number,
+  col: number,
+  length: number,
+  what?: string,
+): Promise<void> {
   let code: string | undefined;
   try {
     if ((await stat(path)).isDirectory()) code = 'EISDIR';
   } catch (e) {
     code = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
   }
-  if (code) throw new PromptError(fileProblem(code, path, written, cwd, what) ?? `cannot read ${path}`, line, col, length);
+  if (code)
+    throw new PromptError(fileProblem(code, path, written, cwd, what) ?? `cannot read ${path}`, line, col, length);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -624,7 +769,13 @@ function codesLength(c: MediaCodes): number {
 }
 
 function isControlPiece(piece: string, manifest: ModelDescription['manifest']): boolean {
-  return piece === manifest.tokenizer.eos || piece === manifest.tokenizer.bos || manifest.templates.stopTokens.includes(piece) || manifest.specialTokens.includes(piece) || /^<(so|eo)[a-z]{2}>$/.test(piece);
+  return (
+    piece === manifest.tokenizer.eos ||
+    piece === manifest.tokenizer.bos ||
+    manifest.templates.stopTokens.includes(piece) ||
+    manifest.specialTokens.includes(piece) ||
+    /^<(so|eo)[a-z]{2}>$/.test(piece)
+  );
 }
 
 function generatedMediaSpans(g: Generation): { span: Exclude<Span, { kind: 'text' }>; index: number }[] {
@@ -650,10 +801,20 @@ export function assistantMessage(g: Generation, manifest: ModelDescription['mani
 
 export function errorOutcome(e: unknown): Outcome {
   if (e instanceof PromptError) {
-    return { status: 'error', ename: 'PromptError', evalue: e.located, traceback: [`\x1b[31mPromptError\x1b[0m: ${e.located}`] };
+    return {
+      status: 'error',
+      ename: 'PromptError',
+      evalue: e.located,
+      traceback: [`\x1b[31mPromptError\x1b[0m: ${e.located}`],
+    };
   }
   if (e instanceof Interrupted || (e instanceof Error && e.name === 'AbortError')) {
-    return { status: 'error', ename: 'KeyboardInterrupt', evalue: e.message, traceback: [`\x1b[31mKeyboardInterrupt\x1b[0m: ${e.message}`] };
+    return {
+      status: 'error',
+      ename: 'KeyboardInterrupt',
+      evalue: e.message,
+      traceback: [`\x1b[31mKeyboardInterrupt\x1b[0m: ${e.message}`],
+    };
   }
   const err = e instanceof Error ? e : new Error(String(e));
   const name = err.name && err.name !== 'Error' ? err.name : 'AnyGPTError';

@@ -27,7 +27,16 @@ export class History {
     if (r) r.output = output;
   }
 
-  query(c: { hist_access_type?: string; output?: boolean; n?: number; session?: number; start?: number; stop?: number; pattern?: string; unique?: boolean }): HistoryEntry[] {
+  query(c: {
+    hist_access_type?: string;
+    output?: boolean;
+    n?: number;
+    session?: number;
+    start?: number;
+    stop?: number;
+    pattern?: string;
+    unique?: boolean;
+  }): HistoryEntry[] {
     let rows: Row[];
     switch (c.hist_access_type) {
       case 'tail':
@@ -45,7 +54,10 @@ export class History {
         rows = this.rows.filter((r) => re.test(r.input));
         if (c.unique) {
           const seen = new Set<string>();
-          rows = rows.reverse().filter((r) => !seen.has(r.input) && seen.add(r.input)).reverse();
+          rows = rows
+            .reverse()
+            .filter((r) => !seen.has(r.input) && seen.add(r.input))
+            .reverse();
         }
         if (c.n) rows = rows.slice(-c.n);
         break;
@@ -53,11 +65,16 @@ export class History {
       default:
         rows = [];
     }
-    return rows.map((r): HistoryEntry => (c.output ? [SESSION, r.line, [r.input, r.output]] : [SESSION, r.line, r.input]));
+    return rows.map((r): HistoryEntry =>
+      c.output ? [SESSION, r.line, [r.input, r.output]] : [SESSION, r.line, r.input],
+    );
   }
 }
 
 function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '.');
+  const re = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[\\s\\S]*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`);
 }

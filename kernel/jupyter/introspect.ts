@@ -6,7 +6,17 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Manifest } from '../../common/manifest';
-import { CONFIG_KEYS, MAGIC_BY_NAME, MAGICS, TASKS, TASK_HELP, describePiece, helpText, parseCell, PromptError } from '../prompt';
+import {
+  CONFIG_KEYS,
+  MAGIC_BY_NAME,
+  MAGICS,
+  TASKS,
+  TASK_HELP,
+  describePiece,
+  helpText,
+  parseCell,
+  PromptError,
+} from '../prompt';
 
 export function cpToIndex(s: string, cp: number): number {
   let i = 0;
@@ -42,7 +52,8 @@ export function specialTokens(manifest: Manifest | undefined): string[] {
   if (manifest) {
     for (const s of manifest.specialTokens) out.add(s);
     const t = manifest.templates;
-    for (const c of [t.chat.mmgpt, t.chat.anygpt]) for (const s of [c.user, c.assistant, c.userEnd, c.assistantEnd]) out.add(s);
+    for (const c of [t.chat.mmgpt, t.chat.anygpt])
+      for (const s of [c.user, c.assistant, c.userEnd, c.assistantEnd]) out.add(s);
     for (const s of t.stopTokens) out.add(s);
     out.add(manifest.tokenizer.bos);
     out.add(manifest.tokenizer.eos);
@@ -53,7 +64,26 @@ export function specialTokens(manifest: Manifest | undefined): string[] {
       out.add(`<${m.tokens.prefix}`); // the modality token name; the user types the code
     }
   } else {
-    for (const s of ['[Human]', '[MMGPT]', '[AnyGPT]', '<eoh>', '<eos>', '<eom>', '<soim>', '<eoim>', '<sosp>', '<eosp>', '<somu>', '<eomu>', '<s>', '</s>', '<👀', '<🗣️', '<🎶']) out.add(s);
+    for (const s of [
+      '[Human]',
+      '[MMGPT]',
+      '[AnyGPT]',
+      '<eoh>',
+      '<eos>',
+      '<eom>',
+      '<soim>',
+      '<eoim>',
+      '<sosp>',
+      '<eosp>',
+      '<somu>',
+      '<eomu>',
+      '<s>',
+      '</s>',
+      '<👀',
+      '<🗣️',
+      '<🎶',
+    ])
+      out.add(s);
   }
   return [...out];
 }
@@ -72,7 +102,7 @@ function listPaths(cwd: string, partial: string, filter: RegExp): string[] {
     if (n.startsWith('.') && !partial.slice(dirPart.length).startsWith('.')) continue;
     const full = dirPart + n;
     if (!full.startsWith(partial)) continue;
-    let dir = false;
+    let dir: boolean;
     try {
       dir = statSync(join(base, n)).isDirectory();
     } catch {
@@ -84,7 +114,11 @@ function listPaths(cwd: string, partial: string, filter: RegExp): string[] {
   return out.slice(0, 200);
 }
 
-export function complete(code: string, cursorCp: number, opts: { cwd: string; manifest?: Manifest; outputs: number[] }): CompleteReply {
+export function complete(
+  code: string,
+  cursorCp: number,
+  opts: { cwd: string; manifest?: Manifest; outputs: number[] },
+): CompleteReply {
   const cursor = cpToIndex(code, cursorCp);
   const lineStart = code.lastIndexOf('\n', cursor - 1) + 1;
   const before = code.slice(lineStart, cursor);
@@ -98,7 +132,11 @@ export function complete(code: string, cursorCp: number, opts: { cwd: string; ma
 
   // %magic name
   let m = /^(\s*)(%\S*)$/.exec(before);
-  if (m) return reply(MAGICS.map((x) => '%' + x.name).filter((n) => n.startsWith(m![2])), lineStart + m[1].length);
+  if (m)
+    return reply(
+      MAGICS.map((x) => '%' + x.name).filter((n) => n.startsWith(m![2])),
+      lineStart + m[1].length,
+    );
 
   // %magic argument
   m = /^\s*%(\S+)\s+(.*)$/.exec(before);
@@ -106,16 +144,36 @@ export function complete(code: string, cursorCp: number, opts: { cwd: string; ma
     const [, name, arg] = m;
     const argStart = cursor - arg.length;
     const spec = MAGIC_BY_NAME.get(name);
-    if (spec?.arg.kind === 'enum') return reply(spec.arg.values.filter((v) => v.startsWith(arg)), argStart);
-    if (name === 'decode' && !arg.includes(' ')) return reply(['image', 'speech', 'music'].filter((v) => v.startsWith(arg)), argStart);
-    if (name === 'help') return reply(MAGICS.map((x) => x.name).filter((n) => n.startsWith(arg)), argStart);
+    if (spec?.arg.kind === 'enum')
+      return reply(
+        spec.arg.values.filter((v) => v.startsWith(arg)),
+        argStart,
+      );
+    if (name === 'decode' && !arg.includes(' '))
+      return reply(
+        ['image', 'speech', 'music'].filter((v) => v.startsWith(arg)),
+        argStart,
+      );
+    if (name === 'help')
+      return reply(
+        MAGICS.map((x) => x.name).filter((n) => n.startsWith(arg)),
+        argStart,
+      );
     if (name === 'config') {
       const word = /(\S*)$/.exec(arg)![1];
       const eq = word.indexOf('=');
-      if (eq < 0) return reply(CONFIG_KEYS.map((k) => k + '=').filter((k) => k.startsWith(word)), cursor - word.length);
+      if (eq < 0)
+        return reply(
+          CONFIG_KEYS.map((k) => k + '=').filter((k) => k.startsWith(word)),
+          cursor - word.length,
+        );
       const spec2 = MAGIC_BY_NAME.get(word.slice(0, eq));
       const v = word.slice(eq + 1);
-      if (spec2?.arg.kind === 'enum') return reply(spec2.arg.values.filter((x) => x.startsWith(v)), cursor - v.length);
+      if (spec2?.arg.kind === 'enum')
+        return reply(
+          spec2.arg.values.filter((x) => x.startsWith(v)),
+          cursor - v.length,
+        );
       return reply([], cursor);
     }
     if (name === 'voice' || name === 'model') {
@@ -136,11 +194,19 @@ export function complete(code: string, cursorCp: number, opts: { cwd: string; ma
   }
   // ![kind
   m = /!\[(\w*)$/.exec(before);
-  if (m) return reply(['image', 'speech', 'music'].filter((k) => k.startsWith(m![1])).map((k) => k + ']('), cursor - m[1].length);
+  if (m)
+    return reply(
+      ['image', 'speech', 'music'].filter((k) => k.startsWith(m![1])).map((k) => k + ']('),
+      cursor - m[1].length,
+    );
 
   // special tokens and modality token names
   m = /([<[][^\s<>[\]]*)$/.exec(before);
-  if (m) return reply(specialTokens(opts.manifest).filter((t) => t.startsWith(m![1])), cursor - m[1].length);
+  if (m)
+    return reply(
+      specialTokens(opts.manifest).filter((t) => t.startsWith(m![1])),
+      cursor - m[1].length,
+    );
 
   return reply([], cursor);
 }
@@ -158,7 +224,12 @@ export async function inspect(
   cursorCp: number,
   opts: { manifest?: Manifest; tokenizeLine?: (line: string) => Promise<string>; context?: () => string },
 ): Promise<InspectReply> {
-  const found = (text: string): InspectReply => ({ status: 'ok', found: true, data: { 'text/plain': text }, metadata: {} });
+  const found = (text: string): InspectReply => ({
+    status: 'ok',
+    found: true,
+    data: { 'text/plain': text },
+    metadata: {},
+  });
   const cursor = cpToIndex(code, cursorCp);
   const lineStart = code.lastIndexOf('\n', Math.max(0, cursor - 1)) + 1;
   const nl = code.indexOf('\n', cursor);
@@ -206,7 +277,12 @@ export function isComplete(code: string): CompleteStatus {
   if (/!\[[^\]\n]*$|!\[[^\]\n]*\]\([^)\n]*$/.test(lastLine)) return { status: 'incomplete', indent: '' };
   try {
     const cell = parseCell(code);
-    const settingsOnly = cell.action.kind === 'none' && !cell.reset && cell.model === undefined && cell.voice === undefined && cell.magics.length > 0;
+    const settingsOnly =
+      cell.action.kind === 'none' &&
+      !cell.reset &&
+      cell.model === undefined &&
+      cell.voice === undefined &&
+      cell.magics.length > 0;
     if (settingsOnly && !cell.magics.some((m) => m.name === 'raw')) return { status: 'incomplete', indent: '' };
     if (cell.raw && cell.action.kind === 'none') return { status: 'incomplete', indent: '' };
   } catch (e) {
@@ -215,4 +291,3 @@ export function isComplete(code: string): CompleteStatus {
   }
   return { status: 'complete' };
 }
-

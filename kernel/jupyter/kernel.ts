@@ -55,12 +55,17 @@ export class Kernel {
       complete_request: (ch, m) => this.simple(ch, m, () => this.complete(m)),
       inspect_request: (ch, m) => this.simple(ch, m, () => this.inspect(m)),
       is_complete_request: (ch, m) => this.simple(ch, m, () => isComplete(String(m.content.code ?? ''))),
-      history_request: (ch, m) => this.simple(ch, m, () => ({ status: 'ok', history: this.history.query(m.content as never) })),
+      history_request: (ch, m) =>
+        this.simple(ch, m, () => ({ status: 'ok', history: this.history.query(m.content as never) })),
       comm_info_request: (ch, m) => this.simple(ch, m, () => ({ status: 'ok', comms: {} })),
       comm_open: (_ch, m) => this.rejectComm(m),
       comm_msg: async () => {},
       comm_close: async () => {},
-      interrupt_request: (ch, m) => this.simple(ch, m, () => (this.interrupt('interrupt_request'), { status: 'ok' })),
+      interrupt_request: (ch, m) =>
+        this.simple(ch, m, () => {
+          this.interrupt('interrupt_request');
+          return { status: 'ok' };
+        }),
       shutdown_request: (ch, m) => this.shutdown(ch, m),
     };
   }
@@ -75,7 +80,13 @@ export class Kernel {
     const handler = this.handlers[type];
     if (!handler) {
       // Unknown requests get an error reply so a client never waits forever (e.g. debug_request).
-      if (type.endsWith('_request')) void this.reply(channel, msg, type.replace(/_request$/, '_reply'), { status: 'error', ename: 'NotImplemented', evalue: `${type} is not supported`, traceback: [] });
+      if (type.endsWith('_request'))
+        void this.reply(channel, msg, type.replace(/_request$/, '_reply'), {
+          status: 'error',
+          ename: 'NotImplemented',
+          evalue: `${type} is not supported`,
+          traceback: [],
+        });
       this.opts.log(`unhandled ${type} on ${channel}`);
       return;
     }
@@ -96,13 +107,36 @@ export class Kernel {
     return newHeader(type, this.session);
   }
 
-  private publish(type: string, content: unknown, parent: Message | Record<string, never>, metadata: Record<string, unknown> = {}): Promise<void> {
+  private publish(
+    type: string,
+    content: unknown,
+    parent: Message | Record<string, never>,
+    metadata: Record<string, unknown> = {},
+  ): Promise<void> {
     const parentHeader = 'header' in parent ? (parent as Message).header : {};
-    return this.sockets.send('iopub', { idents: [Buffer.from(type)], header: this.header(type), parent_header: parentHeader, metadata, content });
+    return this.sockets.send('iopub', {
+      idents: [Buffer.from(type)],
+      header: this.header(type),
+      parent_header: parentHeader,
+      metadata,
+      content,
+    });
   }
 
-  private reply(channel: ShellOrControl, req: Message, type: string, content: unknown, metadata: Record<string, unknown> = {}): Promise<void> {
-    return this.sockets.send(channel, { idents: req.idents, header: this.header(type), parent_header: req.header, metadata, content });
+  private reply(
+    channel: ShellOrControl,
+    req: Message,
+    type: string,
+    content: unknown,
+    metadata: Record<string, unknown> = {},
+  ): Promise<void> {
+    return this.sockets.send(channel, {
+      idents: req.idents,
+      header: this.header(type),
+      parent_header: req.header,
+      metadata,
+      content,
+    });
   }
 
   /**
@@ -151,7 +185,11 @@ export class Kernel {
   private complete(msg: Message) {
     const c = msg.content as { code?: string; cursor_pos?: number };
     const code = String(c.code ?? '');
-    return complete(code, c.cursor_pos ?? [...code].length, { cwd: this.cwd(msg), manifest: this.manifest(), outputs: this.executor.mediaOutputs() });
+    return complete(code, c.cursor_pos ?? [...code].length, {
+      cwd: this.cwd(msg),
+      manifest: this.manifest(),
+      outputs: this.executor.mediaOutputs(),
+    });
   }
 
   private inspect(msg: Message) {
@@ -189,7 +227,12 @@ export class Kernel {
   }
 
   private async execute(channel: ShellOrControl, msg: Message): Promise<'ok' | 'error'> {
-    const content = msg.content as { code?: string; silent?: boolean; store_history?: boolean; stop_on_error?: boolean };
+    const content = msg.content as {
+      code?: string;
+      silent?: boolean;
+      store_history?: boolean;
+      stop_on_error?: boolean;
+    };
     const code = String(content.code ?? '');
     const stopOnError = content.stop_on_error !== false;
     let dropped: { abort(): Promise<void> }[] = [];
@@ -203,10 +246,16 @@ export class Kernel {
 
     const emit: Emit = {
       display: (data: MimeBundle, metadata, displayId) => {
-        if (!silent) void this.publish('display_data', { data, metadata, transient: displayId ? { display_id: displayId } : {} }, msg);
+        if (!silent)
+          void this.publish(
+            'display_data',
+            { data, metadata, transient: displayId ? { display_id: displayId } : {} },
+            msg,
+          );
       },
       update: (data, metadata, displayId) => {
-        if (!silent) void this.publish('update_display_data', { data, metadata, transient: { display_id: displayId } }, msg);
+        if (!silent)
+          void this.publish('update_display_data', { data, metadata, transient: { display_id: displayId } }, msg);
       },
       stream: (name, text) => {
         if (!silent) void this.publish('stream', { name, text }, msg);
@@ -217,21 +266,47 @@ export class Kernel {
     const md = msg.metadata as { cellId?: unknown };
     let outcome: Outcome;
     try {
-      outcome = await this.executor.run(code, { executionCount: count, cellId: typeof md.cellId === 'string' ? md.cellId : undefined, signal: controller.signal, cwd: this.cwd(msg) }, emit);
+      outcome = await this.executor.run(
+        code,
+        {
+          executionCount: count,
+          cellId: typeof md.cellId === 'string' ? md.cellId : undefined,
+          signal: controller.signal,
+          cwd: this.cwd(msg),
+        },
+        emit,
+      );
     } finally {
       this.current = undefined;
     }
     if (outcome.status === 'ok') {
       if (outcome.result && !silent) {
-        await this.publish('execute_result', { execution_count: count, data: outcome.result.data, metadata: outcome.result.metadata }, msg);
+        await this.publish(
+          'execute_result',
+          { execution_count: count, data: outcome.result.data, metadata: outcome.result.metadata },
+          msg,
+        );
         if (storeHistory) this.history.setOutput(count, String(outcome.result.data['text/plain'] ?? ''));
       }
-      await this.reply(channel, msg, 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
+      await this.reply(channel, msg, 'execute_reply', {
+        status: 'ok',
+        execution_count: count,
+        user_expressions: {},
+        payload: [],
+      });
     } else {
       const { ename, evalue, traceback } = outcome;
       dropped = stopOnError ? this.queue.takeQueued() : [];
       if (!silent) await this.publish('error', { ename, evalue, traceback }, msg);
-      await this.reply(channel, msg, 'execute_reply', { status: 'error', execution_count: count, ename, evalue, traceback, user_expressions: {}, payload: [] });
+      await this.reply(channel, msg, 'execute_reply', {
+        status: 'error',
+        execution_count: count,
+        ename,
+        evalue,
+        traceback,
+        user_expressions: {},
+        payload: [],
+      });
     }
     await this.publish('status', { execution_state: 'idle' }, msg);
     for (const job of dropped) await job.abort();

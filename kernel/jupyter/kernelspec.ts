@@ -62,10 +62,13 @@ export function kernelJson(o: InstallOptions): Record<string, unknown> {
 }
 
 export function installKernelspec(o: InstallOptions): string {
-  if (!existsSync(o.kernelScript)) throw new Error(`kernel script ${o.kernelScript} does not exist; run \`npm run build\` first`);
+  if (!existsSync(o.kernelScript))
+    throw new Error(`kernel script ${o.kernelScript} does not exist; run \`npm run build\` first`);
   if (o.model && !existsSync(join(o.model, 'anygpt.json'))) throw new Error(`--model ${o.model}: no anygpt.json there`);
-  if (o.executionProvider && !['auto', 'cpu', 'cuda'].includes(o.executionProvider)) throw new Error(`--ep ${o.executionProvider}: expected auto, cpu or cuda`);
-  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads > 0)) throw new Error(`--threads ${o.threads}: expected a positive integer`);
+  if (o.executionProvider && !['auto', 'cpu', 'cuda'].includes(o.executionProvider))
+    throw new Error(`--ep ${o.executionProvider}: expected auto, cpu or cuda`);
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads > 0))
+    throw new Error(`--threads ${o.threads}: expected a positive integer`);
   const dir = join(kernelsDir(o), o.name ?? 'anygpt');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'kernel.json'), JSON.stringify(kernelJson(o), null, 2) + '\n');

@@ -51,7 +51,11 @@ function parseArgs(argv: string[]): { flags: Map<string, string | true>; rest: s
 }
 
 function install(flags: Map<string, string | true>): void {
-  const where: InstallOptions['where'] = flags.has('--prefix') ? 'prefix' : flags.has('--sys-prefix') ? 'sys-prefix' : 'user';
+  const where: InstallOptions['where'] = flags.has('--prefix')
+    ? 'prefix'
+    : flags.has('--sys-prefix')
+      ? 'sys-prefix'
+      : 'user';
   const model = flags.get('--model') as string | undefined;
   const dir = installKernelspec({
     where,
@@ -66,7 +70,11 @@ function install(flags: Map<string, string | true>): void {
   process.stdout.write(`Installed kernelspec ${basename(dir)} in ${dir}\n`);
   if (!model) {
     const d = defaultModelDir();
-    process.stdout.write(d ? `Model: ${d} (default; pass --model DIR to pin another)\n` : 'No model yet: pass --model DIR, set ANYGPT_MODEL, or use %model DIR in a cell.\n');
+    process.stdout.write(
+      d
+        ? `Model: ${d} (default; pass --model DIR to pin another)\n`
+        : 'No model yet: pass --model DIR, set ANYGPT_MODEL, or use %model DIR in a cell.\n',
+    );
   }
 }
 
@@ -86,13 +94,17 @@ function engineSettings(flags: Map<string, string | true>, env: NodeJS.ProcessEn
   const epFlag = flags.get('--ep') as string | undefined;
   const ep = (epFlag ?? env.ANYGPT_EP ?? '').trim().toLowerCase() || 'cpu';
   if (ep !== 'auto' && ep !== 'cpu' && ep !== 'cuda') {
-    throw new Error(`${epFlag !== undefined ? '--ep' : 'ANYGPT_EP'} must be auto, cpu or cuda, not ${JSON.stringify(ep)}`);
+    throw new Error(
+      `${epFlag !== undefined ? '--ep' : 'ANYGPT_EP'} must be auto, cpu or cuda, not ${JSON.stringify(ep)}`,
+    );
   }
   const threadsFlag = flags.get('--threads') as string | undefined;
   const raw = (threadsFlag ?? env.ANYGPT_THREADS ?? '').trim();
   const threads = raw === '' ? 0 : Number(raw);
   if (!Number.isInteger(threads) || threads < 0) {
-    throw new Error(`${threadsFlag !== undefined ? '--threads' : 'ANYGPT_THREADS'} must be a whole number >= 0 (0: ONNX Runtime decides), not ${JSON.stringify(raw)}`);
+    throw new Error(
+      `${threadsFlag !== undefined ? '--threads' : 'ANYGPT_THREADS'} must be a whole number >= 0 (0: ONNX Runtime decides), not ${JSON.stringify(raw)}`,
+    );
   }
   return { executionProvider: ep, threads: threads || undefined };
 }
@@ -108,7 +120,11 @@ function backendFactory(settings: EngineSettings) {
     const { EngineBackend } = await import('./engine-backend');
     // EngineBackend hands executionProvider to Engine.open, which accepts 'auto'; BackendOptions only names
     // the resolved providers, hence the cast.
-    const backend = await EngineBackend.open(dir, { ...opts, executionProvider: settings.executionProvider as BackendOptions['executionProvider'], threads: settings.threads });
+    const backend = await EngineBackend.open(dir, {
+      ...opts,
+      executionProvider: settings.executionProvider as BackendOptions['executionProvider'],
+      threads: settings.threads,
+    });
     const m = backend.describeModel();
     log(`engine: ${m.name} on ${m.executionProvider} (requested ${describeSettings(settings)})`);
     return backend;
@@ -117,7 +133,10 @@ function backendFactory(settings: EngineSettings) {
 
 async function serve(flags: Map<string, string | true>, rest: string[]): Promise<void> {
   const file = (flags.get('-f') as string | undefined) ?? rest[0];
-  if (!file) throw new Error('usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--ep auto|cpu|cuda] [--threads N]');
+  if (!file)
+    throw new Error(
+      'usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--ep auto|cpu|cuda] [--threads N]',
+    );
   const settings = engineSettings(flags, process.env);
   const info = readConnectionFile(file);
   const modelDir = (flags.get('--model') as string | undefined) ?? defaultModelDir();
@@ -161,5 +180,3 @@ main(process.argv.slice(2)).catch((e) => {
   log((e as Error).message);
   process.exit(1);
 });
-
-

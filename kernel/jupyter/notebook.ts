@@ -50,7 +50,8 @@ export function foldOutputs(msgs: Message[]): NbOutput[] {
     switch (m.header.msg_type) {
       case 'stream': {
         const last = outs[outs.length - 1];
-        if (last && last.output_type === 'stream' && last.name === c.name) last.text = String(last.text) + String(c.text);
+        if (last && last.output_type === 'stream' && last.name === c.name)
+          last.text = String(last.text) + String(c.text);
         else outs.push({ output_type: 'stream', name: c.name, text: c.text });
         break;
       }
@@ -69,7 +70,12 @@ export function foldOutputs(msgs: Message[]): NbOutput[] {
         break;
       }
       case 'execute_result':
-        outs.push({ output_type: 'execute_result', execution_count: c.execution_count, data: c.data, metadata: c.metadata ?? {} });
+        outs.push({
+          output_type: 'execute_result',
+          execution_count: c.execution_count,
+          data: c.data,
+          metadata: c.metadata ?? {},
+        });
         break;
       case 'error':
         outs.push({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback });
@@ -90,7 +96,11 @@ export interface CellRun {
 }
 
 /** Execute every code cell in order (cells tagged skipTag are left as they are). Returns a new notebook. */
-export async function executeNotebook(client: KernelClient, nb: Notebook, opts: { skipTag?: string; timeoutMs?: number; onCell?: (r: CellRun) => void } = {}): Promise<{ nb: Notebook; runs: CellRun[] }> {
+export async function executeNotebook(
+  client: KernelClient,
+  nb: Notebook,
+  opts: { skipTag?: string; timeoutMs?: number; onCell?: (r: CellRun) => void } = {},
+): Promise<{ nb: Notebook; runs: CellRun[] }> {
   const out: Notebook = JSON.parse(JSON.stringify(nb));
   const runs: CellRun[] = [];
   for (const [index, cell] of out.cells.entries()) {
@@ -101,7 +111,11 @@ export async function executeNotebook(client: KernelClient, nb: Notebook, opts: 
       opts.onCell?.(r);
       continue;
     }
-    const r = await client.execute(source(cell), { metadata: { cellId: cell.id }, timeoutMs: opts.timeoutMs, stopOnError: false });
+    const r = await client.execute(source(cell), {
+      metadata: { cellId: cell.id },
+      timeoutMs: opts.timeoutMs,
+      stopOnError: false,
+    });
     cell.outputs = foldOutputs(r.outputs);
     cell.execution_count = (r.reply.content.execution_count as number | undefined) ?? null;
     const run = { index, status: String(r.reply.content.status), ms: r.ms };

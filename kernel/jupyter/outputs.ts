@@ -40,11 +40,23 @@ export function generatedCount(g: Generation): number {
 /** One-paragraph text/plain summary of a Generation (what nbconvert text and terminals show). */
 export function tokensSummary(g: Generation, context?: CellContext): string {
   const gen = generatedCount(g);
-  const lines = [`${g.promptLength} prompt tokens${gen || g.stopReason !== 'eos' ? ` + ${gen} generated (stop: ${g.stopReason})` : ''} · seed ${g.params.seed} · ${g.model.name}`];
-  if (gen) lines.push(`${g.stats.tokensPerSecond.toFixed(1)} tok/s, prefill ${g.stats.prefillMs.toFixed(0)} ms, decode ${g.stats.decodeMs.toFixed(0)} ms`);
-  const spans = g.spans.filter((s) => s.kind !== 'text').map((s) => `${s.role} ${s.kind} (${s.end - s.start} tokens${'complete' in s && !s.complete ? ', incomplete' : ''})`);
+  const lines = [
+    `${g.promptLength} prompt tokens${gen || g.stopReason !== 'eos' ? ` + ${gen} generated (stop: ${g.stopReason})` : ''} · seed ${g.params.seed} · ${g.model.name}`,
+  ];
+  if (gen)
+    lines.push(
+      `${g.stats.tokensPerSecond.toFixed(1)} tok/s, prefill ${g.stats.prefillMs.toFixed(0)} ms, decode ${g.stats.decodeMs.toFixed(0)} ms`,
+    );
+  const spans = g.spans
+    .filter((s) => s.kind !== 'text')
+    .map(
+      (s) => `${s.role} ${s.kind} (${s.end - s.start} tokens${'complete' in s && !s.complete ? ', incomplete' : ''})`,
+    );
   if (spans.length) lines.push('spans: ' + spans.join(', '));
-  if (context?.contextTurns?.length) lines.push(`context: ${context.contextTurns.length} earlier turn(s) from cells [${context.contextTurns.join(', ')}]`);
+  if (context?.contextTurns?.length)
+    lines.push(
+      `context: ${context.contextTurns.length} earlier turn(s) from cells [${context.contextTurns.join(', ')}]`,
+    );
   for (const w of g.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
@@ -54,7 +66,11 @@ export function tokensBundle(g: Generation, context?: CellContext): MimeBundle {
 }
 
 /** `shown` is the PNG as displayed (small images enlarged `scale`× by enlargeForDisplay); the label keeps the model's size. */
-export function imageBundle(media: DecodedMedia, label: string, shown: { png: Uint8Array; scale: number } = { png: media.data, scale: 1 }): MimeBundle {
+export function imageBundle(
+  media: DecodedMedia,
+  label: string,
+  shown: { png: Uint8Array; scale: number } = { png: media.data, scale: 1 },
+): MimeBundle {
   const size = `${media.width ?? '?'}×${media.height ?? '?'}${shown.scale > 1 ? `, shown ×${shown.scale}` : ''}`;
   return {
     'image/png': Buffer.from(shown.png).toString('base64'),
@@ -112,7 +128,15 @@ export function audioBundle(media: DecodedMedia, src: AudioSource, label: string
     codes: src.codes,
     codebookSize: src.codebookSize,
     spans: src.span
-      ? [{ span: src.span.index, tokenStart: src.span.span.start, tokenEnd: src.span.span.end, startSec: 0, endSec: Math.round(duration * 1000) / 1000 }]
+      ? [
+          {
+            span: src.span.index,
+            tokenStart: src.span.span.start,
+            tokenEnd: src.span.span.end,
+            startSec: 0,
+            endSec: Math.round(duration * 1000) / 1000,
+          },
+        ]
       : [],
     generationId: src.generationId,
     fileName: src.fileName,

@@ -24,7 +24,13 @@ export interface CellVerdict {
   index: number;
   status: 'same' | 'differs' | 'skipped' | 'lax-ok' | 'no-tokens' | 'failed';
   detail?: string;
-  divergence?: { position: number; expected?: { id: number; piece: string }; got?: { id: number; piece: string }; generated: boolean; context: string };
+  divergence?: {
+    position: number;
+    expected?: { id: number; piece: string };
+    got?: { id: number; piece: string };
+    generated: boolean;
+    context: string;
+  };
 }
 
 function tokensOf(cell: NbCell): TokensOutput[] {
@@ -72,10 +78,15 @@ export function compareCells(expected: Notebook, actual: Notebook): CellVerdict[
     const tags = cell.metadata.tags ?? [];
     const got = actual.cells[index];
     if (tags.includes(TAGS.skip)) return verdicts.push({ index, status: 'skipped' });
-    if (!got || source(got) !== source(cell)) return verdicts.push({ index, status: 'failed', detail: 'the cell source differs between the notebooks' });
+    if (!got || source(got) !== source(cell))
+      return verdicts.push({ index, status: 'failed', detail: 'the cell source differs between the notebooks' });
     const err = hasError(got);
     if (tags.includes(TAGS.error)) {
-      return verdicts.push(err ? { index, status: 'lax-ok', detail: `failed as expected: ${err.ename}` } : { index, status: 'failed', detail: `tagged ${TAGS.error} but ran without error` });
+      return verdicts.push(
+        err
+          ? { index, status: 'lax-ok', detail: `failed as expected: ${err.ename}` }
+          : { index, status: 'failed', detail: `tagged ${TAGS.error} but ran without error` },
+      );
     }
     const expErr = hasError(cell);
     if (err && !expErr) return verdicts.push({ index, status: 'failed', detail: `${err.ename}: ${err.evalue}` });
@@ -83,13 +94,22 @@ export function compareCells(expected: Notebook, actual: Notebook): CellVerdict[
     const a = tokensOf(cell);
     const b = tokensOf(got);
     if (!a.length && !b.length) return verdicts.push({ index, status: 'no-tokens' });
-    if (a.length !== b.length) return verdicts.push({ index, status: 'differs', detail: `${a.length} tokens output(s) saved, ${b.length} now` });
+    if (a.length !== b.length)
+      return verdicts.push({ index, status: 'differs', detail: `${a.length} tokens output(s) saved, ${b.length} now` });
     for (let k = 0; k < a.length; k++) {
       const d = firstDivergence(a[k], b[k]);
       if (d) {
         const params = a[k].params.seed !== b[k].params.seed ? ` (seed ${a[k].params.seed} → ${b[k].params.seed})` : '';
-        const model = a[k].model.hash !== b[k].model.hash ? ` (model ${a[k].model.hash.slice(0, 12)} → ${b[k].model.hash.slice(0, 12)})` : '';
-        return verdicts.push({ index, status: 'differs', divergence: d, detail: `${params}${model}`.trim() || undefined });
+        const model =
+          a[k].model.hash !== b[k].model.hash
+            ? ` (model ${a[k].model.hash.slice(0, 12)} → ${b[k].model.hash.slice(0, 12)})`
+            : '';
+        return verdicts.push({
+          index,
+          status: 'differs',
+          divergence: d,
+          detail: `${params}${model}`.trim() || undefined,
+        });
       }
     }
     verdicts.push({ index, status: 'same' });
@@ -104,11 +124,18 @@ export function formatReport(title: string, verdicts: CellVerdict[]): string {
     if (v.divergence) {
       const d = v.divergence;
       const show = (t?: { id: number; piece: string }) => (t ? `${t.id} ${JSON.stringify(t.piece)}` : '(end)');
-      lines.push(`${head} at token ${d.position} (${d.generated ? 'generated' : 'prompt'}): expected ${show(d.expected)}, got ${show(d.got)}; after …${JSON.stringify(d.context)}${v.detail ? ` ${v.detail}` : ''}`);
+      lines.push(
+        `${head} at token ${d.position} (${d.generated ? 'generated' : 'prompt'}): expected ${show(d.expected)}, got ${show(d.got)}; after …${JSON.stringify(d.context)}${v.detail ? ` ${v.detail}` : ''}`,
+      );
     } else lines.push(v.detail ? `${head}: ${v.detail}` : head);
   }
   const bad = verdicts.filter((v) => v.status === 'differs' || v.status === 'failed').length;
-  lines.push('', bad ? `FAIL: ${bad} cell(s) differ` : `OK: ${verdicts.filter((v) => v.status === 'same').length} cell(s) reproduced token for token`);
+  lines.push(
+    '',
+    bad
+      ? `FAIL: ${bad} cell(s) differ`
+      : `OK: ${verdicts.filter((v) => v.status === 'same').length} cell(s) reproduced token for token`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -147,11 +174,20 @@ export async function verify(a: VerifyArgs): Promise<VerifyResult> {
   }
   const script = kernelScriptPath();
   if (!a.kernelArgv && !existsSync(script)) throw new Error(`kernel bundle ${script} missing; run npm run build`);
-  const argv = a.kernelArgv ?? [process.execPath, script, ...(a.model ? ['--model', resolve(a.model)] : []), '-f', '{connection_file}'];
+  const argv = a.kernelArgv ?? [
+    process.execPath,
+    script,
+    ...(a.model ? ['--model', resolve(a.model)] : []),
+    '-f',
+    '{connection_file}',
+  ];
   const client = await KernelClient.launch(argv, { cwd: dirname(nbPath) });
   let actual: Notebook;
   try {
-    ({ nb: actual } = await executeNotebook(client, expected, { skipTag: TAGS.skip, onCell: (r) => log(`  cell ${r.index}: ${r.status} (${r.ms.toFixed(0)} ms)\n`) }));
+    ({ nb: actual } = await executeNotebook(client, expected, {
+      skipTag: TAGS.skip,
+      onCell: (r) => log(`  cell ${r.index}: ${r.status} (${r.ms.toFixed(0)} ms)\n`),
+    }));
   } finally {
     await client.shutdown();
   }
@@ -185,7 +221,9 @@ export async function runVerify(args: string[]): Promise<number> {
     }
   }
   if (!a.notebook) {
-    process.stderr.write('usage: anygpt verify NOTEBOOK.ipynb [--model DIR] [--update] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb\n');
+    process.stderr.write(
+      'usage: anygpt verify NOTEBOOK.ipynb [--model DIR] [--update] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb\n',
+    );
     return 2;
   }
   try {

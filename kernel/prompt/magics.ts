@@ -34,22 +34,72 @@ export interface MagicSpec {
 const spec = (name: string, arg: ArgKind, usage: string, help: string): MagicSpec => ({ name, arg, usage, help });
 
 export const MAGICS: readonly MagicSpec[] = [
-  spec('task', { kind: 'enum', values: TASKS }, '%task chat|t2i|caption|asr|tts|t2m|m2t', 'Pick the prompt template for this cell (default chat).'),
-  spec('seed', { kind: 'int', min: 0, max: 2 ** 31 - 1 }, '%seed N', 'Sampling seed for this cell. Without it a seed is derived from the notebook seed and the cell text, and recorded.'),
+  spec(
+    'task',
+    { kind: 'enum', values: TASKS },
+    '%task chat|t2i|caption|asr|tts|t2m|m2t',
+    'Pick the prompt template for this cell (default chat).',
+  ),
+  spec(
+    'seed',
+    { kind: 'int', min: 0, max: 2 ** 31 - 1 },
+    '%seed N',
+    'Sampling seed for this cell. Without it a seed is derived from the notebook seed and the cell text, and recorded.',
+  ),
   spec('temperature', { kind: 'float', min: 0, max: 10 }, '%temperature T', 'Softmax temperature (0 = greedy).'),
   spec('top_k', { kind: 'int', min: 0, max: 1_000_000 }, '%top_k K', 'Keep the K most likely tokens (0 = off).'),
   spec('top_p', { kind: 'float', min: 0, max: 1 }, '%top_p P', 'Nucleus sampling mass (1 = off).'),
-  spec('repetition_penalty', { kind: 'float', min: 0.01, max: 10 }, '%repetition_penalty R', 'HF-style repetition penalty (1 = off).'),
+  spec(
+    'repetition_penalty',
+    { kind: 'float', min: 0.01, max: 10 },
+    '%repetition_penalty R',
+    'HF-style repetition penalty (1 = off).',
+  ),
   spec('max_new_tokens', { kind: 'int', min: 1, max: 100_000 }, '%max_new_tokens N', 'Stop after N generated tokens.'),
   spec('beams', { kind: 'int', min: 1, max: 16 }, '%beams N', 'Beam search width (1 = sampling).'),
-  spec('voice', { kind: 'path', extraValues: ['off'] }, '%voice path.wav | off', 'Voice prompt for speech output (used by the acoustic stage). Persists until %voice off.'),
-  spec('template', { kind: 'enum', values: ['mmgpt', 'anygpt'] }, '%template mmgpt|anygpt', 'Chat template for this cell (spec §2.3).'),
-  spec('constrain', { kind: 'enum', values: ['on', 'off'] }, '%constrain on|off', 'Modality-aware constrained decoding (default on).'),
+  spec(
+    'voice',
+    { kind: 'path', extraValues: ['off'] },
+    '%voice path.wav | off',
+    'Voice prompt for speech output (used by the acoustic stage). Persists until %voice off.',
+  ),
+  spec(
+    'template',
+    { kind: 'enum', values: ['mmgpt', 'anygpt'] },
+    '%template mmgpt|anygpt',
+    'Chat template for this cell (spec §2.3).',
+  ),
+  spec(
+    'constrain',
+    { kind: 'enum', values: ['on', 'off'] },
+    '%constrain on|off',
+    'Modality-aware constrained decoding (default on).',
+  ),
   spec('model', { kind: 'path' }, '%model DIR', 'Load another model package; clears the conversation.'),
-  spec('config', { kind: 'rest', optional: true }, '%config [key=value …]', 'Show or set persistent defaults (task, seed, temperature, top_k, top_p, repetition_penalty, max_new_tokens, beams, template, constrain).'),
-  spec('tokens', { kind: 'none' }, '%tokens', 'Tokenize only: show the full prompt in the token inspector without generating.'),
-  spec('raw', { kind: 'none' }, '%raw', 'The cell body is the exact prompt string, special tokens included (no template).'),
-  spec('decode', { kind: 'rest' }, '%decode image|speech|music <tokens…>', 'Render raw modality tokens (e.g. <👀12><👀7>… or plain numbers) to media.'),
+  spec(
+    'config',
+    { kind: 'rest', optional: true },
+    '%config [key=value …]',
+    'Show or set persistent defaults (task, seed, temperature, top_k, top_p, repetition_penalty, max_new_tokens, beams, template, constrain).',
+  ),
+  spec(
+    'tokens',
+    { kind: 'none' },
+    '%tokens',
+    'Tokenize only: show the full prompt in the token inspector without generating.',
+  ),
+  spec(
+    'raw',
+    { kind: 'none' },
+    '%raw',
+    'The cell body is the exact prompt string, special tokens included (no template).',
+  ),
+  spec(
+    'decode',
+    { kind: 'rest' },
+    '%decode image|speech|music <tokens…>',
+    'Render raw modality tokens (e.g. <👀12><👀7>… or plain numbers) to media.',
+  ),
   spec('reset', { kind: 'none' }, '%reset', 'Clear the conversation history.'),
   spec('history', { kind: 'none' }, '%history', 'Show the conversation turns that form the context of the next cell.'),
   spec('help', { kind: 'rest', optional: true }, '%help [magic]', 'Show this help.'),
@@ -58,7 +108,18 @@ export const MAGICS: readonly MagicSpec[] = [
 export const MAGIC_BY_NAME: ReadonlyMap<string, MagicSpec> = new Map(MAGICS.map((m) => [m.name, m]));
 
 /** Keys `%config key=value` accepts, mapped to the magic that validates their value. */
-export const CONFIG_KEYS = ['task', 'seed', 'temperature', 'top_k', 'top_p', 'repetition_penalty', 'max_new_tokens', 'beams', 'template', 'constrain'] as const;
+export const CONFIG_KEYS = [
+  'task',
+  'seed',
+  'temperature',
+  'top_k',
+  'top_p',
+  'repetition_penalty',
+  'max_new_tokens',
+  'beams',
+  'template',
+  'constrain',
+] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 /** Levenshtein distance, for "did you mean" hints on misspelt magics and values. */

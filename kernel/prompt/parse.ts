@@ -9,7 +9,16 @@
  * `%decode` takes the rest of the cell as its argument (token lists are long and wrap).
  */
 import type { MediaModality } from '../../common/manifest';
-import { CONFIG_KEYS, MAGIC_BY_NAME, MAGICS, TASKS, closest, type ConfigKey, type MagicSpec, type Task } from './magics';
+import {
+  CONFIG_KEYS,
+  MAGIC_BY_NAME,
+  MAGICS,
+  TASKS,
+  closest,
+  type ConfigKey,
+  type MagicSpec,
+  type Task,
+} from './magics';
 
 export class PromptError extends Error {
   constructor(
@@ -127,7 +136,9 @@ export function parseMagicValue(spec: MagicSpec, arg: string, line: number, argC
       if (!arg) fail(`%${spec.name} needs a value: ${a.values.join('|')}`);
       if (!a.values.includes(arg)) {
         const hint = closest(arg, a.values);
-        fail(`bad value "${arg}" for %${spec.name}; expected ${a.values.join('|')}${hint ? ` (did you mean ${hint}?)` : ''}`);
+        fail(
+          `bad value "${arg}" for %${spec.name}; expected ${a.values.join('|')}${hint ? ` (did you mean ${hint}?)` : ''}`,
+        );
       }
       return spec.name === 'constrain' ? arg === 'on' : arg;
     }
@@ -135,7 +146,8 @@ export function parseMagicValue(spec: MagicSpec, arg: string, line: number, argC
     case 'float': {
       if (!arg) fail(`%${spec.name} needs a number`);
       const n = Number(arg);
-      if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(arg) || !Number.isFinite(n)) fail(`"${arg}" is not a number (%${spec.name})`);
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(arg) || !Number.isFinite(n))
+        fail(`"${arg}" is not a number (%${spec.name})`);
       if (a.kind === 'int' && !Number.isInteger(n)) fail(`%${spec.name} needs a whole number, got ${arg}`);
       if (n < a.min || n > a.max) fail(`%${spec.name} ${arg} is out of range [${a.min}, ${a.max}]`);
       return n;
@@ -152,11 +164,22 @@ export function parseMagicValue(spec: MagicSpec, arg: string, line: number, argC
 function mediaModality(alt: string, target: string, line: number, col: number, len: number): MediaModality {
   const a = alt.trim().toLowerCase();
   if (a === 'image' || a === 'speech' || a === 'music') return a;
-  if (a === 'audio') throw new PromptError('say ![speech](…) or ![music](…): AnyGPT tokenizes them with different codecs', line, col, len);
+  if (a === 'audio')
+    throw new PromptError(
+      'say ![speech](…) or ![music](…): AnyGPT tokenizes them with different codecs',
+      line,
+      col,
+      len,
+    );
   // Markdown habit: ![a cat](cat.png). Images are unambiguous from the extension; audio is not.
   if (IMAGE_EXT.test(target)) return 'image';
   const hint = /\.wav$/i.test(target) ? ' — for audio write ![speech](…) or ![music](…)' : '';
-  throw new PromptError(`unknown media kind "${alt}"; use ![image](…), ![speech](…) or ![music](…)${hint}`, line, col, len);
+  throw new PromptError(
+    `unknown media kind "${alt}"; use ![image](…), ![speech](…) or ![music](…)${hint}`,
+    line,
+    col,
+    len,
+  );
 }
 
 function parseConfig(arg: string, line: number, argCol: number): Partial<Record<ConfigKey, MagicValue>> {
@@ -172,7 +195,12 @@ function parseConfig(arg: string, line: number, argCol: number): Partial<Record<
     const value = item.slice(eq + 1);
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
       const hint = closest(key, CONFIG_KEYS);
-      throw new PromptError(`unknown %config key "${key}"${hint ? ` (did you mean ${hint}?)` : ''}; keys: ${CONFIG_KEYS.join(', ')}`, line, col, key.length);
+      throw new PromptError(
+        `unknown %config key "${key}"${hint ? ` (did you mean ${hint}?)` : ''}; keys: ${CONFIG_KEYS.join(', ')}`,
+        line,
+        col,
+        key.length,
+      );
     }
     const spec = MAGIC_BY_NAME.get(key)!;
     set[key as ConfigKey] = parseMagicValue(spec, value, line, col + eq + 1);
@@ -182,7 +210,17 @@ function parseConfig(arg: string, line: number, argCol: number): Partial<Record<
 
 export function parseCell(source: string): Cell {
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
-  const cell: Cell = { magics: [], settings: {}, action: { kind: 'generate' }, raw: false, reset: false, body: '', bodyLine: 1, text: '', media: [] };
+  const cell: Cell = {
+    magics: [],
+    settings: {},
+    action: { kind: 'generate' },
+    raw: false,
+    reset: false,
+    body: '',
+    bodyLine: 1,
+    text: '',
+    media: [],
+  };
   let i = 0;
   let explicitAction: CellAction | undefined;
   const setAction = (a: CellAction, line: number, col: number) => {
@@ -204,8 +242,16 @@ export function parseCell(source: string): Cell {
     const argCol = col + trimmed.indexOf(arg, 1 + name.length);
     const spec = MAGIC_BY_NAME.get(name);
     if (!spec) {
-      const hint = closest(name, MAGICS.map((x) => x.name));
-      throw new PromptError(`unknown magic %${name}${hint ? ` (did you mean %${hint}?)` : ''}; %help lists them`, lineNo, col, name.length + 1);
+      const hint = closest(
+        name,
+        MAGICS.map((x) => x.name),
+      );
+      throw new PromptError(
+        `unknown magic %${name}${hint ? ` (did you mean %${hint}?)` : ''}; %help lists them`,
+        lineNo,
+        col,
+        name.length + 1,
+      );
     }
     if (spec.name === 'decode') {
       // The token list runs to the end of the cell.
@@ -213,10 +259,24 @@ export function parseCell(source: string): Cell {
       const km = /^(\S+)\s*([\s\S]*)$/.exec(rest);
       const kind = km?.[1] ?? '';
       if (kind !== 'image' && kind !== 'speech' && kind !== 'music') {
-        throw new PromptError(`%decode needs a modality: image|speech|music${kind ? ` (got "${kind}")` : ''}`, lineNo, argCol, Math.max(1, kind.length));
+        throw new PromptError(
+          `%decode needs a modality: image|speech|music${kind ? ` (got "${kind}")` : ''}`,
+          lineNo,
+          argCol,
+          Math.max(1, kind.length),
+        );
       }
-      if (!km![2].trim()) throw new PromptError(`%decode ${kind} needs tokens, e.g. <👀12><👀7>… or 12 7 …`, lineNo, argCol + kind.length);
-      setAction({ kind: 'decode', modality: kind, tokens: km![2], line: lineNo, col: argCol + kind.length + 1 }, lineNo, col);
+      if (!km![2].trim())
+        throw new PromptError(
+          `%decode ${kind} needs tokens, e.g. <👀12><👀7>… or 12 7 …`,
+          lineNo,
+          argCol + kind.length,
+        );
+      setAction(
+        { kind: 'decode', modality: kind, tokens: km![2], line: lineNo, col: argCol + kind.length + 1 },
+        lineNo,
+        col,
+      );
       cell.magics.push({ name, arg: rest, value: rest, line: lineNo, col, argCol });
       i = lines.length;
       break;
@@ -266,7 +326,12 @@ export function parseCell(source: string): Cell {
   for (let b = 0; b < bodyLines.length; b++) {
     const text = bodyLines[b];
     const lineNo = cell.bodyLine + b;
-    if (/^\s*%(\S+)/.test(text) && MAGIC_BY_NAME.has(/^\s*%(\S+)/.exec(text)![1]) && !cell.raw && cell.action.kind !== 'decode') {
+    if (
+      /^\s*%(\S+)/.test(text) &&
+      MAGIC_BY_NAME.has(/^\s*%(\S+)/.exec(text)![1]) &&
+      !cell.raw &&
+      cell.action.kind !== 'decode'
+    ) {
       const col = text.length - text.trimStart().length + 1;
       throw new PromptError('magics go at the top of the cell, before the message', lineNo, col, text.trim().length);
     }
@@ -283,7 +348,13 @@ export function parseCell(source: string): Cell {
         const v = out[1].trim();
         if (v === 'last' || v === '-1') ref.output = 'last';
         else if (/^\d+$/.test(v)) ref.output = Number(v);
-        else throw new PromptError(`bad output reference "${target}"; use out:N (execution count) or out:last`, lineNo, col + m[0].indexOf('(') + 1, target.length);
+        else
+          throw new PromptError(
+            `bad output reference "${target}"; use out:N (execution count) or out:last`,
+            lineNo,
+            col + m[0].indexOf('(') + 1,
+            target.length,
+          );
       }
       cell.media.push(ref);
     }

@@ -10,7 +10,15 @@ import { PromptError } from './parse';
 /** Codes of one media item: flat for image/speech, codes[q][t] for music. */
 export type MediaCodes = { modality: 'image' | 'speech'; codes: number[] } | { modality: 'music'; codes: number[][] };
 
-export const TASK_OUTPUT: Record<Task, Modality> = { chat: 'text', t2i: 'image', caption: 'text', asr: 'text', tts: 'speech', t2m: 'music', m2t: 'text' };
+export const TASK_OUTPUT: Record<Task, Modality> = {
+  chat: 'text',
+  t2i: 'image',
+  caption: 'text',
+  asr: 'text',
+  tts: 'speech',
+  t2m: 'music',
+  m2t: 'text',
+};
 /** The media a base task reads, if any. */
 export const TASK_INPUT: Partial<Record<Task, MediaModality>> = { caption: 'image', asr: 'speech', m2t: 'music' };
 
@@ -49,7 +57,11 @@ export interface PromptMedia {
 
 /** Upstream's interleaved user message (prompter.py:109-120): images, music, speech, then the words. */
 export function chatUserMessage(text: string, media: PromptMedia[]): string {
-  const of = (m: MediaModality) => media.filter((x) => x.modality === m).map((x) => x.tokens + ' ').join('');
+  const of = (m: MediaModality) =>
+    media
+      .filter((x) => x.modality === m)
+      .map((x) => x.tokens + ' ')
+      .join('');
   let msg = of('image') + of('music') + of('speech') + text;
   if (media.some((m) => m.modality === 'speech')) msg += ' Please recognize the voice command and give reply and voice';
   return msg.trim();
@@ -63,7 +75,8 @@ export interface ChatTurn {
 /** Spec §2.3 get_prompt(): system, then "[Human]: …<eoh>\n[MMGPT]: …<eos>\n" turns, ending with "[MMGPT]:". */
 export function chatPrompt(tpl: ChatTemplate, history: readonly ChatTurn[], user: string): string {
   let s = tpl.system + '\n';
-  for (const t of history) s += `${tpl.user}: ${t.user}${tpl.userEnd}\n${tpl.assistant}: ${t.assistant}${tpl.assistantEnd}\n`;
+  for (const t of history)
+    s += `${tpl.user}: ${t.user}${tpl.userEnd}\n${tpl.assistant}: ${t.assistant}${tpl.assistantEnd}\n`;
   return s + `${tpl.user}: ${user}${tpl.userEnd}\n${tpl.assistant}:`;
 }
 
@@ -77,19 +90,37 @@ export function chatPrompt(tpl: ChatTemplate, history: readonly ChatTurn[], user
  * the answer is, and a small or uncertain model would otherwise sometimes answer in text. The engine's
  * constraints treat a prompt that ends inside a span as an open span.
  */
-export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text: string, media: PromptMedia[], cellLine = 1, opts: { forceOutput?: boolean } = {}): string {
+export function basePrompt(
+  manifest: Manifest,
+  task: Exclude<Task, 'chat'>,
+  text: string,
+  media: PromptMedia[],
+  cellLine = 1,
+  opts: { forceOutput?: boolean } = {},
+): string {
   const instruction = manifest.templates.instructions[task];
   const input = TASK_INPUT[task];
   let message: string;
   if (input) {
     const item = media.find((m) => m.modality === input);
-    if (!item) throw new PromptError(`%task ${task} needs ${input === 'image' ? 'an' : 'a'} ${input} attachment, e.g. ![${input}](${input === 'image' ? 'photo.png' : 'clip.wav'})`, cellLine, 1);
+    if (!item)
+      throw new PromptError(
+        `%task ${task} needs ${input === 'image' ? 'an' : 'a'} ${input} attachment, e.g. ![${input}](${input === 'image' ? 'photo.png' : 'clip.wav'})`,
+        cellLine,
+        1,
+      );
     const others = media.filter((m) => m !== item);
-    if (others.length) throw new PromptError(`%task ${task} takes exactly one ${input}; drop the other attachments or use %task chat`, cellLine, 1);
+    if (others.length)
+      throw new PromptError(
+        `%task ${task} takes exactly one ${input}; drop the other attachments or use %task chat`,
+        cellLine,
+        1,
+      );
     message = `${text || instruction} ${item.tokens}`;
   } else {
     if (!text) throw new PromptError(`%task ${task} needs some text to turn into ${TASK_OUTPUT[task]}`, cellLine, 1);
-    if (media.length) throw new PromptError(`%task ${task} takes text only; attachments belong to %task chat`, cellLine, 1);
+    if (media.length)
+      throw new PromptError(`%task ${task} takes text only; attachments belong to %task chat`, cellLine, 1);
     message = `${instruction} This is input: ${text}`;
   }
   const prompt = manifest.templates.base.replace('{message}', message);
@@ -104,7 +135,14 @@ export function basePrompt(manifest: Manifest, task: Exclude<Task, 'chat'>, text
  * music codebook, as upstream does (`content2rvq_codes`). Non-fatal adjustments (a dropped incomplete
  * music frame) are pushed to `warnings` for the kernel to show.
  */
-export function parseModalityTokens(manifest: Manifest, modality: MediaModality, src: string, line: number, col: number, warnings?: string[]): MediaCodes {
+export function parseModalityTokens(
+  manifest: Manifest,
+  modality: MediaModality,
+  src: string,
+  line: number,
+  col: number,
+  warnings?: string[],
+): MediaCodes {
   const b = block(manifest, modality);
   const values: number[] = [];
   // Blank out the optional <soX>/<eoX> wrapper without shifting positions.
@@ -122,7 +160,8 @@ export function parseModalityTokens(manifest: Manifest, modality: MediaModality,
       throw new PromptError(`"${m[0]}" is not a ${modality} token (expected <${b.prefix}N>)`, l, c, m[0].length);
     }
     const v = Number(m[2] ?? m[3]);
-    if (v >= b.size) throw new PromptError(`${modality} code ${v} is out of range [0, ${b.size - 1}]`, l, c, m[0].length);
+    if (v >= b.size)
+      throw new PromptError(`${modality} code ${v} is out of range [0, ${b.size - 1}]`, l, c, m[0].length);
     values.push(v);
   }
   if (!values.length) throw new PromptError(`no ${modality} tokens to decode`, line, col);
@@ -132,9 +171,15 @@ export function parseModalityTokens(manifest: Manifest, modality: MediaModality,
     const T = Math.floor(values.length / Q);
     if (T === 0) throw new PromptError(`music needs at least ${Q} tokens (one frame of ${Q} codebooks)`, line, col);
     const extra = values.length - T * Q;
-    if (extra) warnings?.push(`the music tokens are ${values.length}, not a multiple of ${Q} codebooks; dropped the incomplete last frame (${extra} token${extra > 1 ? 's' : ''})`);
+    if (extra)
+      warnings?.push(
+        `the music tokens are ${values.length}, not a multiple of ${Q} codebooks; dropped the incomplete last frame (${extra} token${extra > 1 ? 's' : ''})`,
+      );
     const misplaced = values.slice(0, T * Q).filter((v, i) => Math.floor(v / S) !== i % Q).length;
-    if (misplaced) warnings?.push(`${misplaced} music token${misplaced > 1 ? 's are' : ' is'} from another codebook's range than its position; used the value mod ${S} as upstream does`);
+    if (misplaced)
+      warnings?.push(
+        `${misplaced} music token${misplaced > 1 ? 's are' : ' is'} from another codebook's range than its position; used the value mod ${S} as upstream does`,
+      );
     const codes = Array.from({ length: Q }, (_, q) => Array.from({ length: T }, (_, t) => values[t * Q + q] % S));
     return { modality, codes };
   }

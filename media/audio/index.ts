@@ -18,14 +18,20 @@ export interface RenderAudioOptions {
   save?: (fileName: string, base64: string) => void;
 }
 
-export function renderAudio(host: HTMLElement, out: AudioOutput, options: RenderAudioOptions = {}): AudioPlayer | undefined {
+export function renderAudio(
+  host: HTMLElement,
+  out: AudioOutput,
+  options: RenderAudioOptions = {},
+): AudioPlayer | undefined {
   const id = options.id ?? 'standalone';
   live.get(id)?.abort();
   const ctl = new AbortController();
   live.set(id, ctl);
   const root = shadowOf(host, AUDIO_CSS);
   if (!out || typeof out.wav !== 'string' || !out.sampleRate) {
-    root.appendChild(el('div', { class: 'error', text: 'This output is not an AnyGPT audio record (needs "wav" and "sampleRate").' }));
+    root.appendChild(
+      el('div', { class: 'error', text: 'This output is not an AnyGPT audio record (needs "wav" and "sampleRate").' }),
+    );
     return undefined;
   }
   const player = new AudioPlayer(root, out, { scope: scopeOf(host), signal: ctl.signal, save: options.save });
@@ -34,14 +40,19 @@ export function renderAudio(host: HTMLElement, out: AudioOutput, options: Render
 }
 
 export const activate: ActivationFunction = (ctx: RendererContext<unknown>) => {
-  const save = ctx.postMessage ? (fileName: string, base64: string) => ctx.postMessage!({ type: 'anygpt.saveMedia', fileName, mime: 'audio/wav', base64 }) : undefined;
+  const save = ctx.postMessage
+    ? (fileName: string, base64: string) =>
+        ctx.postMessage!({ type: 'anygpt.saveMedia', fileName, mime: 'audio/wav', base64 })
+    : undefined;
   return {
     renderOutputItem(item: OutputItem, element: HTMLElement) {
       let out: AudioOutput;
       try {
         out = item.json() as AudioOutput;
       } catch (e) {
-        shadowOf(element, AUDIO_CSS).appendChild(el('div', { class: 'error', text: `Could not read the audio record: ${String(e)}` }));
+        shadowOf(element, AUDIO_CSS).appendChild(
+          el('div', { class: 'error', text: `Could not read the audio record: ${String(e)}` }),
+        );
         return;
       }
       renderAudio(element, out, { id: item.id, save });

@@ -31,17 +31,29 @@ export class AudioPlayer {
   private readonly spec = el('canvas', { class: 'spec', attrs: { 'aria-label': 'Spectrogram' } });
   private readonly playhead = el('div', { class: 'playhead' });
   private readonly marks = el('div', { class: 'marks' });
-  private readonly playBtn = el('button', { class: 'btn primary play', text: '\u25b6 Play', attrs: { 'aria-label': 'Play' } });
+  private readonly playBtn = el('button', {
+    class: 'btn primary play',
+    text: '\u25b6 Play',
+    attrs: { 'aria-label': 'Play' },
+  });
   private readonly clock = el('span', { class: 'clock' });
   private readonly hover = el('span', { class: 'muted hover' });
   private spectro?: Spectrogram;
   private raf = 0;
   private lastToken = -2;
 
-  constructor(private readonly root: ShadowRoot, private readonly out: AudioOutput, private readonly opts: PlayerOptions) {
+  constructor(
+    private readonly root: ShadowRoot,
+    private readonly out: AudioOutput,
+    private readonly opts: PlayerOptions,
+  ) {
     this.bytes = base64ToBytes(out.wav);
     this.url = URL.createObjectURL(new Blob([this.bytes as BlobPart], { type: 'audio/wav' }));
-    opts.signal.addEventListener('abort', () => { this.audio.pause(); cancelAnimationFrame(this.raf); URL.revokeObjectURL(this.url); });
+    opts.signal.addEventListener('abort', () => {
+      this.audio.pause();
+      cancelAnimationFrame(this.raf);
+      URL.revokeObjectURL(this.url);
+    });
   }
 
   /** Very long audio gets a notice first, so a notebook with a 20-minute track stays responsive. */
@@ -50,11 +62,24 @@ export class AudioPlayer {
     this.root.appendChild(wrap);
     if (this.out.durationSec > limitSec) {
       const go = el('button', { class: 'btn primary', text: 'Render anyway' });
-      const notice = el('div', { class: 'notice' },
-        el('span', { text: `Long ${this.out.modality}: ${formatTime(this.out.durationSec)} (${(this.bytes.length / 1048576).toFixed(1)} MB WAV). Drawing the waveform and spectrogram may take a moment.` }),
-        go, this.downloadButton());
+      const notice = el(
+        'div',
+        { class: 'notice' },
+        el('span', {
+          text: `Long ${this.out.modality}: ${formatTime(this.out.durationSec)} (${(this.bytes.length / 1048576).toFixed(1)} MB WAV). Drawing the waveform and spectrogram may take a moment.`,
+        }),
+        go,
+        this.downloadButton(),
+      );
       wrap.appendChild(notice);
-      go.addEventListener('click', () => { notice.remove(); this.build(wrap); }, { signal: this.opts.signal });
+      go.addEventListener(
+        'click',
+        () => {
+          notice.remove();
+          this.build(wrap);
+        },
+        { signal: this.opts.signal },
+      );
       return;
     }
     this.build(wrap);
@@ -72,22 +97,39 @@ export class AudioPlayer {
     const facts = [
       formatTime(o.durationSec),
       `${(o.sampleRate / 1000).toFixed(o.sampleRate % 1000 ? 1 : 0)} kHz`,
-      frames ? `${frames} frames @ ${o.frameRate} Hz${o.modality === 'music' ? ` \u00d7 ${(o.codes as number[][]).length} codebooks` : ''}` : '',
+      frames
+        ? `${frames} frames @ ${o.frameRate} Hz${o.modality === 'music' ? ` \u00d7 ${(o.codes as number[][]).length} codebooks` : ''}`
+        : '',
       o.spans.length ? `${o.spans.length} span${o.spans.length === 1 ? '' : 's'}` : '',
     ].filter(Boolean);
     wrap.append(
-      el('div', { class: 'head' },
+      el(
+        'div',
+        { class: 'head' },
         el('span', { class: 'tag', text: o.modality }),
         ...facts.map((f) => el('span', { class: 'fact', text: f })),
         el('span', { class: 'spacer' }),
-        this.downloadButton()),
+        this.downloadButton(),
+      ),
       el('div', { class: 'controls' }, this.playBtn, this.clock, this.hover),
     );
     const hasTimeline = frames > 0;
-    const labels = el('div', { class: 'labels' },
+    const labels = el(
+      'div',
+      { class: 'labels' },
       el('span', { text: 'waveform', style: { height: `${WAVE_H}px` } }),
-      hasTimeline ? el('span', { text: o.modality === 'music' ? 'codebook \u00d7 frame' : `tokens ${o.frameRate} Hz`, style: { height: `${this.timelineHeight()}px` } }) : null,
-      el('span', { text: 'spectrogram', title: `log frequency, 40 Hz \u2013 ${(o.sampleRate / 2000).toFixed(0)} kHz, 60 dB range`, style: { height: `${SPEC_H}px` } }));
+      hasTimeline
+        ? el('span', {
+            text: o.modality === 'music' ? 'codebook \u00d7 frame' : `tokens ${o.frameRate} Hz`,
+            style: { height: `${this.timelineHeight()}px` },
+          })
+        : null,
+      el('span', {
+        text: 'spectrogram',
+        title: `log frequency, 40 Hz \u2013 ${(o.sampleRate / 2000).toFixed(0)} kHz, 60 dB range`,
+        style: { height: `${SPEC_H}px` },
+      }),
+    );
     this.stack.append(this.wave);
     if (hasTimeline) this.stack.append(this.timeline);
     this.stack.append(this.spec, this.marks, this.playhead);
@@ -125,10 +167,35 @@ export class AudioPlayer {
 
   private wire(): void {
     const { signal } = this.opts;
-    this.playBtn.addEventListener('click', () => (this.audio.paused ? this.audio.play().catch(() => undefined) : this.audio.pause()), { signal });
-    this.audio.addEventListener('play', () => { this.setButton(true); this.tick(); }, { signal });
-    this.audio.addEventListener('pause', () => { this.setButton(false); this.updateClock(); }, { signal });
-    this.audio.addEventListener('ended', () => { this.setButton(false); this.publish(-1); }, { signal });
+    this.playBtn.addEventListener(
+      'click',
+      () => (this.audio.paused ? this.audio.play().catch(() => undefined) : this.audio.pause()),
+      { signal },
+    );
+    this.audio.addEventListener(
+      'play',
+      () => {
+        this.setButton(true);
+        this.tick();
+      },
+      { signal },
+    );
+    this.audio.addEventListener(
+      'pause',
+      () => {
+        this.setButton(false);
+        this.updateClock();
+      },
+      { signal },
+    );
+    this.audio.addEventListener(
+      'ended',
+      () => {
+        this.setButton(false);
+        this.publish(-1);
+      },
+      { signal },
+    );
     this.audio.addEventListener('timeupdate', () => this.updateClock(), { signal });
     let dragging = false;
     const seek = (e: PointerEvent) => {
@@ -137,20 +204,39 @@ export class AudioPlayer {
       this.audio.currentTime = t;
       this.updateClock(t);
     };
-    this.stack.addEventListener('pointerdown', (e) => { dragging = true; this.stack.setPointerCapture(e.pointerId); seek(e); }, { signal });
-    this.stack.addEventListener('pointermove', (e) => { if (dragging) seek(e); this.describe(e); }, { signal });
+    this.stack.addEventListener(
+      'pointerdown',
+      (e) => {
+        dragging = true;
+        this.stack.setPointerCapture(e.pointerId);
+        seek(e);
+      },
+      { signal },
+    );
+    this.stack.addEventListener(
+      'pointermove',
+      (e) => {
+        if (dragging) seek(e);
+        this.describe(e);
+      },
+      { signal },
+    );
     this.stack.addEventListener('pointerup', () => (dragging = false), { signal });
     this.stack.addEventListener('pointerleave', () => (this.hover.textContent = ''), { signal });
-    listen<SpanLink>(SPAN_EVENT, (d) => {
-      if (d.scope !== this.opts.scope) return;
-      const s = this.out.spans.find((x) => x.span === d.span);
-      if (!s) return;
-      this.audio.currentTime = s.startSec;
-      this.updateClock(s.startSec);
-      this.root.host.classList.add('flash');
-      (this.root.host as HTMLElement).scrollIntoView?.({ block: 'nearest' });
-      setTimeout(() => this.root.host.classList.remove('flash'), 900);
-    }, signal);
+    listen<SpanLink>(
+      SPAN_EVENT,
+      (d) => {
+        if (d.scope !== this.opts.scope) return;
+        const s = this.out.spans.find((x) => x.span === d.span);
+        if (!s) return;
+        this.audio.currentTime = s.startSec;
+        this.updateClock(s.startSec);
+        this.root.host.classList.add('flash');
+        (this.root.host as HTMLElement).scrollIntoView?.({ block: 'nearest' });
+        setTimeout(() => this.root.host.classList.remove('flash'), 900);
+      },
+      signal,
+    );
   }
 
   private setButton(playing: boolean): void {
@@ -176,13 +262,21 @@ export class AudioPlayer {
     const frame = Math.floor(t * this.out.frameRate);
     if (!s) return { token: -1, span: -1, frame };
     const f = (t - s.startSec) / Math.max(1e-9, s.endSec - s.startSec);
-    return { token: s.tokenStart + Math.min(s.tokenEnd - s.tokenStart - 1, Math.floor(f * (s.tokenEnd - s.tokenStart))), span: s.span, frame };
+    return {
+      token: s.tokenStart + Math.min(s.tokenEnd - s.tokenStart - 1, Math.floor(f * (s.tokenEnd - s.tokenStart))),
+      span: s.span,
+      frame,
+    };
   }
 
   private publish(token: number): void {
     if (token === this.lastToken) return;
     this.lastToken = token;
-    emit<PlayheadLink>(PLAYHEAD_EVENT, { scope: this.opts.scope, token, span: token < 0 ? -1 : this.tokenAt(this.audio.currentTime).span });
+    emit<PlayheadLink>(PLAYHEAD_EVENT, {
+      scope: this.opts.scope,
+      token,
+      span: token < 0 ? -1 : this.tokenAt(this.audio.currentTime).span,
+    });
   }
 
   private describe(e: PointerEvent): void {
@@ -191,7 +285,10 @@ export class AudioPlayer {
     const frame = Math.floor(t * this.out.frameRate);
     const c = this.out.codes;
     let code = '';
-    if (c && frame < this.frameCount()) code = Array.isArray(c[0]) ? ` \u00b7 codes ${(c as number[][]).map((l) => l[frame]).join(', ')}` : ` \u00b7 code ${(c as number[])[frame]}`;
+    if (c && frame < this.frameCount())
+      code = Array.isArray(c[0])
+        ? ` \u00b7 codes ${(c as number[][]).map((l) => l[frame]).join(', ')}`
+        : ` \u00b7 code ${(c as number[])[frame]}`;
     this.hover.textContent = `${t.toFixed(2)} s \u00b7 frame ${frame}${code}`;
   }
 
@@ -201,7 +298,11 @@ export class AudioPlayer {
     const width = Math.floor(this.stack.clientWidth);
     if (width <= 0) return;
     const dpr = window.devicePixelRatio || 1;
-    const accent = cssColor(this.root.host, MODALITY_VAR[this.out.modality].cssVar, MODALITY_VAR[this.out.modality].fallback);
+    const accent = cssColor(
+      this.root.host,
+      MODALITY_VAR[this.out.modality].cssVar,
+      MODALITY_VAR[this.out.modality].fallback,
+    );
     const muted = cssColor(this.root.host, '--vscode-descriptionForeground', '#888');
     this.drawWave(width, dpr, accent, muted);
     if (this.frameCount()) this.drawTimeline(width, dpr);
@@ -224,14 +325,16 @@ export class AudioPlayer {
     const env = envelope(this.wav.samples, w);
     let peak = 1e-6;
     for (const v of env) peak = Math.max(peak, Math.abs(v));
-    const mid = WAVE_H / 2, scale = (WAVE_H / 2 - 3) / Math.max(peak, 0.05);
+    const mid = WAVE_H / 2,
+      scale = (WAVE_H / 2 - 3) / Math.max(peak, 0.05);
     g.fillStyle = muted;
     g.globalAlpha = 0.35;
     g.fillRect(0, mid, w, 1);
     g.globalAlpha = 1;
     g.fillStyle = accent;
     for (let x = 0; x < w; x++) {
-      const lo = env[2 * x] * scale, hi = env[2 * x + 1] * scale;
+      const lo = env[2 * x] * scale,
+        hi = env[2 * x + 1] * scale;
       g.fillRect(x, mid - hi, 1, Math.max(1, hi - lo));
     }
   }
@@ -243,7 +346,7 @@ export class AudioPlayer {
     const c = this.out.codes!;
     const lanes: number[][] = Array.isArray(c[0]) ? (c as number[][]) : [c as number[]];
     const frames = lanes[0].length;
-    const fw = w / Math.max(1, (this.out.durationSec * this.out.frameRate) || frames);
+    const fw = w / Math.max(1, this.out.durationSec * this.out.frameRate || frames);
     const laneH = h / lanes.length;
     const size = this.out.codebookSize ?? 1024;
     lanes.forEach((lane, q) => {
@@ -262,20 +365,30 @@ export class AudioPlayer {
   private drawSpec(w: number, dpr: number): void {
     const g = this.ctx(this.spec, w, SPEC_H, dpr);
     if (!g) return;
-    if (!this.spectro || this.spectro.columns < Math.min(w, 800) * 0.9) this.spectro = spectrogram(this.wav.samples, Math.min(w, 800));
+    if (!this.spectro || this.spectro.columns < Math.min(w, 800) * 0.9)
+      this.spectro = spectrogram(this.wav.samples, Math.min(w, 800));
     const s = this.spectro;
     // Log-frequency rows (40 Hz … Nyquist): speech and music live in the low kilohertz, which a linear
     // axis squeezes into a few pixels.
     const rows = 128;
-    const nyquist = this.out.sampleRate / 2, lo = Math.log(40), hi = Math.log(nyquist);
+    const nyquist = this.out.sampleRate / 2,
+      lo = Math.log(40),
+      hi = Math.log(nyquist);
     const binOf = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) binOf[r] = Math.min(s.bins - 1, Math.max(1, Math.round((Math.exp(lo + ((hi - lo) * r) / (rows - 1)) / nyquist) * s.bins)));
+    for (let r = 0; r < rows; r++)
+      binOf[r] = Math.min(
+        s.bins - 1,
+        Math.max(1, Math.round((Math.exp(lo + ((hi - lo) * r) / (rows - 1)) / nyquist) * s.bins)),
+      );
     const img = new ImageData(s.columns, rows);
     for (let c = 0; c < s.columns; c++) {
       for (let r = 0; r < rows; r++) {
         const [red, gg, bb] = viridis(s.data[c * s.bins + binOf[r]]);
         const o = ((rows - 1 - r) * s.columns + c) * 4;
-        img.data[o] = red; img.data[o + 1] = gg; img.data[o + 2] = bb; img.data[o + 3] = 255;
+        img.data[o] = red;
+        img.data[o + 1] = gg;
+        img.data[o + 2] = bb;
+        img.data[o + 3] = 255;
       }
     }
     const tmp = document.createElement('canvas');
@@ -289,10 +402,14 @@ export class AudioPlayer {
   /** Token spans as bands over the canvases; clicking one seeks to its start. */
   private drawMarks(): void {
     const d = this.out.durationSec || 1;
-    this.marks.replaceChildren(...this.out.spans.map((s, i) => el('div', {
-      class: `mark${i % 2 ? ' odd' : ''}`,
-      title: `span #${s.span}: tokens ${s.tokenStart}\u2013${s.tokenEnd - 1}, ${s.startSec.toFixed(2)}\u2013${s.endSec.toFixed(2)} s`,
-      style: { left: `${(s.startSec / d) * 100}%`, width: `${((s.endSec - s.startSec) / d) * 100}%` },
-    })));
+    this.marks.replaceChildren(
+      ...this.out.spans.map((s, i) =>
+        el('div', {
+          class: `mark${i % 2 ? ' odd' : ''}`,
+          title: `span #${s.span}: tokens ${s.tokenStart}\u2013${s.tokenEnd - 1}, ${s.startSec.toFixed(2)}\u2013${s.endSec.toFixed(2)} s`,
+          style: { left: `${(s.startSec / d) * 100}%`, width: `${((s.endSec - s.startSec) / d) * 100}%` },
+        }),
+      ),
+    );
   }
 }

@@ -26,7 +26,12 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
     if (id === 'fmt ') {
       let format = v.getUint16(body, true);
       if (format === 0xfffe && size >= 26) format = v.getUint16(body + 24, true); // WAVE_FORMAT_EXTENSIBLE
-      fmt = { format, channels: v.getUint16(body + 2, true), rate: v.getUint32(body + 4, true), bits: v.getUint16(body + 14, true) };
+      fmt = {
+        format,
+        channels: v.getUint16(body + 2, true),
+        rate: v.getUint32(body + 4, true),
+        bits: v.getUint16(body + 14, true),
+      };
     } else if (id === 'data') {
       if (!fmt) throw new Error('WAV data chunk before fmt chunk');
       const end = Math.min(bytes.length, body + size);
@@ -37,7 +42,12 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
   throw new Error('WAV has no data chunk');
 }
 
-function readSamples(v: DataView, start: number, end: number, f: { format: number; channels: number; bits: number }): Float32Array {
+function readSamples(
+  v: DataView,
+  start: number,
+  end: number,
+  f: { format: number; channels: number; bits: number },
+): Float32Array {
   const bps = f.bits / 8;
   const frame = bps * f.channels;
   const n = Math.floor((end - start) / frame);
@@ -46,11 +56,16 @@ function readSamples(v: DataView, start: number, end: number, f: { format: numbe
     if (f.format === 3 && f.bits === 32) return v.getFloat32(o, true);
     if (f.format === 3 && f.bits === 64) return v.getFloat64(o, true);
     switch (f.bits) {
-      case 8: return (v.getUint8(o) - 128) / 128;
-      case 16: return v.getInt16(o, true) / 32768;
-      case 24: return (((v.getUint8(o + 2) << 24) | (v.getUint8(o + 1) << 16) | (v.getUint8(o) << 8)) >> 8) / 8388608;
-      case 32: return v.getInt32(o, true) / 2147483648;
-      default: throw new Error(`unsupported WAV sample format ${f.format}/${f.bits} bit`);
+      case 8:
+        return (v.getUint8(o) - 128) / 128;
+      case 16:
+        return v.getInt16(o, true) / 32768;
+      case 24:
+        return (((v.getUint8(o + 2) << 24) | (v.getUint8(o + 1) << 16) | (v.getUint8(o) << 8)) >> 8) / 8388608;
+      case 32:
+        return v.getInt32(o, true) / 2147483648;
+      default:
+        throw new Error(`unsupported WAV sample format ${f.format}/${f.bits} bit`);
     }
   };
   for (let i = 0; i < n; i++) {

@@ -18,7 +18,9 @@ export function renderGeneration(host: HTMLElement, gen: Generation, id = 'stand
   live.set(id, ctl);
   const root = shadowOf(host, TOKENS_CSS);
   if (!gen || !Array.isArray(gen.tokens)) {
-    root.appendChild(el('div', { class: 'error', text: 'This output is not an AnyGPT Generation record (no "tokens" array).' }));
+    root.appendChild(
+      el('div', { class: 'error', text: 'This output is not an AnyGPT Generation record (no "tokens" array).' }),
+    );
     return;
   }
   new TokenInspector(root, gen, { scope: scopeOf(host), signal: ctl.signal }).mount();

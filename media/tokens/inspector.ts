@@ -8,8 +8,16 @@ import { codeHue } from '../shared/palette';
 import { emit, listen, PLAYHEAD_EVENT, SPAN_EVENT, type PlayheadLink, type SpanLink } from '../shared/link';
 import { layoutRows, rowOf, visibleRows, type Row } from './layout';
 import {
-  buildItems, distributionLabel, formatProb, idsJson, logprobHue, matches, showWhitespace, summarize,
-  type ColourMode, type Item,
+  buildItems,
+  distributionLabel,
+  formatProb,
+  idsJson,
+  logprobHue,
+  matches,
+  showWhitespace,
+  summarize,
+  type ColourMode,
+  type Item,
 } from './model';
 
 const ROW_H = 24;
@@ -41,7 +49,10 @@ export class TokenInspector {
   private pinned = false;
   private measureCtx: CanvasRenderingContext2D | null = null;
 
-  private readonly scroller = el('div', { class: 'scroller', attrs: { tabindex: '0', role: 'list', 'aria-label': 'Tokens' } });
+  private readonly scroller = el('div', {
+    class: 'scroller',
+    attrs: { tabindex: '0', role: 'list', 'aria-label': 'Tokens' },
+  });
   private readonly sizer = el('div', { class: 'sizer' });
   /** Docked details pane, not a floating tooltip: a notebook output clips anything drawn outside its box. */
   private readonly tip = el('div', { class: 'tip', attrs: { 'aria-live': 'polite' } });
@@ -49,7 +60,11 @@ export class TokenInspector {
   private readonly legend = el('div', { class: 'legend' });
   private frame = 0;
 
-  constructor(private readonly root: ShadowRoot, private readonly gen: Generation, private readonly opts: InspectorOptions) {}
+  constructor(
+    private readonly root: ShadowRoot,
+    private readonly gen: Generation,
+    private readonly opts: InspectorOptions,
+  ) {}
 
   mount(): void {
     const { gen } = this;
@@ -61,13 +76,31 @@ export class TokenInspector {
     this.updateLegend();
     this.scroller.addEventListener('scroll', () => this.schedule(), { passive: true, signal: this.opts.signal });
     this.scroller.addEventListener('mouseover', (e) => this.onHover(e), { signal: this.opts.signal });
-    this.scroller.addEventListener('mouseleave', () => { if (!this.pinned) this.placeholder(); }, { signal: this.opts.signal });
+    this.scroller.addEventListener(
+      'mouseleave',
+      () => {
+        if (!this.pinned) this.placeholder();
+      },
+      { signal: this.opts.signal },
+    );
     this.scroller.addEventListener('click', (e) => this.onClick(e), { signal: this.opts.signal });
-    this.scroller.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.unpin(); }, { signal: this.opts.signal });
+    this.scroller.addEventListener(
+      'keydown',
+      (e) => {
+        if (e.key === 'Escape') this.unpin();
+      },
+      { signal: this.opts.signal },
+    );
     const ro = new ResizeObserver(() => this.relayout());
     ro.observe(this.scroller);
     this.opts.signal.addEventListener('abort', () => ro.disconnect());
-    listen<PlayheadLink>(PLAYHEAD_EVENT, (d) => { if (d.scope === this.opts.scope) this.setPlaying(d.token); }, this.opts.signal);
+    listen<PlayheadLink>(
+      PLAYHEAD_EVENT,
+      (d) => {
+        if (d.scope === this.opts.scope) this.setPlaying(d.token);
+      },
+      this.opts.signal,
+    );
     this.relayout();
   }
 
@@ -78,7 +111,14 @@ export class TokenInspector {
     const s = summarize(gen);
     const counts = (['text', 'image', 'speech', 'music'] as const)
       .filter((m) => s.counts[m] > 0)
-      .map((m) => el('span', { class: `count m-${m}`, attrs: { 'data-modality': m } }, el('i', { class: 'dot' }), el('span', { text: `${m} ${s.counts[m].toLocaleString('en-US')}` })));
+      .map((m) =>
+        el(
+          'span',
+          { class: `count m-${m}`, attrs: { 'data-modality': m } },
+          el('i', { class: 'dot' }),
+          el('span', { text: `${m} ${s.counts[m].toLocaleString('en-US')}` }),
+        ),
+      );
     const st = gen.stats;
     const stats = [
       `${s.prompt.toLocaleString('en-US')} prompt \u00b7 ${s.generated.toLocaleString('en-US')} generated`,
@@ -86,35 +126,102 @@ export class TokenInspector {
       `seed ${gen.params?.seed ?? '?'}`,
       gen.stopReason ? `stop: ${gen.stopReason}` : '',
     ].filter(Boolean);
-    return el('div', { class: 'head' },
+    return el(
+      'div',
+      { class: 'head' },
       el('span', { class: 'title', text: 'Tokens' }),
-      el('span', { class: 'model', text: `${gen.model?.name ?? 'model'} \u00b7 ${gen.model?.executionProvider ?? ''}`.replace(/ \u00b7 $/, ''), title: gen.model?.hash ?? '' }),
+      el('span', {
+        class: 'model',
+        text: `${gen.model?.name ?? 'model'} \u00b7 ${gen.model?.executionProvider ?? ''}`.replace(/ \u00b7 $/, ''),
+        title: gen.model?.hash ?? '',
+      }),
       el('span', { class: 'counts' }, ...counts),
       el('span', { class: 'stats' }, ...stats.map((t) => el('span', { class: 'stat', text: t }))),
     );
   }
 
   private toolbar(): HTMLElement {
-    const search = el('input', { class: 'search', attrs: { type: 'search', placeholder: 'Search id or piece', 'aria-label': 'Search tokens by id or piece' } });
-    search.addEventListener('input', () => { this.query = search.value; this.refilter(); }, { signal: this.opts.signal });
-    search.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.jumpToMatch(e.shiftKey ? -1 : 1); }, { signal: this.opts.signal });
-    const only = this.checkbox('only matches', (v) => { this.onlyMatches = v; this.refilter(); });
-    const ws = this.checkbox('whitespace', (v) => { this.whitespace = v; this.relayout(true); });
-    const colour = el('select', { class: 'colour', attrs: { 'aria-label': 'Colour scale' } },
+    const search = el('input', {
+      class: 'search',
+      attrs: { type: 'search', placeholder: 'Search id or piece', 'aria-label': 'Search tokens by id or piece' },
+    });
+    search.addEventListener(
+      'input',
+      () => {
+        this.query = search.value;
+        this.refilter();
+      },
+      { signal: this.opts.signal },
+    );
+    search.addEventListener(
+      'keydown',
+      (e) => {
+        if (e.key === 'Enter') this.jumpToMatch(e.shiftKey ? -1 : 1);
+      },
+      { signal: this.opts.signal },
+    );
+    const only = this.checkbox('only matches', (v) => {
+      this.onlyMatches = v;
+      this.refilter();
+    });
+    const ws = this.checkbox('whitespace', (v) => {
+      this.whitespace = v;
+      this.relayout(true);
+    });
+    const colour = el(
+      'select',
+      { class: 'colour', attrs: { 'aria-label': 'Colour scale' } },
       el('option', { text: 'Colour: modality', attrs: { value: 'modality' } }),
       el('option', { text: 'Colour: log p (raw)', attrs: { value: 'logprob' } }),
-      el('option', { text: 'Colour: log p (sampled)', attrs: { value: 'logprobSampled' } }));
-    colour.addEventListener('change', () => { this.colour = colour.value as ColourMode; this.updateLegend(); this.paint(); }, { signal: this.opts.signal });
-    const expand = el('button', { text: 'Expand media', class: 'btn', title: 'Show every media token instead of one group per span' });
-    expand.addEventListener('click', () => {
-      const all = this.expanded.size === 0;
-      this.expanded = new Set(all ? this.gen.spans.map((_, i) => i) : []);
-      expand.textContent = all ? 'Collapse media' : 'Expand media';
-      this.rebuild();
-    }, { signal: this.opts.signal });
-    const copyIds = this.copyButton('Copy ids', () => idsJson(this.gen, this.query ? this.shownItems() : undefined), 'Token ids as a JSON array (only matches while searching)');
-    const copyJson = this.copyButton('Copy JSON', () => JSON.stringify(this.gen, null, 1), 'The whole Generation record');
-    return el('div', { class: 'toolbar' }, search, this.matchInfo, only, ws, colour, el('span', { class: 'spacer' }), expand, copyIds, copyJson);
+      el('option', { text: 'Colour: log p (sampled)', attrs: { value: 'logprobSampled' } }),
+    );
+    colour.addEventListener(
+      'change',
+      () => {
+        this.colour = colour.value as ColourMode;
+        this.updateLegend();
+        this.paint();
+      },
+      { signal: this.opts.signal },
+    );
+    const expand = el('button', {
+      text: 'Expand media',
+      class: 'btn',
+      title: 'Show every media token instead of one group per span',
+    });
+    expand.addEventListener(
+      'click',
+      () => {
+        const all = this.expanded.size === 0;
+        this.expanded = new Set(all ? this.gen.spans.map((_, i) => i) : []);
+        expand.textContent = all ? 'Collapse media' : 'Expand media';
+        this.rebuild();
+      },
+      { signal: this.opts.signal },
+    );
+    const copyIds = this.copyButton(
+      'Copy ids',
+      () => idsJson(this.gen, this.query ? this.shownItems() : undefined),
+      'Token ids as a JSON array (only matches while searching)',
+    );
+    const copyJson = this.copyButton(
+      'Copy JSON',
+      () => JSON.stringify(this.gen, null, 1),
+      'The whole Generation record',
+    );
+    return el(
+      'div',
+      { class: 'toolbar' },
+      search,
+      this.matchInfo,
+      only,
+      ws,
+      colour,
+      el('span', { class: 'spacer' }),
+      expand,
+      copyIds,
+      copyJson,
+    );
   }
 
   private checkbox(label: string, onChange: (v: boolean) => void): HTMLElement {
@@ -125,11 +232,15 @@ export class TokenInspector {
 
   private copyButton(label: string, value: () => string, title: string): HTMLElement {
     const b = el('button', { text: label, class: 'btn', title });
-    b.addEventListener('click', async () => {
-      const ok = await copyText(value(), b);
-      b.textContent = ok ? 'Copied' : 'Copy failed';
-      setTimeout(() => (b.textContent = label), 1200);
-    }, { signal: this.opts.signal });
+    b.addEventListener(
+      'click',
+      async () => {
+        const ok = await copyText(value(), b);
+        b.textContent = ok ? 'Copied' : 'Copy failed';
+        setTimeout(() => (b.textContent = label), 1200);
+      },
+      { signal: this.opts.signal },
+    );
     return b;
   }
 
@@ -140,7 +251,12 @@ export class TokenInspector {
       return;
     }
     this.legend.hidden = false;
-    this.legend.append(el('span', { class: 'muted', text: '\u22125' }), el('span', { class: 'ramp' }), el('span', { class: 'muted', text: '0' }), el('span', { class: 'muted', text: `${distributionLabel(this.colour)}. Prompt tokens have none.` }));
+    this.legend.append(
+      el('span', { class: 'muted', text: '\u22125' }),
+      el('span', { class: 'ramp' }),
+      el('span', { class: 'muted', text: '0' }),
+      el('span', { class: 'muted', text: `${distributionLabel(this.colour)}. Prompt tokens have none.` }),
+    );
   }
 
   // --- layout
@@ -153,7 +269,8 @@ export class TokenInspector {
   private refilter(): void {
     this.matchSet.clear();
     if (this.query.trim()) {
-      for (let i = 0; i < this.items.length; i++) if (matches(this.gen, this.items[i], this.query)) this.matchSet.add(i);
+      for (let i = 0; i < this.items.length; i++)
+        if (matches(this.gen, this.items[i], this.query)) this.matchSet.add(i);
       this.matchInfo.textContent = `${this.matchSet.size.toLocaleString('en-US')} match${this.matchSet.size === 1 ? '' : 'es'}`;
     } else {
       this.matchInfo.textContent = '';
@@ -167,7 +284,9 @@ export class TokenInspector {
 
   private label(item: Item): string {
     if (item.kind === 'group') return item.label;
-    return this.whitespace ? showWhitespace(item.text) : item.text.replace(/\r?\n/g, '\u21b5').replace(/\t/g, '\u2192') || '\u2205';
+    return this.whitespace
+      ? showWhitespace(item.text)
+      : item.text.replace(/\r?\n/g, '\u21b5').replace(/\t/g, '\u2192') || '\u2205';
   }
 
   private widthCache = new Map<string, number>();
@@ -188,7 +307,10 @@ export class TokenInspector {
 
   private relayout(force = false): void {
     const width = this.scroller.clientWidth - 12;
-    if (width <= 0 || (!force && width === this.lastWidth && this.rows.length)) { this.paint(); return; }
+    if (width <= 0 || (!force && width === this.lastWidth && this.rows.length)) {
+      this.paint();
+      return;
+    }
     this.lastWidth = width;
     this.shown = this.onlyMatches && this.query.trim() ? [...this.matchSet] : this.items.map((_, i) => i);
     this.widths = new Float32Array(this.shown.length);
@@ -206,12 +328,20 @@ export class TokenInspector {
 
   private schedule(): void {
     if (this.frame) return;
-    this.frame = requestAnimationFrame(() => { this.frame = 0; this.paint(); });
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.paint();
+    });
   }
 
   /** Create only the rows in view. */
   private paint(): void {
-    const [first, last] = visibleRows(this.scroller.scrollTop, this.scroller.clientHeight || MAX_VIEW, ROW_H, this.rows.length);
+    const [first, last] = visibleRows(
+      this.scroller.scrollTop,
+      this.scroller.clientHeight || MAX_VIEW,
+      ROW_H,
+      this.rows.length,
+    );
     const frag = document.createDocumentFragment();
     for (let r = first; r < last; r++) {
       const row = this.rows[r];
@@ -229,16 +359,27 @@ export class TokenInspector {
     if (this.matchSet.has(index)) cls.push('match');
     if (index === this.selected) cls.push('selected');
     if (this.playing >= 0 && this.covers(item, this.playing)) cls.push('playing');
-    const node = el('span', { class: cls.join(' '), attrs: { 'data-i': String(index), role: 'listitem' }, style: { width: `${width}px` } });
+    const node = el('span', {
+      class: cls.join(' '),
+      attrs: { 'data-i': String(index), role: 'listitem' },
+      style: { width: `${width}px` },
+    });
     if (item.kind === 'group') {
       node.classList.add('group');
-      node.append(this.mosaic(this.gen.spans[item.span]), el('span', { class: 'label', text: item.label }), el('span', { class: 'caret', text: '\u25b8' }));
+      node.append(
+        this.mosaic(this.gen.spans[item.span]),
+        el('span', { class: 'label', text: item.label }),
+        el('span', { class: 'caret', text: '\u25b8' }),
+      );
       return node;
     }
     node.textContent = this.label(item);
     if (this.colour !== 'modality') {
       const hue = logprobHue(this.gen.tokens[item.last], this.colour);
-      if (hue !== undefined) node.style.setProperty('--lp', `hsl(${hue} 70% 45%)`), node.classList.add('lp');
+      if (hue !== undefined) {
+        node.style.setProperty('--lp', `hsl(${hue} 70% 45%)`);
+        node.classList.add('lp');
+      }
     }
     return node;
   }
@@ -254,9 +395,14 @@ export class TokenInspector {
     if (!g || !span || span.kind === 'text') return c;
     const flat = span.kind === 'music' ? (span.codes[0] ?? []) : span.codes;
     if (span.kind === 'image') {
-      const cols = 8, rows = Math.max(1, Math.ceil(flat.length / cols));
-      const cw = (MOSAIC_W * 2) / cols, ch = 28 / rows;
-      flat.forEach((code, k) => { g.fillStyle = `hsl(${codeHue(code)} 55% 55%)`; g.fillRect((k % cols) * cw, Math.floor(k / cols) * ch, cw + 0.5, ch + 0.5); });
+      const cols = 8,
+        rows = Math.max(1, Math.ceil(flat.length / cols));
+      const cw = (MOSAIC_W * 2) / cols,
+        ch = 28 / rows;
+      flat.forEach((code, k) => {
+        g.fillStyle = `hsl(${codeHue(code)} 55% 55%)`;
+        g.fillRect((k % cols) * cw, Math.floor(k / cols) * ch, cw + 0.5, ch + 0.5);
+      });
       return c;
     }
     const lanes = span.kind === 'music' ? span.codes : [flat];
@@ -299,7 +445,8 @@ export class TokenInspector {
       this.rebuild();
       return;
     }
-    if (item.kind === 'token' && this.gen.tokens[item.first].span >= 0) emit<SpanLink>(SPAN_EVENT, { scope: this.opts.scope, span: this.gen.tokens[item.first].span });
+    if (item.kind === 'token' && this.gen.tokens[item.first].span >= 0)
+      emit<SpanLink>(SPAN_EVENT, { scope: this.opts.scope, span: this.gen.tokens[item.first].span });
     this.selected = hit.index;
     this.pinned = true;
     this.showTip(hit.index, hit.node);
@@ -327,7 +474,10 @@ export class TokenInspector {
     if (!this.matchSet.size) return;
     const sorted = [...this.matchSet].sort((a, b) => a - b);
     const cur = this.selected;
-    const next = dir > 0 ? sorted.find((i) => i > cur) ?? sorted[0] : [...sorted].reverse().find((i) => i < cur) ?? sorted[sorted.length - 1];
+    const next =
+      dir > 0
+        ? (sorted.find((i) => i > cur) ?? sorted[0])
+        : ([...sorted].reverse().find((i) => i < cur) ?? sorted[sorted.length - 1]);
     this.selected = next;
     const pos = this.shown.indexOf(next);
     const r = rowOf(this.rows, pos);
@@ -338,24 +488,55 @@ export class TokenInspector {
   // --- hover card (built on demand: details load lazily)
 
   private placeholder(): void {
-    this.tip.replaceChildren(el('div', { class: 'muted hint', text: 'Hover a token for its id, log-probs, entropy and top-5 alternatives. Click to pin (Esc to release); click a media group to expand it.' }));
+    this.tip.replaceChildren(
+      el('div', {
+        class: 'muted hint',
+        text: 'Hover a token for its id, log-probs, entropy and top-5 alternatives. Click to pin (Esc to release); click a media group to expand it.',
+      }),
+    );
   }
 
   private showTip(index: number, _anchor: HTMLElement): void {
     const item = this.items[index];
-    this.tip.replaceChildren(...(item.kind === 'group' ? this.groupCard(item) : this.tokenCards(item.first, item.last)));
+    this.tip.replaceChildren(
+      ...(item.kind === 'group' ? this.groupCard(item) : this.tokenCards(item.first, item.last)),
+    );
   }
 
   private groupCard(item: Extract<Item, { kind: 'group' }>): HTMLElement[] {
     const span = this.gen.spans[item.span];
-    const codes = span && span.kind !== 'text' ? (span.kind === 'music' ? span.codes.map((l) => l.length).join('\u00d7') + ' (codebook\u00d7frame)' : `${span.codes.length}`) : '?';
+    const codes =
+      span && span.kind !== 'text'
+        ? span.kind === 'music'
+          ? span.codes.map((l) => l.length).join('\u00d7') + ' (codebook\u00d7frame)'
+          : `${span.codes.length}`
+        : '?';
     const rows: [string, string][] = [
-      ['span', `#${item.span} \u00b7 ${span?.role ?? ''}${span && span.kind !== 'text' && !span.complete ? ' \u00b7 incomplete' : ''}`],
+      [
+        'span',
+        `#${item.span} \u00b7 ${span?.role ?? ''}${span && span.kind !== 'text' && !span.complete ? ' \u00b7 incomplete' : ''}`,
+      ],
       ['tokens', `${item.end - item.first} (positions ${item.first}\u2013${item.end - 1})`],
       ['codes', codes],
     ];
-    return [el('div', { class: 'card' }, el('div', { class: 'main' }, el('div', { class: 'tip-head' }, el('span', { class: `tag m-${item.modality}`, text: item.modality }), el('span', { text: item.label })), this.kv(rows)),
-      el('div', { class: 'muted side', text: 'Click to expand the tokens and highlight the matching media output.' }))];
+    return [
+      el(
+        'div',
+        { class: 'card' },
+        el(
+          'div',
+          { class: 'main' },
+          el(
+            'div',
+            { class: 'tip-head' },
+            el('span', { class: `tag m-${item.modality}`, text: item.modality }),
+            el('span', { text: item.label }),
+          ),
+          this.kv(rows),
+        ),
+        el('div', { class: 'muted side', text: 'Click to expand the tokens and highlight the matching media output.' }),
+      ),
+    ];
   }
 
   private tokenCards(first: number, last: number): HTMLElement[] {
@@ -373,22 +554,45 @@ export class TokenInspector {
       ['modality', t.modality + (t.span >= 0 ? ` \u00b7 span #${t.span}` : '')],
     ];
     if (t.codebook !== undefined) rows.push(['codebook / frame', `${t.codebook} / ${t.frame ?? '?'}`]);
-    if (t.logprob !== undefined) rows.push(['log p (raw)', `${t.logprob.toFixed(3)}  (p ${formatProb(Math.exp(t.logprob))})`]);
-    if (t.logprobSampled !== undefined) rows.push(['log p (sampled)', `${t.logprobSampled.toFixed(3)}  (p ${formatProb(Math.exp(t.logprobSampled))})`]);
+    if (t.logprob !== undefined)
+      rows.push(['log p (raw)', `${t.logprob.toFixed(3)}  (p ${formatProb(Math.exp(t.logprob))})`]);
+    if (t.logprobSampled !== undefined)
+      rows.push(['log p (sampled)', `${t.logprobSampled.toFixed(3)}  (p ${formatProb(Math.exp(t.logprobSampled))})`]);
     if (t.entropy !== undefined) rows.push(['entropy', `${t.entropy.toFixed(3)} nats`]);
     if (t.stepMs !== undefined) rows.push(['step time', `${t.stepMs.toFixed(1)} ms`]);
-    const card = el('div', { class: 'card' }, el('div', { class: 'main' },
-      el('div', { class: 'tip-head' }, el('span', { class: `tag m-${t.modality}`, text: t.modality }), el('code', { class: 'piece', text: showWhitespace(t.piece) })),
-      this.kv(rows)));
+    const card = el(
+      'div',
+      { class: 'card' },
+      el(
+        'div',
+        { class: 'main' },
+        el(
+          'div',
+          { class: 'tip-head' },
+          el('span', { class: `tag m-${t.modality}`, text: t.modality }),
+          el('code', { class: 'piece', text: showWhitespace(t.piece) }),
+        ),
+        this.kv(rows),
+      ),
+    );
     if (!t.generated) card.appendChild(el('div', { class: 'muted side', text: 'Prompt token: no sampling details.' }));
     if (t.top?.length) {
-      const table = el('div', { class: 'top side' }, el('div', { class: 'muted', text: 'top-5 alternatives (raw distribution)' }));
+      const table = el(
+        'div',
+        { class: 'top side' },
+        el('div', { class: 'muted', text: 'top-5 alternatives (raw distribution)' }),
+      );
       for (const alt of t.top.slice(0, 5)) {
-        table.appendChild(el('div', { class: `alt${alt.id === t.id ? ' chosen' : ''}` },
-          el('code', { class: 'alt-piece', text: showWhitespace(alt.piece) }),
-          el('span', { class: 'muted alt-id', text: String(alt.id) }),
-          el('span', { class: 'bar' }, el('i', { style: { width: `${Math.max(1, alt.prob * 100)}%` } })),
-          el('span', { class: 'alt-p', text: formatProb(alt.prob) })));
+        table.appendChild(
+          el(
+            'div',
+            { class: `alt${alt.id === t.id ? ' chosen' : ''}` },
+            el('code', { class: 'alt-piece', text: showWhitespace(alt.piece) }),
+            el('span', { class: 'muted alt-id', text: String(alt.id) }),
+            el('span', { class: 'bar' }, el('i', { style: { width: `${Math.max(1, alt.prob * 100)}%` } })),
+            el('span', { class: 'alt-p', text: formatProb(alt.prob) }),
+          ),
+        );
       }
       card.appendChild(table);
     }

@@ -27,7 +27,13 @@ export function layoutRows(widths: ArrayLike<number>, available: number, gap: nu
 }
 
 /** Rows [first,last) to create for a scroll position, with some overscan to avoid flashes. */
-export function visibleRows(scrollTop: number, viewport: number, rowHeight: number, total: number, overscan = 4): [number, number] {
+export function visibleRows(
+  scrollTop: number,
+  viewport: number,
+  rowHeight: number,
+  total: number,
+  overscan = 4,
+): [number, number] {
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(total, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
   return [first, last];
@@ -35,7 +41,8 @@ export function visibleRows(scrollTop: number, viewport: number, rowHeight: numb
 
 /** Index of the row holding item `index`, by binary search. */
 export function rowOf(rows: readonly Row[], index: number): number {
-  let lo = 0, hi = rows.length - 1;
+  let lo = 0,
+    hi = rows.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (index < rows[mid].start) hi = mid - 1;

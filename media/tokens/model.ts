@@ -63,7 +63,10 @@ export function detectScheme(tokens: readonly TokenRecord[]): PieceScheme {
 /** Raw vocabulary piece → text a reader expects (`▁`/`Ġ`/`Ċ` markers, or WordPiece `##`). */
 export function displayPiece(piece: string, scheme: PieceScheme = 'marked-space'): string {
   if (scheme === 'wordpiece') return piece.length > 2 && piece.startsWith('##') ? piece.slice(2) : ` ${piece}`;
-  return piece.replace(/\u2581/g, ' ').replace(/\u0120/g, ' ').replace(/\u010a/g, '\n');
+  return piece
+    .replace(/\u2581/g, ' ')
+    .replace(/\u0120/g, ' ')
+    .replace(/\u010a/g, '\n');
 }
 
 /** Make whitespace visible: space ·, tab →, newline ↵. */
@@ -92,7 +95,15 @@ export function buildItems(gen: Generation, expanded: ReadonlySet<number> = new 
       let end = i;
       while (end < toks.length && toks[end].span === t.span) end++;
       const n = end - i;
-      items.push({ kind: 'group', span: t.span, modality: span.modality, first: i, end, label: `${span.modality} \u00b7 ${n} token${n === 1 ? '' : 's'}`, generated: span.role === 'generated' });
+      items.push({
+        kind: 'group',
+        span: t.span,
+        modality: span.modality,
+        first: i,
+        end,
+        label: `${span.modality} \u00b7 ${n} token${n === 1 ? '' : 's'}`,
+        generated: span.role === 'generated',
+      });
       i = end;
       continue;
     }
@@ -110,12 +121,28 @@ export function buildItems(gen: Generation, expanded: ReadonlySet<number> = new 
       const complete = bytes.length === need;
       const text = complete ? new TextDecoder('utf-8', { fatal: false }).decode(new Uint8Array(bytes)) : t.piece;
       const last = complete ? j - 1 : i;
-      items.push({ kind: 'token', first: i, last, modality: t.modality, text, special: false, generated: !!t.generated });
+      items.push({
+        kind: 'token',
+        first: i,
+        last,
+        modality: t.modality,
+        text,
+        special: false,
+        generated: !!t.generated,
+      });
       i = last + 1;
       continue;
     }
     const special = isSpecial(t);
-    items.push({ kind: 'token', first: i, last: i, modality: t.modality, text: special ? t.piece : displayPiece(t.piece, scheme), special, generated: !!t.generated });
+    items.push({
+      kind: 'token',
+      first: i,
+      last: i,
+      modality: t.modality,
+      text: special ? t.piece : displayPiece(t.piece, scheme),
+      special,
+      generated: !!t.generated,
+    });
     i++;
   }
   return items;
@@ -146,7 +173,12 @@ export function matches(gen: Generation, item: Item, query: string): boolean {
   const last = item.kind === 'token' ? item.last : item.end - 1;
   for (let k = item.first; k <= last; k++) {
     const t = gen.tokens[k];
-    if (asId !== undefined ? t.id === asId : t.piece.toLowerCase().includes(lower) || displayPiece(t.piece).toLowerCase().includes(lower)) return true;
+    if (
+      asId !== undefined
+        ? t.id === asId
+        : t.piece.toLowerCase().includes(lower) || displayPiece(t.piece).toLowerCase().includes(lower)
+    )
+      return true;
   }
   if (item.kind === 'token' && asId === undefined && item.text.toLowerCase().includes(lower)) return true;
   return false;

@@ -9,7 +9,14 @@ import { parseWavHeader, readWavFrames, encodeWav16 } from '../../kernel/codecs/
 import { resample } from '../../kernel/codecs/resample';
 import { makeWav, measureFrequency, sine } from './fixtures';
 
-const req = (over: Partial<AudioRequest> = {}): AudioRequest => ({ label: 'speech input', targetRate: 16000, maxSeconds: 10, channels: 'first', minSamples: 320, ...over });
+const req = (over: Partial<AudioRequest> = {}): AudioRequest => ({
+  label: 'speech input',
+  targetRate: 16000,
+  maxSeconds: 10,
+  channels: 'first',
+  minSamples: 320,
+  ...over,
+});
 
 /** A WAV header (PCM 16-bit mono 44.1 kHz) whose data chunk claims `dataBytes`, followed by `actual` bytes. */
 function wavHeader(dataBytes: number, actual: number, opts: { format?: number; bits?: number } = {}): Buffer {
@@ -105,23 +112,65 @@ describe('codecs/wav reading', () => {
   });
 
   describe('bad files give precise errors', () => {
-    it('0-byte file', () => expectMediaError(() => readAudio(bytesSource(new Uint8Array(0), 'empty.wav'), req()), 'empty', /empty\.wav is empty \(0 bytes\)/));
-    it('0-length data chunk', () => expectMediaError(() => readAudio(bytesSource(wavHeader(0, 0)), req()), 'empty', /contains no audio: its data chunk holds 0 samples/));
+    it('0-byte file', () =>
+      expectMediaError(
+        () => readAudio(bytesSource(new Uint8Array(0), 'empty.wav'), req()),
+        'empty',
+        /empty\.wav is empty \(0 bytes\)/,
+      ));
+    it('0-length data chunk', () =>
+      expectMediaError(
+        () => readAudio(bytesSource(wavHeader(0, 0)), req()),
+        'empty',
+        /contains no audio: its data chunk holds 0 samples/,
+      ));
     it('header claiming 2 hours over a tiny file', () =>
-      expectMediaError(() => readAudio(bytesSource(wavHeader(2 * 3600 * 44100 * 2, 1000), 'liar.wav'), req()), 'unreadable', /liar\.wav is truncated: its header declares 2\.00 h of audio .* only 1000 bytes/));
+      expectMediaError(
+        () => readAudio(bytesSource(wavHeader(2 * 3600 * 44100 * 2, 1000), 'liar.wav'), req()),
+        'unreadable',
+        /liar\.wav is truncated: its header declares 2\.00 h of audio .* only 1000 bytes/,
+      ));
     it('NaN samples in a float WAV', () => {
       const x = sine(440, 16000, 0.5);
       x[4000] = NaN;
-      expectMediaError(() => readAudio(bytesSource(makeWav([x], 16000, '32f'), 'nan.wav'), req()), 'invalid-samples', /nan\.wav contains an invalid sample: channel 0, frame 4000 \(at 0\.250 s\) is NaN/);
+      expectMediaError(
+        () => readAudio(bytesSource(makeWav([x], 16000, '32f'), 'nan.wav'), req()),
+        'invalid-samples',
+        /nan\.wav contains an invalid sample: channel 0, frame 4000 \(at 0\.250 s\) is NaN/,
+      );
     });
-    it('garbage bytes', () => expectMediaError(() => readAudio(bytesSource(Buffer.from('this is not audio at all, just text'), 'junk.wav'), req()), 'unsupported-format', /junk\.wav is not a WAV file/));
+    it('garbage bytes', () =>
+      expectMediaError(
+        () => readAudio(bytesSource(Buffer.from('this is not audio at all, just text'), 'junk.wav'), req()),
+        'unsupported-format',
+        /junk\.wav is not a WAV file/,
+      ));
     it('a PNG given as audio', () => {
       const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-      expectMediaError(() => readAudio(bytesSource(png, 'pic.wav'), req()), 'unsupported-format', /not a WAV file \(it looks like a PNG image\)/);
+      expectMediaError(
+        () => readAudio(bytesSource(png, 'pic.wav'), req()),
+        'unsupported-format',
+        /not a WAV file \(it looks like a PNG image\)/,
+      );
     });
-    it('µ-law encoding', () => expectMediaError(() => readAudio(bytesSource(wavHeader(100, 100, { format: 7, bits: 8 })), req()), 'unsupported-format', /µ-law with 8-bit samples, which is not supported/));
-    it('truncated header', () => expectMediaError(() => readAudio(bytesSource(wavHeader(100, 100).subarray(0, 30)), req()), 'unreadable', /truncated fmt chunk|no data chunk/));
-    it('too short to make one token', () => expectMediaError(() => readAudio(bytesSource(makeWav([sine(440, 16000, 0.01)], 16000, '16'), 'blip.wav'), req()), 'invalid-samples', /blip\.wav is too short: 0\.010 s; at least 0\.020 s/));
+    it('µ-law encoding', () =>
+      expectMediaError(
+        () => readAudio(bytesSource(wavHeader(100, 100, { format: 7, bits: 8 })), req()),
+        'unsupported-format',
+        /µ-law with 8-bit samples, which is not supported/,
+      ));
+    it('truncated header', () =>
+      expectMediaError(
+        () => readAudio(bytesSource(wavHeader(100, 100).subarray(0, 30)), req()),
+        'unreadable',
+        /truncated fmt chunk|no data chunk/,
+      ));
+    it('too short to make one token', () =>
+      expectMediaError(
+        () => readAudio(bytesSource(makeWav([sine(440, 16000, 0.01)], 16000, '16'), 'blip.wav'), req()),
+        'invalid-samples',
+        /blip\.wav is too short: 0\.010 s; at least 0\.020 s/,
+      ));
   });
 });
 

@@ -14,14 +14,21 @@ describe('codecs/package contract errors', () => {
 
   it('names a missing graph file', async () => {
     const c = await speechWith('nope.onnx');
-    await assert.rejects(c.encodeSpeech(wav, 'input'), (e: unknown) => e instanceof MediaError && e.code === 'model' && /speech encoder graph nope\.onnx could not be opened/.test(e.message));
+    await assert.rejects(
+      c.encodeSpeech(wav, 'input'),
+      (e: unknown) =>
+        e instanceof MediaError &&
+        e.code === 'model' &&
+        /speech encoder graph nope\.onnx could not be opened/.test(e.message),
+    );
   });
 
   it('names a graph whose inputs break the contract', async () => {
     const c = await speechWith('image_encoder.onnx');
     await assert.rejects(
       c.encodeSpeech(wav, 'input'),
-      (e: unknown) => e instanceof MediaError && /has inputs \[pixel_values\] but its contract needs \[waveform\]/.test(e.message),
+      (e: unknown) =>
+        e instanceof MediaError && /has inputs \[pixel_values\] but its contract needs \[waveform\]/.test(e.message),
     );
     await c.dispose();
   });

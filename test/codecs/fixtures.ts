@@ -33,8 +33,16 @@ export async function openCodecs(variant: Variant = 'direct'): Promise<Codecs> {
   if (variant === 'unclip') modalities.image!.decoder = m.unclipDecoder;
   if (variant === 'no-acoustic') delete modalities.speech!.acoustic;
   if (variant === 'default-voice' || variant === 'missing-default-voice')
-    modalities.speech!.acoustic!.defaultVoice = { file: { path: variant === 'default-voice' ? DEFAULT_VOICE : 'no_such_voice.wav' }, name: 'a test tone' };
-  return Codecs.open({ dir: FIXTURES, manifest: { modalities }, ort, sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 } });
+    modalities.speech!.acoustic!.defaultVoice = {
+      file: { path: variant === 'default-voice' ? DEFAULT_VOICE : 'no_such_voice.wav' },
+      name: 'a test tone',
+    };
+  return Codecs.open({
+    dir: FIXTURES,
+    manifest: { modalities },
+    ort,
+    sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+  });
 }
 
 export function sine(freq: number, rate: number, seconds: number, amp = 0.5): Float32Array {
@@ -45,18 +53,33 @@ export function sine(freq: number, rate: number, seconds: number, amp = 0.5): Fl
 }
 
 /** Writes a WAV with wavefile (independent of our reader). bitDepth: '8' | '16' | '24' | '32' | '32f'. */
-export function makeWav(channels: Float32Array[], rate: number, bitDepth: '8' | '16' | '24' | '32' | '32f'): Uint8Array {
+export function makeWav(
+  channels: Float32Array[],
+  rate: number,
+  bitDepth: '8' | '16' | '24' | '32' | '32f',
+): Uint8Array {
   const w = new WaveFile();
   const scale: Record<string, number> = { '8': 127, '16': 32767, '24': 8388607, '32': 2147483647, '32f': 1 };
   const conv = channels.map((c) =>
-    Array.from(c, (v) => (bitDepth === '32f' ? v : bitDepth === '8' ? Math.round(v * scale[bitDepth]) + 128 : Math.round(v * scale[bitDepth]))),
+    Array.from(c, (v) =>
+      bitDepth === '32f'
+        ? v
+        : bitDepth === '8'
+          ? Math.round(v * scale[bitDepth]) + 128
+          : Math.round(v * scale[bitDepth]),
+    ),
   );
   w.fromScratch(channels.length, rate, bitDepth, channels.length === 1 ? conv[0] : conv);
   return w.toBuffer();
 }
 
 /** An image of 2 rows × 4 columns of grey blocks (the tiny encoder stores one grey per block). */
-export async function greyBlocks(levels: number[], width = 64, height = 48, format: 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' = 'png'): Promise<Buffer> {
+export async function greyBlocks(
+  levels: number[],
+  width = 64,
+  height = 48,
+  format: 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' = 'png',
+): Promise<Buffer> {
   const rgb = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
@@ -65,7 +88,13 @@ export async function greyBlocks(levels: number[], width = 64, height = 48, form
     }
   const img = sharp(rgb, { raw: { width, height, channels: 3 } });
   // sharp pipelines are mutable: pick exactly one output format.
-  const encoded = { png: () => img.png(), jpeg: () => img.jpeg({ quality: 100 }), webp: () => img.webp({ lossless: true }), gif: () => img.gif(), tiff: () => img.tiff() };
+  const encoded = {
+    png: () => img.png(),
+    jpeg: () => img.jpeg({ quality: 100 }),
+    webp: () => img.webp({ lossless: true }),
+    gif: () => img.gif(),
+    tiff: () => img.tiff(),
+  };
   return encoded[format]().toBuffer();
 }
 

@@ -50,7 +50,9 @@ describe('codecs/image', () => {
 
   it('uses the first frame of an animated GIF and says so', async () => {
     const frame = (v: number) => Buffer.alloc(16 * 16 * 4, v);
-    const gif = await sharp(Buffer.concat([frame(200), frame(30)]), { raw: { width: 16, height: 32, channels: 4, pageHeight: 16 } as never })
+    const gif = await sharp(Buffer.concat([frame(200), frame(30)]), {
+      raw: { width: 16, height: 32, channels: 4, pageHeight: 16 } as never,
+    })
       .gif()
       .toBuffer();
     const r = await readImage(bytesSource(gif, 'anim.gif'), loadManifest().modalities.image!.input);
@@ -63,7 +65,10 @@ describe('codecs/image', () => {
     // so the left (black) half ends up on top.
     const rgb = Buffer.alloc(40 * 20 * 3);
     for (let y = 0; y < 20; y++) for (let x = 20; x < 40; x++) rgb.fill(255, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
-    const jpeg = await sharp(rgb, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+    const jpeg = await sharp(rgb, { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const r = await readImage(bytesSource(jpeg), loadManifest().modalities.image!.input);
     assert.ok(grey(r.pixels, 16, 4) < 20, `top ${grey(r.pixels, 16, 4)}`);
     assert.ok(grey(r.pixels, 16, 28) > 235, `bottom ${grey(r.pixels, 16, 28)}`);
@@ -71,7 +76,11 @@ describe('codecs/image', () => {
   });
 
   it('flattens transparency onto the manifest background', async () => {
-    const png = await sharp({ create: { width: 10, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    const png = await sharp({
+      create: { width: 10, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .png()
+      .toBuffer();
     const r = await readImage(bytesSource(png), { ...loadManifest().modalities.image!.input, background: '#ffffff' });
     assert.ok(Math.abs(grey(r.pixels, 5, 5) - 255) < 0.5);
     const r2 = await readImage(bytesSource(png), { ...loadManifest().modalities.image!.input, background: '#000000' });
@@ -79,7 +88,9 @@ describe('codecs/image', () => {
   });
 
   it('normalises with the manifest mean/std into CHW floats', async () => {
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 0, b: 128 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 0, b: 128 } } })
+      .png()
+      .toBuffer();
     const { input } = loadManifest().modalities.image!;
     const r = await readImage(bytesSource(png), input);
     assert.equal(r.pixels.length, 3 * 32 * 32);
@@ -91,9 +102,18 @@ describe('codecs/image', () => {
   describe('bad images give precise errors', () => {
     it('truncated PNG', async () => {
       const png = await greyBlocks(LEVELS, 300, 200);
-      await rejects(codecs.encodeImage(png.subarray(0, Math.floor(png.length / 2))), 'unreadable', /truncated or corrupt/);
+      await rejects(
+        codecs.encodeImage(png.subarray(0, Math.floor(png.length / 2))),
+        'unreadable',
+        /truncated or corrupt/,
+      );
     });
-    it('garbage bytes', () => rejects(codecs.encodeImage(Buffer.from('definitely not an image, only words')), 'unreadable', /not a readable image.*Accepted: PNG, JPEG, WebP, GIF, TIFF/));
+    it('garbage bytes', () =>
+      rejects(
+        codecs.encodeImage(Buffer.from('definitely not an image, only words')),
+        'unreadable',
+        /not a readable image.*Accepted: PNG, JPEG, WebP, GIF, TIFF/,
+      ));
     it('empty input', () => rejects(codecs.encodeImage(new Uint8Array(0)), 'empty', /is empty \(0 bytes\)/));
     it('a WAV given as an image', async () => {
       const wav = Buffer.alloc(64);
@@ -102,9 +122,21 @@ describe('codecs/image', () => {
       await rejects(codecs.encodeImage(wav), 'unsupported-format', /it looks like a WAV file/);
     });
     it('an SVG (readable but not accepted)', () =>
-      rejects(codecs.encodeImage(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>')), 'unsupported-format', /SVG image, which is not accepted/));
+      rejects(
+        codecs.encodeImage(
+          Buffer.from(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>',
+          ),
+        ),
+        'unsupported-format',
+        /SVG image, which is not accepted/,
+      ));
     it('decompression bomb: a PNG header declaring 100000×100000', async () => {
-      const png = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).png().toBuffer());
+      const png = Buffer.from(
+        await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+          .png()
+          .toBuffer(),
+      );
       png.writeUInt32BE(100000, 16);
       png.writeUInt32BE(100000, 20);
       png.writeUInt32BE(crc32(png.subarray(12, 29)), 29); // keep the IHDR CRC valid
@@ -113,8 +145,18 @@ describe('codecs/image', () => {
   });
 
   describe('decode validation', () => {
-    it('rejects a span of the wrong length, naming the counts', () => rejects(codecs.decodeImage([1, 2, 3]), 'invalid-tokens', /exactly 8 tokens, the span has 3 \(it was cut short\)/));
-    it('rejects an out-of-range code, naming the token', () => rejects(codecs.decodeImage([1, 2, 3, 4, 5, 6, 300, 8]), 'invalid-tokens', /image token 6 has code 300, outside 0\.\.255/));
+    it('rejects a span of the wrong length, naming the counts', () =>
+      rejects(
+        codecs.decodeImage([1, 2, 3]),
+        'invalid-tokens',
+        /exactly 8 tokens, the span has 3 \(it was cut short\)/,
+      ));
+    it('rejects an out-of-range code, naming the token', () =>
+      rejects(
+        codecs.decodeImage([1, 2, 3, 4, 5, 6, 300, 8]),
+        'invalid-tokens',
+        /image token 6 has code 300, outside 0\.\.255/,
+      ));
   });
 });
 
@@ -127,7 +169,10 @@ describe('codecs/image unCLIP path', () => {
 
   it('runs 20 steps as 21 UNet evaluations with progress per step and a PNG of the VAE size', async () => {
     const progress: number[] = [];
-    const img = await codecs.decodeImage([3, 250, 17, 99, 0, 255, 128, 64], { seed: 7, onProgress: (d, t) => progress.push(d, t) });
+    const img = await codecs.decodeImage([3, 250, 17, 99, 0, 255, 128, 64], {
+      seed: 7,
+      onProgress: (d, t) => progress.push(d, t),
+    });
     assert.equal(progress.length / 2, 21);
     assert.deepEqual(progress.slice(-2), [21, 21]);
     assert.equal(img.width, 64);
@@ -158,7 +203,9 @@ describe('codecs/image unCLIP path', () => {
   it('matches the torch reference of the whole loop (fixed latents, zero embedding noise)', async () => {
     const ref = fixtureJson<{ codes: number[]; classLabels: number[]; latentsFinal: number[] }>('unclip.json');
     const r = await runFixedUnclip(ref.codes);
-    r.classLabels.forEach((v, i) => assert.ok(Math.abs(v - ref.classLabels[i]) < 1e-5, `class label ${i}: ${v} vs ${ref.classLabels[i]}`));
+    r.classLabels.forEach((v, i) =>
+      assert.ok(Math.abs(v - ref.classLabels[i]) < 1e-5, `class label ${i}: ${v} vs ${ref.classLabels[i]}`),
+    );
     let maxErr = 0;
     r.latents.forEach((v, i) => (maxErr = Math.max(maxErr, Math.abs(v - ref.latentsFinal[i]))));
     assert.ok(maxErr < 1e-3, `max latent error ${maxErr}`);

@@ -25,11 +25,13 @@ describe('codecs/pndm (PLMS, v-prediction) against the torch reference', () => {
   });
 
   for (const steps of Object.keys(ref.timesteps))
-    it(`timesteps for ${steps} steps match the fixture`, () => assert.deepEqual(pndmTimesteps(Number(steps), 1000, 1), ref.timesteps[steps]));
+    it(`timesteps for ${steps} steps match the fixture`, () =>
+      assert.deepEqual(pndmTimesteps(Number(steps), 1000, 1), ref.timesteps[steps]));
 
   it('alphas_cumprod match torch float32 to float32 precision (relative 1e-6)', () => {
     const ac = scaledLinearAlphasCumprod(1000, 0.00085, 0.012);
-    for (const [i, v] of Object.entries(ref.alphasCumprod)) assert.ok(Math.abs(ac[Number(i)] - v) <= v * 1e-6, `alphas_cumprod[${i}]: ${ac[Number(i)]} vs ${v}`);
+    for (const [i, v] of Object.entries(ref.alphasCumprod))
+      assert.ok(Math.abs(ac[Number(i)] - v) <= v * 1e-6, `alphas_cumprod[${i}]: ${ac[Number(i)]} vs ${v}`);
   });
 
   it('a 21-step PLMS trajectory on fixed inputs matches (every step)', () => {
@@ -38,7 +40,9 @@ describe('codecs/pndm (PLMS, v-prediction) against the torch reference', () => {
     s.timesteps.forEach((t, k) => {
       const out = Float32Array.from({ length: 16 }, (_, j) => 0.5 * Math.sin(0.11 * j + 0.7 * k));
       sample = s.step(out, t, sample);
-      ref.plms.trajectory[k].forEach((v, j) => assert.ok(Math.abs(sample[j] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `step ${k} [${j}]: ${sample[j]} vs ${v}`));
+      ref.plms.trajectory[k].forEach((v, j) =>
+        assert.ok(Math.abs(sample[j] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `step ${k} [${j}]: ${sample[j]} vs ${v}`),
+      );
     });
   });
 

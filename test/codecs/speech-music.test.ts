@@ -51,10 +51,17 @@ describe('codecs/speech', () => {
   });
 
   it('round-trips through SoundStorm with a voice prompt: 16 kHz WAV, 320 samples per token', async () => {
-    const prompt = await codecs.encodeSpeech(makeWav([sine(150, 16000, 0.5), sine(160, 16000, 0.5)], 16000, '32f'), 'voice-prompt');
+    const prompt = await codecs.encodeSpeech(
+      makeWav([sine(150, 16000, 0.5), sine(160, 16000, 0.5)], 16000, '32f'),
+      'voice-prompt',
+    );
     const speech = await codecs.encodeSpeech(makeWav([sine(300, 16000, 0.4)], 16000, '24'), 'input');
     const progress: number[] = [];
-    const out = await codecs.decodeSpeech(speech.codes[0], { voicePrompt: prompt.codes, seed: 5, onProgress: (d) => progress.push(d) });
+    const out = await codecs.decodeSpeech(speech.codes[0], {
+      voicePrompt: prompt.codes,
+      seed: 5,
+      onProgress: (d) => progress.push(d),
+    });
     assert.equal(out.sampleRate, 16000);
     assert.equal(out.samples.length, 320 * speech.codes[0].length);
     assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -78,7 +85,10 @@ describe('codecs/speech', () => {
       const explicit = await codecs.decodeSpeech(speech.codes[0], { seed: 1, voicePrompt: prompt.codes });
       assert.ok(out.wav.equals(explicit.wav), 'the default voice is used exactly as the same WAV given as a prompt');
       assert.ok(!out.wav.equals(arbitrary.wav), 'and it changes the audio');
-      const other = await withDefault.decodeSpeech(speech.codes[0], { seed: 1, voicePrompt: (await codecs.encodeSpeech(makeWav([sine(150, 16000, 0.4)], 16000, '16'), 'voice-prompt')).codes });
+      const other = await withDefault.decodeSpeech(speech.codes[0], {
+        seed: 1,
+        voicePrompt: (await codecs.encodeSpeech(makeWav([sine(150, 16000, 0.4)], 16000, '16'), 'voice-prompt')).codes,
+      });
       assert.ok(!other.wav.equals(out.wav), "a caller's prompt replaces the default");
     } finally {
       await withDefault.dispose();
@@ -89,7 +99,11 @@ describe('codecs/speech', () => {
     const broken = await openCodecs('missing-default-voice');
     try {
       const speech = await broken.encodeSpeech(makeWav([sine(300, 16000, 0.2)], 16000, '16'), 'input');
-      await rejects(broken.decodeSpeech(speech.codes[0], { seed: 1 }), 'model', /default voice prompt no_such_voice\.wav could not be used: .*ENOENT/);
+      await rejects(
+        broken.decodeSpeech(speech.codes[0], { seed: 1 }),
+        'model',
+        /default voice prompt no_such_voice\.wav could not be used: .*ENOENT/,
+      );
       await rejects(broken.decodeSpeech(speech.codes[0], { seed: 1 }), 'model', /no_such_voice\.wav/); // retried, not a cached success
       const prompt = await broken.encodeSpeech(makeWav([sine(150, 16000, 0.4)], 16000, '16'), 'voice-prompt');
       const out = await broken.decodeSpeech(speech.codes[0], { seed: 1, voicePrompt: prompt.codes });
@@ -108,7 +122,11 @@ describe('codecs/speech', () => {
   it('rejects out-of-range codes and malformed voice prompts precisely', async () => {
     await rejects(codecs.decodeSpeech([1, 2, 99]), 'invalid-tokens', /speech token 2 has code 99, outside 0\.\.31/);
     await rejects(codecs.decodeSpeech([]), 'empty', /holds no tokens/);
-    await rejects(codecs.decodeSpeech([1, 2], { voicePrompt: [[1, 2]] }), 'invalid-tokens', /voice prompt has 1 code layers; the acoustic generator needs 8/);
+    await rejects(
+      codecs.decodeSpeech([1, 2], { voicePrompt: [[1, 2]] }),
+      'invalid-tokens',
+      /voice prompt has 1 code layers; the acoustic generator needs 8/,
+    );
   });
 });
 
@@ -139,6 +157,15 @@ describe('codecs/music', () => {
 
   it('rejects ragged or out-of-range codes', async () => {
     await rejects(codecs.decodeMusic([[1], [2], [3]]), 'invalid-tokens', /need 4 codebooks, got 3/);
-    await rejects(codecs.decodeMusic([[1, 2], [2, 3], [3, 4], [4, 5000]]), 'invalid-tokens', /codebook 3 frame 1 has code 5000, outside 0\.\.2047/);
+    await rejects(
+      codecs.decodeMusic([
+        [1, 2],
+        [2, 3],
+        [3, 4],
+        [4, 5000],
+      ]),
+      'invalid-tokens',
+      /codebook 3 frame 1 has code 5000, outside 0\.\.2047/,
+    );
   });
 });

@@ -5,7 +5,9 @@ import { loadManifest, openCodecs } from './fixtures';
 const modalities = loadManifest().modalities;
 
 function throwsMedia(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => e instanceof MediaError && re.test(e.message) ? true : assert.fail(`${String(e)} does not match ${re}`));
+  assert.throws(fn, (e: unknown) =>
+    e instanceof MediaError && re.test(e.message) ? true : assert.fail(`${String(e)} does not match ${re}`),
+  );
 }
 
 describe('codecs/music codes', () => {
@@ -35,7 +37,11 @@ describe('codecs/music codes', () => {
 
 describe('codecs/raw tokens', () => {
   it('parses a token string with tags', () => {
-    assert.deepEqual(parseTokens('<sosp><🗣️12><🗣️7><eosp>', modalities), { modality: 'speech', codes: [12, 7], warnings: [] });
+    assert.deepEqual(parseTokens('<sosp><🗣️12><🗣️7><eosp>', modalities), {
+      modality: 'speech',
+      codes: [12, 7],
+      warnings: [],
+    });
   });
 
   it('parses vocabulary ids given the block bases', () => {
@@ -44,13 +50,22 @@ describe('codecs/raw tokens', () => {
   });
 
   it('names the wrong token: an image token inside a speech span', () => {
-    throwsMedia(() => parseTokens(['<sosp>', '<🗣️1>', '<👀12>', '<eosp>'], modalities), /token 2 \(<👀12>\) is an image token, but this is a speech span; it accepts <sosp>, <🗣️0> … <🗣️31>, <eosp>/);
+    throwsMedia(
+      () => parseTokens(['<sosp>', '<🗣️1>', '<👀12>', '<eosp>'], modalities),
+      /token 2 \(<👀12>\) is an image token, but this is a speech span; it accepts <sosp>, <🗣️0> … <🗣️31>, <eosp>/,
+    );
   });
 
   it('names an out-of-range code and a non-media token', () => {
-    throwsMedia(() => parseTokens('<sosp><🗣️1><🗣️40>', modalities), /token 2 \(<🗣️40>\) has code 40; a speech span accepts/);
+    throwsMedia(
+      () => parseTokens('<sosp><🗣️1><🗣️40>', modalities),
+      /token 2 \(<🗣️40>\) has code 40; a speech span accepts/,
+    );
     throwsMedia(() => parseTokens('<soim><👀1> hello', modalities), /token 2 \(hello\) is not a media token/);
-    throwsMedia(() => parseTokens([5, 6], modalities, { ids: { speech: { base: 100 } } }), /token 0 \(id 5\) is not a media token of this model/);
+    throwsMedia(
+      () => parseTokens([5, 6], modalities, { ids: { speech: { base: 100 } } }),
+      /token 0 \(id 5\) is not a media token of this model/,
+    );
   });
 
   it('requires a modality for plain code numbers and warns about a missing end tag', () => {
@@ -84,7 +99,10 @@ describe('codecs/raw tokens', () => {
     });
 
     it('decodes a Generation span and notes an unclosed one', async () => {
-      const r = await codecs.decodeSpan({ kind: 'speech', modality: 'speech', start: 0, end: 3, codes: [1, 2, 3], role: 'generated', complete: false }, { seed: 2 });
+      const r = await codecs.decodeSpan(
+        { kind: 'speech', modality: 'speech', start: 0, end: 3, codes: [1, 2, 3], role: 'generated', complete: false },
+        { seed: 2 },
+      );
       assert.match(r.warnings[0], /span was not closed/);
     });
   });

@@ -5,7 +5,8 @@ import { sine } from './fixtures';
 const RATE = 16000;
 const SPEC = { threshold: 0.005, padSeconds: 0.04 };
 const PAD = 0.04 * RATE;
-const silence = (seconds: number, noise = 0) => Float32Array.from({ length: Math.round(seconds * RATE) }, (_, i) => noise * Math.sin(i * 1.7));
+const silence = (seconds: number, noise = 0) =>
+  Float32Array.from({ length: Math.round(seconds * RATE) }, (_, i) => noise * Math.sin(i * 1.7));
 const concat = (...xs: Float32Array[]) => {
   const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
   let o = 0;

@@ -17,13 +17,20 @@ const f32 = (name: string) => {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
 
-export async function runFixedUnclip(codes: number[]): Promise<{ classLabels: Float32Array; latents: Float32Array; evaluations: number; timesteps: number[] }> {
+export async function runFixedUnclip(
+  codes: number[],
+): Promise<{ classLabels: Float32Array; latents: Float32Array; evaluations: number; timesteps: number[] }> {
   const d = loadManifest().unclipDecoder as Unclip;
   const opt = { intraOpNumThreads: 1 };
   const seed = await ort.InferenceSession.create(join(FIXTURES, d.seedDecoder.path), opt);
   const unet = await ort.InferenceSession.create(join(FIXTURES, d.unet.path), opt);
-  const embeds = (await seed.run({ codes: new ort.Tensor('int64', BigInt64Array.from(codes, BigInt), [1, codes.length]) })).image_embeds.data as Float32Array;
-  const classLabels = unclipClassLabel(embeds, new Float32Array(embeds.length), { mean: f32('image_normalizer_mean.f32'), std: f32('image_normalizer_std.f32') });
+  const embeds = (
+    await seed.run({ codes: new ort.Tensor('int64', BigInt64Array.from(codes, BigInt), [1, codes.length]) })
+  ).image_embeds.data as Float32Array;
+  const classLabels = unclipClassLabel(embeds, new Float32Array(embeds.length), {
+    mean: f32('image_normalizer_mean.f32'),
+    std: f32('image_normalizer_std.f32'),
+  });
   const text = f32('text_embedding.f32');
   const n = d.latentShape.reduce((a, b) => a * b, 1);
   const latents = Float32Array.from({ length: n }, (_, j) => Math.sin(0.05 * j + 0.3));

@@ -26,8 +26,26 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
     }
     tmp = mkdtempSync(path.join(tmpdir(), 'anygpt-convert-e2e-'));
     const run = (args: string[]) => execFileSync('nice', ['-n', '10', PY, ...args], { cwd: ROOT, encoding: 'utf8' });
-    run(['tools/convert/fake_checkpoints.py', '--out', path.join(tmp, 'src'), '--hidden', '64', '--layers', '2', '--heads', '4']);
-    const log = run(['tools/convert/convert.py', '--src', path.join(tmp, 'src'), '--out', path.join(tmp, 'pkg'), '--llm-dtype', 'int4']);
+    run([
+      'tools/convert/fake_checkpoints.py',
+      '--out',
+      path.join(tmp, 'src'),
+      '--hidden',
+      '64',
+      '--layers',
+      '2',
+      '--heads',
+      '4',
+    ]);
+    const log = run([
+      'tools/convert/convert.py',
+      '--src',
+      path.join(tmp, 'src'),
+      '--out',
+      path.join(tmp, 'pkg'),
+      '--llm-dtype',
+      'int4',
+    ]);
     assert.match(log, /estimate: peak RAM/);
     assert.match(log, /done: /);
   });
@@ -36,7 +54,11 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
   });
 
   it('convert.py refuses a folder without weights, with a clear message', () => {
-    const r = spawnSync(PY, ['tools/convert/convert.py', '--src', path.join(tmp, 'nope'), '--out', path.join(tmp, 'x')], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      PY,
+      ['tools/convert/convert.py', '--src', path.join(tmp, 'nope'), '--out', path.join(tmp, 'x')],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not a directory/);
   });
@@ -45,12 +67,31 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
     const pkg = path.join(tmp, 'pkg');
     const json = JSON.parse(readFileSync(path.join(pkg, 'tokenizer.json'), 'utf8'));
     const tok = new Tokenizer(json, JSON.parse(readFileSync(path.join(pkg, 'tokenizer_config.json'), 'utf8')));
-    const id = new Map<string, number>(json.added_tokens.map((t: { content: string; id: number }) => [t.content, t.id]));
+    const id = new Map<string, number>(
+      json.added_tokens.map((t: { content: string; id: number }) => [t.content, t.id]),
+    );
     const base = id.get('[Human]')!;
-    const order: [string, number][] = [['[MMGPT]', 1], ['<eoh>', 2], ['<eos>', 3], ['<\u{1F440}0>', 4], ['<\u{1F440}8191>', 8195],
-      ['<soim>', 8196], ['<eoim>', 8197], ['<\u{1F5E3}\u{FE0F}0>', 8198], ['<\u{1F5E3}\u{FE0F}1023>', 9221], ['<sosp>', 9222],
-      ['<eosp>', 9223], ['<\u{1F3B6}0>', 9224], ['<\u{1F3B6}8191>', 17415], ['<somu>', 17416], ['<eomu>', 17417],
-      ['<\u{1F442}0>', 17418], ['<\u{1F442}4095>', 21513], ['<soau>', 21514], ['<eoau>', 21515]];
+    const order: [string, number][] = [
+      ['[MMGPT]', 1],
+      ['<eoh>', 2],
+      ['<eos>', 3],
+      ['<\u{1F440}0>', 4],
+      ['<\u{1F440}8191>', 8195],
+      ['<soim>', 8196],
+      ['<eoim>', 8197],
+      ['<\u{1F5E3}\u{FE0F}0>', 8198],
+      ['<\u{1F5E3}\u{FE0F}1023>', 9221],
+      ['<sosp>', 9222],
+      ['<eosp>', 9223],
+      ['<\u{1F3B6}0>', 9224],
+      ['<\u{1F3B6}8191>', 17415],
+      ['<somu>', 17416],
+      ['<eomu>', 17417],
+      ['<\u{1F442}0>', 17418],
+      ['<\u{1F442}4095>', 21513],
+      ['<soau>', 21514],
+      ['<eoau>', 21515],
+    ];
     for (const [t, off] of order) assert.equal(id.get(t), base + off, t);
     const g = JSON.parse(readFileSync(path.join(pkg, 'checks', 'tokenizer-goldens.json'), 'utf8'));
     for (const { text, ids } of g.goldens) assert.deepEqual(tok.encode(text).ids, ids, JSON.stringify(text));
@@ -65,7 +106,11 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
       'codes = torch.arange(32).unsqueeze(0) * 255 % 8192',
       'json.dump({"codes": codes[0].tolist(), "out": m(codes)[0].tolist(), "dims": dims}, open(d + "/seed.json", "w"))',
     ].join('\n');
-    execFileSync('nice', ['-n', '10', PY, '-c', py], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('nice', ['-n', '10', PY, '-c', py], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const ref = JSON.parse(readFileSync(path.join(tmp, 'seed.json'), 'utf8'));
     assert.equal(ref.dims.out_dim, 1024);
     const s = await ort.InferenceSession.create(path.join(tmp, 'image_seed_decoder.onnx'));
@@ -73,7 +118,9 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
     await s.release();
     assert.deepEqual(r.image_embeds.dims, [1, 1024]);
     let m = 0;
-    ref.out.forEach((v: number, i: number) => (m = Math.max(m, Math.abs((r.image_embeds.data as Float32Array)[i] - v))));
+    ref.out.forEach(
+      (v: number, i: number) => (m = Math.max(m, Math.abs((r.image_embeds.data as Float32Array)[i] - v))),
+    );
     console.log(`      max-abs ${m.toExponential(1)}`);
     assert.ok(m <= 1e-3);
   });
@@ -82,7 +129,8 @@ describe('convert: fake full-layout checkpoint → package → engine (needs pyt
     const engine = await Engine.open(path.join(tmp, 'pkg'), { executionProvider: 'cpu', threads: 1 });
     try {
       assert.equal(engine.pkg.manifest.llm.vocabSize, 1000 + 21516);
-      const prompt = '[Human]: Could you discern what is uttered in the next sound bite? <sosp><\u{1F5E3}\u{FE0F}5><eosp><eoh> [MMGPT]:';
+      const prompt =
+        '[Human]: Could you discern what is uttered in the next sound bite? <sosp><\u{1F5E3}\u{FE0F}5><eosp><eoh> [MMGPT]:';
       const g = await engine.generate(prompt, { doSample: true, seed: 1, maxNewTokens: 6, constrain: false });
       assert.equal(g.tokens.length - g.promptLength, g.stats.generatedTokens);
       assert.ok(g.stats.generatedTokens >= 1);

@@ -50,14 +50,21 @@ function maxAbs(a: ArrayLike<number>, b: number[]): number {
 
 /** Prefill the prompt with empty past, then feed parity.steps one token at a time; returns last-token logits per run. */
 async function runGraph(file: string, kv: 'float32' | 'float16'): Promise<Float32Array[]> {
-  const s = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+  const s = await ort.InferenceSession.create(file, {
+    intraOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
   try {
     const manifest = JSON.parse(readFileSync(path.join(path.dirname(file), 'anygpt.json'), 'utf8'));
     const { numLayers, numKvHeads, headDim, vocabSize } = manifest.llm;
     let past: Record<string, ort.Tensor> = {};
     for (let i = 0; i < numLayers; i++) {
       for (const k of ['key', 'value']) {
-        past[`past_key_values.${i}.${k}`] = new ort.Tensor(kv, kv === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, numKvHeads, 0, headDim]);
+        past[`past_key_values.${i}.${k}`] = new ort.Tensor(
+          kv,
+          kv === 'float16' ? new Uint16Array(0) : new Float32Array(0),
+          [1, numKvHeads, 0, headDim],
+        );
       }
     }
     const out: Float32Array[] = [];
@@ -97,8 +104,10 @@ describe('convert: LLM graph parity with the torch replica (onnxruntime-node CPU
       const got = await runGraph(path.join(FIX, c.pkg, c.file), c.kv);
       const errs = got.map((g, i) => maxAbs(g, parity.reference[c.ref][i]));
       const vsFp32 = got.map((g, i) => maxAbs(g, parity.reference.fp32[i]));
-      console.log(`      max-abs vs ${c.ref} reference: ${errs.map((e) => e.toExponential(1)).join(' ')}` +
-        (c.ref === 'fp32' ? '' : `; vs unquantised fp32: ${vsFp32.map((e) => e.toExponential(1)).join(' ')}`));
+      console.log(
+        `      max-abs vs ${c.ref} reference: ${errs.map((e) => e.toExponential(1)).join(' ')}` +
+          (c.ref === 'fp32' ? '' : `; vs unquantised fp32: ${vsFp32.map((e) => e.toExponential(1)).join(' ')}`),
+      );
       for (const e of errs) assert.ok(e <= c.tol, `max-abs ${e} > ${c.tol}`);
     });
   }
@@ -109,8 +118,12 @@ describe('convert: LLM graph parity with the torch replica (onnxruntime-node CPU
       for (const file of ['llm.onnx', 'llm-int4.onnx']) {
         const s = await ort.InferenceSession.create(path.join(FIX, p, file));
         const meta = {
-          inputs: s.inputMetadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name })),
-          outputs: s.outputMetadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name })),
+          inputs: s.inputMetadata.map((m) =>
+            m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name },
+          ),
+          outputs: s.outputMetadata.map((m) =>
+            m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name },
+          ),
         };
         const info = checkLlmGraph(pkg.manifest.llm, meta, file);
         assert.equal(info.hasPositionIds, false);
@@ -120,11 +133,17 @@ describe('convert: LLM graph parity with the torch replica (onnxruntime-node CPU
     }
   });
 
-  it('the engine generates the torch replica\'s greedy tokens from the converted fp32 package', async () => {
+  it("the engine generates the torch replica's greedy tokens from the converted fp32 package", async () => {
     const engine = await Engine.open(path.join(FIX, 'pkg-fp32'), { executionProvider: 'cpu', threads: 1 });
     try {
       assert.deepEqual(engine.encode(parity.prompt), parity.ids);
-      const g = await engine.generate(parity.prompt, { doSample: false, numBeams: 1, maxNewTokens: parity.greedy.length, repetitionPenalty: 1, constrain: false });
+      const g = await engine.generate(parity.prompt, {
+        doSample: false,
+        numBeams: 1,
+        maxNewTokens: parity.greedy.length,
+        repetitionPenalty: 1,
+        constrain: false,
+      });
       const ids = g.tokens.slice(g.promptLength).map((t) => t.id);
       assert.deepEqual(ids, parity.greedy.slice(0, ids.length));
       assert.ok(ids.length >= 1);

@@ -38,13 +38,42 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
       this.skip();
     }
     tmp = mkdtempSync(path.join(tmpdir(), 'anygpt-convert-media-'));
-    const run = (args: string[]) => execFileSync('nice', ['-n', '10', PY, ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = (args: string[]) =>
+      execFileSync('nice', ['-n', '10', PY, ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     const m = path.join(tmp, 'media');
-    run(['tools/convert/fake_checkpoints.py', '--out', path.join(tmp, 'src'), '--hidden', '64', '--layers', '2', '--heads', '4']);
+    run([
+      'tools/convert/fake_checkpoints.py',
+      '--out',
+      path.join(tmp, 'src'),
+      '--hidden',
+      '64',
+      '--layers',
+      '2',
+      '--heads',
+      '4',
+    ]);
     run(['tools/convert/fake_media.py', '--out', m]);
-    log = run(['tools/convert/convert.py', '--src', path.join(tmp, 'src'), '--out', path.join(tmp, 'pkg'), '--llm-dtype', 'int4',
-      '--speech-modules', path.join(m, 'AnyGPT-speech-modules'), '--encodec', path.join(m, 'encodec_32khz'),
-      '--seed', path.join(m, 'seed-tokenizer-2'), '--unclip', path.join(m, 'stable-diffusion-2-1-unclip')]);
+    log = run([
+      'tools/convert/convert.py',
+      '--src',
+      path.join(tmp, 'src'),
+      '--out',
+      path.join(tmp, 'pkg'),
+      '--llm-dtype',
+      'int4',
+      '--speech-modules',
+      path.join(m, 'AnyGPT-speech-modules'),
+      '--encodec',
+      path.join(m, 'encodec_32khz'),
+      '--seed',
+      path.join(m, 'seed-tokenizer-2'),
+      '--unclip',
+      path.join(m, 'stable-diffusion-2-1-unclip'),
+    ]);
     engine = await Engine.open(path.join(tmp, 'pkg'), { executionProvider: 'cpu', threads: 1 });
   });
   after(async () => {
@@ -66,8 +95,19 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
   });
 
   it('convert.py refuses an incomplete image set before converting anything', () => {
-    const r = spawnSync(PY, ['tools/convert/convert.py', '--src', path.join(tmp, 'src'), '--out', path.join(tmp, 'x'),
-      '--seed', path.join(tmp, 'media', 'seed-tokenizer-2')], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      PY,
+      [
+        'tools/convert/convert.py',
+        '--src',
+        path.join(tmp, 'src'),
+        '--out',
+        path.join(tmp, 'x'),
+        '--seed',
+        path.join(tmp, 'media', 'seed-tokenizer-2'),
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(r.status, 2);
     assert.match(r.stderr, /needs --seed and --unclip \(--image-encoder optional\); missing --unclip/);
   });
@@ -99,20 +139,36 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
   });
 
   it('text → speech: 20 generated semantic tokens → SoundStorm (10 passes) → 16 kHz WAV, with a voice prompt', async () => {
-    const g = await engine!.generate('[Human]: Read this aloud. This is input: hello<eoh> [MMGPT]: <sosp>', { seed: 2, maxNewTokens: 20, doSample: true });
+    const g = await engine!.generate('[Human]: Read this aloud. This is input: hello<eoh> [MMGPT]: <sosp>', {
+      seed: 2,
+      maxNewTokens: 20,
+      doSample: true,
+    });
     const s = span(g, 'speech');
     const n = (s.codes as number[]).length;
     assert.ok(n >= 1);
     const passes: number[] = [];
-    const vp = await engine!.encodeMedia('speech', { bytes: makeWav([sine(200, 16000, 0.2)], 16000, '16') }, 'voice-prompt');
-    const r = await engine!.decodeSpan(s, { seed: 3, voicePrompt: vp.codes as number[][], onProgress: (_s, d) => passes.push(d) });
+    const vp = await engine!.encodeMedia(
+      'speech',
+      { bytes: makeWav([sine(200, 16000, 0.2)], 16000, '16') },
+      'voice-prompt',
+    );
+    const r = await engine!.decodeSpan(s, {
+      seed: 3,
+      voicePrompt: vp.codes as number[][],
+      onProgress: (_s, d) => passes.push(d),
+    });
     assert.equal(passes.length, 10);
     assert.equal(r.sampleRate, 16000);
     assert.equal(r.durationSec, n / 50);
   });
 
   it('text → music: generated frames → EnCodec decoder → 32 kHz WAV', async () => {
-    const g = await engine!.generate('[Human]: Compose. This is input: calm piano<eoh> [MMGPT]: <somu>', { seed: 4, maxNewTokens: 24, doSample: true });
+    const g = await engine!.generate('[Human]: Compose. This is input: calm piano<eoh> [MMGPT]: <somu>', {
+      seed: 4,
+      maxNewTokens: 24,
+      doSample: true,
+    });
     const s = span(g, 'music');
     const r = await engine!.decodeSpan(s);
     assert.equal(r.sampleRate, 32000);
@@ -120,7 +176,11 @@ describe('convert: fake full checkpoint set (LLM + all media) → one package �
   });
 
   it('text → image: 32 generated ids → SEED decoder → 21 UNet passes → VAE → PNG', async () => {
-    const g = await engine!.generate('[Human]: Draw. This is input: a cat<eoh> [MMGPT]: <soim>', { seed: 5, maxNewTokens: 40, doSample: true });
+    const g = await engine!.generate('[Human]: Draw. This is input: a cat<eoh> [MMGPT]: <soim>', {
+      seed: 5,
+      maxNewTokens: 40,
+      doSample: true,
+    });
     const s = span(g, 'image');
     assert.equal((s.codes as number[]).length, 32);
     let steps = 0;

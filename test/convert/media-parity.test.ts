@@ -54,7 +54,10 @@ describe('convert: media export parity (onnxruntime-node CPU vs torch replicas)'
   });
 
   it('decoders at 1–3 frames (shorter than the first reflect pad: upstream zero-extends) within 1e-3', async () => {
-    for (const [file, key, input, hop] of [['music_decoder.onnx', 'music', 'audio_codes', 640], ['speech_decoder.onnx', 'speech', 'codes', 320]] as const) {
+    for (const [file, key, input, hop] of [
+      ['music_decoder.onnx', 'music', 'audio_codes', 640],
+      ['speech_decoder.onnx', 'speech', 'codes', 320],
+    ] as const) {
       const s = await session(file);
       for (const c of fix[key].short) {
         const Q = c.codes.length;
@@ -82,7 +85,10 @@ describe('convert: media export parity (onnxruntime-node CPU vs torch replicas)'
     const s = await session('speech_decoder.onnx');
     for (const c of fix.speech.cases) {
       const F = c.codes[0].length;
-      for (const [codes, ref] of [[c.codes, c.out], [[c.codes[0]], c.out_semantic_only]] as [number[][], string][]) {
+      for (const [codes, ref] of [
+        [c.codes, c.out],
+        [[c.codes[0]], c.out_semantic_only],
+      ] as [number[][], string][]) {
         const r = await s.run({ codes: i64(codes.flat(), [codes.length, 1, F]) });
         assert.deepEqual(r.waveform.dims, [1, 1, 320 * F]);
         const m = maxAbs(r.waveform.data as Float32Array, f32(ref));
@@ -112,7 +118,11 @@ describe('convert: media export parity (onnxruntime-node CPU vs torch replicas)'
     const r = await s.run({
       sample: new ort.Tensor('float32', f32(u.sample), [2, 4, 8, 8]),
       timestep: new ort.Tensor('float32', new Float32Array([u.timestep, u.timestep]), [2]),
-      encoder_hidden_states: new ort.Tensor('float32', new Float32Array([...f32(u.text), ...f32(u.text)]), [2, 77, u.text_dim]),
+      encoder_hidden_states: new ort.Tensor('float32', new Float32Array([...f32(u.text), ...f32(u.text)]), [
+        2,
+        77,
+        u.text_dim,
+      ]),
       class_labels: new ort.Tensor('float32', f32(u.class_labels), [2, u.label_dim]),
     });
     const m = maxAbs(r.out_sample.data as Float32Array, f32(u.out_sample));

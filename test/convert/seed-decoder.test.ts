@@ -12,7 +12,9 @@ const DIR = path.join(__dirname, '..', 'fixtures', 'convert', 'seed');
 
 describe('convert: SEED decoder export parity (onnxruntime-node CPU)', () => {
   it('codes → image_embeds within 1e-3 of torch', async () => {
-    const fix = JSON.parse(readFileSync(path.join(DIR, 'parity.json'), 'utf8')) as { cases: { codes: number[]; image_embeds: number[] }[] };
+    const fix = JSON.parse(readFileSync(path.join(DIR, 'parity.json'), 'utf8')) as {
+      cases: { codes: number[]; image_embeds: number[] }[];
+    };
     const s = await ort.InferenceSession.create(path.join(DIR, 'image_seed_decoder.onnx'));
     try {
       assert.deepEqual(s.inputNames, ['codes']);

@@ -13,9 +13,19 @@ import * as ort from 'onnxruntime-node';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'convert', 'image');
 
-interface Case { name: string; u8: string; codes: number[]; features: string; min_gap: number }
+interface Case {
+  name: string;
+  u8: string;
+  codes: number[];
+  features: string;
+  min_gap: number;
+}
 const fix = JSON.parse(readFileSync(path.join(DIR, 'parity.json'), 'utf8')).encoder as {
-  mean: number[]; std: number[]; scale: number; dims: { n_embed: number; code_dim: number }; cases: Case[];
+  mean: number[];
+  std: number[];
+  scale: number;
+  dims: { n_embed: number; code_dim: number };
+  cases: Case[];
 };
 const f32 = (b64: string) => {
   const b = Buffer.from(b64, 'base64');
@@ -58,7 +68,9 @@ describe('convert: SEED image encoder export parity (onnxruntime-node CPU)', () 
         assert.deepEqual(r.features.dims, [1, 32, fix.dims.code_dim]);
         let m = 0;
         want.forEach((v, i) => (m = Math.max(m, Math.abs(got[i] - v))));
-        console.log(`      ${c.name}: features max-abs ${m.toExponential(1)}, ${new Set(codes).size} distinct codes (torch's nearest/second gap ≥ ${c.min_gap.toExponential(1)})`);
+        console.log(
+          `      ${c.name}: features max-abs ${m.toExponential(1)}, ${new Set(codes).size} distinct codes (torch's nearest/second gap ≥ ${c.min_gap.toExponential(1)})`,
+        );
         assert.ok(m <= 1e-3, `${c.name}: features max-abs ${m}`);
         assert.deepEqual(codes, c.codes, c.name);
         for (const v of codes) assert.ok(v >= 0 && v < fix.dims.n_embed);

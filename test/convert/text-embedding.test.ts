@@ -13,8 +13,14 @@ import * as ort from 'onnxruntime-node';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'convert', 'image');
 const fix = JSON.parse(readFileSync(path.join(DIR, 'parity.json'), 'utf8')).text as {
-  dims: { hidden_size: number }; empty_ids: number[]; bos: [string, number]; eos: [string, number]; pad: [string, number];
-  embedding: string; random_ids: number[]; random_out: string;
+  dims: { hidden_size: number };
+  empty_ids: number[];
+  bos: [string, number];
+  eos: [string, number];
+  pad: [string, number];
+  embedding: string;
+  random_ids: number[];
+  random_out: string;
 };
 const f32 = (b64: string) => {
   const b = Buffer.from(b64, 'base64');
@@ -33,7 +39,10 @@ describe('convert: unCLIP empty-prompt text embedding (onnxruntime-node CPU vs t
   it('input_ids → last_hidden_state within 1e-3 of torch (empty prompt = the shipped constant; random ids)', async () => {
     const s = await ort.InferenceSession.create(path.join(DIR, 'clip_text.onnx'));
     try {
-      for (const [ids, ref, label] of [[fix.empty_ids, fix.embedding, 'empty prompt'], [fix.random_ids, fix.random_out, 'random ids']] as const) {
+      for (const [ids, ref, label] of [
+        [fix.empty_ids, fix.embedding, 'empty prompt'],
+        [fix.random_ids, fix.random_out, 'random ids'],
+      ] as const) {
         const r = await s.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 77]) });
         assert.deepEqual(r.last_hidden_state.dims, [1, 77, fix.dims.hidden_size]);
         const want = f32(ref);

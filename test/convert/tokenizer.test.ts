@@ -41,7 +41,9 @@ describe('convert: tokenizer.json reproduces the slow LLaMA tokenizer', () => {
     const dir = path.join(FIX, 'tok-nonlegacy');
     const { tok, json } = load(dir);
     const g = JSON.parse(readFileSync(path.join(dir, 'goldens.json'), 'utf8'));
-    const added = new Set<string>(json.added_tokens.filter((t: { special: boolean }) => !t.special).map((t: { content: string }) => t.content));
+    const added = new Set<string>(
+      json.added_tokens.filter((t: { special: boolean }) => !t.special).map((t: { content: string }) => t.content),
+    );
     const lone = json.model.vocab[SP] as number;
     let exact = 0;
     for (const { text, ids } of g.goldens as { text: string; ids: number[] }[]) {

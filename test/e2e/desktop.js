@@ -13,12 +13,19 @@ const { execFileSync } = require('node:child_process');
   const root = resolve(__dirname, '..', '..');
   const ws = mkdtempSync(join(tmpdir(), 'anygpt-desktop-'));
   const model = resolve(process.env.ANYGPT_MODEL || join(root, 'models', 'anygpt-nano'));
-  execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'notebooks.js'), join(root, 'samples'), ws, model], { stdio: 'inherit', cwd: root });
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'notebooks.js'), join(root, 'samples'), ws, model],
+    { stdio: 'inherit', cwd: root },
+  );
   const code = await runTests({
     extensionDevelopmentPath: root,
     extensionTestsPath: join(__dirname, 'suite.js'),
     vscodeExecutablePath: process.env.VSCODE_EXECUTABLE,
     launchArgs: [ws, '--disable-extensions', '--disable-workspace-trust'],
-  }).catch((e) => { console.error(`test:desktop: ${e.message}`); return 1; });
+  }).catch((e) => {
+    console.error(`test:desktop: ${e.message}`);
+    return 1;
+  });
   process.exit(code);
 })();

@@ -26,24 +26,35 @@ const manifest = JSON.parse(readFileSync(join(modelDir, 'anygpt.json'), 'utf8'))
 const image = manifest.modalities.image;
 const speech = manifest.modalities.speech;
 const imageCodes = Array.from({ length: image.tokensPerImage }, (_, i) => (i * 37 + 11) % image.tokens.size).join(' ');
-const speechCodes = Array.from({ length: Math.round(2 * speech.frameRate) }, (_, i) => (i * 13 + 5) % speech.tokens.size).join(' ');
+const speechCodes = Array.from(
+  { length: Math.round(2 * speech.frameRate) },
+  (_, i) => (i * 13 + 5) % speech.tokens.size,
+).join(' ');
 // Prompts from the samples (what AnyGPT-nano was trained on); the tests accept a text reply instead of media.
 const T2I = '%task t2i\n%seed 7\na big red circle on the left';
 const TTS = '%task tts\n%seed 3\nhello seven';
 const DECODE_IMAGE = `%decode image ${imageCodes}`;
 const DECODE_SPEECH = `%decode speech ${speechCodes}`;
 
-writeFileSync(join(ws, 'e2e.ipynb'), nb([
-  md('# AnyGPT in VS Code\nText to image and text to speech with their token inspectors, then raw tokens decoded by the codecs.'),
-  code(T2I),
-  code(TTS),
-  code(DECODE_IMAGE),
-  code(DECODE_SPEECH),
-  code('%seed 1\nHi! Who are you?'),
-]));
-writeFileSync(join(ws, 'interrupt.ipynb'), nb([
-  code(`%model ${longDir}\n%max_new_tokens 16000\n%temperature 0.5\nKeep talking for a long time.`),
-  code(`%model ${resolve(modelDir)}\n%seed 2\n%max_new_tokens 8\nStill there?`),
-  code('%tokens\nstill here after a restart'),
-]));
+writeFileSync(
+  join(ws, 'e2e.ipynb'),
+  nb([
+    md(
+      '# AnyGPT in VS Code\nText to image and text to speech with their token inspectors, then raw tokens decoded by the codecs.',
+    ),
+    code(T2I),
+    code(TTS),
+    code(DECODE_IMAGE),
+    code(DECODE_SPEECH),
+    code('%seed 1\nHi! Who are you?'),
+  ]),
+);
+writeFileSync(
+  join(ws, 'interrupt.ipynb'),
+  nb([
+    code(`%model ${longDir}\n%max_new_tokens 16000\n%temperature 0.5\nKeep talking for a long time.`),
+    code(`%model ${resolve(modelDir)}\n%seed 2\n%max_new_tokens 8\nStill there?`),
+    code('%tokens\nstill here after a restart'),
+  ]),
+);
 writeFileSync(join(ws, 'roundtrip.ipynb'), nb([code(DECODE_IMAGE), code(DECODE_SPEECH), code(T2I), code(TTS)]));

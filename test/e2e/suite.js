@@ -23,7 +23,11 @@ async function open(name) {
   const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, name);
   const nb = await vscode.workspace.openNotebookDocument(uri);
   const editor = await vscode.window.showNotebookDocument(nb);
-  await vscode.commands.executeCommand('notebook.selectKernel', { id: 'anygpt-local', extension: 'anygpt-notebooks.anygpt-notebooks', notebookEditor: editor });
+  await vscode.commands.executeCommand('notebook.selectKernel', {
+    id: 'anygpt-local',
+    extension: 'anygpt-notebooks.anygpt-notebooks',
+    notebookEditor: editor,
+  });
   return nb;
 }
 
@@ -31,7 +35,11 @@ async function runCells(nb, start, end) {
   await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start, end }], document: nb.uri });
 }
 
-const done = (cell) => cell.executionSummary && cell.executionSummary.success !== undefined && cell.executionSummary.timing && cell.executionSummary.timing.endTime;
+const done = (cell) =>
+  cell.executionSummary &&
+  cell.executionSummary.success !== undefined &&
+  cell.executionSummary.timing &&
+  cell.executionSummary.timing.endTime;
 
 exports.run = async function run() {
   const ext = vscode.extensions.getExtension('anygpt-notebooks.anygpt-notebooks');
@@ -54,9 +62,23 @@ exports.run = async function run() {
   runCells(nb, 0, 1);
   const items = (c) => c.outputs.flatMap((o) => o.items);
   const text = (i) => Buffer.from(i.data).toString();
-  const describe = (c) => items(c).map((i) => `${i.mime}: ${text(i).slice(0, 160)}`).join('\n');
+  const describe = (c) =>
+    items(c)
+      .map((i) => `${i.mime}: ${text(i).slice(0, 160)}`)
+      .join('\n');
   // the model switch is announced on stdout once the fixture is loaded; streamed text follows in its own output
-  await waitFor(() => done(long) || long.outputs.some((o, k) => k > 0 && o.items.some((i) => i.mime === 'text/plain') && long.outputs.slice(0, k).some((p) => p.items.some((i) => /fixture-llama-long/.test(text(i))))), 180000, 'streamed output of the long cell');
+  await waitFor(
+    () =>
+      done(long) ||
+      long.outputs.some(
+        (o, k) =>
+          k > 0 &&
+          o.items.some((i) => i.mime === 'text/plain') &&
+          long.outputs.slice(0, k).some((p) => p.items.some((i) => /fixture-llama-long/.test(text(i)))),
+      ),
+    180000,
+    'streamed output of the long cell',
+  );
   assert.ok(!done(long), `the long cell is still generating when we interrupt; outputs:\n${describe(long)}`);
   await sleep(1000);
   const tInt = Date.now();
@@ -76,7 +98,10 @@ exports.run = async function run() {
   assert.equal(g.stopReason, 'aborted');
   assert.equal(g.model.name, 'fixture-llama-long');
   assert.ok(generated > 0 && generated < 16000, `${generated} tokens generated before the interrupt`);
-  assert.ok(items(long).some((i) => i.mime === 'text/plain' && text(i).trim().length > 0), 'partial streamed text kept');
+  assert.ok(
+    items(long).some((i) => i.mime === 'text/plain' && text(i).trim().length > 0),
+    'partial streamed text kept',
+  );
   log(`interrupt ok: ${generated} tokens kept; order`, long.executionSummary.executionOrder);
 
   // 1b. the same kernel keeps serving: %model back to the notebook model, a short generation
@@ -104,28 +129,50 @@ exports.run = async function run() {
   //    disk and compare every output byte for byte.
   const media = await open('roundtrip.ipynb');
   await runCells(media, 0, media.cellCount);
-  await waitFor(() => media.getCells().every((c) => c.kind !== vscode.NotebookCellKind.Code || done(c)), 300000, 'media cells');
-  for (const c of media.getCells()) if (c.kind === vscode.NotebookCellKind.Code) assert.equal(c.executionSummary.success, true, `cell ${c.index} succeeded; outputs:\n${describe(c)}`);
+  await waitFor(
+    () => media.getCells().every((c) => c.kind !== vscode.NotebookCellKind.Code || done(c)),
+    300000,
+    'media cells',
+  );
+  for (const c of media.getCells())
+    if (c.kind === vscode.NotebookCellKind.Code)
+      assert.equal(c.executionSummary.success, true, `cell ${c.index} succeeded; outputs:\n${describe(c)}`);
   // one kernel per notebook: this second notebook starts its own kernel, counting from [1] whatever interrupt.ipynb ran
-  const orders = media.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.executionSummary.executionOrder);
-  assert.deepEqual(orders, orders.map((_, k) => k + 1), `a second notebook counts from [1] in its own kernel: ${orders}`);
+  const orders = media
+    .getCells()
+    .filter((c) => c.kind === vscode.NotebookCellKind.Code)
+    .map((c) => c.executionSummary.executionOrder);
+  assert.deepEqual(
+    orders,
+    orders.map((_, k) => k + 1),
+    `a second notebook counts from [1] in its own kernel: ${orders}`,
+  );
   assert.equal(quick.executionSummary.executionOrder, 1, 'the first notebook keeps its own count');
   log(`per-notebook kernel ok: roundtrip.ipynb counts ${orders}`);
   const mimes = (c) => items(c).map((i) => i.mime);
-  const PNG = 'image/png', AUDIO = 'application/vnd.anygpt.audio+json', TOKENS = 'application/vnd.anygpt.tokens+json';
+  const PNG = 'image/png',
+    AUDIO = 'application/vnd.anygpt.audio+json',
+    TOKENS = 'application/vnd.anygpt.tokens+json';
   const [decImage, decSpeech, t2i, tts] = media.getCells();
   const png = items(decImage).find((i) => i.mime === PNG);
-  assert.ok(png && Buffer.from(png.data).subarray(1, 4).toString() === 'PNG', `%decode image gives a PNG; outputs:\n${describe(decImage)}`);
+  assert.ok(
+    png && Buffer.from(png.data).subarray(1, 4).toString() === 'PNG',
+    `%decode image gives a PNG; outputs:\n${describe(decImage)}`,
+  );
   const aud = items(decSpeech).find((i) => i.mime === AUDIO);
   assert.ok(aud, `%decode speech gives audio; outputs:\n${describe(decSpeech)}`);
   const audJson = JSON.parse(text(aud));
   assert.equal(Buffer.from(audJson.wav, 'base64').subarray(0, 4).toString(), 'RIFF', 'the audio output holds a WAV');
-  for (const [c, kind, mime] of [[t2i, 't2i', PNG], [tts, 'tts', AUDIO]]) {
+  for (const [c, kind, mime] of [
+    [t2i, 't2i', PNG],
+    [tts, 'tts', AUDIO],
+  ]) {
     const tok = items(c).find((i) => i.mime === TOKENS);
     assert.ok(tok, `${kind} cell has a token inspector output; outputs:\n${describe(c)}`);
     // a clear text reply: the generation's user-visible text (media spans removed) is not empty and is shown in the cell
     const said = String(JSON.parse(text(tok)).text || '').trim();
-    const shown = said.length > 0 && items(c).some((i) => i.mime === 'text/plain' && text(i).includes(said.slice(0, 40)));
+    const shown =
+      said.length > 0 && items(c).some((i) => i.mime === 'text/plain' && text(i).includes(said.slice(0, 40)));
     assert.ok(mimes(c).includes(mime) || shown, `${kind} cell gives ${mime} or a text reply; outputs:\n${describe(c)}`);
     log(`${kind}: ${mimes(c).includes(mime) ? mime : 'text reply ' + JSON.stringify(said.slice(0, 80))}`);
   }
@@ -139,10 +186,18 @@ exports.run = async function run() {
   media.getCells().forEach((c, k) => {
     const a = items(c).filter(kept);
     const b = items(again.cellAt(k)).filter(kept);
-    assert.deepEqual(b.map((i) => i.mime), a.map((i) => i.mime), `cell ${k} keeps its output mimes`);
+    assert.deepEqual(
+      b.map((i) => i.mime),
+      a.map((i) => i.mime),
+      `cell ${k} keeps its output mimes`,
+    );
     a.forEach((item, j) => {
       wanted.add(item.mime);
-      if (!item.mime.endsWith('+json')) assert.ok(Buffer.from(b[j].data).equals(Buffer.from(item.data)), `cell ${k} ${item.mime} bytes identical after save + reopen`);
+      if (!item.mime.endsWith('+json'))
+        assert.ok(
+          Buffer.from(b[j].data).equals(Buffer.from(item.data)),
+          `cell ${k} ${item.mime} bytes identical after save + reopen`,
+        );
       else {
         // JSON outputs are stored as JSON objects in the .ipynb (re-serialised on load): same value, and the WAV inside byte-exact
         const x = JSON.parse(text(item));
@@ -162,22 +217,52 @@ exports.run = async function run() {
   const closeUri = vscode.Uri.joinPath(nb.uri, '..', 'close-me.ipynb');
   await vscode.workspace.fs.copy(nb.uri, closeUri, { overwrite: true });
   await vscode.commands.executeCommand('vscode.openWith', closeUri, 'jupyter-notebook');
-  await waitFor(() => vscode.window.activeNotebookEditor && vscode.window.activeNotebookEditor.notebook.uri.toString() === closeUri.toString(), 30000, 'close-me.ipynb in the editor');
+  await waitFor(
+    () =>
+      vscode.window.activeNotebookEditor &&
+      vscode.window.activeNotebookEditor.notebook.uri.toString() === closeUri.toString(),
+    30000,
+    'close-me.ipynb in the editor',
+  );
   const closing = vscode.window.activeNotebookEditor.notebook;
-  await vscode.commands.executeCommand('notebook.selectKernel', { id: 'anygpt-local', extension: 'anygpt-notebooks.anygpt-notebooks', notebookEditor: vscode.window.activeNotebookEditor });
+  await vscode.commands.executeCommand('notebook.selectKernel', {
+    id: 'anygpt-local',
+    extension: 'anygpt-notebooks.anygpt-notebooks',
+    notebookEditor: vscode.window.activeNotebookEditor,
+  });
   await runCells(closing, 2, 3);
   await waitFor(() => done(closing.cellAt(2)), 120000, 'a cell in close-me.ipynb');
   const pid = controller.sessionOf(closeUri) && controller.sessionOf(closeUri).pid;
   assert.ok(pid, 'close-me.ipynb has a running kernel before it is closed');
-  const alive = (p) => { try { process.kill(p, 0); return true; } catch { return false; } };
+  const alive = (p) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   assert.ok(alive(pid), `kernel process ${pid} is alive`);
-  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputNotebook && t.input.uri.toString() === closeUri.toString());
+  const tabs = vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .filter((t) => t.input instanceof vscode.TabInputNotebook && t.input.uri.toString() === closeUri.toString());
   assert.equal(tabs.length, 1, 'one tab shows close-me.ipynb');
   await vscode.window.tabGroups.close(tabs, true);
   const tClose = Date.now();
-  await waitFor(() => closing.isClosed && !alive(pid) && controller.stateOf(closeUri) === 'stopped', 60000, `the kernel of the closed notebook (pid ${pid}) to exit`, 100);
-  assert.ok(!controller.runningNotebooks().some((u) => u.toString() === closeUri.toString()), 'the closed notebook has no running kernel');
-  assert.ok(controller.sessionOf(media.uri) && controller.sessionOf(media.uri).pid, 'the other notebooks keep their kernels');
+  await waitFor(
+    () => closing.isClosed && !alive(pid) && controller.stateOf(closeUri) === 'stopped',
+    60000,
+    `the kernel of the closed notebook (pid ${pid}) to exit`,
+    100,
+  );
+  assert.ok(
+    !controller.runningNotebooks().some((u) => u.toString() === closeUri.toString()),
+    'the closed notebook has no running kernel',
+  );
+  assert.ok(
+    controller.sessionOf(media.uri) && controller.sessionOf(media.uri).pid,
+    'the other notebooks keep their kernels',
+  );
   log(`close ok: kernel ${pid} of the closed notebook exited ${Date.now() - tClose} ms after its tab closed`);
 
   // show the media notebook and hold still while the driver takes its screenshot (test/e2e/exthost.js);

@@ -24,9 +24,14 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     await page.locator('.notebook-editor .cell-list-container .code-cell-row').first().waitFor({ timeout: 60000 });
     log('notebook open');
     await page.waitForTimeout(1500);
-    const kernel = await page.locator('.notebook-editor .kernel-label, .kernel-action-view-item').first().textContent({ timeout: 5000 }).catch(() => '');
+    const kernel = await page
+      .locator('.notebook-editor .kernel-label, .kernel-action-view-item')
+      .first()
+      .textContent({ timeout: 5000 })
+      .catch(() => '');
     log('kernel label', JSON.stringify(kernel));
-    if (!/AnyGPT/.test(kernel || '')) throw new Error(`our controller is not preferred: kernel label ${JSON.stringify(kernel)}`);
+    if (!/AnyGPT/.test(kernel || ''))
+      throw new Error(`our controller is not preferred: kernel label ${JSON.stringify(kernel)}`);
 
     await runCommand(page, 'Notebook: Run All');
     log('Run All');
@@ -34,15 +39,39 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     const problems = [];
     const settle = Date.now() + 240000;
     const left = () => Math.max(1000, settle - Date.now());
-    const chips = await waitInFrames(page, '.insp .chip', left(), undefined, true).catch((e) => { problems.push(e.message); return null; });
-    if (chips) log('token inspector counts', await chips.frame.$$eval('.insp .head .count', (n) => n.map((x) => x.textContent)));
-    const audio = await waitInFrames(page, '.aud canvas.wave', left(), undefined, true).catch((e) => { problems.push(e.message); return null; });
+    const chips = await waitInFrames(page, '.insp .chip', left(), undefined, true).catch((e) => {
+      problems.push(e.message);
+      return null;
+    });
+    if (chips)
+      log('token inspector counts', await chips.frame.$$eval('.insp .head .count', (n) => n.map((x) => x.textContent)));
+    const audio = await waitInFrames(page, '.aud canvas.wave', left(), undefined, true).catch((e) => {
+      problems.push(e.message);
+      return null;
+    });
     if (audio) log('audio renderer', await audio.frame.$$eval('.aud .fact', (n) => n.map((x) => x.textContent)));
     // an image output (the %decode image cell always gives one), not a thumbnail inside the token inspector
-    const img = await waitInFrames(page, 'img', left(), (e) => e.naturalWidth > 0 && e.complete && !e.closest('.insp')).catch((e) => { problems.push(`image output: ${e.message}`); return null; });
+    const img = await waitInFrames(
+      page,
+      'img',
+      left(),
+      (e) => e.naturalWidth > 0 && e.complete && !e.closest('.insp'),
+    ).catch((e) => {
+      problems.push(`image output: ${e.message}`);
+      return null;
+    });
     if (img) log('image output', await img.handle.evaluate((e) => [e.naturalWidth, e.naturalHeight]));
     // wait until every cell finished (no spinning status), then let renderers settle
-    await page.waitForFunction(() => !document.querySelector('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending'), null, { timeout: 20000 }).catch(() => log('cells still running at screenshot time'));
+    await page
+      .waitForFunction(
+        () =>
+          !document.querySelector(
+            '.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending',
+          ),
+        null,
+        { timeout: 20000 },
+      )
+      .catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
     // Scroll the notebook (wheel over the cell list) until an element in an output webview is on screen.
@@ -61,7 +90,11 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     };
     // hover a generated text token (the chat turn) for the details pane: ids, log-probs, top-5 alternatives
     const gen = await bringIntoView('.insp .chip.gen.m-text');
-    if (gen) await gen.handle.hover({ timeout: 3000 }).then(() => page.waitForTimeout(500), () => log('hover skipped (chip not visible)'));
+    if (gen)
+      await gen.handle.hover({ timeout: 3000 }).then(
+        () => page.waitForTimeout(500),
+        () => log('hover skipped (chip not visible)'),
+      );
     else log('no generated text chip on screen for the hover shot');
     await page.screenshot({ path: join(SHOTS, 'vscode-token-inspector.png') });
     // the audio player of the tts cell
@@ -85,7 +118,13 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
       if (hovered || f === page.mainFrame()) continue;
       for (const h of await f.$$('.insp .chip.gen.m-text').catch(() => [])) {
         const b = await h.boundingBox().catch(() => null);
-        if (b && b.y > 120 && b.y + b.height < 1500) { await h.hover({ timeout: 3000 }).then(() => (hovered = true), () => {}); break; }
+        if (b && b.y > 120 && b.y + b.height < 1500) {
+          await h.hover({ timeout: 3000 }).then(
+            () => (hovered = true),
+            () => {},
+          );
+          break;
+        }
       }
     }
     await page.waitForTimeout(hovered ? 500 : 0);

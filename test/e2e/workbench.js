@@ -13,7 +13,15 @@ async function openWorkbench({ extDir, tests, width = 1500, height = 1000 } = {}
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const page = await browser.newPage({ viewport: { width, height } });
   const errors = [];
@@ -30,7 +38,9 @@ async function findInFrames(page, selector) {
     try {
       const h = await f.$(selector);
       if (h) return { frame: f, handle: h };
-    } catch { /* frame detached */ }
+    } catch {
+      /* frame detached */
+    }
   }
   return null;
 }
@@ -41,7 +51,9 @@ async function findInOutputs(page, selector, accept) {
     if (f === page.mainFrame()) continue;
     try {
       for (const h of await f.$$(selector)) if (!accept || (await h.evaluate(accept))) return { frame: f, handle: h };
-    } catch { /* frame detached */ }
+    } catch {
+      /* frame detached */
+    }
   }
   return null;
 }
@@ -57,8 +69,15 @@ async function waitInFrames(page, selector, timeoutMs, accept, scroll = false) {
     if (hit) return hit;
     if (Date.now() > deadline) throw new Error(`${selector} not found in any frame after ${timeoutMs} ms`);
     if (scroll) {
-      const box = await page.locator('.notebook-editor .cell-list-container').first().boundingBox().catch(() => null);
-      if (box) { await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2); await page.mouse.wheel(0, 300); }
+      const box = await page
+        .locator('.notebook-editor .cell-list-container')
+        .first()
+        .boundingBox()
+        .catch(() => null);
+      if (box) {
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.mouse.wheel(0, 300);
+      }
     }
     await page.waitForTimeout(400);
   }

@@ -24,8 +24,12 @@ interface Run {
 function anygpt(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
     // tsx by absolute path: the command runs in a temporary cwd, outside this package's node_modules.
-    execFile(process.execPath, ['--require', require.resolve('tsx/cjs'), CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ANYGPT_MODEL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), CLI, ...args],
+      { cwd, encoding: 'utf8', env: { ...process.env, ANYGPT_MODEL: '' } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -45,21 +49,30 @@ describe('anygpt CLI with media', function () {
 
   it('t2i writes a PNG into --out and prints its path', async () => {
     const out = path.join(work, 'images');
-    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 't2i', '--seed', '1', '--out', out, 'img of a cat'], work);
+    const r = await anygpt(
+      ['generate', '--model', model, '--ep', 'cpu', '--task', 't2i', '--seed', '1', '--out', out, 'img of a cat'],
+      work,
+    );
     assert.equal(r.code, 0, r.stderr);
     const file = path.join(out, 'image-1.png');
     assert.match(r.stdout, new RegExp(`wrote ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     const meta = await sharp(readFileSync(file)).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);
     // A second run does not overwrite the first file.
-    const again = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 't2i', '--out', out, 'img'], work);
+    const again = await anygpt(
+      ['generate', '--model', model, '--ep', 'cpu', '--task', 't2i', '--out', out, 'img'],
+      work,
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(readdirSync(out).sort(), ['image-1.png', 'image-2.png']);
   });
 
   it('tts with --json: the record on stdout, a WAV in the current directory', async () => {
     const cwd = mkdtempSync(path.join(work, 'tts-'));
-    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'tts', '--seed', '2', '--json', 'say hello'], cwd);
+    const r = await anygpt(
+      ['generate', '--model', model, '--ep', 'cpu', '--task', 'tts', '--seed', '2', '--json', 'say hello'],
+      cwd,
+    );
     assert.equal(r.code, 0, r.stderr);
     const g = JSON.parse(r.stdout) as Generation;
     assert.equal(g.schema, 'anygpt-generation/1');
@@ -74,7 +87,10 @@ describe('anygpt CLI with media', function () {
   it('caption and asr read --image / --speech through the codecs into the prompt', async () => {
     const png = path.join(work, 'blocks.png');
     writeFileSync(png, await greyBlocks([0, 40, 80, 120, 160, 200, 240, 255]));
-    const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', '--json', '--image', png], work);
+    const r = await anygpt(
+      ['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', '--json', '--image', png],
+      work,
+    );
     assert.equal(r.code, 0, r.stderr);
     const g = JSON.parse(r.stdout) as Generation;
     assert.equal(g.text, 'hi there');
@@ -92,7 +108,10 @@ describe('anygpt CLI with media', function () {
     const r = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', '--image', bad], work);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /anygpt: media: bad\.png is not a readable image/);
-    const noImage = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', 'what is it?'], work);
+    const noImage = await anygpt(
+      ['generate', '--model', model, '--ep', 'cpu', '--task', 'caption', 'what is it?'],
+      work,
+    );
     assert.equal(noImage.code, 1);
     assert.match(noImage.stderr, /%task caption needs an? image attachment/);
   });

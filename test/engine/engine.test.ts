@@ -63,7 +63,15 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     const g = await det.generate('music', { ...greedy, maxNewTokens: 12, seed: spanSeed });
     assert.deepEqual(pieces(g), ['<somu>', '<🎶1>', '<🎶6>', '<🎶9>', '<🎶13>', '<eomu>', '<eos>']);
     const codes = g.tokens.slice(g.promptLength + 1, g.promptLength + 5);
-    assert.deepEqual(codes.map((t) => [t.codebook, t.frame]), [[0, 0], [1, 0], [2, 0], [3, 0]]);
+    assert.deepEqual(
+      codes.map((t) => [t.codebook, t.frame]),
+      [
+        [0, 0],
+        [1, 0],
+        [2, 0],
+        [3, 0],
+      ],
+    );
     const span = g.spans.find((s) => s.kind === 'music')!;
     assert.ok(span.kind === 'music' && span.complete);
     assert.deepEqual(span.codes, [[1], [2], [1], [1]]); // codes[q][t] = value mod codebookSize
@@ -104,8 +112,14 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     const a = await llama.generate('hello world', { ...p, seed: 1234 });
     const b = await llama.generate('hello world', { ...p, seed: 1234 });
     const c = await llama.generate('hello world', { ...p, seed: 99 });
-    assert.deepEqual(a.tokens.map((t) => t.id), b.tokens.map((t) => t.id));
-    assert.notDeepEqual(a.tokens.map((t) => t.id), c.tokens.map((t) => t.id));
+    assert.deepEqual(
+      a.tokens.map((t) => t.id),
+      b.tokens.map((t) => t.id),
+    );
+    assert.notDeepEqual(
+      a.tokens.map((t) => t.id),
+      c.tokens.map((t) => t.id),
+    );
     assert.equal(a.params.seed, 1234);
     const r = await llama.generate('hello world', { doSample: true, maxNewTokens: 3 });
     assert.ok(Number.isInteger(r.params.seed)); // a fresh seed is chosen and recorded
@@ -147,7 +161,10 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     const g = await det.generate('img', { ...greedy, maxNewTokens: 12 }, { onEvent: (e) => events.push(e) });
     const tokens = events.filter((e) => e.type === 'token');
     assert.equal(tokens.length, g.tokens.length - g.promptLength);
-    assert.deepEqual(tokens.map((e) => (e.type === 'token' ? e.token : null)), g.tokens.slice(g.promptLength));
+    assert.deepEqual(
+      tokens.map((e) => (e.type === 'token' ? e.token : null)),
+      g.tokens.slice(g.promptLength),
+    );
     assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'prefill'));
     const start = events.findIndex((e) => e.type === 'span-start' && e.modality === 'image');
     const end = events.findIndex((e) => e.type === 'span-end');
@@ -162,7 +179,10 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     const sp = g.spans.find((s) => s.kind === 'speech')!;
     assert.ok(sp.kind === 'speech' && sp.complete && sp.role === 'prompt');
     assert.deepEqual(sp.codes, [3, 4]);
-    assert.deepEqual(g.tokens.slice(sp.start, sp.end).map((t) => t.span), [g.spans.indexOf(sp), g.spans.indexOf(sp), g.spans.indexOf(sp), g.spans.indexOf(sp)]);
+    assert.deepEqual(
+      g.tokens.slice(sp.start, sp.end).map((t) => t.span),
+      [g.spans.indexOf(sp), g.spans.indexOf(sp), g.spans.indexOf(sp), g.spans.indexOf(sp)],
+    );
     assert.equal(g.tokens.find((t) => t.piece === '[Human]')!.span, -1);
   });
 
@@ -184,15 +204,19 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     const ac = new AbortController();
     let seen = 0;
     let atAbort = -1;
-    const g = await llama.generate('hello', { ...greedy, maxNewTokens: 480, constrain: false }, {
-      signal: ac.signal,
-      onEvent: (e) => {
-        if (e.type === 'token' && ++seen === 5) {
-          atAbort = seen;
-          ac.abort();
-        }
+    const g = await llama.generate(
+      'hello',
+      { ...greedy, maxNewTokens: 480, constrain: false },
+      {
+        signal: ac.signal,
+        onEvent: (e) => {
+          if (e.type === 'token' && ++seen === 5) {
+            atAbort = seen;
+            ac.abort();
+          }
+        },
       },
-    });
+    );
     assert.equal(g.stopReason, 'aborted');
     const n = g.tokens.length - g.promptLength;
     assert.ok(n >= atAbort && n < 480, `generated ${n}`);
@@ -205,7 +229,10 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     assert.equal(g.tokens.length, 512); // capped at llm.maxPositions
     assert.equal(g.stopReason, 'context-full');
     assert.match(g.warnings.join('\n'), /maxNewTokens reduced to 31/);
-    await assert.rejects(llama.generate('hello world '.repeat(300), greedy), /prompt has 602 tokens; the model's context \(llm.maxPositions\) is 512/);
+    await assert.rejects(
+      llama.generate('hello world '.repeat(300), greedy),
+      /prompt has 602 tokens; the model's context \(llm.maxPositions\) is 512/,
+    );
   });
 
   it('keeps the main thread responsive while generating', async () => {
@@ -229,7 +256,10 @@ describe('engine: generation through the worker (real ORT sessions)', function (
     clearInterval(timer);
     // Were ORT running on this thread, the worst gap would be at least one whole generation.
     assert.ok(ticks > elapsed / 25, `only ${ticks} timer ticks in ${elapsed.toFixed(0)} ms`);
-    assert.ok(worst < Math.max(40, Math.min(...runs) / 2), `event loop blocked for ${worst.toFixed(1)} ms (one generation: ${Math.min(...runs).toFixed(0)} ms)`);
+    assert.ok(
+      worst < Math.max(40, Math.min(...runs) / 2),
+      `event loop blocked for ${worst.toFixed(1)} ms (one generation: ${Math.min(...runs).toFixed(0)} ms)`,
+    );
   });
 
   it('reports bad parameters clearly', async () => {
@@ -240,7 +270,10 @@ describe('engine: generation through the worker (real ORT sessions)', function (
 
 describe('engine: open errors', () => {
   it('a missing package directory', async () => {
-    await assert.rejects(Engine.open('/nonexistent/anygpt'), /\/nonexistent\/anygpt: model package directory not found/);
+    await assert.rejects(
+      Engine.open('/nonexistent/anygpt'),
+      /\/nonexistent\/anygpt: model package directory not found/,
+    );
   });
   it('an explicit CUDA request without the provider libraries fails with the reason', async function () {
     let e: Engine | undefined;

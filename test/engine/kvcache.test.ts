@@ -20,9 +20,19 @@ const FP32 = path.join(CONVERT, 'pkg-fp32');
 const FP16 = path.join(CONVERT, 'pkg-fp16');
 const PROMPT = '[Human]: hello world<eoh> [MMGPT]:';
 
-async function run(pkg: ModelPackage, variant: string | undefined, kvCache: KvCacheChoice, params: Partial<GenerationParams>, prompt = PROMPT) {
+async function run(
+  pkg: ModelPackage,
+  variant: string | undefined,
+  kvCache: KvCacheChoice,
+  params: Partial<GenerationParams>,
+  prompt = PROMPT,
+) {
   const spec = llmSpecFor(pkg, variant);
-  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache });
+  const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+    executionProvider: 'cpu',
+    threads: 1,
+    kvCache,
+  });
   try {
     const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(prompt)];
     const full = resolveParams(pkg.manifest, params);
@@ -75,23 +85,62 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     const pkg = await loadPackage(FP32);
     const spec = pkg.manifest.llm;
     const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
-    const sampled = resolveParams(pkg.manifest, { doSample: true, temperature: 1.3, topK: 0, topP: 1, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 11 });
-    const ref = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'dynamic' });
-    const want = (await decode({ llm: ref, vocab: pkg.vocab, manifest: pkg.manifest }, ids, sampled)).generated.map((g) => g.id);
-    const beams = resolveParams(pkg.manifest, { numBeams: 3, doSample: false, constrain: false, maxNewTokens: 12, seed: 1 });
-    const wantBeams = (await decode({ llm: ref, vocab: pkg.vocab, manifest: pkg.manifest }, ids, beams)).generated.map((g) => g.id);
+    const sampled = resolveParams(pkg.manifest, {
+      doSample: true,
+      temperature: 1.3,
+      topK: 0,
+      topP: 1,
+      constrain: false,
+      maxNewTokens: 300,
+      minNewTokens: 300,
+      seed: 11,
+    });
+    const ref = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+      executionProvider: 'cpu',
+      threads: 1,
+      kvCache: 'dynamic',
+    });
+    const want = (await decode({ llm: ref, vocab: pkg.vocab, manifest: pkg.manifest }, ids, sampled)).generated.map(
+      (g) => g.id,
+    );
+    const beams = resolveParams(pkg.manifest, {
+      numBeams: 3,
+      doSample: false,
+      constrain: false,
+      maxNewTokens: 12,
+      seed: 1,
+    });
+    const wantBeams = (await decode({ llm: ref, vocab: pkg.vocab, manifest: pkg.manifest }, ids, beams)).generated.map(
+      (g) => g.id,
+    );
     await ref.release();
-    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+      executionProvider: 'cpu',
+      threads: 1,
+      kvCache: 'bound',
+    });
     try {
       assert.equal(llm.kvMode, 'bound');
       // 16 tokens asked for: the first capacity (256) is passed at ~290 tokens, so the cache grows mid-generation.
-      const small = { forward: llm.forward.bind(llm), emptyCache: llm.emptyCache.bind(llm), spec: llm.spec, decodeCache: () => llm.decodeCache(16) };
+      const small = {
+        forward: llm.forward.bind(llm),
+        emptyCache: llm.emptyCache.bind(llm),
+        spec: llm.spec,
+        decodeCache: () => llm.decodeCache(16),
+      };
       for (let round = 0; round < 2; round++) {
         const r = await decode({ llm: small, vocab: pkg.vocab, manifest: pkg.manifest }, ids, sampled);
-        assert.deepEqual(r.generated.map((g) => g.id), want, `round ${round}`);
+        assert.deepEqual(
+          r.generated.map((g) => g.id),
+          want,
+          `round ${round}`,
+        );
       }
       const b = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, ids, beams);
-      assert.deepEqual(b.generated.map((g) => g.id), wantBeams);
+      assert.deepEqual(
+        b.generated.map((g) => g.id),
+        wantBeams,
+      );
     } finally {
       await llm.release();
     }
@@ -100,7 +149,11 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
   it('bound cache: room for prompt + max new tokens at the start, one run at a time, and ORT errors from the worker thread', async () => {
     const pkg = await loadPackage(FP32);
     const spec = pkg.manifest.llm;
-    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+      executionProvider: 'cpu',
+      threads: 1,
+      kvCache: 'bound',
+    });
     try {
       const cache = llm.decodeCache(10, 300);
       const runner = cache.bound!;
@@ -120,7 +173,13 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
       assert.equal(runner.tokens, 5);
       // decode() asks for prompt + maxNewTokens: 300 new tokens after a 12-token prompt never grow the cache.
       const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
-      const params = resolveParams(pkg.manifest, { doSample: false, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 1 });
+      const params = resolveParams(pkg.manifest, {
+        doSample: false,
+        constrain: false,
+        maxNewTokens: 300,
+        minNewTokens: 300,
+        seed: 1,
+      });
       const r = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, ids, params);
       assert.equal(r.generated.length, 300);
       assert.equal(llm.decodeCache(1).bound!.room, runner.room, 'grew mid-generation');
@@ -129,10 +188,14 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     }
   });
 
-  it('bound cache: one-token logits land in the session\'s statistics-kernel rows in turn (no copy); seeded sampling with constraints matches dynamic', async () => {
+  it("bound cache: one-token logits land in the session's statistics-kernel rows in turn (no copy); seeded sampling with constraints matches dynamic", async () => {
     const pkg = await loadPackage(FP32);
     const spec = pkg.manifest.llm;
-    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'bound' });
+    const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+      executionProvider: 'cpu',
+      threads: 1,
+      kvCache: 'bound',
+    });
     try {
       const rows = llm.statsKernel!.rawRows;
       const cache = llm.decodeCache(3, 8);
@@ -147,7 +210,11 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
       assert.equal(c, a);
       assert.notDeepEqual(Array.from(b), Array.from(copyA));
       // The same three steps through the JS binding's dynamic cache give the same rows.
-      const ref = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache: 'dynamic' });
+      const ref = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+        executionProvider: 'cpu',
+        threads: 1,
+        kvCache: 'dynamic',
+      });
       try {
         let step = await ref.forward([1, 5, 6], ref.emptyCache());
         step = await ref.forward([7], step.cache);
@@ -167,7 +234,8 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
       bound.r.generated.map((g) => g.id),
       dyn.r.generated.map((g) => g.id),
     );
-    for (let i = 0; i < bound.r.generated.length; i++) assert.ok(Math.abs(bound.r.generated[i].logprob - dyn.r.generated[i].logprob) < 1e-4, `step ${i}`);
+    for (let i = 0; i < bound.r.generated.length; i++)
+      assert.ok(Math.abs(bound.r.generated[i].logprob - dyn.r.generated[i].logprob) < 1e-4, `step ${i}`);
   });
 
   it('a non-GQA graph asked for the bound cache uses the dynamic one and says why', async () => {
@@ -187,12 +255,30 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     const pkg = await loadPackage(FP32);
     const spec = pkg.manifest.llm;
     const ids = [pkg.vocab.bosId, ...pkg.tokenizer.encode(PROMPT)];
-    const params = resolveParams(pkg.manifest, { doSample: true, temperature: 1.3, topK: 0, topP: 1, constrain: false, maxNewTokens: 300, minNewTokens: 300, seed: 11 });
+    const params = resolveParams(pkg.manifest, {
+      doSample: true,
+      temperature: 1.3,
+      topK: 0,
+      topP: 1,
+      constrain: false,
+      maxNewTokens: 300,
+      minNewTokens: 300,
+      seed: 11,
+    });
     const out: number[][] = [];
     for (const kvCache of ['dynamic', 'shared-buffer'] as const) {
-      const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, { executionProvider: 'cpu', threads: 1, kvCache });
+      const llm = await LlmSession.open(pkg.resolve(spec.graph.path), spec, {
+        executionProvider: 'cpu',
+        threads: 1,
+        kvCache,
+      });
       // A deliberately small first capacity (16 tokens): forward() must grow it (chunks of 128) mid-generation.
-      const small = { forward: llm.forward.bind(llm), emptyCache: llm.emptyCache.bind(llm), spec: llm.spec, decodeCache: () => llm.decodeCache(16) };
+      const small = {
+        forward: llm.forward.bind(llm),
+        emptyCache: llm.emptyCache.bind(llm),
+        spec: llm.spec,
+        decodeCache: () => llm.decodeCache(16),
+      };
       const r = await decode({ llm: small, vocab: pkg.vocab, manifest: pkg.manifest }, ids, params);
       assert.equal(r.generated.length, 300);
       out.push(r.generated.map((g) => g.id));
@@ -234,7 +320,12 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     editJson(path.join(bad, 'anygpt.json'), (j) => {
       j.llm.kvCache = 'static';
     });
-    await assert.rejects(loadPackage(bad), (e: Error) => e instanceof PackageError && /llm\.kvCache: expected one of "dynamic", "shared-buffer", got "static"/.test(e.message));
+    await assert.rejects(
+      loadPackage(bad),
+      (e: Error) =>
+        e instanceof PackageError &&
+        /llm\.kvCache: expected one of "dynamic", "shared-buffer", got "static"/.test(e.message),
+    );
     const dir = copyPackage(FP32);
     editJson(path.join(dir, 'anygpt.json'), (j) => {
       j.llm.kvCache = 'dynamic';
@@ -245,14 +336,19 @@ describe('engine/kvcache: shared-buffer and bound KV caches, and variants', () =
     assert.equal(r.mode, 'dynamic');
   });
 
-  it('Engine: the bound cache (the default for GQA graphs) runs through the worker thread with the JS shared buffer\'s tokens', async () => {
+  it("Engine: the bound cache (the default for GQA graphs) runs through the worker thread with the JS shared buffer's tokens", async () => {
     const out: number[][] = [];
     for (const kvCache of ['shared-buffer', 'auto'] as const) {
       const engine = await Engine.open(FP32, { executionProvider: 'cpu', threads: 1, kvCache });
       try {
         // auto: a GQA graph runs bound where the C API loads (it does here: koffi is installed)
         assert.equal(engine.llm.kvCache, kvCache === 'auto' ? 'bound' : 'shared-buffer');
-        const g = await engine.generate(PROMPT, { doSample: false, constrain: false, maxNewTokens: 24, minNewTokens: 24 });
+        const g = await engine.generate(PROMPT, {
+          doSample: false,
+          constrain: false,
+          maxNewTokens: 24,
+          minNewTokens: 24,
+        });
         assert.deepEqual(g.warnings, []);
         out.push(g.tokens.slice(g.promptLength).map((t) => t.id));
       } finally {

@@ -9,7 +9,10 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => M
 describe('engine/llm: KV-cache decoding on real ORT sessions', () => {
   it('tiny LLaMA (position_ids, full logits): KV decode equals recomputation without cache', async () => {
     const pkg = await loadPackage(LLAMA);
-    const llm = await LlmSession.open(pkg.resolve('llm.onnx'), pkg.manifest.llm, { executionProvider: 'cpu', threads: 1 });
+    const llm = await LlmSession.open(pkg.resolve('llm.onnx'), pkg.manifest.llm, {
+      executionProvider: 'cpu',
+      threads: 1,
+    });
     const ids = [1, ...pkg.tokenizer.encode('[Human]: hello world<eoh> [MMGPT]:')];
     let step = await llm.forward(ids, llm.emptyCache()); // prefill with zero-length past
     assert.equal(step.cache.length, ids.length);
@@ -19,7 +22,10 @@ describe('engine/llm: KV-cache decoding on real ORT sessions', () => {
       seq.push(next);
       step = await llm.forward([next], step.cache);
       const full = await llm.forward(seq, llm.emptyCache());
-      assert.ok(maxAbsDiff(step.logits, full.logits) < 1e-4, `step ${i}: logits differ by ${maxAbsDiff(step.logits, full.logits)}`);
+      assert.ok(
+        maxAbsDiff(step.logits, full.logits) < 1e-4,
+        `step ${i}: logits differ by ${maxAbsDiff(step.logits, full.logits)}`,
+      );
       assert.equal(step.cache.length, seq.length);
     }
     // the random model really depends on context (so the check above means something)
@@ -43,8 +49,15 @@ describe('engine/llm: KV-cache decoding on real ORT sessions', () => {
 
   it('refuses to run past llm.maxPositions', async () => {
     const pkg = await loadPackage(DET);
-    const llm = await LlmSession.open(pkg.resolve('llm.onnx'), { ...pkg.manifest.llm, maxPositions: 4 }, { executionProvider: 'cpu' });
-    await assert.rejects(llm.forward([1, 2, 3, 4, 5], llm.emptyCache()), /context full: 5 tokens exceed anygpt.json llm.maxPositions = 4/);
+    const llm = await LlmSession.open(
+      pkg.resolve('llm.onnx'),
+      { ...pkg.manifest.llm, maxPositions: 4 },
+      { executionProvider: 'cpu' },
+    );
+    await assert.rejects(
+      llm.forward([1, 2, 3, 4, 5], llm.emptyCache()),
+      /context full: 5 tokens exceed anygpt.json llm.maxPositions = 4/,
+    );
     await llm.release();
   });
 });

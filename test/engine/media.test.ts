@@ -88,7 +88,9 @@ describe('engine: media through the worker', function () {
     assert.equal(codes.length, 4);
     const T = codes[0].length;
     assert.ok(T > 0);
-    const expected = Array.from({ length: T }, (_, t) => codes.map((row, q) => `<🎶${row[t] + 2048 * q}>`).join('')).join('');
+    const expected = Array.from({ length: T }, (_, t) =>
+      codes.map((row, q) => `<🎶${row[t] + 2048 * q}>`).join(''),
+    ).join('');
     assert.equal(r.tokens, `<somu>${expected}<eomu>`);
   });
 
@@ -97,7 +99,10 @@ describe('engine: media through the worker', function () {
     const span = mediaSpan(g, 'image');
     assert.deepEqual(span.codes, GREYS);
     const stages: string[] = [];
-    const r = await engine.decodeSpan(span, { seed: 1, onProgress: (stage, done, total) => stages.push(`${stage} ${done}/${total}`) });
+    const r = await engine.decodeSpan(span, {
+      seed: 1,
+      onProgress: (stage, done, total) => stages.push(`${stage} ${done}/${total}`),
+    });
     assert.equal(r.mime, 'image/png');
     assert.deepEqual([r.width, r.height], [32, 32]);
     assert.deepEqual(stages, ['image decode 1/1']);
@@ -110,7 +115,13 @@ describe('engine: media through the worker', function () {
     const g = await engine.generate(prompt('say'), { seed: 1 });
     const span = mediaSpan(g, 'speech');
     const progress: number[] = [];
-    const a = await engine.decodeSpan(span, { seed: 5, onProgress: (stage, done, total) => (assert.equal(stage, 'soundstorm'), progress.push(done / total)) });
+    const a = await engine.decodeSpan(span, {
+      seed: 5,
+      onProgress: (stage, done, total) => {
+        assert.equal(stage, 'soundstorm');
+        progress.push(done / total);
+      },
+    });
     assert.equal(a.mime, 'audio/wav');
     assert.equal(a.sampleRate, 16000);
     assert.equal(a.durationSec, (span.codes as number[]).length / 50);
@@ -119,7 +130,11 @@ describe('engine: media through the worker', function () {
     assert.equal(String.fromCharCode(...a.data.subarray(0, 4)), 'RIFF');
     const b = await engine.decodeSpan(span, { seed: 5 });
     assert.deepEqual(b.data, a.data);
-    const voice = await engine.encodeMedia('speech', { bytes: makeWav([sine(200, 16000, 0.3)], 16000, '16') }, 'voice-prompt');
+    const voice = await engine.encodeMedia(
+      'speech',
+      { bytes: makeWav([sine(200, 16000, 0.3)], 16000, '16') },
+      'voice-prompt',
+    );
     const c = await engine.decodeSpan(span, { seed: 5, voicePrompt: voice.codes as number[][] });
     assert.ok(!c.warnings.some((w) => /voice prompt/.test(w)), c.warnings.join('; '));
     assert.notDeepEqual(c.data, a.data);
@@ -152,14 +167,24 @@ describe('engine: media through the worker', function () {
     const err = await engine.decodeTokens('<sosp><🗣️1><👀2><eosp>').catch((e: unknown) => e);
     assert.ok(err instanceof MediaError, String(err));
     assert.equal(err.code, 'invalid-tokens');
-    assert.match(err.message, /^token 2 \(<👀2>\) is an image token, but this is a speech span; it accepts <sosp>, <🗣️0> … <🗣️31>, <eosp>$/);
+    assert.match(
+      err.message,
+      /^token 2 \(<👀2>\) is an image token, but this is a speech span; it accepts <sosp>, <🗣️0> … <🗣️31>, <eosp>$/,
+    );
     const sp = engine.pkg.vocab.blocks.speech!;
-    await assert.rejects(engine.decodeTokens([sp.startId, sp.base + 1, 5]), (e: unknown) => e instanceof MediaError && /^token 2 \(id 5\) is not a media token/.test(e.message));
+    await assert.rejects(
+      engine.decodeTokens([sp.startId, sp.base + 1, 5]),
+      (e: unknown) => e instanceof MediaError && /^token 2 \(id 5\) is not a media token/.test(e.message),
+    );
   });
 
   it('carries media errors across the boundary with their message and code', async () => {
     const cases: [Promise<unknown>, string, RegExp][] = [
-      [engine.encodeMedia('image', { bytes: new Uint8Array([1, 2, 3]), name: 'x.png' }), 'unreadable', /^x\.png is not a readable image/],
+      [
+        engine.encodeMedia('image', { bytes: new Uint8Array([1, 2, 3]), name: 'x.png' }),
+        'unreadable',
+        /^x\.png is not a readable image/,
+      ],
       [engine.encodeMedia('speech', { bytes: new Uint8Array(0), name: 'empty.wav' }), 'empty', /empty\.wav/],
     ];
     for (const [p, code, message] of cases) {
@@ -170,7 +195,9 @@ describe('engine: media through the worker', function () {
     }
     // Other errors keep their name, message and code too (a missing file is Node's ENOENT, from the worker).
     const missing = path.join(tmpdir(), 'anygpt-no-such-file.wav');
-    const e = (await engine.encodeMedia('speech', { path: missing }).catch((x: unknown) => x)) as Error & { code?: string };
+    const e = (await engine.encodeMedia('speech', { path: missing }).catch((x: unknown) => x)) as Error & {
+      code?: string;
+    };
     assert.equal(e.code, 'ENOENT');
     assert.ok(e.message.includes(missing), e.message);
     // The worker is still serving.
@@ -209,7 +236,10 @@ describe('engine: media decode abort and responsiveness', function () {
     assert.ok(steps.length >= 1 && steps.length < ABORT_STEPS / 2, `steps ${steps.join(',')}`);
     const pre = new AbortController();
     pre.abort();
-    await assert.rejects(engine.decodeSpan(span, { signal: pre.signal }), (e: unknown) => e instanceof MediaError && e.code === 'aborted');
+    await assert.rejects(
+      engine.decodeSpan(span, { signal: pre.signal }),
+      (e: unknown) => e instanceof MediaError && e.code === 'aborted',
+    );
     const full: number[] = [];
     const r = await engine.decodeSpan(span, { seed: 3, onProgress: (_s, done) => full.push(done) });
     assert.equal(full.length, ABORT_STEPS + 1); // PNDM: one UNet evaluation more than steps
@@ -238,7 +268,10 @@ describe('engine: media decode abort and responsiveness', function () {
     }
     // Were the codecs running on this thread, the worst gap would be most of a decode.
     const one = Math.min(...runs);
-    assert.ok(worst < Math.max(40, one / 2), `event loop blocked for ${worst.toFixed(1)} ms (one decode: ${one.toFixed(0)} ms)`);
+    assert.ok(
+      worst < Math.max(40, one / 2),
+      `event loop blocked for ${worst.toFixed(1)} ms (one decode: ${one.toFixed(0)} ms)`,
+    );
   });
 });
 
@@ -257,7 +290,10 @@ describe('engine: codecs open lazily', () => {
       assert.equal(e.code, 'model');
       assert.match(e.message, /image_encoder\.onnx/);
       // Other modalities are unaffected.
-      assert.equal((await engine.encodeMedia('speech', { bytes: makeWav([sine(300, 16000, 0.1)], 16000, '16') })).codes.length, 5);
+      assert.equal(
+        (await engine.encodeMedia('speech', { bytes: makeWav([sine(300, 16000, 0.1)], 16000, '16') })).codes.length,
+        5,
+      );
     } finally {
       await engine.close();
     }

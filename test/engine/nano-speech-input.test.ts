@@ -38,7 +38,11 @@ describe('nano speech input: silence around a clip', function () {
   });
 
   it('gives the same transcript for evaluation clips with a second of quiet noise added before and after', async () => {
-    const cases = (JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'nano-eval.json'), 'utf8')) as { cases: { asr_seen: { audio: string }[] } }).cases.asr_seen.slice(0, 6);
+    const cases = (
+      JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'nano-eval.json'), 'utf8')) as {
+        cases: { asr_seen: { audio: string }[] };
+      }
+    ).cases.asr_seen.slice(0, 6);
     for (const c of cases) {
       const { samples, sampleRate } = readWav(path.join(EVAL, c.audio));
       const quiet = (n: number) => Float32Array.from({ length: n }, (_, i) => 0.0005 * Math.sin(i * 2.3));

@@ -26,7 +26,9 @@ describe('nano speech output: the voice', function () {
   before(async function () {
     if (!existsSync(path.join(NANO, 'anygpt.json'))) this.skip();
     engine = await Engine.open(NANO, { executionProvider: 'cpu' });
-    cases = (JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'nano-eval.json'), 'utf8')) as { cases: EvalCases }).cases;
+    cases = (
+      JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'nano-eval.json'), 'utf8')) as { cases: EvalCases }
+    ).cases;
   });
   after(async () => engine?.close());
 
@@ -39,7 +41,9 @@ describe('nano speech output: the voice', function () {
   const speak = async (text: string): Promise<Extract<Span, { kind: 'speech' }>> => {
     const prompt = basePrompt(engine.pkg.manifest, 'tts', text, [], 1, { forceOutput: true });
     const g = await engine.generate(prompt, { preset: 'speech', seed: 1, doSample: false, minNewTokens: 0 });
-    const span = g.spans.find((s): s is Extract<Span, { kind: 'speech' }> => s.kind === 'speech' && s.role === 'generated');
+    const span = g.spans.find(
+      (s): s is Extract<Span, { kind: 'speech' }> => s.kind === 'speech' && s.role === 'generated',
+    );
     assert.ok(span && span.codes.length > 0, `no speech for "${text}": ${g.text}`);
     return span;
   };
@@ -65,10 +69,16 @@ describe('nano speech output: the voice', function () {
       prompted.push(f0Of((await engine.decodeSpan(span, { seed: 1, voicePrompt: voice.codes as number[][] })).data));
       const target = f0Of(clip);
       assert.ok(target > 1.3 * canonical, `the held-out clip (${target.toFixed(0)} Hz) is a higher voice`);
-      assert.ok(prompted[i] > 1.15 * plain[i] && prompted[i] < 1.1 * target, `"${c.text}": ${prompted[i].toFixed(0)} Hz with a ${target.toFixed(0)} Hz prompt, ${plain[i].toFixed(0)} Hz without`);
+      assert.ok(
+        prompted[i] > 1.15 * plain[i] && prompted[i] < 1.1 * target,
+        `"${c.text}": ${prompted[i].toFixed(0)} Hz with a ${target.toFixed(0)} Hz prompt, ${plain[i].toFixed(0)} Hz without`,
+      );
     }
     const show = (xs: number[]) => xs.map((v) => v.toFixed(0)).join(', ');
-    assert.ok(Math.abs(Math.log(median(plain) / canonical)) < Math.log(1.15), `unprompted ${show(plain)} Hz; espeak ${canonical.toFixed(0)} Hz`);
+    assert.ok(
+      Math.abs(Math.log(median(plain) / canonical)) < Math.log(1.15),
+      `unprompted ${show(plain)} Hz; espeak ${canonical.toFixed(0)} Hz`,
+    );
     assert.ok(median(prompted) > 1.3 * median(plain), `prompted ${show(prompted)} Hz; unprompted ${show(plain)} Hz`);
   });
 });

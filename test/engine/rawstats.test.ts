@@ -1,7 +1,14 @@
 /** The fused raw-statistics pass (sampling.ts rawStats/expNeg) against a plain Math.exp reference. */
 import assert from 'node:assert/strict';
 import { Xoshiro128 } from '../../common/prng';
-import { expNeg, greedyStats, maskedArgmaxLogZ, maskedLogZ, rawStats, sampleMasked } from '../../kernel/engine/sampling';
+import {
+  expNeg,
+  greedyStats,
+  maskedArgmaxLogZ,
+  maskedLogZ,
+  rawStats,
+  sampleMasked,
+} from '../../kernel/engine/sampling';
 
 function reference(l: Float32Array, n: number) {
   let max = -Infinity;
@@ -42,7 +49,10 @@ describe('engine/sampling: fused raw statistics', () => {
       const got = rawStats(l, 5, exps);
       const want = reference(l, 5);
       assert.equal(got.max, want.max);
-      assert.ok(Math.abs(got.logZ - want.logZ) < 1e-9 * Math.max(1, Math.abs(want.logZ)), `logZ ${got.logZ} vs ${want.logZ}`);
+      assert.ok(
+        Math.abs(got.logZ - want.logZ) < 1e-9 * Math.max(1, Math.abs(want.logZ)),
+        `logZ ${got.logZ} vs ${want.logZ}`,
+      );
       assert.ok(Math.abs(got.entropy - want.entropy) < 1e-7, `entropy ${got.entropy} vs ${want.entropy}`);
       assert.deepEqual(
         got.top.map((t) => t.id),

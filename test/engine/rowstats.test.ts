@@ -14,7 +14,9 @@ function fill(k: RowStats, rng: Xoshiro128, spread: number, maskEvery = 0): void
 
 describe('engine/rowstats: WebAssembly SIMD statistics', () => {
   it('the committed rowstats-wasm.ts is what tools/build-wasm.mjs makes from rowstats.wat', () => {
-    execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'tools', 'build-wasm.mjs'), '--check'], { stdio: 'pipe' });
+    execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'tools', 'build-wasm.mjs'), '--check'], {
+      stdio: 'pipe',
+    });
   });
 
   for (const V of [53516, 1657, 7, 3]) {
@@ -29,11 +31,18 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
         for (let i = 0; i < V; i += 3) k.work[i] = -Infinity;
         const got = k.stats(5, false)!;
         const want = greedyStats(k.raw, k.work, 5);
-        assert.deepEqual(got.raw.top.map((t) => t.id), want.raw.top.map((t) => t.id), `spread ${spread}`);
+        assert.deepEqual(
+          got.raw.top.map((t) => t.id),
+          want.raw.top.map((t) => t.id),
+          `spread ${spread}`,
+        );
         assert.equal(got.raw.max, want.raw.max);
         assert.equal(got.id, want.id);
         assert.ok(Math.abs(got.raw.logZ - want.raw.logZ) < 1e-6, `logZ ${got.raw.logZ} vs ${want.raw.logZ}`);
-        assert.ok(Math.abs(got.raw.entropy - want.raw.entropy) < 1e-6, `entropy ${got.raw.entropy} vs ${want.raw.entropy}`);
+        assert.ok(
+          Math.abs(got.raw.entropy - want.raw.entropy) < 1e-6,
+          `entropy ${got.raw.entropy} vs ${want.raw.entropy}`,
+        );
         assert.ok(Math.abs(got.logZ - want.logZ) < 1e-6, `masked logZ ${got.logZ} vs ${want.logZ}`);
         got.raw.top.forEach((t, j) => assert.ok(Math.abs(t.logprob - want.raw.top[j].logprob) < 1e-6));
       }
@@ -53,7 +62,10 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
         assert.deepEqual(Array.from(k.work), Array.from(k.raw), `${V} ${mask}: work = raw`);
         const ref = greedyStats(k.raw, k.raw, 5);
         assert.equal(head.id, ref.id);
-        assert.deepEqual(k.finish(head, false).raw.top.map((t) => t.id), ref.raw.top.map((t) => t.id));
+        assert.deepEqual(
+          k.finish(head, false).raw.top.map((t) => t.id),
+          ref.raw.top.map((t) => t.id),
+        );
         if (mask === 'argmax') k.work[head.id] = -Infinity;
         if (mask === 'every third') for (let i = 0; i < V; i += 3) k.work[i] = -Infinity;
         const settled = k.afterMasks(head, 5);
@@ -65,7 +77,7 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
     }
   });
 
-  it('maskedZ: the bits of finish()\'s working Z, and draws from its exps equal draws from finish()\'s (sparse and dense masks, rows with a tail)', () => {
+  it("maskedZ: the bits of finish()'s working Z, and draws from its exps equal draws from finish()'s (sparse and dense masks, rows with a tail)", () => {
     for (const V of [53516, 1657, 7]) {
       const k = RowStats.create(V)!;
       const rng = new Xoshiro128(V + 2);
@@ -78,7 +90,11 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
         const fromMasked = u.map((x) => k.sample(x, zw));
         const full = k.finish(head, true);
         assert.equal(zw, full.zw, `V ${V}: the same bits`);
-        assert.deepEqual(fromMasked, u.map((x) => k.sample(x, full.zw)), `V ${V}: the same draws`);
+        assert.deepEqual(
+          fromMasked,
+          u.map((x) => k.sample(x, full.zw)),
+          `V ${V}: the same draws`,
+        );
         for (const id of fromMasked) assert.ok(k.work[id] > -Infinity);
       }
     }
@@ -91,8 +107,14 @@ describe('engine/rowstats: WebAssembly SIMD statistics', () => {
     k.work[0] = -Infinity;
     const got = k.stats(64, false)!;
     const want = rawStats(k.raw, 64);
-    assert.deepEqual(got.raw.top.map((t) => t.id), want.top.map((t) => t.id));
-    assert.deepEqual(got.raw.top.map((t) => t.id), [0, 2, 5, 3, 9]);
+    assert.deepEqual(
+      got.raw.top.map((t) => t.id),
+      want.top.map((t) => t.id),
+    );
+    assert.deepEqual(
+      got.raw.top.map((t) => t.id),
+      [0, 2, 5, 3, 9],
+    );
     assert.equal(got.id, 2, 'first argmax of the masked row');
     k.raw.fill(-Infinity);
     assert.equal(k.stats(5, false), undefined);

@@ -38,10 +38,16 @@ describe('engine/sampling: processors', () => {
     const p = [0.5, 0.3, 0.15, 0.05];
     const l = row(p.map(Math.log));
     topP(0.8)(l, ctx());
-    assert.deepEqual([...l].map((x) => x === -Infinity), [false, false, true, true]);
+    assert.deepEqual(
+      [...l].map((x) => x === -Infinity),
+      [false, false, true, true],
+    );
     const one = row(p.map(Math.log));
     topP(0.01)(one, ctx());
-    assert.deepEqual([...one].map((x) => x === -Infinity), [false, true, true, true]);
+    assert.deepEqual(
+      [...one].map((x) => x === -Infinity),
+      [false, true, true, true],
+    );
   });
   it('min-new-tokens bans the stop ids until reached', () => {
     const l = row([1, 1, 1]);
@@ -52,16 +58,31 @@ describe('engine/sampling: processors', () => {
     assert.equal(m[2], 1);
   });
   it('composes in HF order and leaves warpers out of greedy', () => {
-    const preset = { doSample: true, temperature: 0.5, topK: 1, topP: 1, repetitionPenalty: 2, maxNewTokens: 5, minNewTokens: 1, numBeams: 1 };
+    const preset = {
+      doSample: true,
+      temperature: 0.5,
+      topK: 1,
+      topP: 1,
+      repetitionPenalty: 2,
+      maxNewTokens: 5,
+      minNewTokens: 1,
+      numBeams: 1,
+    };
     assert.equal(buildProcessors(preset, [0], true).length, 4);
     assert.equal(buildProcessors(preset, [0], false).length, 2);
     const l = row([9, 4, 3]);
     for (const p of buildProcessors(preset, [0], true)) p(l, ctx([1]));
-    assert.deepEqual([...l].map((x) => x === -Infinity), [true, true, false]); // stop banned, 1 penalised to 2, top-1 = id 2
+    assert.deepEqual(
+      [...l].map((x) => x === -Infinity),
+      [true, true, false],
+    ); // stop banned, 1 penalised to 2, top-1 = id 2
   });
   it('raw statistics: log Z, entropy and top-5 in order', () => {
     const s = rawStats(row([0, 0, Math.log(2), -Infinity, 1, 2, 3]));
-    assert.deepEqual(s.top.map((t) => t.id), [6, 5, 4, 2, 0]);
+    assert.deepEqual(
+      s.top.map((t) => t.id),
+      [6, 5, 4, 2, 0],
+    );
     const z = 1 + 1 + 2 + Math.E + Math.E ** 2 + Math.E ** 3;
     assert.ok(Math.abs(s.logZ - Math.log(z)) < 1e-6);
     const ps = [1, 1, 2, 0, Math.E, Math.E ** 2, Math.E ** 3].map((x) => x / z);

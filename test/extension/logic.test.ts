@@ -1,7 +1,15 @@
 // Extension logic kept free of `vscode`: wire framing, iopub → outputs, stats, media links, settings.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CellOutputs, compactOps, ERROR, STDOUT, bundleToItems, type OutputData, type OutputOp } from '../../extension/execution/outputs';
+import {
+  CellOutputs,
+  compactOps,
+  ERROR,
+  STDOUT,
+  bundleToItems,
+  type OutputData,
+  type OutputOp,
+} from '../../extension/execution/outputs';
 import { findStats, formatStats } from '../../extension/execution/stats';
 import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/execution/kernelspec';
 import { configMagic } from '../../extension/execution/sampling';
@@ -17,7 +25,12 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe('extension: wire (common/jupyter-wire.ts, shared with the kernel)', () => {
   it('signs and parses a message, with routing frames or an iopub topic in front', () => {
-    const msg = { header: newHeader('execute_request', 's1', 'vscode'), parent_header: {}, metadata: { cellId: 'c1' }, content: { code: '%seed 1\nhi' } };
+    const msg = {
+      header: newHeader('execute_request', 's1', 'vscode'),
+      parent_header: {},
+      metadata: { cellId: 'c1' },
+      content: { code: '%seed 1\nhi' },
+    };
     const frames = encode(msg, new Signer('k'));
     const back = decode([Buffer.from('topic'), ...frames], new Signer('k'));
     assert.deepEqual(back.content, msg.content);
@@ -43,17 +56,35 @@ describe('extension: iopub → outputs', () => {
     assert.equal(text(o.current[0].items[0].data), 'ab');
     assert.equal(o.current[0].items[0].mime, STDOUT);
     o.apply('display_data', { data: { 'text/plain': 'Hel' }, metadata: {}, transient: { display_id: 'live' } });
-    const up = o.apply('update_display_data', { data: { 'text/plain': 'Hello' }, metadata: {}, transient: { display_id: 'live' } });
-    assert.deepEqual(up.map((x) => x.kind === 'replace' && x.index), [1]);
+    const up = o.apply('update_display_data', {
+      data: { 'text/plain': 'Hello' },
+      metadata: {},
+      transient: { display_id: 'live' },
+    });
+    assert.deepEqual(
+      up.map((x) => x.kind === 'replace' && x.index),
+      [1],
+    );
     assert.equal(text(o.current[1].items[0].data), 'Hello');
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64');
-    o.apply('execute_result', { data: { 'text/plain': '<image>', 'image/png': png, 'application/vnd.anygpt.tokens+json': { a: 1 } }, metadata: { anygpt: { model: 'nano' } }, execution_count: 3 });
+    o.apply('execute_result', {
+      data: { 'text/plain': '<image>', 'image/png': png, 'application/vnd.anygpt.tokens+json': { a: 1 } },
+      metadata: { anygpt: { model: 'nano' } },
+      execution_count: 3,
+    });
     const last = o.current[2];
-    assert.deepEqual(last.items.map((i) => i.mime), ['application/vnd.anygpt.tokens+json', 'image/png', 'text/plain']);
+    assert.deepEqual(
+      last.items.map((i) => i.mime),
+      ['application/vnd.anygpt.tokens+json', 'image/png', 'text/plain'],
+    );
     assert.deepEqual([...last.items[1].data], [0x89, 0x50, 0x4e, 0x47]);
     assert.equal(last.metadata.outputType, 'execute_result');
     assert.equal(last.metadata.executionCount, 3);
-    o.apply('error', { ename: 'PromptError', evalue: 'bad magic', traceback: ['\u001b[31mPromptError\u001b[0m: bad magic'] });
+    o.apply('error', {
+      ename: 'PromptError',
+      evalue: 'bad magic',
+      traceback: ['\u001b[31mPromptError\u001b[0m: bad magic'],
+    });
     const err = JSON.parse(text(o.current[3].items[0].data));
     assert.equal(o.current[3].items[0].mime, ERROR);
     assert.equal(err.stack, 'PromptError: bad magic');
@@ -64,7 +95,10 @@ describe('extension: iopub → outputs', () => {
     o.apply('stream', { name: 'stdout', text: 'x' });
     assert.deepEqual(o.apply('clear_output', { wait: true }), []);
     const ops = o.apply('stream', { name: 'stdout', text: 'y' });
-    assert.deepEqual(ops.map((x) => x.kind), ['clear', 'append']);
+    assert.deepEqual(
+      ops.map((x) => x.kind),
+      ['clear', 'append'],
+    );
     assert.equal(o.current.length, 1);
   });
 
@@ -81,8 +115,22 @@ describe('extension: iopub → outputs', () => {
     const all: OutputOp[] = [];
     for (let i = 0; i < 200; i++) {
       all.push(...o.apply('stream', { name: 'stdout', text: `t${i} ` }));
-      if (i % 50 === 0) all.push(...o.apply('display_data', { data: { 'text/plain': `status ${i}` }, metadata: {}, transient: { display_id: 'st' } }));
-      else if (i % 10 === 0) all.push(...o.apply('update_display_data', { data: { 'text/plain': `status ${i}` }, metadata: {}, transient: { display_id: 'st' } }));
+      if (i % 50 === 0)
+        all.push(
+          ...o.apply('display_data', {
+            data: { 'text/plain': `status ${i}` },
+            metadata: {},
+            transient: { display_id: 'st' },
+          }),
+        );
+      else if (i % 10 === 0)
+        all.push(
+          ...o.apply('update_display_data', {
+            data: { 'text/plain': `status ${i}` },
+            metadata: {},
+            transient: { display_id: 'st' },
+          }),
+        );
       if (i === 120) all.push(...o.apply('clear_output', { wait: false }));
     }
     const compact = compactOps(all);
@@ -104,7 +152,21 @@ describe('extension: iopub → outputs', () => {
 
 describe('extension: cell stats', () => {
   it('reads metadata.anygpt and formats tokens/s, count, seed, model', () => {
-    const m = findStats([{ outputType: 'display_data', metadata: {} }, { metadata: { anygpt: { model: 'anygpt-nano', executionProvider: 'cpu', seed: 42, promptTokens: 10, generatedTokens: 90, tokensPerSecond: 123.45 } } }]);
+    const m = findStats([
+      { outputType: 'display_data', metadata: {} },
+      {
+        metadata: {
+          anygpt: {
+            model: 'anygpt-nano',
+            executionProvider: 'cpu',
+            seed: 42,
+            promptTokens: 10,
+            generatedTokens: 90,
+            tokensPerSecond: 123.45,
+          },
+        },
+      },
+    ]);
     const f = formatStats(m!);
     assert.equal(f?.text, '$(pulse) 123.5 tok/s \u00b7 100 tokens \u00b7 seed 42 \u00b7 anygpt-nano');
     assert.match(f!.tooltip, /Prompt tokens: 10, generated: 90/);
@@ -129,7 +191,12 @@ describe('extension: notebooks, settings, launcher', () => {
     assert.equal(resolveNode('', { PATH: '/nope:/usr/local/bin' }, has), '/usr/local/bin/node');
     assert.equal(resolveNode('/opt/n/bin/node', { PATH: '' }, has), '/opt/n/bin/node');
     assert.equal(resolveNode('/missing/node', { PATH: '/usr/local/bin' }, has), undefined);
-    assert.deepEqual(kernelArgv('/n', '/x/dist/kernel.js', '/tmp/c.json'), ['/n', '/x/dist/kernel.js', '-f', '/tmp/c.json']);
+    assert.deepEqual(kernelArgv('/n', '/x/dist/kernel.js', '/tmp/c.json'), [
+      '/n',
+      '/x/dist/kernel.js',
+      '-f',
+      '/tmp/c.json',
+    ]);
     const env = kernelEnv({ PATH: '/bin' }, { modelPath: '/m', executionProvider: 'cuda', threads: 2 });
     assert.equal(env.ANYGPT_MODEL, '/m');
     assert.equal(env.ANYGPT_EP, 'cuda');
@@ -142,9 +209,21 @@ describe('extension: notebooks, settings, launcher', () => {
   });
 
   it('reads the CLI: inspect JSON on success, the precise error otherwise', () => {
-    const ok = parseInspect({ code: 0, stdout: '{"ok":true,"dir":"/m","name":"nano","modalities":["image"]}', stderr: '' });
+    const ok = parseInspect({
+      code: 0,
+      stdout: '{"ok":true,"dir":"/m","name":"nano","modalities":["image"]}',
+      stderr: '',
+    });
     assert.deepEqual(ok.modalities, ['image']);
-    assert.throws(() => parseInspect({ code: 1, stdout: '', stderr: 'anygpt: /m/anygpt.json: llm.numLayers must be a positive integer, got 0\n' }), /llm\.numLayers must be a positive integer/);
+    assert.throws(
+      () =>
+        parseInspect({
+          code: 1,
+          stdout: '',
+          stderr: 'anygpt: /m/anygpt.json: llm.numLayers must be a positive integer, got 0\n',
+        }),
+      /llm\.numLayers must be a positive integer/,
+    );
     assert.equal(cliError({ code: 2, stdout: '', stderr: '' }), 'exit code 2');
   });
 });
@@ -160,9 +239,15 @@ describe('extension: media links', () => {
 
   it('links files under the notebook folder in place and copies others into media/', () => {
     const nb = join('/w', 'nbs');
-    assert.deepEqual(placeMedia(nb, join(nb, 'img', 'cat.png'), () => false), { target: 'img/cat.png' });
+    assert.deepEqual(
+      placeMedia(nb, join(nb, 'img', 'cat.png'), () => false),
+      { target: 'img/cat.png' },
+    );
     const taken = new Set([join(nb, 'media', 'dog.png')]);
-    assert.deepEqual(placeMedia(nb, '/home/u/Desktop/dog.png', (p) => taken.has(p)), { target: 'media/dog-1.png', copyTo: join(nb, 'media', 'dog-1.png') });
+    assert.deepEqual(
+      placeMedia(nb, '/home/u/Desktop/dog.png', (p) => taken.has(p)),
+      { target: 'media/dog-1.png', copyTo: join(nb, 'media', 'dog-1.png') },
+    );
     assert.equal(placeMedia(nb, '/tmp/a(1).wav', () => false).target, 'media/a_1_.wav');
   });
 });
@@ -177,13 +262,19 @@ describe('extension: token table', () => {
 });
 
 describe('extension: next to the Jupyter extension', () => {
-  const base = { ours: true, jupyterExtension: true, selectedHere: false, claimedThisSession: false, userChoseOther: false };
+  const base = {
+    ours: true,
+    jupyterExtension: true,
+    selectedHere: false,
+    claimedThisSession: false,
+    userChoseOther: false,
+  };
   it('binds an AnyGPT notebook to our controller only when the Jupyter extension could offer a duplicate', () => {
     assert.equal(shouldClaimNotebook(base), true);
     assert.equal(shouldClaimNotebook({ ...base, jupyterExtension: false }), false, 'without it affinity alone decides');
     assert.equal(shouldClaimNotebook({ ...base, ours: false }), false, 'other notebooks are left alone');
   });
-  it('claims once, not when already ours, and never against the user\'s choice', () => {
+  it("claims once, not when already ours, and never against the user's choice", () => {
     assert.equal(shouldClaimNotebook({ ...base, selectedHere: true }), false);
     assert.equal(shouldClaimNotebook({ ...base, claimedThisSession: true }), false);
     assert.equal(shouldClaimNotebook({ ...base, userChoseOther: true }), false);

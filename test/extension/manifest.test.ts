@@ -14,7 +14,8 @@ const source = (f: string) => readFileSync(join(root, 'extension', f), 'utf8');
 describe('extension: manifest', () => {
   it('registers every contributed command', () => {
     const code = source('extension.ts');
-    for (const c of pkg.contributes.commands as { command: string }[]) assert.ok(code.includes(`'${c.command}'`), `${c.command} is not registered`);
+    for (const c of pkg.contributes.commands as { command: string }[])
+      assert.ok(code.includes(`'${c.command}'`), `${c.command} is not registered`);
   });
 
   it('gates Restart/Interrupt on our kernel the way the Jupyter extension does', () => {
@@ -26,8 +27,16 @@ describe('extension: manifest', () => {
   });
 
   it('declares the renderers for our mimes, with messaging for the audio player', () => {
-    const r = pkg.contributes.notebookRenderer as { id: string; mimeTypes: string[]; entrypoint: string; requiresMessaging?: string }[];
-    assert.deepEqual(r.map((x) => x.mimeTypes[0]), ['application/vnd.anygpt.tokens+json', 'application/vnd.anygpt.audio+json']);
+    const r = pkg.contributes.notebookRenderer as {
+      id: string;
+      mimeTypes: string[];
+      entrypoint: string;
+      requiresMessaging?: string;
+    }[];
+    assert.deepEqual(
+      r.map((x) => x.mimeTypes[0]),
+      ['application/vnd.anygpt.tokens+json', 'application/vnd.anygpt.audio+json'],
+    );
     assert.ok(source('extension.ts').includes(`createRendererMessaging('${r[1].id}')`));
     assert.equal(r[1].requiresMessaging, 'optional');
   });
@@ -46,7 +55,10 @@ describe('extension: manifest', () => {
         if (m) {
           assert.ok(nls[m[1]], `${path}: ${v} has no entry in package.nls.json`);
           used.add(m[1]);
-        } else if (/(^|\.)(title|shortTitle|displayName|description|markdownDescription)$/.test(path) && !/\.category$/.test(path)) {
+        } else if (
+          /(^|\.)(title|shortTitle|displayName|description|markdownDescription)$/.test(path) &&
+          !/\.category$/.test(path)
+        ) {
           assert.fail(`${path} is a literal string (${JSON.stringify(v)}); use a %key% from package.nls.json`);
         }
       } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
@@ -54,7 +66,11 @@ describe('extension: manifest', () => {
     };
     walk(pkg.contributes, 'contributes');
     for (const c of pkg.contributes.commands as { title: string }[]) assert.match(c.title, /^%command\..+%$/);
-    assert.deepEqual(Object.keys(nls).filter((k) => !used.has(k)), [], 'unused package.nls.json keys');
+    assert.deepEqual(
+      Object.keys(nls).filter((k) => !used.has(k)),
+      [],
+      'unused package.nls.json keys',
+    );
   });
 
   it('never bundles onnxruntime into the extension host', function () {
@@ -67,13 +83,42 @@ describe('extension: manifest', () => {
     this.timeout(60000);
     const vsce = join(root, 'node_modules', '.bin', 'vsce');
     if (!existsSync(vsce) || !existsSync(join(root, 'dist', 'extension.js'))) this.skip();
-    const files = execFileSync(vsce, ['ls'], { cwd: root, encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' }, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+    const files = execFileSync(vsce, ['ls'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter(Boolean);
     const top = files.filter((f) => !f.startsWith('node_modules/'));
-    for (const f of ['package.json', 'package.nls.json', 'dist/extension.js', 'dist/kernel.js', 'dist/media/tokens.js', 'extension/syntaxes/anygpt.tmLanguage.json']) assert.ok(top.includes(f), `${f} is missing`);
-    if (existsSync(join(root, 'models', 'anygpt-nano', 'anygpt.json'))) assert.ok(top.includes('models/anygpt-nano/anygpt.json'), 'the nano model is missing');
-    const stray = top.filter((f) => /^(extension\/images|extension\/packaging|test|tools|bench|docs|kernel|common|media|out|test-output|\.cache)\//.test(f) || /\.(ts|map)$/.test(f));
+    for (const f of [
+      'package.json',
+      'package.nls.json',
+      'dist/extension.js',
+      'dist/kernel.js',
+      'dist/media/tokens.js',
+      'extension/syntaxes/anygpt.tmLanguage.json',
+    ])
+      assert.ok(top.includes(f), `${f} is missing`);
+    if (existsSync(join(root, 'models', 'anygpt-nano', 'anygpt.json')))
+      assert.ok(top.includes('models/anygpt-nano/anygpt.json'), 'the nano model is missing');
+    const stray = top.filter(
+      (f) =>
+        /^(extension\/images|extension\/packaging|test|tools|bench|docs|kernel|common|media|out|test-output|\.cache)\//.test(
+          f,
+        ) || /\.(ts|map)$/.test(f),
+    );
     assert.deepEqual(stray, [], 'non-runtime files in the .vsix');
-    for (const m of ['zeromq', 'sharp', 'onnxruntime-node']) assert.ok(files.some((f) => f.startsWith(`node_modules/${m}/`)), `${m} is missing`);
-    assert.deepEqual(files.filter((f) => /\.(cc|h|gyp)$|\/test\//.test(f)), [], 'dependency build files or tests in the .vsix');
+    for (const m of ['zeromq', 'sharp', 'onnxruntime-node'])
+      assert.ok(
+        files.some((f) => f.startsWith(`node_modules/${m}/`)),
+        `${m} is missing`,
+      );
+    assert.deepEqual(
+      files.filter((f) => /\.(cc|h|gyp)$|\/test\//.test(f)),
+      [],
+      'dependency build files or tests in the .vsix',
+    );
   });
 });

@@ -37,7 +37,10 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
   it('executes a prompt cell and maps its outputs (tokens mime first, metadata.anygpt kept)', async () => {
     const outs = new CellOutputs();
     const types: string[] = [];
-    const reply = await session.execute('%seed 3\nhello there', { cellId: 'cell-a' }, (m) => { types.push(m.header.msg_type); outs.apply(m.header.msg_type, m.content); });
+    const reply = await session.execute('%seed 3\nhello there', { cellId: 'cell-a' }, (m) => {
+      types.push(m.header.msg_type);
+      outs.apply(m.header.msg_type, m.content);
+    });
     assert.equal(reply.status, 'ok');
     assert.ok(types.includes('execute_input'));
     const tokens = outs.current.find((o) => o.items[0]?.mime === 'application/vnd.anygpt.tokens+json');
@@ -52,7 +55,10 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
     const s = new KernelSession({ node: resolveNode(undefined)!, kernelScript: KERNEL, modelPath: mediaFixture() });
     await s.start();
     try {
-      assert.deepEqual([...ours()].filter((f) => !before.has(f)), []);
+      assert.deepEqual(
+        [...ours()].filter((f) => !before.has(f)),
+        [],
+      );
       const reply = await s.execute('%seed 1\nhello', {}, () => undefined);
       assert.equal(reply.status, 'ok');
     } finally {
@@ -68,7 +74,9 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
     try {
       const started = Date.now();
       const outs = new CellOutputs();
-      const run = slow.execute('%task tts\n%seed 1\n%max_new_tokens 16000\na long sentence to speak', {}, (m) => outs.apply(m.header.msg_type, m.content));
+      const run = slow.execute('%task tts\n%seed 1\n%max_new_tokens 16000\na long sentence to speak', {}, (m) =>
+        outs.apply(m.header.msg_type, m.content),
+      );
       setTimeout(() => slow.interrupt(), 800);
       const reply = await run;
       assert.ok(Date.now() - started < 5000, 'stopped well before 16000 tokens');

@@ -10,12 +10,18 @@ import { cleanupFixtures, ensureKernelBuilt, KERNEL_JS, launchModel, mediaFixtur
 
 type Out = { header: { msg_type: string }; content: unknown };
 const providerOf = (outputs: Out[]) => {
-  const last = outputs.filter((o) => o.header.msg_type === 'execute_result' || o.header.msg_type === 'display_data').at(-1);
-  return (last?.content as { metadata?: { anygpt?: { executionProvider?: string } } })?.metadata?.anygpt?.executionProvider;
+  const last = outputs
+    .filter((o) => o.header.msg_type === 'execute_result' || o.header.msg_type === 'display_data')
+    .at(-1);
+  return (last?.content as { metadata?: { anygpt?: { executionProvider?: string } } })?.metadata?.anygpt
+    ?.executionProvider;
 };
 const launchWith = (argv: string[], env: Record<string, string>) => {
   ensureKernelBuilt();
-  return KernelClient.launch([process.execPath, KERNEL_JS, '--model', mediaFixture(), ...argv, '-f', '{connection_file}'], { env: { ...process.env, ...env } });
+  return KernelClient.launch(
+    [process.execPath, KERNEL_JS, '--model', mediaFixture(), ...argv, '-f', '{connection_file}'],
+    { env: { ...process.env, ...env } },
+  );
 };
 
 describe('jupyter kernel: execution provider and threads (ANYGPT_EP/ANYGPT_THREADS, --ep/--threads)', function () {
@@ -44,7 +50,10 @@ describe('jupyter kernel: execution provider and threads (ANYGPT_EP/ANYGPT_THREA
     assert.equal(r.reply.content.status, 'ok', String(r.reply.content.evalue));
     autoRanOn = providerOf(r.outputs);
     assert.ok(autoRanOn === 'cpu' || autoRanOn === 'cuda', String(autoRanOn));
-    assert.match(k.stderr, new RegExp(`engine: fixture-media on ${autoRanOn} \\(requested execution provider auto, threads 2\\)`));
+    assert.match(
+      k.stderr,
+      new RegExp(`engine: fixture-media on ${autoRanOn} \\(requested execution provider auto, threads 2\\)`),
+    );
   });
 
   it('--ep cuda is passed through: without CUDA the first cell says so (no silent CPU fallback)', async function () {
@@ -61,7 +70,10 @@ describe('jupyter kernel: execution provider and threads (ANYGPT_EP/ANYGPT_THREA
     delete env.ANYGPT_EP;
     delete env.ANYGPT_THREADS;
     ensureKernelBuilt();
-    const k = await KernelClient.launch([process.execPath, KERNEL_JS, '--model', mediaFixture(), '-f', '{connection_file}'], { env });
+    const k = await KernelClient.launch(
+      [process.execPath, KERNEL_JS, '--model', mediaFixture(), '-f', '{connection_file}'],
+      { env },
+    );
     kernels.push(k);
     const r = await k.execute('hello');
     assert.equal(providerOf(r.outputs), 'cpu');
@@ -76,7 +88,11 @@ describe('jupyter kernel: execution provider and threads (ANYGPT_EP/ANYGPT_THREA
     it(`refuses ${what} at start with a precise message`, () => {
       ensureKernelBuilt();
       // The settings are checked before the connection file is read, so none is needed.
-      const r = spawnSync(process.execPath, [KERNEL_JS, '--model', mediaFixture(), ...argv, '-f', '/nonexistent/kernel.json'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30000 });
+      const r = spawnSync(
+        process.execPath,
+        [KERNEL_JS, '--model', mediaFixture(), ...argv, '-f', '/nonexistent/kernel.json'],
+        { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30000 },
+      );
       assert.equal(r.status, 1);
       assert.match(r.stderr, message);
     });

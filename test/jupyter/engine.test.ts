@@ -51,7 +51,13 @@ describe('jupyter kernel over models/anygpt-nano: warnings and file errors throu
     if (!haveNano()) this.skip();
     media = mkdtempSync(join(tmpdir(), 'anygpt-nano-media-'));
     // Longer than any package's speech input limit (nano: 8 s): the encoder keeps a prefix and warns.
-    writeFileSync(join(media, 'long.wav'), encodeWav16(new Float32Array(16000 * 40).map((_, i) => 0.3 * Math.sin(i / 9)), 16000));
+    writeFileSync(
+      join(media, 'long.wav'),
+      encodeWav16(
+        new Float32Array(16000 * 40).map((_, i) => 0.3 * Math.sin(i / 9)),
+        16000,
+      ),
+    );
     k = await launchModel(NANO, {});
   });
   after(async () => {
@@ -67,18 +73,38 @@ describe('jupyter kernel over models/anygpt-nano: warnings and file errors throu
   it('trimmed input audio and decoder warnings show on stderr; a missing file names the resolved path', async () => {
     const asr = await k.execute(`%task asr\n%max_new_tokens 4\n![speech](${join(media, 'long.wav')})`);
     assert.equal(asr.reply.content.status, 'ok', String(asr.reply.content.evalue));
-    assert.match(stderrOf(asr.outputs), /warning: line 3, col 1: speech input long\.wav is 40(\.0)? s long; kept the first [\d.]+ s/);
+    assert.match(
+      stderrOf(asr.outputs),
+      /warning: line 3, col 1: speech input long\.wav is 40(\.0)? s long; kept the first [\d.]+ s/,
+    );
     const q = 2; // nano: 2 music codebooks; one stray token makes an incomplete frame
-    const dec = await k.execute(`%decode music ${Array.from({ length: 2 * q + 1 }, (_, i) => (i % q) * 256 + 3).join(' ')}`);
+    const dec = await k.execute(
+      `%decode music ${Array.from({ length: 2 * q + 1 }, (_, i) => (i % q) * 256 + 3).join(' ')}`,
+    );
     assert.equal(dec.reply.content.status, 'ok', String(dec.reply.content.evalue));
-    assert.match(stderrOf(dec.outputs), /warning: the music tokens are 5, not a multiple of 2 codebooks; dropped the incomplete last frame/);
+    assert.match(
+      stderrOf(dec.outputs),
+      /warning: the music tokens are 5, not a multiple of 2 codebooks; dropped the incomplete last frame/,
+    );
     const stdoutOf = (outs: typeof asr.outputs) =>
-      outs.filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stdout').map((o) => (o.content as { text: string }).text).join('');
-    assert.match(stdoutOf((await k.execute('%config')).outputs), /^voice: the model's default, the canonical voice \(espeak-ng en-us, "red circle blue square"\) \(%voice x\.wav to change\)$/m);
+      outs
+        .filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stdout')
+        .map((o) => (o.content as { text: string }).text)
+        .join('');
+    assert.match(
+      stdoutOf((await k.execute('%config')).outputs),
+      /^voice: the model's default, the canonical voice \(espeak-ng en-us, "red circle blue square"\) \(%voice x\.wav to change\)$/m,
+    );
     const voice = await k.execute(`%voice ${join(media, 'long.wav')}`);
-    assert.match(stderrOf(voice.outputs), /warning: line 1, col 8: voice prompt long\.wav is 40(\.0)? s long; kept the first/);
+    assert.match(
+      stderrOf(voice.outputs),
+      /warning: line 1, col 8: voice prompt long\.wav is 40(\.0)? s long; kept the first/,
+    );
     assert.match(stdoutOf((await k.execute('%config')).outputs), /^voice: \/\S+\/long\.wav$/m);
     const missing = await k.execute('%task asr\n![speech](nope/x.wav)', { stopOnError: false });
-    assert.match(String(missing.reply.content.evalue), /^line 2, col 1: file not found: \/\S+\/nope\/x\.wav \(relative to the notebook folder \/\S+\)$/);
+    assert.match(
+      String(missing.reply.content.evalue),
+      /^line 2, col 1: file not found: \/\S+\/nope\/x\.wav \(relative to the notebook folder \/\S+\)$/,
+    );
   });
 });

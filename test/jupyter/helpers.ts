@@ -26,10 +26,17 @@ function newest(dir: string): number {
 /** Rebuild only the kernel bundle when its sources changed (npm test builds everything anyway). */
 export function ensureKernelBuilt(): void {
   // Everything bundled into dist/kernel.js and dist/engine-worker.js, plus the build script itself.
-  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'common'].map((d) => join(ROOT, d));
+  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'common'].map((d) =>
+    join(ROOT, d),
+  );
   const src = Math.max(...dirs.filter(existsSync).map(newest), statSync(join(ROOT, 'tools', 'build.mjs')).mtimeMs);
   const worker = join(ROOT, 'dist', 'engine-worker.js');
-  if (existsSync(KERNEL_JS) && existsSync(worker) && Math.min(statSync(KERNEL_JS).mtimeMs, statSync(worker).mtimeMs) >= src) return;
+  if (
+    existsSync(KERNEL_JS) &&
+    existsSync(worker) &&
+    Math.min(statSync(KERNEL_JS).mtimeMs, statSync(worker).mtimeMs) >= src
+  )
+    return;
   execFileSync(process.execPath, [join(ROOT, 'tools', 'build.mjs')], { cwd: ROOT, stdio: 'pipe' });
 }
 
@@ -66,7 +73,10 @@ export function cleanupFixtures(): void {
 
 export function launchModel(model: string, env: Record<string, string> = {}, cwd?: string): Promise<KernelClient> {
   ensureKernelBuilt();
-  return KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], { env: { ...process.env, ...env }, cwd });
+  return KernelClient.launch([process.execPath, KERNEL_JS, '--model', model, '-f', '{connection_file}'], {
+    env: { ...process.env, ...env },
+    cwd,
+  });
 }
 
 export function rssKb(pid: number): number {

@@ -14,7 +14,15 @@ import type { AudioOutput, TokensOutput } from '../../common/outputs';
 import { encodeWav16 } from '../../kernel/codecs/wav';
 import type { KernelClient } from '../../kernel/jupyter/client';
 import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';
-import { cleanupFixtures, launchModel, longFixture, MEDIA_IMAGE_GREYS, MEDIA_SPEECH_CODES, mediaFixture, rssKb } from './helpers';
+import {
+  cleanupFixtures,
+  launchModel,
+  longFixture,
+  MEDIA_IMAGE_GREYS,
+  MEDIA_SPEECH_CODES,
+  mediaFixture,
+  rssKb,
+} from './helpers';
 
 const types = (outs: { header: { msg_type: string } }[]) => outs.map((o) => o.header.msg_type);
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -24,10 +32,13 @@ const stderrOf = (outs: Out[]) =>
     .filter((o) => o.header.msg_type === 'stream' && (o.content as { name: string }).name === 'stderr')
     .map((o) => (o.content as { text: string }).text)
     .join('');
-const tokensOf = (r: { outputs: Out[] }) => ((r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]);
+const tokensOf = (r: { outputs: Out[] }) =>
+  (r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens];
 const dataOf = (o: Out) => (o.content as { data: Record<string, unknown> }).data;
-const findData = (outs: Out[], mime: string) => outs.find((o) => o.header.msg_type === 'display_data' && mime in ((o.content as { data?: object }).data ?? {}));
-const spanOf = (g: TokensOutput, kind: Span['kind'], role: 'prompt' | 'generated') => g.spans.find((s) => s.kind === kind && s.role === role);
+const findData = (outs: Out[], mime: string) =>
+  outs.find((o) => o.header.msg_type === 'display_data' && mime in ((o.content as { data?: object }).data ?? {}));
+const spanOf = (g: TokensOutput, kind: Span['kind'], role: 'prompt' | 'generated') =>
+  g.spans.find((s) => s.kind === kind && s.role === role);
 
 describe('jupyter kernel over the real engine (zeromq client, media fixture package)', function () {
   this.timeout(120000);
@@ -36,10 +47,22 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
 
   before(async () => {
     media = mkdtempSync(join(tmpdir(), 'anygpt-media-'));
-    writeFileSync(join(media, 'hello.wav'), encodeWav16(new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)), 16000));
+    writeFileSync(
+      join(media, 'hello.wav'),
+      encodeWav16(
+        new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)),
+        16000,
+      ),
+    );
     writeFileSync(join(media, 'corrupt.wav'), Buffer.from('RIFF\x10\x00\x00\x00WAVEjunkjunkjunk'));
     // 5 s at 8 kHz: over the package's 4 s speech input limit, so the encoder trims it (with a warning).
-    writeFileSync(join(media, 'long.wav'), encodeWav16(new Float32Array(8000 * 5).map((_, i) => 0.2 * Math.sin(i / 7)), 8000));
+    writeFileSync(
+      join(media, 'long.wav'),
+      encodeWav16(
+        new Float32Array(8000 * 5).map((_, i) => 0.2 * Math.sin(i / 7)),
+        8000,
+      ),
+    );
     k = await launchModel(mediaFixture(), { ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
   });
 
@@ -50,9 +73,15 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
 
   it('kernel_info: anygpt language, protocol 5.3, busy/idle around it', async () => {
     const r = await k.request('shell', 'kernel_info_request', {}, { waitIdle: true });
-    const c = r.reply.content as { protocol_version: string; language_info: { name: string; mimetype: string; file_extension: string } };
+    const c = r.reply.content as {
+      protocol_version: string;
+      language_info: { name: string; mimetype: string; file_extension: string };
+    };
     assert.equal(c.protocol_version, '5.3');
-    assert.deepEqual([c.language_info.name, c.language_info.mimetype, c.language_info.file_extension], ['anygpt', 'text/x-anygpt', '.anygpt']);
+    assert.deepEqual(
+      [c.language_info.name, c.language_info.mimetype, c.language_info.file_extension],
+      ['anygpt', 'text/x-anygpt', '.anygpt'],
+    );
     // also answered on control
     const rc = await k.request('control', 'kernel_info_request', {});
     assert.equal(rc.reply.header.msg_type, 'kernel_info_reply');
@@ -61,7 +90,9 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
   it('the first cell loads the package (a progress display that ends with the load time)', async () => {
     const r = await k.execute('%tokens\nload the model');
     assert.equal(r.reply.content.status, 'ok', String(r.reply.content.evalue));
-    const loads = r.outputs.filter((o) => /-load$/.test((o.content as { transient?: { display_id?: string } }).transient?.display_id ?? ''));
+    const loads = r.outputs.filter((o) =>
+      /-load$/.test((o.content as { transient?: { display_id?: string } }).transient?.display_id ?? ''),
+    );
     assert.equal(loads[0].header.msg_type, 'display_data');
     assert.match(String(dataOf(loads.at(-1)!)['text/plain']), /^loaded fixture-media in \d+ ms$/);
     assert.equal(tokensOf(r).model.name, 'fixture-media');
@@ -79,7 +110,10 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     for (const u of r.outputs.filter((o) => o.header.msg_type === 'update_display_data')) {
       assert.equal((u.content as { transient: { display_id: string } }).transient.display_id, id);
     }
-    const res = r.outputs[r.outputs.length - 1].content as { data: Record<string, unknown>; metadata: { anygpt: { seed: number; seedExplicit: boolean; params: unknown; timings: Record<string, number> } } };
+    const res = r.outputs[r.outputs.length - 1].content as {
+      data: Record<string, unknown>;
+      metadata: { anygpt: { seed: number; seedExplicit: boolean; params: unknown; timings: Record<string, number> } };
+    };
     const g = res.data[MIME.tokens] as TokensOutput;
     assert.equal(g.model.name, 'fixture-media');
     assert.ok(g.tokens.length > g.promptLength);
@@ -88,8 +122,14 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.equal(g.stopReason, 'stop-token');
     const last = r.outputs.filter((o) => o.header.msg_type === 'update_display_data').at(-1)!;
     assert.equal(dataOf(last)['text/plain'], 'hi there', 'the streamed display ends with the generated text');
-    assert.ok(g.tokens.slice(0, g.promptLength).every((x) => x.top === undefined), 'no alternatives on prompt tokens');
-    assert.ok(g.tokens.slice(g.promptLength).every((x) => x.generated && x.top), 'alternatives on generated tokens');
+    assert.ok(
+      g.tokens.slice(0, g.promptLength).every((x) => x.top === undefined),
+      'no alternatives on prompt tokens',
+    );
+    assert.ok(
+      g.tokens.slice(g.promptLength).every((x) => x.generated && x.top),
+      'alternatives on generated tokens',
+    );
     assert.equal(res.metadata.anygpt.seedExplicit, false);
     assert.equal(g.params.seed, res.metadata.anygpt.seed);
     assert.ok(typeof res.data['text/plain'] === 'string');
@@ -101,7 +141,10 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     const b = await k.execute('%max_new_tokens 3\nsame text', { metadata: { cellId: 'same' } });
     const seed = (r: typeof a) => tokensOf(r).params.seed;
     assert.equal(seed(a), seed(b));
-    assert.deepEqual(tokensOf(a).tokens.map((t) => t.id), tokensOf(b).tokens.map((t) => t.id));
+    assert.deepEqual(
+      tokensOf(a).tokens.map((t) => t.id),
+      tokensOf(b).tokens.map((t) => t.id),
+    );
     assert.equal(tokensOf(a).tokens.length - tokensOf(a).promptLength, 3);
     const c = await k.execute('%seed 123\n%max_new_tokens 3\nsame text');
     assert.equal(seed(c), 123);
@@ -109,7 +152,8 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
 
   it('re-running a cell (same cellId) replaces its turn instead of appending', async () => {
     await k.execute('%reset');
-    const ctx = (r: { outputs: { content: unknown }[] }) => ((r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens]).cell!.contextTurns;
+    const ctx = (r: { outputs: { content: unknown }[] }) =>
+      (r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens].cell!.contextTurns;
     const a = await k.execute('%max_new_tokens 4\nfirst', { metadata: { cellId: 'A' } });
     const b = await k.execute('%max_new_tokens 4\nsecond', { metadata: { cellId: 'B' } });
     assert.deepEqual(ctx(a), []);
@@ -127,29 +171,60 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     const count = img.reply.content.execution_count as number;
     const d = findData(img.outputs, 'image/png');
     assert.ok(d, 'image display');
-    assert.ok(img.outputs.some((o) => o.header.msg_type === 'update_display_data' && /decoded image in/.test(JSON.stringify(o.content))), 'decode progress display');
+    assert.ok(
+      img.outputs.some(
+        (o) => o.header.msg_type === 'update_display_data' && /decoded image in/.test(JSON.stringify(o.content)),
+      ),
+      'decode progress display',
+    );
     const gi = tokensOf(img);
     assert.deepEqual((spanOf(gi, 'image', 'generated') as { codes: number[] }).codes, MEDIA_IMAGE_GREYS);
-    const streamed = img.outputs.filter((o) => o.header.msg_type === 'update_display_data').map((o) => JSON.stringify(o.content));
-    assert.ok(streamed.some((c) => c.includes(`[image: ${MEDIA_IMAGE_GREYS.length} codes]`)), 'the streamed text names the span by its code count');
+    const streamed = img.outputs
+      .filter((o) => o.header.msg_type === 'update_display_data')
+      .map((o) => JSON.stringify(o.content));
+    assert.ok(
+      streamed.some((c) => c.includes(`[image: ${MEDIA_IMAGE_GREYS.length} codes]`)),
+      'the streamed text names the span by its code count',
+    );
     // The decoder's 32×32 PNG is shown enlarged 8× with nearest-neighbour: every model pixel is an exact 8×8 block.
-    const { data: px, info } = await sharp(Buffer.from(dataOf(d!)['image/png'] as string, 'base64')).raw().toBuffer({ resolveWithObject: true });
-    assert.equal(dataOf(d!)['text/plain'], `<image 32×32, shown ×8: 8 image tokens from span ${gi.spans.indexOf(spanOf(gi, 'image', 'generated')!)}>`);
+    const { data: px, info } = await sharp(Buffer.from(dataOf(d!)['image/png'] as string, 'base64'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    assert.equal(
+      dataOf(d!)['text/plain'],
+      `<image 32×32, shown ×8: 8 image tokens from span ${gi.spans.indexOf(spanOf(gi, 'image', 'generated')!)}>`,
+    );
     assert.deepEqual([info.width, info.height, info.channels], [256, 256, 3]);
-    for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) assert.equal(px[(y * 256 + x) * 3], px[((y & ~7) * 256 + (x & ~7)) * 3], `pixel ${x},${y} is inside its 8×8 block`);
+    for (let y = 0; y < 256; y++)
+      for (let x = 0; x < 256; x++)
+        assert.equal(
+          px[(y * 256 + x) * 3],
+          px[((y & ~7) * 256 + (x & ~7)) * 3],
+          `pixel ${x},${y} is inside its 8×8 block`,
+        );
     // The direct decoder paints cell k (4 × 2 grid of 8×16 model pixels) with code k.
     const cell = (c: number) => px[((Math.floor(c / 4) * 16 + 8) * 8 * info.width + ((c % 4) * 8 + 4) * 8) * 3];
-    assert.deepEqual(MEDIA_IMAGE_GREYS.map((_, c) => cell(c)), MEDIA_IMAGE_GREYS);
+    assert.deepEqual(
+      MEDIA_IMAGE_GREYS.map((_, c) => cell(c)),
+      MEDIA_IMAGE_GREYS,
+    );
 
     // out:N re-encodes the decoded image with the package's image encoder: the prompt holds the same grey codes.
     const cap = await k.execute(`%task caption\n![image](out:${count})`);
     assert.equal(cap.reply.content.status, 'ok', String(cap.reply.content.evalue));
     const promptCodes = (spanOf(tokensOf(cap), 'image', 'prompt') as { codes: number[] }).codes;
-    promptCodes.forEach((c, i) => assert.ok(Math.abs(c - MEDIA_IMAGE_GREYS[i]) <= 2, `cell ${i}: ${c} vs ${MEDIA_IMAGE_GREYS[i]}`));
+    promptCodes.forEach((c, i) =>
+      assert.ok(Math.abs(c - MEDIA_IMAGE_GREYS[i]) <= 2, `cell ${i}: ${c} vs ${MEDIA_IMAGE_GREYS[i]}`),
+    );
 
     const tts = await k.execute('%task tts\nsay hello world');
     assert.equal(tts.reply.content.status, 'ok', String(tts.reply.content.evalue));
-    assert.ok(tts.outputs.some((o) => o.header.msg_type === 'update_display_data' && /soundstorm/.test(JSON.stringify(o.content))), 'SoundStorm progress');
+    assert.ok(
+      tts.outputs.some(
+        (o) => o.header.msg_type === 'update_display_data' && /soundstorm/.test(JSON.stringify(o.content)),
+      ),
+      'SoundStorm progress',
+    );
     const a = findData(tts.outputs, MIME.audio)!;
     const data = dataOf(a);
     assert.match(String(data['text/html']), /^<audio controls/);
@@ -160,11 +235,18 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.deepEqual(payload.codes, MEDIA_SPEECH_CODES);
     assert.equal(payload.sampleRate, 16000);
     assert.equal(payload.durationSec, MEDIA_SPEECH_CODES.length / 50, '12 frames at 50 Hz');
-    assert.ok(payload.envelope!.length > 10 && payload.envelope!.some((x) => x > 0), 'a waveform envelope of real samples');
+    assert.ok(
+      payload.envelope!.length > 10 && payload.envelope!.some((x) => x > 0),
+      'a waveform envelope of real samples',
+    );
 
     const asr = await k.execute('%task asr\n![speech](hello.wav)');
     assert.equal(asr.reply.content.status, 'ok', String(asr.reply.content.evalue));
-    assert.equal((spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length, 50, '1 s of speech at 50 Hz');
+    assert.equal(
+      (spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length,
+      50,
+      '1 s of speech at 50 Hz',
+    );
     const dec = await k.execute('%decode speech <🗣️1><🗣️2><🗣️3>');
     const da = findData(dec.outputs, MIME.audio);
     assert.ok(da, 'decoded audio');
@@ -173,10 +255,24 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
 
   it('bad inputs give precise errors and the kernel survives', async () => {
     const cases: [string, RegExp][] = [
-      ['%task asr\n![speech](corrupt.wav)', /^line 2, col 1: cannot use corrupt.wav as speech: corrupt\.wav has no data chunk/],
-      ['%task asr\n![speech](missing.wav)', new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'missing.wav'))} \\(relative to the notebook folder ${esc(media)}\\)$`)],
-      [`%task asr\n![speech](${join(media, 'gone.wav')})`, new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'gone.wav'))}$`)],
-      ['%voice nowhere/v.wav\n%task tts\nhi', new RegExp(`^line 1, col 8: voice file not found: ${esc(join(media, 'nowhere', 'v.wav'))} \\(relative`)],
+      [
+        '%task asr\n![speech](corrupt.wav)',
+        /^line 2, col 1: cannot use corrupt.wav as speech: corrupt\.wav has no data chunk/,
+      ],
+      [
+        '%task asr\n![speech](missing.wav)',
+        new RegExp(
+          `^line 2, col 1: file not found: ${esc(join(media, 'missing.wav'))} \\(relative to the notebook folder ${esc(media)}\\)$`,
+        ),
+      ],
+      [
+        `%task asr\n![speech](${join(media, 'gone.wav')})`,
+        new RegExp(`^line 2, col 1: file not found: ${esc(join(media, 'gone.wav'))}$`),
+      ],
+      [
+        '%voice nowhere/v.wav\n%task tts\nhi',
+        new RegExp(`^line 1, col 8: voice file not found: ${esc(join(media, 'nowhere', 'v.wav'))} \\(relative`),
+      ],
       ['%temprature 0.3\nhi', /line 1, col 1: unknown magic %temprature \(did you mean %temperature\?\)/],
       ['%top_k x\nhi', /line 1, col 8: "x" is not a number/],
       ['%decode image <👀1>', /exactly 8/],
@@ -197,23 +293,45 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
   it('warnings are visible: trimmed input, truncated music span, dropped %decode frame (stderr + metadata)', async () => {
     const asr = await k.execute('%task asr\n![speech](long.wav)');
     assert.equal(asr.reply.content.status, 'ok');
-    assert.match(stderrOf(asr.outputs), /^warning: line 2, col 1: speech input long\.wav is 5\.000 s long; kept the first 4\.000 s \(the model package's limit\)$/m);
+    assert.match(
+      stderrOf(asr.outputs),
+      /^warning: line 2, col 1: speech input long\.wav is 5\.000 s long; kept the first 4\.000 s \(the model package's limit\)$/m,
+    );
     const res = asr.outputs.at(-1)!.content as { metadata: { anygpt: { warnings?: string[] } } };
     assert.match(res.metadata.anygpt.warnings![0], /kept the first 4\.000 s/);
-    assert.equal((spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length, 200, 'the first 4 s at 50 Hz');
+    assert.equal(
+      (spanOf(tokensOf(asr), 'speech', 'prompt') as { codes: number[] }).codes.length,
+      200,
+      'the first 4 s at 50 Hz',
+    );
 
     // %task t2m ends the prompt with <somu> (forced output), so the 11 new tokens are all codes:
     // 2 whole frames of 4 codebooks + 3 stray tokens.
     const t2m = await k.execute('%task t2m\n%max_new_tokens 11\nmusic: a drum loop');
     assert.equal(t2m.reply.content.status, 'ok');
-    assert.match(stderrOf(t2m.outputs), /warning: the music span is truncated \(11 tokens, 2 whole frame\(s\)\): generation hit max_new_tokens inside it; raise %max_new_tokens; decoded the 8 code\(s\) present/);
+    assert.match(
+      stderrOf(t2m.outputs),
+      /warning: the music span is truncated \(11 tokens, 2 whole frame\(s\)\): generation hit max_new_tokens inside it; raise %max_new_tokens; decoded the 8 code\(s\) present/,
+    );
     const music = findData(t2m.outputs, MIME.audio);
     assert.ok(music, 'the truncated span still plays');
-    assert.deepEqual((dataOf(music!)[MIME.audio] as AudioOutput).codes, [[1, 2], [1, 2], [1, 2], [1, 2]], 'the 2 whole frames the fixture generated');
+    assert.deepEqual(
+      (dataOf(music!)[MIME.audio] as AudioOutput).codes,
+      [
+        [1, 2],
+        [1, 2],
+        [1, 2],
+        [1, 2],
+      ],
+      'the 2 whole frames the fixture generated',
+    );
 
     // An image has a fixed length: the engine finishes it past %max_new_tokens (so it decodes) and says so.
     const img = await k.execute('%task t2i\n%max_new_tokens 5\nimg of a cat');
-    assert.match(stderrOf(img.outputs), /warning: generated 4 token\(s\) past max_new_tokens \(5\) to finish the image span/);
+    assert.match(
+      stderrOf(img.outputs),
+      /warning: generated 4 token\(s\) past max_new_tokens \(5\) to finish the image span/,
+    );
     assert.ok(findData(img.outputs, 'image/png'), 'the finished image is shown');
     // Without constraints nothing is forced: a cut image is skipped with a warning.
     const raw = await k.execute('%task t2i\n%constrain off\n%max_new_tokens 5\nimg of a cat');
@@ -222,7 +340,10 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
 
     const dec = await k.execute('%decode music 1 2051 4101 6151 9');
     assert.equal(dec.reply.content.status, 'ok');
-    assert.match(stderrOf(dec.outputs), /warning: the music tokens are 5, not a multiple of 4 codebooks; dropped the incomplete last frame \(1 token\)/);
+    assert.match(
+      stderrOf(dec.outputs),
+      /warning: the music tokens are 5, not a multiple of 4 codebooks; dropped the incomplete last frame \(1 token\)/,
+    );
   });
 
   it('drops (and logs) messages with a bad signature', async () => {
@@ -253,7 +374,12 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     const shown = String((i2.reply.content as { data: Record<string, string> }).data['text/plain']);
     const raw = tokensOf(await k.execute('%tokens\n%raw\nhello world'));
     const pieces = raw.tokens.filter((t) => t.piece !== '<s>');
-    assert.ok(shown.startsWith(`${pieces.length} tokens (fixture-media):\n${pieces.map((t) => `${JSON.stringify(t.piece)}=${t.id}`).join(' ')}`), shown);
+    assert.ok(
+      shown.startsWith(
+        `${pieces.length} tokens (fixture-media):\n${pieces.map((t) => `${JSON.stringify(t.piece)}=${t.id}`).join(' ')}`,
+      ),
+      shown,
+    );
     const ic = async (code: string) => (await k.request('shell', 'is_complete_request', { code })).reply.content.status;
     assert.equal(await ic('hello'), 'complete');
     assert.equal(await ic('%task t2i'), 'incomplete');
@@ -267,7 +393,8 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
 
   it('memory stays flat over 200 executions', async function () {
     const run = async (n: number) => {
-      for (let i = 0; i < n; i++) await k.execute(`%max_new_tokens 4\n%seed ${i}\nmessage ${i % 7}`, { metadata: { cellId: `m${i % 5}` } });
+      for (let i = 0; i < n; i++)
+        await k.execute(`%max_new_tokens 4\n%seed ${i}\nmessage ${i % 7}`, { metadata: { cellId: `m${i % 5}` } });
     };
     await k.execute('%config seed=1');
     await run(40); // warm up
@@ -306,7 +433,10 @@ describe('jupyter kernel over the real engine: interrupts (long-generating LLaMA
     await k.request('control', 'interrupt_request', {});
     const r = await exec;
     assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
-    assert.match(String(r.reply.content.evalue), /partial output is kept above; this turn was NOT added to the conversation: later cells see 1 turn\. Re-run the cell to add it/);
+    assert.match(
+      String(r.reply.content.evalue),
+      /partial output is kept above; this turn was NOT added to the conversation: later cells see 1 turn\. Re-run the cell to add it/,
+    );
     const h = await k.execute('%history');
     const text = (h.outputs.find((o) => o.header.msg_type === 'stream')!.content as { text: string }).text;
     assert.equal((text.match(/user:/g) ?? []).length, 1, text);
@@ -336,7 +466,9 @@ describe('jupyter kernel over the real engine: interrupts (long-generating LLaMA
       assert.ok(ms < 100, `execution ended ${ms.toFixed(1)} ms after the interrupt`);
       assert.equal(r.reply.content.status, 'error');
       assert.equal(r.reply.content.ename, 'KeyboardInterrupt');
-      const partial = r.outputs.find((o) => o.header.msg_type === 'display_data' && MIME.tokens in (o.content as { data: object }).data);
+      const partial = r.outputs.find(
+        (o) => o.header.msg_type === 'display_data' && MIME.tokens in (o.content as { data: object }).data,
+      );
       assert.ok(partial, 'partial tokens kept');
       const g = (partial!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens];
       assert.equal(g.stopReason, 'aborted');

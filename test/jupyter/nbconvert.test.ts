@@ -13,10 +13,21 @@ import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { AudioOutput, OutputMetadata, TokensOutput } from '../../common/outputs';
 import sharp from 'sharp';
-import { cleanupFixtures, ensureKernelBuilt, haveNano, jupyterSandboxEnv, KERNEL_JS, MEDIA_SPEECH_CODES, mediaFixture, NANO, ROOT } from './helpers';
+import {
+  cleanupFixtures,
+  ensureKernelBuilt,
+  haveNano,
+  jupyterSandboxEnv,
+  KERNEL_JS,
+  MEDIA_SPEECH_CODES,
+  mediaFixture,
+  NANO,
+  ROOT,
+} from './helpers';
 
 const PY = '/usr/bin/python3';
-const haveNbconvert = existsSync(PY) && spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--version'], { stdio: 'ignore' }).status === 0;
+const haveNbconvert =
+  existsSync(PY) && spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--version'], { stdio: 'ignore' }).status === 0;
 const SAMPLES = join(ROOT, 'samples');
 
 interface Output {
@@ -44,17 +55,30 @@ describe('nbconvert executes the samples through the installed kernelspec', func
 
   before(function () {
     if (!haveNbconvert) this.skip();
-    if (!existsSync(join(SAMPLES, 'media', 'voice.wav'))) execFileSync(process.execPath, ['--import', 'tsx', join(SAMPLES, 'make-samples.ts')], { stdio: 'pipe' });
+    if (!existsSync(join(SAMPLES, 'media', 'voice.wav')))
+      execFileSync(process.execPath, ['--import', 'tsx', join(SAMPLES, 'make-samples.ts')], { stdio: 'pipe' });
     ensureKernelBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'anygpt-nbconvert-'));
     const prefix = join(tmp, 'prefix');
-    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-media', '--model', mediaFixture()], { stdio: 'pipe' });
-    if (haveNano()) execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-nano', '--model', NANO], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-media', '--model', mediaFixture()],
+      { stdio: 'pipe' },
+    );
+    if (haveNano())
+      execFileSync(
+        process.execPath,
+        [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-nbc-nano', '--model', NANO],
+        { stdio: 'pipe' },
+      );
     work = join(tmp, 'nb');
     cpSync(SAMPLES, work, { recursive: true, filter: (p) => !p.endsWith('.ts') });
     // The samples' own prompts get "hi there" from the fixture's LLM; these copies add its trigger words so the
     // tts and t2i cells generate speech and image spans (magics, %voice and media paths stay the samples').
-    for (const [name, word] of [['tts', 'say'], ['t2i', 'img']] as const) {
+    for (const [name, word] of [
+      ['tts', 'say'],
+      ['t2i', 'img'],
+    ] as const) {
       const nb = JSON.parse(readFileSync(join(work, `${name}.ipynb`), 'utf8')) as Nb;
       for (const c of codeCells(nb)) c.source = src(c.source).replace(/\n([^%\n][^\n]*)$/, `\n${word}: $1`);
       writeFileSync(join(work, `${name}-fixture.ipynb`), JSON.stringify(nb, null, 1));
@@ -70,7 +94,19 @@ describe('nbconvert executes the samples through the installed kernelspec', func
   const execute = (name: string, kernel: string, tag: string): Nb => {
     const r = spawnSync(
       PY,
-      ['-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.kernel_name=${kernel}`, '--ExecutePreprocessor.timeout=240', '--output', `${name}.${tag}`, join(work, `${name}.ipynb`)],
+      [
+        '-m',
+        'jupyter',
+        'nbconvert',
+        '--to',
+        'notebook',
+        '--execute',
+        `--ExecutePreprocessor.kernel_name=${kernel}`,
+        '--ExecutePreprocessor.timeout=240',
+        '--output',
+        `${name}.${tag}`,
+        join(work, `${name}.ipynb`),
+      ],
       { env, cwd: work, encoding: 'utf8', timeout: 280000 },
     );
     assert.equal(r.status, 0, `nbconvert ${name} (${kernel}) failed:\n${r.stdout}\n${r.stderr}`);
@@ -78,7 +114,11 @@ describe('nbconvert executes the samples through the installed kernelspec', func
   };
 
   const validate = (file: string) => {
-    const r = spawnSync(PY, ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print("valid")', file], { env, encoding: 'utf8' });
+    const r = spawnSync(
+      PY,
+      ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print("valid")', file],
+      { env, encoding: 'utf8' },
+    );
     assert.equal(r.stdout.trim(), 'valid', r.stderr);
   };
 
@@ -108,12 +148,21 @@ describe('nbconvert executes the samples through the installed kernelspec', func
       assert.match(src(audio.data!['text/html'] as string), /^<audio controls/);
       assert.match(src(audio.data!['text/plain'] as string), /^<speech 0\.24 s, 16000 Hz: /);
       // One streamed-text display per cell (update_display_data folded in by nbclient).
-      assert.equal(c.outputs!.filter((o) => o.output_type === 'display_data' && Object.keys(o.data!).join() === 'text/plain' && !/^loading model|^loaded /.test(src(o.data!['text/plain'] as string))).length, 1);
+      assert.equal(
+        c.outputs!.filter(
+          (o) =>
+            o.output_type === 'display_data' &&
+            Object.keys(o.data!).join() === 'text/plain' &&
+            !/^loading model|^loaded /.test(src(o.data!['text/plain'] as string)),
+        ).length,
+        1,
+      );
     }
     // %voice was applied: both cells decode the same semantic codes, but the second one's acoustic stage
     // (SoundStorm) is prompted with the sample's voice, so its waveform differs.
     assert.match(src(c2.source), /%voice media\/other-voice\.wav/);
-    const wavOf = (c: typeof c1) => (c.outputs!.find((o) => o.data && MIME.audio in o.data)!.data![MIME.audio] as AudioOutput).wav;
+    const wavOf = (c: typeof c1) =>
+      (c.outputs!.find((o) => o.data && MIME.audio in o.data)!.data![MIME.audio] as AudioOutput).wav;
     assert.notEqual(wavOf(c1), wavOf(c2));
 
     const t2i = execute('t2i-fixture', 'anygpt-nbc-media', 'run');
@@ -127,19 +176,29 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     for (const name of ['asr', 'caption', 'chat', 'm2t', 't2i', 't2m', 'tts']) {
       const nb = execute(name, 'anygpt-nbc-media', 'media');
       for (const c of codeCells(nb)) {
-        assert.ok(!c.outputs!.some((o) => o.output_type === 'error'), `${name}: ${JSON.stringify(c.outputs!.filter((o) => o.output_type === 'error'))}`);
+        assert.ok(
+          !c.outputs!.some((o) => o.output_type === 'error'),
+          `${name}: ${JSON.stringify(c.outputs!.filter((o) => o.output_type === 'error'))}`,
+        );
       }
     }
   });
 
   it('--to html renders audio outputs as an <audio> element and images as <img>', () => {
     const html = (name: string) => {
-      const r = spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output', `${name}.run`, join(work, `${name}.run.ipynb`)], { env, cwd: work, encoding: 'utf8', timeout: 120000 });
+      const r = spawnSync(
+        PY,
+        ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--output', `${name}.run`, join(work, `${name}.run.ipynb`)],
+        { env, cwd: work, encoding: 'utf8', timeout: 120000 },
+      );
       assert.equal(r.status, 0, r.stderr);
       return readFileSync(join(work, `${name}.run.html`), 'utf8');
     };
     const tts = html('tts-fixture');
-    const audios = tts.match(/<audio controls[^>]*>\s*<source src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ?? tts.match(/<audio controls[^>]*src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ?? [];
+    const audios =
+      tts.match(/<audio controls[^>]*>\s*<source src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ??
+      tts.match(/<audio controls[^>]*src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ??
+      [];
     assert.equal(audios.length, 2, 'one playable <audio> per tts cell');
     assert.match(html('t2i-fixture'), /<img src="data:image\/png;base64,/);
   });
@@ -149,7 +208,10 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     for (const name of ['asr', 'caption', 'chat', 'm2t', 't2i', 't2m', 'tts']) {
       const nb = execute(name, 'anygpt-nbc-nano', 'nano');
       for (const c of codeCells(nb)) {
-        assert.ok(!c.outputs!.some((o) => o.output_type === 'error'), `${name}: ${JSON.stringify(c.outputs!.filter((o) => o.output_type === 'error'))}`);
+        assert.ok(
+          !c.outputs!.some((o) => o.output_type === 'error'),
+          `${name}: ${JSON.stringify(c.outputs!.filter((o) => o.output_type === 'error'))}`,
+        );
         const res = c.outputs!.find((o) => o.output_type === 'execute_result');
         if (res) assert.equal((res.data![MIME.tokens] as TokensOutput).model.name, 'anygpt-nano');
       }

@@ -9,10 +9,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupFixtures, ensureKernelBuilt, jupyterSandboxEnv, KERNEL_JS, longFixture, mediaFixture, ROOT } from './helpers';
+import {
+  cleanupFixtures,
+  ensureKernelBuilt,
+  jupyterSandboxEnv,
+  KERNEL_JS,
+  longFixture,
+  mediaFixture,
+  ROOT,
+} from './helpers';
 
 const PY = '/usr/bin/python3';
-const havePython = existsSync(PY) && spawnSync(PY, ['-c', 'import jupyter_client, nbclient, jupyter_kernel_test'], { stdio: 'ignore' }).status === 0;
+const havePython =
+  existsSync(PY) &&
+  spawnSync(PY, ['-c', 'import jupyter_client, nbclient, jupyter_kernel_test'], { stdio: 'ignore' }).status === 0;
 
 describe('jupyter kernel with real Python clients', function () {
   this.timeout(300000);
@@ -24,19 +34,46 @@ describe('jupyter kernel with real Python clients', function () {
     ensureKernelBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'anygpt-jupyter-'));
     const prefix = join(tmp, 'prefix');
-    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test', '--model', mediaFixture()], { stdio: 'pipe' });
-    execFileSync(process.execPath, [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test-long', '--model', longFixture(), '--ep', 'cpu', '--threads', '1'], { stdio: 'pipe' });
-    env = jupyterSandboxEnv(tmp, prefix, { ANYGPT_TEST_KERNEL: 'anygpt-test', ANYGPT_TEST_LONG_KERNEL: 'anygpt-test-long' });
+    execFileSync(
+      process.execPath,
+      [KERNEL_JS, 'install', '--prefix', prefix, '--name', 'anygpt-test', '--model', mediaFixture()],
+      { stdio: 'pipe' },
+    );
+    execFileSync(
+      process.execPath,
+      [
+        KERNEL_JS,
+        'install',
+        '--prefix',
+        prefix,
+        '--name',
+        'anygpt-test-long',
+        '--model',
+        longFixture(),
+        '--ep',
+        'cpu',
+        '--threads',
+        '1',
+      ],
+      { stdio: 'pipe' },
+    );
+    env = jupyterSandboxEnv(tmp, prefix, {
+      ANYGPT_TEST_KERNEL: 'anygpt-test',
+      ANYGPT_TEST_LONG_KERNEL: 'anygpt-test-long',
+    });
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     cleanupFixtures();
   });
 
-  const py = (args: string[]) => spawnSync(PY, args, { env, cwd: join(ROOT, 'test', 'jupyter'), encoding: 'utf8', timeout: 240000 });
+  const py = (args: string[]) =>
+    spawnSync(PY, args, { env, cwd: join(ROOT, 'test', 'jupyter'), encoding: 'utf8', timeout: 240000 });
 
   it('kernelspec: absolute node + dist/kernel.js, signal interrupts, listed by jupyter kernelspec list', () => {
-    const spec = JSON.parse(readFileSync(join(tmp, 'prefix', 'share', 'jupyter', 'kernels', 'anygpt-test', 'kernel.json'), 'utf8'));
+    const spec = JSON.parse(
+      readFileSync(join(tmp, 'prefix', 'share', 'jupyter', 'kernels', 'anygpt-test', 'kernel.json'), 'utf8'),
+    );
     assert.equal(spec.argv[0], process.execPath);
     assert.equal(spec.argv[1], KERNEL_JS);
     assert.equal(spec.language, 'anygpt');
@@ -48,10 +85,16 @@ describe('jupyter kernel with real Python clients', function () {
     // The model package travels in the spec's env (ANYGPT_MODEL), resolved to an absolute path.
     assert.ok(existsSync(join(spec.env.ANYGPT_MODEL, 'anygpt.json')), JSON.stringify(spec.env));
     // --ep / --threads are recorded for the kernel to read at start (the long kernel runs with them below).
-    const long = JSON.parse(readFileSync(join(tmp, 'prefix', 'share', 'jupyter', 'kernels', 'anygpt-test-long', 'kernel.json'), 'utf8'));
+    const long = JSON.parse(
+      readFileSync(join(tmp, 'prefix', 'share', 'jupyter', 'kernels', 'anygpt-test-long', 'kernel.json'), 'utf8'),
+    );
     assert.equal(long.env.ANYGPT_EP, 'cpu');
     assert.equal(long.env.ANYGPT_THREADS, '1');
-    const bad = spawnSync(process.execPath, [KERNEL_JS, 'install', '--prefix', join(tmp, 'prefix'), '--name', 'anygpt-bad', '--ep', 'tpu'], { encoding: 'utf8' });
+    const bad = spawnSync(
+      process.execPath,
+      [KERNEL_JS, 'install', '--prefix', join(tmp, 'prefix'), '--name', 'anygpt-bad', '--ep', 'tpu'],
+      { encoding: 'utf8' },
+    );
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /--ep tpu: expected auto, cpu or cuda/);
   });

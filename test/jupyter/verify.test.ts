@@ -8,7 +8,14 @@ import { readNotebook, writeNotebook, type Notebook } from '../../kernel/jupyter
 import { runVerify, verify } from '../../kernel/jupyter/verify';
 import { cleanupFixtures, ensureKernelBuilt, mediaFixture } from './helpers';
 
-const cell = (src: string, tags: string[] = []) => ({ id: Math.random().toString(36).slice(2), cell_type: 'code' as const, source: src, metadata: { tags }, outputs: [], execution_count: null });
+const cell = (src: string, tags: string[] = []) => ({
+  id: Math.random().toString(36).slice(2),
+  cell_type: 'code' as const,
+  source: src,
+  metadata: { tags },
+  outputs: [],
+  execution_count: null,
+});
 
 describe('anygpt verify', function () {
   this.timeout(120000);
@@ -26,7 +33,12 @@ describe('anygpt verify', function () {
       nbformat: 4,
       nbformat_minor: 5,
       metadata: {},
-      cells: [cell('%temperature 10\n%max_new_tokens 12\nHello!'), cell('%task t2i\nimg of a blue circle'), cell('%max_new_tokens 4\nnot compared', ['anygpt-verify-skip']), cell('%nope', ['anygpt-verify-error'])],
+      cells: [
+        cell('%temperature 10\n%max_new_tokens 12\nHello!'),
+        cell('%task t2i\nimg of a blue circle'),
+        cell('%max_new_tokens 4\nnot compared', ['anygpt-verify-skip']),
+        cell('%nope', ['anygpt-verify-error']),
+      ],
     };
     writeNotebook(nbPath, nb);
     // First run with --update records the outputs.
@@ -45,8 +57,14 @@ describe('anygpt verify', function () {
     const g = (recorded[0]!.data as Record<string, TokensOutput>)[MIME.tokens];
     assert.equal(g.model.name, 'fixture-media');
     assert.equal(g.tokens.length - g.promptLength, 12, 'twelve sampled tokens were compared');
-    assert.ok(readNotebook(nbPath).cells[1].outputs!.some((o) => 'image/png' in ((o.data as object) ?? {})), 'the t2i cell recorded an image');
-    assert.deepEqual(r.verdicts.map((v) => v.status), ['same', 'same', 'skipped', 'lax-ok']);
+    assert.ok(
+      readNotebook(nbPath).cells[1].outputs!.some((o) => 'image/png' in ((o.data as object) ?? {})),
+      'the t2i cell recorded an image',
+    );
+    assert.deepEqual(
+      r.verdicts.map((v) => v.status),
+      ['same', 'same', 'skipped', 'lax-ok'],
+    );
     assert.ok(existsSync(join(dir, 'chat.verified.ipynb')));
   });
 
@@ -64,7 +82,10 @@ describe('anygpt verify', function () {
     assert.equal(d.position, pos);
     assert.equal(d.got!.piece, '▁changed');
     assert.equal(d.generated, true);
-    assert.match(readFileSync(r.reportPath, 'utf8'), new RegExp(`cell 0: differs at token ${pos} \\(generated\\): expected \\d+ ".*", got 999 "▁changed"`));
+    assert.match(
+      readFileSync(r.reportPath, 'utf8'),
+      new RegExp(`cell 0: differs at token ${pos} \\(generated\\): expected \\d+ ".*", got 999 "▁changed"`),
+    );
     assert.equal(await runVerify([nbPath, '--against', other]), 1);
     assert.equal(await runVerify([]), 2);
   });

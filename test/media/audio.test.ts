@@ -9,10 +9,18 @@ describe('audio renderer (Chromium)', function () {
   this.timeout(60000);
   let browser: Browser;
   let page: Page;
-  before(async () => { browser = await launch(); });
-  after(async () => { await browser?.close(); });
-  beforeEach(async () => { page = await openPage(browser); });
-  afterEach(async () => { await page?.close(); });
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    page = await openPage(browser);
+  });
+  afterEach(async () => {
+    await page?.close();
+  });
 
   const q = (id: string, sel: string) => shadowTexts(page, id, sel);
 
@@ -22,14 +30,18 @@ describe('audio renderer (Chromium)', function () {
     const id = await mount(page, 'audio', makeAudio(gen, 'speech'), 'aud');
     const labels = await q(id, '.labels span');
     assert.deepEqual(labels, ['waveform', 'tokens 50 Hz', 'spectrogram']);
-    const sizes = await page.evaluate(() => [...document.getElementById('aud')!.shadowRoot!.querySelectorAll('canvas')].map((c) => [c.width, c.height]));
+    const sizes = await page.evaluate(() =>
+      [...document.getElementById('aud')!.shadowRoot!.querySelectorAll('canvas')].map((c) => [c.width, c.height]),
+    );
     assert.equal(sizes.length, 3);
     for (const [w, h] of sizes) assert.ok(w > 100 && h > 10, `canvas ${w}x${h}`);
     // the waveform canvas is not blank
     const ink = await page.evaluate(() => {
       const c = document.getElementById('aud')!.shadowRoot!.querySelector('canvas.wave') as HTMLCanvasElement;
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
     });
     assert.ok(ink > 1000, `waveform has ${ink} painted pixels`);
     assert.deepEqual(await q(id, '.play'), ['\u25b6 Play']);
@@ -68,7 +80,10 @@ describe('audio renderer (Chromium)', function () {
     const id = await mount(page, 'audio', makeAudio(gen, 'music'));
     assert.ok((await q(id, '.labels span')).includes('codebook \u00d7 frame'));
     assert.ok((await q(id, '.fact')).some((f) => f.includes('\u00d7 4 codebooks')));
-    const href = await page.evaluate((id) => document.getElementById(id)!.shadowRoot!.querySelector('a.btn')!.getAttribute('download'), id);
+    const href = await page.evaluate(
+      (id) => document.getElementById(id)!.shadowRoot!.querySelector('a.btn')!.getAttribute('download'),
+      id,
+    );
     assert.equal(href, 'music.wav');
     await page.screenshot({ path: shotPath('audio-music') });
   });

@@ -14,25 +14,55 @@ export const SHOTS = join(process.cwd(), 'test-output', 'renderers');
 
 const THEMES = {
   dark: {
-    '--vscode-editor-background': '#1f1f1f', '--vscode-editor-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d',
-    '--vscode-panel-border': '#2b2b2b', '--vscode-charts-blue': '#3794ff', '--vscode-charts-purple': '#b180d7',
-    '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#89d185', '--vscode-focusBorder': '#0078d4',
-    '--vscode-button-background': '#0078d4', '--vscode-button-foreground': '#ffffff', '--vscode-button-hoverBackground': '#026ec1',
-    '--vscode-button-secondaryBackground': '#313131', '--vscode-button-secondaryForeground': '#cccccc', '--vscode-button-secondaryHoverBackground': '#3c3c3c',
-    '--vscode-input-background': '#313131', '--vscode-input-foreground': '#cccccc', '--vscode-input-border': '#3c3c3c',
-    '--vscode-dropdown-background': '#313131', '--vscode-dropdown-foreground': '#cccccc', '--vscode-dropdown-border': '#3c3c3c',
-    '--vscode-editorHoverWidget-background': '#202020', '--vscode-editorHoverWidget-border': '#454545', '--vscode-widget-shadow': 'rgba(0,0,0,.36)',
-    '--vscode-editor-findMatchHighlightBackground': 'rgba(234,92,0,.33)', '--vscode-editorCursor-foreground': '#aeafad',
-    '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif', '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
+    '--vscode-editor-background': '#1f1f1f',
+    '--vscode-editor-foreground': '#cccccc',
+    '--vscode-descriptionForeground': '#9d9d9d',
+    '--vscode-panel-border': '#2b2b2b',
+    '--vscode-charts-blue': '#3794ff',
+    '--vscode-charts-purple': '#b180d7',
+    '--vscode-charts-orange': '#d18616',
+    '--vscode-charts-green': '#89d185',
+    '--vscode-focusBorder': '#0078d4',
+    '--vscode-button-background': '#0078d4',
+    '--vscode-button-foreground': '#ffffff',
+    '--vscode-button-hoverBackground': '#026ec1',
+    '--vscode-button-secondaryBackground': '#313131',
+    '--vscode-button-secondaryForeground': '#cccccc',
+    '--vscode-button-secondaryHoverBackground': '#3c3c3c',
+    '--vscode-input-background': '#313131',
+    '--vscode-input-foreground': '#cccccc',
+    '--vscode-input-border': '#3c3c3c',
+    '--vscode-dropdown-background': '#313131',
+    '--vscode-dropdown-foreground': '#cccccc',
+    '--vscode-dropdown-border': '#3c3c3c',
+    '--vscode-editorHoverWidget-background': '#202020',
+    '--vscode-editorHoverWidget-border': '#454545',
+    '--vscode-widget-shadow': 'rgba(0,0,0,.36)',
+    '--vscode-editor-findMatchHighlightBackground': 'rgba(234,92,0,.33)',
+    '--vscode-editorCursor-foreground': '#aeafad',
+    '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif',
+    '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
   },
   light: {
-    '--vscode-editor-background': '#ffffff', '--vscode-editor-foreground': '#3b3b3b', '--vscode-descriptionForeground': '#717171',
-    '--vscode-panel-border': '#e5e5e5', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-purple': '#652d90',
-    '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#388a34', '--vscode-focusBorder': '#005fb8',
-    '--vscode-button-background': '#005fb8', '--vscode-button-foreground': '#ffffff', '--vscode-button-secondaryBackground': '#e5e5e5',
-    '--vscode-button-secondaryForeground': '#3b3b3b', '--vscode-input-background': '#ffffff', '--vscode-input-border': '#cecece',
-    '--vscode-editorHoverWidget-background': '#f8f8f8', '--vscode-editorHoverWidget-border': '#c8c8c8',
-    '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif', '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
+    '--vscode-editor-background': '#ffffff',
+    '--vscode-editor-foreground': '#3b3b3b',
+    '--vscode-descriptionForeground': '#717171',
+    '--vscode-panel-border': '#e5e5e5',
+    '--vscode-charts-blue': '#1a85ff',
+    '--vscode-charts-purple': '#652d90',
+    '--vscode-charts-orange': '#d18616',
+    '--vscode-charts-green': '#388a34',
+    '--vscode-focusBorder': '#005fb8',
+    '--vscode-button-background': '#005fb8',
+    '--vscode-button-foreground': '#ffffff',
+    '--vscode-button-secondaryBackground': '#e5e5e5',
+    '--vscode-button-secondaryForeground': '#3b3b3b',
+    '--vscode-input-background': '#ffffff',
+    '--vscode-input-border': '#cecece',
+    '--vscode-editorHoverWidget-background': '#f8f8f8',
+    '--vscode-editorHoverWidget-border': '#c8c8c8',
+    '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif',
+    '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
   },
 } as const;
 
@@ -42,7 +72,15 @@ function bundle(): Promise<Record<string, string>> {
   bundles ??= (async () => {
     const out: Record<string, string> = {};
     for (const name of ['tokens', 'audio']) {
-      const r = await build({ entryPoints: [`media/${name}/index.ts`], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
+      const r = await build({
+        entryPoints: [`media/${name}/index.ts`],
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2022',
+        write: false,
+        logLevel: 'silent',
+      });
       out[`/${name}.js`] = r.outputFiles[0].text;
     }
     return out;
@@ -54,14 +92,24 @@ export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
 }
 
 export async function openPage(browser: Browser, theme: keyof typeof THEMES = 'dark', width = 980): Promise<Page> {
   const files = await bundle();
   const page = await browser.newPage({ viewport: { width, height: 760 } });
-  const vars = Object.entries(THEMES[theme]).map(([k, v]) => `${k}: ${v};`).join(' ');
+  const vars = Object.entries(THEMES[theme])
+    .map(([k, v]) => `${k}: ${v};`)
+    .join(' ');
   const html = `<!doctype html><html><head><meta charset="utf-8"><style>
     body { margin: 0; padding: 16px 24px; background: var(--vscode-editor-background); color: var(--vscode-editor-foreground); ${vars} }
     .cell_container { margin-bottom: 14px; }
@@ -79,18 +127,40 @@ export async function openPage(browser: Browser, theme: keyof typeof THEMES = 'd
 }
 
 /** Mount one output item with the renderer `name`; returns the element's id. */
-export async function mount(page: Page, name: 'tokens' | 'audio', data: unknown, id = `out-${Math.random().toString(36).slice(2)}`): Promise<string> {
-  await page.evaluate(async ({ name, data, id, origin }) => {
-    const mod = await import(`${origin}/${name}.js`);
-    const w = window as unknown as { __ctx?: Record<string, unknown> };
-    const api = mod.activate(w.__ctx ?? { workspace: { isTrusted: true }, getState: () => undefined, setState: () => undefined });
-    const host = document.createElement('div');
-    host.id = id;
-    host.className = 'output';
-    document.getElementById('cell-1')!.appendChild(host);
-    const json = JSON.stringify(data);
-    await api.renderOutputItem({ id, mime: name, metadata: {}, json: () => JSON.parse(json), text: () => json, data: () => new TextEncoder().encode(json), blob: () => new Blob([json]) }, host, new AbortController().signal);
-  }, { name, data, id, origin: ORIGIN });
+export async function mount(
+  page: Page,
+  name: 'tokens' | 'audio',
+  data: unknown,
+  id = `out-${Math.random().toString(36).slice(2)}`,
+): Promise<string> {
+  await page.evaluate(
+    async ({ name, data, id, origin }) => {
+      const mod = await import(`${origin}/${name}.js`);
+      const w = window as unknown as { __ctx?: Record<string, unknown> };
+      const api = mod.activate(
+        w.__ctx ?? { workspace: { isTrusted: true }, getState: () => undefined, setState: () => undefined },
+      );
+      const host = document.createElement('div');
+      host.id = id;
+      host.className = 'output';
+      document.getElementById('cell-1')!.appendChild(host);
+      const json = JSON.stringify(data);
+      await api.renderOutputItem(
+        {
+          id,
+          mime: name,
+          metadata: {},
+          json: () => JSON.parse(json),
+          text: () => json,
+          data: () => new TextEncoder().encode(json),
+          blob: () => new Blob([json]),
+        },
+        host,
+        new AbortController().signal,
+      );
+    },
+    { name, data, id, origin: ORIGIN },
+  );
   return id;
 }
 
@@ -102,5 +172,9 @@ export function shotPath(name: string): string {
 
 /** Text of every element matching `sel` inside the shadow root of the output element `id`. */
 export function shadowTexts(page: Page, id: string, sel: string): Promise<string[]> {
-  return page.evaluate(({ id, sel }) => [...document.getElementById(id)!.shadowRoot!.querySelectorAll(sel)].map((n) => n.textContent ?? ''), { id, sel });
+  return page.evaluate(
+    ({ id, sel }) =>
+      [...document.getElementById(id)!.shadowRoot!.querySelectorAll(sel)].map((n) => n.textContent ?? ''),
+    { id, sel },
+  );
 }

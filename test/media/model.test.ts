@@ -10,7 +10,10 @@ describe('token inspector model', () => {
   it('collapses each media span into one group and keeps tags outside it', () => {
     const gen = makeGeneration({ image: true, musicFrames: 10 });
     const groups = buildItems(gen).filter((i) => i.kind === 'group');
-    assert.deepEqual(groups.map((g) => g.kind === 'group' && g.label), ['image \u00b7 32 tokens', 'music \u00b7 40 tokens']);
+    assert.deepEqual(
+      groups.map((g) => g.kind === 'group' && g.label),
+      ['image \u00b7 32 tokens', 'music \u00b7 40 tokens'],
+    );
     const expanded = buildItems(gen, new Set(gen.spans.map((_, i) => i)));
     assert.equal(expanded.length, gen.tokens.length);
   });
@@ -42,7 +45,12 @@ describe('token inspector model', () => {
     const gen = makeGeneration({ textTokens: 0 });
     for (const t of gen.tokens) t.piece = t.piece.replace(/\u2581/g, '');
     const at = gen.tokens.length - 1;
-    gen.tokens.splice(at, 0, { ...gen.tokens[at], piece: 'play', span: 1 }, { ...gen.tokens[at], piece: '##ing', span: 1 });
+    gen.tokens.splice(
+      at,
+      0,
+      { ...gen.tokens[at], piece: 'play', span: 1 },
+      { ...gen.tokens[at], piece: '##ing', span: 1 },
+    );
     const texts = buildItems(gen).map((i) => i.kind === 'token' && i.text);
     assert.ok(texts.includes(' play') && texts.includes('ing'), String(texts));
     assert.ok(texts.includes('<eos>'), 'special tokens stay raw');
@@ -50,7 +58,11 @@ describe('token inspector model', () => {
 
   it('lays chips out in rows and finds visible rows', () => {
     const rows = layoutRows([50, 50, 50, 50, 200], 120, 4);
-    assert.deepEqual(rows, [{ start: 0, end: 2 }, { start: 2, end: 4 }, { start: 4, end: 5 }]);
+    assert.deepEqual(rows, [
+      { start: 0, end: 2 },
+      { start: 2, end: 4 },
+      { start: 4, end: 5 },
+    ]);
     assert.equal(rowOf(rows, 3), 1);
     assert.deepEqual(visibleRows(240, 100, 24, 1000, 2), [8, 17]);
   });

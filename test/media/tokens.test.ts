@@ -9,10 +9,18 @@ describe('token inspector (Chromium)', function () {
   this.timeout(60000);
   let browser: Browser;
   let page: Page;
-  before(async () => { browser = await launch(); });
-  after(async () => { await browser?.close(); });
-  beforeEach(async () => { page = await openPage(browser); });
-  afterEach(async () => { await page?.close(); });
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    page = await openPage(browser);
+  });
+  afterEach(async () => {
+    await page?.close();
+  });
 
   const q = (id: string, sel: string) => shadowTexts(page, id, sel);
 
@@ -20,7 +28,11 @@ describe('token inspector (Chromium)', function () {
     const gen = makeGeneration({ image: true, speechFrames: 120, textTokens: 30 });
     const id = await mount(page, 'tokens', gen);
     const counts = await q(id, '.count');
-    assert.deepEqual(counts, ['text ' + gen.tokens.filter((t) => t.modality === 'text').length, 'image 32', 'speech 120']);
+    assert.deepEqual(counts, [
+      'text ' + gen.tokens.filter((t) => t.modality === 'text').length,
+      'image 32',
+      'speech 120',
+    ]);
     const stats = (await q(id, '.stat')).join(' | ');
     assert.match(stats, /tok\/s/);
     assert.match(stats, /seed 1234/);
@@ -38,11 +50,16 @@ describe('token inspector (Chromium)', function () {
     const id = await mount(page, 'tokens', gen);
     const texts = await q(id, '.chip');
     assert.ok(texts.includes(evil), 'the piece is shown verbatim');
-    const imgs = await page.evaluate((id) => document.getElementById(id)!.shadowRoot!.querySelectorAll('img, script').length, id);
+    const imgs = await page.evaluate(
+      (id) => document.getElementById(id)!.shadowRoot!.querySelectorAll('img, script').length,
+      id,
+    );
     assert.equal(imgs, 0);
     // hover card escapes too
     await page.evaluate((id) => {
-      const chip = [...document.getElementById(id)!.shadowRoot!.querySelectorAll('.chip')].find((c) => c.textContent!.startsWith('<img'))!;
+      const chip = [...document.getElementById(id)!.shadowRoot!.querySelectorAll('.chip')].find((c) =>
+        c.textContent!.startsWith('<img'),
+      )!;
       chip.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
     }, id);
     assert.ok((await q(id, '.tip .piece')).some((t) => t.includes('<img')));
@@ -56,7 +73,8 @@ describe('token inspector (Chromium)', function () {
     const chip = page.locator(`#${id} .chip.gen`).first();
     await chip.hover();
     const dts = await q(id, '.tip dt');
-    for (const k of ['id', 'piece', 'position', 'modality', 'log p (raw)', 'log p (sampled)', 'entropy', 'step time']) assert.ok(dts.includes(k), `missing ${k}: ${dts}`);
+    for (const k of ['id', 'piece', 'position', 'modality', 'log p (raw)', 'log p (sampled)', 'entropy', 'step time'])
+      assert.ok(dts.includes(k), `missing ${k}: ${dts}`);
     assert.equal((await q(id, '.tip .alt')).length, 5);
     await page.screenshot({ path: shotPath('tokens-hover') });
   });
@@ -100,21 +118,40 @@ describe('token inspector (Chromium)', function () {
   it('stays virtualised with 10 k tokens and reaches the last one by scrolling', async () => {
     const gen = makeGeneration({ textTokens: 10000, speechFrames: 400 });
     const id = await mount(page, 'tokens', gen);
-    const chips = await page.evaluate((id) => document.getElementById(id)!.shadowRoot!.querySelectorAll('.chip').length, id);
+    const chips = await page.evaluate(
+      (id) => document.getElementById(id)!.shadowRoot!.querySelectorAll('.chip').length,
+      id,
+    );
     assert.ok(chips > 50 && chips < 1500, `rendered ${chips} chips`);
-    await page.evaluate((id) => { const s = document.getElementById(id)!.shadowRoot!.querySelector('.scroller')!; s.scrollTop = s.scrollHeight; s.dispatchEvent(new Event('scroll')); }, id);
+    await page.evaluate((id) => {
+      const s = document.getElementById(id)!.shadowRoot!.querySelector('.scroller')!;
+      s.scrollTop = s.scrollHeight;
+      s.dispatchEvent(new Event('scroll'));
+    }, id);
     await page.waitForTimeout(100);
     assert.ok((await q(id, '.chip')).includes('<eos>'));
   });
 
   it('copies ids as JSON', async () => {
     // A plain-http test origin is not a secure context, so capture what the inspector writes.
-    await page.evaluate(() => { const w = window as unknown as { __copied: string }; Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (t: string) => { w.__copied = t; } } }); });
+    await page.evaluate(() => {
+      const w = window as unknown as { __copied: string };
+      Object.defineProperty(navigator, 'clipboard', {
+        value: {
+          writeText: async (t: string) => {
+            w.__copied = t;
+          },
+        },
+      });
+    });
     const gen = makeGeneration({ textTokens: 5 });
     const id = await mount(page, 'tokens', gen);
     await page.locator(`#${id} button`, { hasText: 'Copy ids' }).click();
     const text = await page.evaluate(() => (window as unknown as { __copied: string }).__copied);
-    assert.deepEqual(JSON.parse(text), gen.tokens.map((t) => t.id));
+    assert.deepEqual(
+      JSON.parse(text),
+      gen.tokens.map((t) => t.id),
+    );
   });
 
   it('looks right in a light theme too', async () => {

@@ -17,7 +17,9 @@ import {
 
 // A real package manifest, validated by the engine: the media fixture (upstream templates and token layout:
 // image 8 tokens per image, speech 32 codes, music 4 codebooks of 2048 codes, frame-major).
-const M = validateManifest(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'engine', 'media', 'anygpt.json'), 'utf8')));
+const M = validateManifest(
+  JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'engine', 'media', 'anygpt.json'), 'utf8')),
+);
 
 function err(fn: () => unknown): PromptError {
   try {
@@ -45,7 +47,9 @@ describe('prompt: parse', () => {
   });
 
   it('media references with line and column; out:N; extension inference for images', () => {
-    const c = parseCell('%task chat\nLook ![image](cat.png) and\n![speech](a b.wav) ![a cat](x.jpg) ![image](out:3) ![music](out:last)');
+    const c = parseCell(
+      '%task chat\nLook ![image](cat.png) and\n![speech](a b.wav) ![a cat](x.jpg) ![image](out:3) ![music](out:last)',
+    );
     assert.deepEqual(
       c.media.map((m) => [m.modality, m.target, m.line, m.col, m.output]),
       [
@@ -87,7 +91,11 @@ describe('prompt: parse', () => {
     assert.equal(raw.body, '[Human]: hi<eoh> [MMGPT]:');
     const d = parseCell('%decode speech <🗣️1><🗣️2>\n<🗣️3>');
     assert.equal(d.action.kind, 'decode');
-    assert.deepEqual(parseCell('%config seed=7 task=tts constrain=on').action, { kind: 'config', set: { seed: 7, task: 'tts', constrain: true }, line: 1 });
+    assert.deepEqual(parseCell('%config seed=7 task=tts constrain=on').action, {
+      kind: 'config',
+      set: { seed: 7, task: 'tts', constrain: true },
+      line: 1,
+    });
     assert.deepEqual(parseCell('%help task').action, { kind: 'help', topic: 'task' });
     const r = parseCell('%reset');
     assert.equal(r.reset, true);
@@ -101,27 +109,51 @@ describe('prompt: templates (spec §2)', () => {
     assert.equal(mediaTokenString(M, { modality: 'image', codes: [11, 22, 33] }), '<soim><👀11><👀22><👀33><eoim>');
     assert.equal(mediaTokenString(M, { modality: 'speech', codes: [5, 7] }), '<sosp><🗣️5><🗣️7><eosp>');
     assert.equal(
-      mediaTokenString(M, { modality: 'music', codes: [[1, 2], [3, 4], [5, 6], [7, 8]] }),
+      mediaTokenString(M, {
+        modality: 'music',
+        codes: [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+          [7, 8],
+        ],
+      }),
       '<somu><🎶1><🎶2051><🎶4101><🎶6151><🎶2><🎶2052><🎶4102><🎶6152><eomu>',
     );
   });
 
   it('base prompts exactly as upstream', () => {
-    assert.equal(basePrompt(M, 't2i', 'A cat.', []), '[Human]: Produce an image that conveys the concept of the text. This is input: A cat.<eoh> [MMGPT]:');
+    assert.equal(
+      basePrompt(M, 't2i', 'A cat.', []),
+      '[Human]: Produce an image that conveys the concept of the text. This is input: A cat.<eoh> [MMGPT]:',
+    );
     const img = { modality: 'image' as const, tokens: '<soim><👀11><👀22><👀33><eoim>' };
-    assert.equal(basePrompt(M, 'caption', '', [img]), '[Human]: Describe the people and objects in this picture. <soim><👀11><👀22><👀33><eoim><eoh> [MMGPT]:');
-    assert.equal(basePrompt(M, 'caption', 'What colour is it?', [img]), '[Human]: What colour is it? <soim><👀11><👀22><👀33><eoim><eoh> [MMGPT]:');
+    assert.equal(
+      basePrompt(M, 'caption', '', [img]),
+      '[Human]: Describe the people and objects in this picture. <soim><👀11><👀22><👀33><eoim><eoh> [MMGPT]:',
+    );
+    assert.equal(
+      basePrompt(M, 'caption', 'What colour is it?', [img]),
+      '[Human]: What colour is it? <soim><👀11><👀22><👀33><eoim><eoh> [MMGPT]:',
+    );
     assert.throws(() => basePrompt(M, 'asr', '', []), /needs a speech attachment/);
     assert.throws(() => basePrompt(M, 'caption', '', []), /%task caption needs an image attachment/);
     assert.throws(() => basePrompt(M, 'm2t', '', []), /needs a music attachment/);
   });
 
   it('forcing the output modality ends media tasks with the start tag (upstream force_*_generation)', () => {
-    assert.equal(basePrompt(M, 't2i', 'A cat.', [], 1, { forceOutput: true }), '[Human]: Produce an image that conveys the concept of the text. This is input: A cat.<eoh> [MMGPT]: <soim>');
+    assert.equal(
+      basePrompt(M, 't2i', 'A cat.', [], 1, { forceOutput: true }),
+      '[Human]: Produce an image that conveys the concept of the text. This is input: A cat.<eoh> [MMGPT]: <soim>',
+    );
     assert.match(basePrompt(M, 'tts', 'hello', [], 1, { forceOutput: true }), /\[MMGPT\]: <sosp>$/);
     assert.match(basePrompt(M, 't2m', 'calm piano', [], 1, { forceOutput: true }), /\[MMGPT\]: <somu>$/);
     const img = { modality: 'image' as const, tokens: '<soim><👀11><eoim>' };
-    assert.match(basePrompt(M, 'caption', '', [img], 1, { forceOutput: true }), /\[MMGPT\]:$/, 'text answers are never forced');
+    assert.match(
+      basePrompt(M, 'caption', '', [img], 1, { forceOutput: true }),
+      /\[MMGPT\]:$/,
+      'text answers are never forced',
+    );
   });
 
   it('chat prompt with system, history and \\n separators (§2.3)', () => {
@@ -134,15 +166,26 @@ describe('prompt: templates (spec §2)', () => {
       chatPrompt(t, [], user),
       'You are an AI assistant named MMGPT who can understand and generate multimodal content, including text, speech, images and audio.\n[Human]: <soim><👀11><👀22><👀33><eoim> <sosp><🗣️5><🗣️5><🗣️7><eosp> Draw it Please recognize the voice command and give reply and voice<eoh>\n[MMGPT]:',
     );
-    assert.equal(chatPrompt(t, [{ user: 'hi', assistant: 'hello' }], 'more'), `${t.system}\n[Human]: hi<eoh>\n[MMGPT]: hello<eos>\n[Human]: more<eoh>\n[MMGPT]:`);
+    assert.equal(
+      chatPrompt(t, [{ user: 'hi', assistant: 'hello' }], 'more'),
+      `${t.system}\n[Human]: hi<eoh>\n[MMGPT]: hello<eos>\n[Human]: more<eoh>\n[MMGPT]:`,
+    );
   });
 
   it('%decode token lists: tokens or numbers, precise errors', () => {
-    assert.deepEqual(parseModalityTokens(M, 'speech', '<sosp><🗣️1><🗣️2> 3<eosp>', 1, 15), { modality: 'speech', codes: [1, 2, 3] });
+    assert.deepEqual(parseModalityTokens(M, 'speech', '<sosp><🗣️1><🗣️2> 3<eosp>', 1, 15), {
+      modality: 'speech',
+      codes: [1, 2, 3],
+    });
     assert.deepEqual(parseModalityTokens(M, 'music', '1 2051 4101 6151', 1, 1).codes, [[1], [3], [5], [7]]);
     // A truncated music list decodes what it can and says what it dropped.
     const warnings: string[] = [];
-    assert.deepEqual(parseModalityTokens(M, 'music', '1 2051 4101 6151 9 2050', 1, 1, warnings).codes, [[1], [3], [5], [7]]);
+    assert.deepEqual(parseModalityTokens(M, 'music', '1 2051 4101 6151 9 2050', 1, 1, warnings).codes, [
+      [1],
+      [3],
+      [5],
+      [7],
+    ]);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /6, not a multiple of 4 codebooks; dropped the incomplete last frame \(2 tokens\)/);
     parseModalityTokens(M, 'music', '1 2 4101 6151', 1, 1, warnings);
@@ -167,10 +210,22 @@ describe('prompt: conversation and seeds', () => {
     const c = new Conversation();
     c.commit({ cellId: 'a', executionCount: 1, user: 'u1', assistant: 'a1' });
     c.commit({ cellId: 'b', executionCount: 2, user: 'u2', assistant: 'a2' });
-    assert.deepEqual(c.contextFor('b').map((t) => t.user), ['u1']);
-    assert.deepEqual(c.contextFor('new').map((t) => t.user), ['u1', 'u2']);
+    assert.deepEqual(
+      c.contextFor('b').map((t) => t.user),
+      ['u1'],
+    );
+    assert.deepEqual(
+      c.contextFor('new').map((t) => t.user),
+      ['u1', 'u2'],
+    );
     c.commit({ cellId: 'a', executionCount: 3, user: 'u1', assistant: 'a1bis' });
-    assert.deepEqual(c.all().map((t) => [t.cellId, t.assistant]), [['a', 'a1bis'], ['b', 'a2']]);
+    assert.deepEqual(
+      c.all().map((t) => [t.cellId, t.assistant]),
+      [
+        ['a', 'a1bis'],
+        ['b', 'a2'],
+      ],
+    );
     c.commit({ executionCount: 4, user: 'x', assistant: 'y' });
     assert.equal(c.length, 3);
     c.reset();

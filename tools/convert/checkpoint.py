@@ -17,6 +17,7 @@ fp32 size during quantisation), i.e. ~2-3 GB, independent of the model size.
 Also supported: sharded `pytorch_model-0000x-of-0000y.bin` + `.index.json`, and `*.safetensors`
 (header + offsets; read with numpy.memmap).
 """
+
 import json
 import os
 import pickle
@@ -26,12 +27,27 @@ import zipfile
 import numpy as np
 
 _STORAGE_DTYPES = {
-    'FloatStorage': np.float32, 'HalfStorage': np.float16, 'BFloat16Storage': 'bfloat16',
-    'DoubleStorage': np.float64, 'LongStorage': np.int64, 'IntStorage': np.int32, 'ByteStorage': np.uint8,
-    'BoolStorage': np.bool_, 'CharStorage': np.int8, 'ShortStorage': np.int16,
+    "FloatStorage": np.float32,
+    "HalfStorage": np.float16,
+    "BFloat16Storage": "bfloat16",
+    "DoubleStorage": np.float64,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
+    "CharStorage": np.int8,
+    "ShortStorage": np.int16,
 }
-_SAFETENSORS_DTYPES = {'F32': np.float32, 'F16': np.float16, 'BF16': 'bfloat16', 'F64': np.float64,
-                       'I64': np.int64, 'I32': np.int32, 'U8': np.uint8, 'BOOL': np.bool_}
+_SAFETENSORS_DTYPES = {
+    "F32": np.float32,
+    "F16": np.float16,
+    "BF16": "bfloat16",
+    "F64": np.float64,
+    "I64": np.int64,
+    "I32": np.int32,
+    "U8": np.uint8,
+    "BOOL": np.bool_,
+}
 
 
 def _bf16_to_f32(raw_u16):
@@ -62,34 +78,37 @@ class _TorchZipReader:
         self.path = path
         self.zf = zipfile.ZipFile(path)
         names = self.zf.namelist()
-        pkl = [n for n in names if n.endswith('/data.pkl') or n == 'data.pkl']
+        pkl = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
         if not pkl:
-            raise ValueError(f'{path}: not a torch zip checkpoint (no data.pkl); '
-                             'legacy (pre-1.6) torch pickles are not supported, re-save with torch>=1.6')
-        self.prefix = pkl[0][:-len('data.pkl')]
+            raise ValueError(
+                f"{path}: not a torch zip checkpoint (no data.pkl); "
+                "legacy (pre-1.6) torch pickles are not supported, re-save with torch>=1.6"
+            )
+        self.prefix = pkl[0][: -len("data.pkl")]
         reader = self
 
         class Unpickler(pickle.Unpickler):
             def find_class(self, module, name):
-                if module == 'torch._utils' and name == '_rebuild_tensor_v2':
+                if module == "torch._utils" and name == "_rebuild_tensor_v2":
                     return reader._rebuild
-                if module == 'torch._utils' and name == '_rebuild_parameter':
+                if module == "torch._utils" and name == "_rebuild_parameter":
                     return lambda data, requires_grad, hooks: data
-                if module == 'torch' and name in _STORAGE_DTYPES:
+                if module == "torch" and name in _STORAGE_DTYPES:
                     return name
-                if module == 'collections' and name == 'OrderedDict':
+                if module == "collections" and name == "OrderedDict":
                     import collections
+
                     return collections.OrderedDict
-                if module == 'torch' and name in ('float32', 'float16', 'bfloat16'):
+                if module == "torch" and name in ("float32", "float16", "bfloat16"):
                     return name
-                raise pickle.UnpicklingError(f'{path}: refusing to load {module}.{name} (not a plain state_dict)')
+                raise pickle.UnpicklingError(f"{path}: refusing to load {module}.{name} (not a plain state_dict)")
 
             def persistent_load(self, pid):
                 typename, storage_type, key, _location, numel = pid
-                if typename != 'storage':
-                    raise pickle.UnpicklingError(f'unexpected persistent id {typename}')
+                if typename != "storage":
+                    raise pickle.UnpicklingError(f"unexpected persistent id {typename}")
                 if storage_type not in _STORAGE_DTYPES:
-                    raise pickle.UnpicklingError(f'unsupported storage {storage_type}')
+                    raise pickle.UnpicklingError(f"unsupported storage {storage_type}")
                 return _StorageRef(key, _STORAGE_DTYPES[storage_type], numel)
 
         with self.zf.open(pkl[0]) as f:
@@ -100,47 +119,48 @@ class _TorchZipReader:
 
     def read(self, t):
         st = t.storage
-        raw_dtype = np.uint16 if st.dtype == 'bfloat16' else st.dtype
+        raw_dtype = np.uint16 if st.dtype == "bfloat16" else st.dtype
         item = np.dtype(raw_dtype).itemsize
         n = int(np.prod(t.shape)) if t.shape else 1
-        with self.zf.open(f'{self.prefix}data/{st.key}') as f:
+        with self.zf.open(f"{self.prefix}data/{st.key}") as f:
             f.seek(t.offset * item)
             buf = f.read(n * item)
         arr = np.frombuffer(buf, dtype=raw_dtype)
         # Reconstruct strided views (HF state dicts are contiguous; transposed storages also work).
         if t.shape:
-            expect = tuple(int(np.prod(t.shape[i + 1:])) for i in range(len(t.shape)))
+            expect = tuple(int(np.prod(t.shape[i + 1 :])) for i in range(len(t.shape)))
             if t.stride != expect:
-                with self.zf.open(f'{self.prefix}data/{st.key}') as f:
+                with self.zf.open(f"{self.prefix}data/{st.key}") as f:
                     whole = np.frombuffer(f.read(), dtype=raw_dtype)
                 arr = np.lib.stride_tricks.as_strided(
-                    whole[t.offset:], shape=t.shape, strides=[s * item for s in t.stride]).copy()
+                    whole[t.offset :], shape=t.shape, strides=[s * item for s in t.stride]
+                ).copy()
             else:
                 arr = arr.reshape(t.shape)
-        if st.dtype == 'bfloat16':
+        if st.dtype == "bfloat16":
             arr = _bf16_to_f32(arr)
         return arr
 
 
 class _SafetensorsReader:
     def __init__(self, path):
-        with open(path, 'rb') as f:
-            n = struct.unpack('<Q', f.read(8))[0]
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
             header = json.loads(f.read(n))
         self.base = 8 + n
         self.path = path
         self.state = {}
         for k, v in header.items():
-            if k == '__metadata__':
+            if k == "__metadata__":
                 continue
-            self.state[k] = (v['dtype'], tuple(v['shape']), v['data_offsets'])
+            self.state[k] = (v["dtype"], tuple(v["shape"]), v["data_offsets"])
 
     def get(self, key):
         dt, shape, (a, b) = self.state[key]
-        raw = np.uint16 if dt == 'BF16' else _SAFETENSORS_DTYPES[dt]
+        raw = np.uint16 if dt == "BF16" else _SAFETENSORS_DTYPES[dt]
         arr = np.fromfile(self.path, dtype=raw, count=(b - a) // np.dtype(raw).itemsize, offset=self.base + a)
         arr = arr.reshape(shape)
-        return _bf16_to_f32(arr) if dt == 'BF16' else arr
+        return _bf16_to_f32(arr) if dt == "BF16" else arr
 
 
 class Checkpoint:
@@ -153,21 +173,21 @@ class Checkpoint:
         self.files = files
         for fn in files:
             path = os.path.join(folder, fn)
-            r = _SafetensorsReader(path) if fn.endswith('.safetensors') else _TorchZipReader(path)
+            r = _SafetensorsReader(path) if fn.endswith(".safetensors") else _TorchZipReader(path)
             for k in r.state:
                 self._where[k] = r
 
     @staticmethod
     def _files(folder):
-        for index in ('pytorch_model.bin.index.json', 'model.safetensors.index.json'):
+        for index in ("pytorch_model.bin.index.json", "model.safetensors.index.json"):
             p = os.path.join(folder, index)
             if os.path.exists(p):
                 with open(p) as f:
-                    return sorted(set(json.load(f)['weight_map'].values()))
-        for single in ('model.safetensors', 'pytorch_model.bin'):
+                    return sorted(set(json.load(f)["weight_map"].values()))
+        for single in ("model.safetensors", "pytorch_model.bin"):
             if os.path.exists(os.path.join(folder, single)):
                 return [single]
-        raise FileNotFoundError(f'{folder}: no pytorch_model.bin, model.safetensors or shard index found')
+        raise FileNotFoundError(f"{folder}: no pytorch_model.bin, model.safetensors or shard index found")
 
     def keys(self):
         return list(self._where)
@@ -181,7 +201,7 @@ class Checkpoint:
     def dtype(self, key):
         r = self._where[key]
         if isinstance(r, _SafetensorsReader):
-            return {'F32': 'float32', 'F16': 'float16', 'BF16': 'bfloat16'}.get(r.state[key][0], r.state[key][0])
+            return {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}.get(r.state[key][0], r.state[key][0])
         d = r.state[key].dtype
         return d if isinstance(d, str) else np.dtype(d).name
 

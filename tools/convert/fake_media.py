@@ -17,6 +17,7 @@ Codebook sizes follow the vocabulary blocks: full upstream layout (image 8192, s
 with --small-blocks, fake_checkpoints.SMALL_BLOCKS (image 32, speech 16, music 4×16). Widths are small (SEED
 encoder: seed_encoder.SMALL; text encoder: clip_text.SMALL at the UNet's cross-attention width).
 """
+
 import argparse
 import os
 import sys
@@ -34,39 +35,64 @@ import unclip  # noqa: E402
 
 
 def make(out, small_blocks=False, seed=0, text_dim=16, embed_dim=32):
-    blocks = fake_checkpoints.SMALL_BLOCKS if small_blocks else {'image': 8192, 'speech': 1024, 'music': 8192}
-    sm = os.path.join(out, 'AnyGPT-speech-modules')
-    seanet.make_fake_spt(os.path.join(sm, 'speechtokenizer'), seed=seed + 1, n_filters=2, dimension=16,
-                         semantic_dimension=8, codebook_size=blocks['speech'])
-    os.makedirs(os.path.join(sm, 'soundstorm'), exist_ok=True)
-    soundstorm.make_fake(os.path.join(sm, 'soundstorm', 'speechtokenizer_soundstorm_mls.pt'), seed=seed + 2, dim=32,
-                         depth=2, heads=8, dim_head=8, codebook_size=blocks['speech'], semantic_ids=blocks['speech'])
-    seanet.make_fake_encodec(os.path.join(out, 'encodec_32khz'), seed=seed + 3, num_filters=2, hidden_size=8,
-                             codebook_dim=8, codebook_size=blocks['music'] // 4)
-    dims = dict(seed_decoder.SMALL, n_embed=blocks['image'], out_dim=embed_dim)
+    blocks = fake_checkpoints.SMALL_BLOCKS if small_blocks else {"image": 8192, "speech": 1024, "music": 8192}
+    sm = os.path.join(out, "AnyGPT-speech-modules")
+    seanet.make_fake_spt(
+        os.path.join(sm, "speechtokenizer"),
+        seed=seed + 1,
+        n_filters=2,
+        dimension=16,
+        semantic_dimension=8,
+        codebook_size=blocks["speech"],
+    )
+    os.makedirs(os.path.join(sm, "soundstorm"), exist_ok=True)
+    soundstorm.make_fake(
+        os.path.join(sm, "soundstorm", "speechtokenizer_soundstorm_mls.pt"),
+        seed=seed + 2,
+        dim=32,
+        depth=2,
+        heads=8,
+        dim_head=8,
+        codebook_size=blocks["speech"],
+        semantic_ids=blocks["speech"],
+    )
+    seanet.make_fake_encodec(
+        os.path.join(out, "encodec_32khz"),
+        seed=seed + 3,
+        num_filters=2,
+        hidden_size=8,
+        codebook_dim=8,
+        codebook_size=blocks["music"] // 4,
+    )
+    dims = dict(seed_decoder.SMALL, n_embed=blocks["image"], out_dim=embed_dim)
     torch.manual_seed(seed + 4)
     m = seed_decoder.SeedDecoder(**dims)
     decoder = dict(m.state_dict())  # its quantize.embedding.weight is the codebook both halves share
-    enc_dims = dict(seed_encoder.SMALL, hidden=dims['hidden'], code_dim=dims['code_dim'], n_embed=dims['n_embed'])
-    seed_encoder.make_fake(os.path.join(out, 'seed-tokenizer-2'), enc_dims, seed=seed + 6, extra=decoder)
-    ud = os.path.join(out, 'stable-diffusion-2-1-unclip')
+    enc_dims = dict(seed_encoder.SMALL, hidden=dims["hidden"], code_dim=dims["code_dim"], n_embed=dims["n_embed"])
+    seed_encoder.make_fake(os.path.join(out, "seed-tokenizer-2"), enc_dims, seed=seed + 6, extra=decoder)
+    ud = os.path.join(out, "stable-diffusion-2-1-unclip")
     unclip.make_fake(ud, seed=seed + 5, embed_dim=embed_dim, text_dim=text_dim, text_embedding=False)
     clip_text.make_fake(ud, dict(clip_text.SMALL, hidden_size=text_dim, intermediate_size=2 * text_dim), seed=seed + 7)
-    return {'speech_modules': sm, 'encodec': os.path.join(out, 'encodec_32khz'), 'seed': os.path.join(out, 'seed-tokenizer-2'),
-            'unclip': ud}
+    return {
+        "speech_modules": sm,
+        "encodec": os.path.join(out, "encodec_32khz"),
+        "seed": os.path.join(out, "seed-tokenizer-2"),
+        "unclip": ud,
+    }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--out', required=True)
-    ap.add_argument('--small-blocks', action='store_true')
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--small-blocks", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     import warnings
-    warnings.filterwarnings('ignore')
+
+    warnings.filterwarnings("ignore")
     for k, v in make(a.out, a.small_blocks, a.seed).items():
-        print(f'{k}: {v}')
+        print(f"{k}: {v}")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

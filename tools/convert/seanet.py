@@ -38,6 +38,7 @@ is ⌈L/s⌉ for every length (`dynamic-length-safe`). The torch replica keeps t
 parity tests compare the two at lengths that are not multiples of the hop.
 Weight norm is folded (w = g·v/‖v‖, norm over all dims but 0, as torch.nn.utils.weight_norm) at load time.
 """
+
 import json
 import math
 import os
@@ -53,16 +54,52 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # ---------------------------------------------------------------------------------------------- configs
 ENCODEC_32K = dict(  # facebook/encodec_32khz config.json [S; verify use_conv_shortcut, compress]
-    audio_channels=1, sampling_rate=32000, num_filters=64, num_residual_layers=1, upsampling_ratios=[8, 5, 4, 4],
-    kernel_size=7, last_kernel_size=7, residual_kernel_size=3, dilation_growth_rate=2, compress=2,
-    hidden_size=128, num_lstm_layers=2, codebook_size=2048, codebook_dim=128, target_bandwidths=[2.2],
-    use_causal_conv=False, pad_mode='reflect', norm_type='weight_norm', use_conv_shortcut=False, normalize=False,
-    trim_right_ratio=1.0, chunk_length_s=None, overlap=None, model_type='encodec', architectures=['EncodecModel'])
+    audio_channels=1,
+    sampling_rate=32000,
+    num_filters=64,
+    num_residual_layers=1,
+    upsampling_ratios=[8, 5, 4, 4],
+    kernel_size=7,
+    last_kernel_size=7,
+    residual_kernel_size=3,
+    dilation_growth_rate=2,
+    compress=2,
+    hidden_size=128,
+    num_lstm_layers=2,
+    codebook_size=2048,
+    codebook_dim=128,
+    target_bandwidths=[2.2],
+    use_causal_conv=False,
+    pad_mode="reflect",
+    norm_type="weight_norm",
+    use_conv_shortcut=False,
+    normalize=False,
+    trim_right_ratio=1.0,
+    chunk_length_s=None,
+    overlap=None,
+    model_type="encodec",
+    architectures=["EncodecModel"],
+)
 
 SPT_SNAKE = dict(  # spt_base_cfg.json + activation Snake [S; the real config.json was not read: verify]
-    n_filters=64, strides=[8, 5, 4, 2], dimension=1024, semantic_dimension=768, bidirectional=True,
-    dilation_base=2, residual_kernel_size=3, n_residual_layers=1, lstm_layers=2, activation='Snake',
-    sample_rate=16000, codebook_size=1024, n_q=8, kernel_size=7, last_kernel_size=7, true_skip=False, compress=2)
+    n_filters=64,
+    strides=[8, 5, 4, 2],
+    dimension=1024,
+    semantic_dimension=768,
+    bidirectional=True,
+    dilation_base=2,
+    residual_kernel_size=3,
+    n_residual_layers=1,
+    lstm_layers=2,
+    activation="Snake",
+    sample_rate=16000,
+    codebook_size=1024,
+    n_q=8,
+    kernel_size=7,
+    last_kernel_size=7,
+    true_skip=False,
+    compress=2,
+)
 # Parameter counts check the structure against the spec's measured ones (§4.2/§4.3): with these configs the
 # replicas have SpeechTokenizer encoder 67.70 M / decoder 35.18 M (spec 67.7 / 35.2: the 1×1 conv shortcuts,
 # true_skip false, account for 0.35 M on each side), EnCodec 56.9 M + 2 × 1.05 M codebook/EMA ≈ 59.0 M ≈ 236 MB (spec:
@@ -70,8 +107,8 @@ SPT_SNAKE = dict(  # spt_base_cfg.json + activation Snake [S; the real config.js
 
 
 def encodec_num_quantizers(cfg):
-    frame_rate = math.ceil(cfg['sampling_rate'] / int(np.prod(cfg['upsampling_ratios'])))
-    return int(1000 * cfg['target_bandwidths'][-1] // (frame_rate * 10))
+    frame_rate = math.ceil(cfg["sampling_rate"] / int(np.prod(cfg["upsampling_ratios"])))
+    return int(1000 * cfg["target_bandwidths"][-1] // (frame_rate * 10))
 
 
 # ---------------------------------------------------------------------------------------------- modules
@@ -85,7 +122,7 @@ class Snake(nn.Module):
 
 
 def act(kind, ch):
-    return Snake(ch) if kind == 'Snake' else nn.ELU()
+    return Snake(ch) if kind == "Snake" else nn.ELU()
 
 
 class Conv(nn.Module):
@@ -119,8 +156,8 @@ def reflect_pad(x, left, right):
     e = m - L + 1 if L <= m else 0
     if e:
         x = F.pad(x, (0, e))
-    y = F.pad(x, (left, right), mode='reflect')
-    return y[..., :y.shape[-1] - e] if e else y
+    y = F.pad(x, (left, right), mode="reflect")
+    return y[..., : y.shape[-1] - e] if e else y
 
 
 def reflect_pad_graph(x, left, right):
@@ -146,15 +183,16 @@ class ConvTr(nn.Module):
         y = self.conv(x)
         right = self.total // 2
         left = self.total - right
-        return y[..., left:y.shape[-1] - right] if right else y[..., left:]
+        return y[..., left : y.shape[-1] - right] if right else y[..., left:]
 
 
 class ResBlock(nn.Module):
     def __init__(self, dim, kernel, dilation, compress, activation, conv_shortcut=False):
         super().__init__()
         h = dim // compress
-        self.block = nn.ModuleList([act(activation, dim), Conv(dim, h, kernel, dilation=dilation),
-                                    act(activation, h), Conv(h, dim, 1)])
+        self.block = nn.ModuleList(
+            [act(activation, dim), Conv(dim, h, kernel, dilation=dilation), act(activation, h), Conv(h, dim, 1)]
+        )
         self.shortcut = Conv(dim, dim, 1) if conv_shortcut else None
 
     def forward(self, x):
@@ -178,13 +216,28 @@ class Lstm(nn.Module):
         return (y + x).permute(1, 2, 0)
 
 
-def seanet_encoder(*, channels, n_filters, ratios, dimension, kernel, last_kernel, res_kernel, n_res, dil_base,
-                   compress, lstm, bidirectional, activation, conv_shortcut):
+def seanet_encoder(
+    *,
+    channels,
+    n_filters,
+    ratios,
+    dimension,
+    kernel,
+    last_kernel,
+    res_kernel,
+    n_res,
+    dil_base,
+    compress,
+    lstm,
+    bidirectional,
+    activation,
+    conv_shortcut,
+):
     m = [Conv(channels, n_filters, kernel)]
     mult = 1
     for r in ratios:
         for j in range(n_res):
-            m.append(ResBlock(mult * n_filters, res_kernel, dil_base ** j, compress, activation, conv_shortcut))
+            m.append(ResBlock(mult * n_filters, res_kernel, dil_base**j, compress, activation, conv_shortcut))
         m += [act(activation, mult * n_filters), Conv(mult * n_filters, 2 * mult * n_filters, 2 * r, stride=r)]
         mult *= 2
     m.append(Lstm(mult * n_filters, lstm, bidirectional))
@@ -194,14 +247,28 @@ def seanet_encoder(*, channels, n_filters, ratios, dimension, kernel, last_kerne
     return m
 
 
-def seanet_decoder(*, channels, n_filters, ratios, dimension, kernel, last_kernel, res_kernel, n_res, dil_base,
-                   compress, lstm, activation, conv_shortcut):
+def seanet_decoder(
+    *,
+    channels,
+    n_filters,
+    ratios,
+    dimension,
+    kernel,
+    last_kernel,
+    res_kernel,
+    n_res,
+    dil_base,
+    compress,
+    lstm,
+    activation,
+    conv_shortcut,
+):
     mult = 2 ** len(ratios)
     m = [Conv(dimension, mult * n_filters, kernel), Lstm(mult * n_filters, lstm)]
     for r in ratios:
         m += [act(activation, mult * n_filters), ConvTr(mult * n_filters, mult * n_filters // 2, 2 * r, r)]
         for j in range(n_res):
-            m.append(ResBlock(mult * n_filters // 2, res_kernel, dil_base ** j, compress, activation, conv_shortcut))
+            m.append(ResBlock(mult * n_filters // 2, res_kernel, dil_base**j, compress, activation, conv_shortcut))
         mult //= 2
     m += [act(activation, n_filters), Conv(n_filters, channels, last_kernel)]
     return m
@@ -260,51 +327,89 @@ class Codec(nn.Module):
 
 def encodec_model(cfg):
     c = cfg
-    kw = dict(channels=c['audio_channels'], n_filters=c['num_filters'], dimension=c['hidden_size'],
-              kernel=c['kernel_size'], last_kernel=c['last_kernel_size'], res_kernel=c['residual_kernel_size'],
-              n_res=c['num_residual_layers'], dil_base=c['dilation_growth_rate'], compress=c['compress'],
-              lstm=c['num_lstm_layers'], activation='ELU', conv_shortcut=bool(c.get('use_conv_shortcut')))
-    enc = seanet_encoder(ratios=list(reversed(c['upsampling_ratios'])), bidirectional=False, **kw)
-    dec = seanet_decoder(ratios=list(c['upsampling_ratios']), **kw)
-    return Codec(enc, dec, 'layers', encodec_num_quantizers(c), c['codebook_size'], c.get('codebook_dim') or c['hidden_size'])
+    kw = dict(
+        channels=c["audio_channels"],
+        n_filters=c["num_filters"],
+        dimension=c["hidden_size"],
+        kernel=c["kernel_size"],
+        last_kernel=c["last_kernel_size"],
+        res_kernel=c["residual_kernel_size"],
+        n_res=c["num_residual_layers"],
+        dil_base=c["dilation_growth_rate"],
+        compress=c["compress"],
+        lstm=c["num_lstm_layers"],
+        activation="ELU",
+        conv_shortcut=bool(c.get("use_conv_shortcut")),
+    )
+    enc = seanet_encoder(ratios=list(reversed(c["upsampling_ratios"])), bidirectional=False, **kw)
+    dec = seanet_decoder(ratios=list(c["upsampling_ratios"]), **kw)
+    return Codec(
+        enc, dec, "layers", encodec_num_quantizers(c), c["codebook_size"], c.get("codebook_dim") or c["hidden_size"]
+    )
 
 
 def spt_model(cfg):
     c = dict(SPT_SNAKE, **cfg)
-    kw = dict(channels=1, n_filters=c['n_filters'], dimension=c['dimension'], kernel=c['kernel_size'],
-              last_kernel=c['last_kernel_size'], res_kernel=c['residual_kernel_size'], n_res=c['n_residual_layers'],
-              dil_base=c['dilation_base'], compress=c['compress'], lstm=c['lstm_layers'], activation=c['activation'],
-              conv_shortcut=not c['true_skip'])
-    enc = seanet_encoder(ratios=list(reversed(c['strides'])), bidirectional=c['bidirectional'], **kw)
-    dec = seanet_decoder(ratios=list(c['strides']), **kw)
-    return Codec(enc, dec, 'model', c['n_q'], c['codebook_size'], c['dimension'])
+    kw = dict(
+        channels=1,
+        n_filters=c["n_filters"],
+        dimension=c["dimension"],
+        kernel=c["kernel_size"],
+        last_kernel=c["last_kernel_size"],
+        res_kernel=c["residual_kernel_size"],
+        n_res=c["n_residual_layers"],
+        dil_base=c["dilation_base"],
+        compress=c["compress"],
+        lstm=c["lstm_layers"],
+        activation=c["activation"],
+        conv_shortcut=not c["true_skip"],
+    )
+    enc = seanet_encoder(ratios=list(reversed(c["strides"])), bidirectional=c["bidirectional"], **kw)
+    dec = seanet_decoder(ratios=list(c["strides"]), **kw)
+    return Codec(enc, dec, "model", c["n_q"], c["codebook_size"], c["dimension"])
 
 
 # ------------------------------------------------------------------- upstream state-dict names ↔ replica
 def _upstream_names(model, kind):
     """Yields (upstream key stem, replica parameter, kind) — kind in conv, convtr, lstm, alpha, codebook."""
-    attr = 'layers' if kind == 'encodec' else 'model'
-    for part in ('encoder', 'decoder'):
+    attr = "layers" if kind == "encodec" else "model"
+    for part in ("encoder", "decoder"):
         for i, m in enumerate(getattr(getattr(model, part), attr)):
-            stem = f'{part}.{attr}.{i}'
+            stem = f"{part}.{attr}.{i}"
             if isinstance(m, Conv):
-                yield (f'{stem}.conv' if kind == 'encodec' else f'{stem}.conv.conv'), m.conv, 'conv'
+                yield (f"{stem}.conv" if kind == "encodec" else f"{stem}.conv.conv"), m.conv, "conv"
             elif isinstance(m, ConvTr):
-                yield (f'{stem}.conv' if kind == 'encodec' else f'{stem}.convtr.convtr'), m.conv, 'conv'
+                yield (f"{stem}.conv" if kind == "encodec" else f"{stem}.convtr.convtr"), m.conv, "conv"
             elif isinstance(m, Lstm):
-                yield f'{stem}.lstm', m.lstm, 'lstm'
+                yield f"{stem}.lstm", m.lstm, "lstm"
             elif isinstance(m, Snake):
-                yield f'{stem}.alpha', m, 'alpha'
+                yield f"{stem}.alpha", m, "alpha"
             elif isinstance(m, ResBlock):
                 for j, b in enumerate(m.block):
                     if isinstance(b, Conv):
-                        yield (f'{stem}.block.{j}.conv' if kind == 'encodec' else f'{stem}.block.{j}.conv.conv'), b.conv, 'conv'
+                        yield (
+                            (f"{stem}.block.{j}.conv" if kind == "encodec" else f"{stem}.block.{j}.conv.conv"),
+                            b.conv,
+                            "conv",
+                        )
                     elif isinstance(b, Snake):
-                        yield f'{stem}.block.{j}.alpha', b, 'alpha'
+                        yield f"{stem}.block.{j}.alpha", b, "alpha"
                 if m.shortcut is not None:
-                    yield (f'{stem}.shortcut.conv' if kind == 'encodec' else f'{stem}.shortcut.conv.conv'), m.shortcut.conv, 'conv'
+                    yield (
+                        (f"{stem}.shortcut.conv" if kind == "encodec" else f"{stem}.shortcut.conv.conv"),
+                        m.shortcut.conv,
+                        "conv",
+                    )
     for q, cb in enumerate(model.codebooks):
-        yield (f'quantizer.layers.{q}.codebook.embed' if kind == 'encodec' else f'quantizer.vq.layers.{q}._codebook.embed'), cb, 'codebook'
+        yield (
+            (
+                f"quantizer.layers.{q}.codebook.embed"
+                if kind == "encodec"
+                else f"quantizer.vq.layers.{q}._codebook.embed"
+            ),
+            cb,
+            "codebook",
+        )
 
 
 def _wn_norm(v):
@@ -316,26 +421,30 @@ def to_upstream_state(model, kind, seed=0):
     g = torch.Generator().manual_seed(seed)
     sd = {}
     for stem, mod, k in _upstream_names(model, kind):
-        if k == 'conv':
+        if k == "conv":
             w = mod.weight
-            fan = w.shape[1] * w.shape[2] if isinstance(mod, nn.Conv1d) else w.shape[0] * w.shape[2] / max(1, mod.stride[0])
+            fan = (
+                w.shape[1] * w.shape[2]
+                if isinstance(mod, nn.Conv1d)
+                else w.shape[0] * w.shape[2] / max(1, mod.stride[0])
+            )
             v = torch.randn(w.shape, generator=g)
             gain = (1.0 / math.sqrt(fan)) * (0.8 + 0.4 * torch.rand(w.shape[0], generator=g))
-            sd[f'{stem}.weight_g'] = (gain.reshape(-1, 1, 1) * _wn_norm(v)).float()
-            sd[f'{stem}.weight_v'] = v
-            sd[f'{stem}.bias'] = 0.05 * torch.randn(mod.bias.shape, generator=g)
-        elif k == 'lstm':
+            sd[f"{stem}.weight_g"] = (gain.reshape(-1, 1, 1) * _wn_norm(v)).float()
+            sd[f"{stem}.weight_v"] = v
+            sd[f"{stem}.bias"] = 0.05 * torch.randn(mod.bias.shape, generator=g)
+        elif k == "lstm":
             for n, p in mod.named_parameters():
-                sd[f'{stem}.{n}'] = torch.randn(p.shape, generator=g) / math.sqrt(mod.hidden_size)
-        elif k == 'alpha':
+                sd[f"{stem}.{n}"] = torch.randn(p.shape, generator=g) / math.sqrt(mod.hidden_size)
+        elif k == "alpha":
             sd[stem] = 0.5 + torch.rand(mod.alpha.shape, generator=g)
-        elif k == 'codebook':
+        elif k == "codebook":
             e = torch.randn(mod.shape, generator=g)
-            base = stem[:-len('.embed')]
+            base = stem[: -len(".embed")]
             sd[stem] = e
-            sd[f'{base}.embed_avg'] = e.clone()
-            sd[f'{base}.cluster_size'] = torch.ones(mod.shape[0])
-            sd[f'{base}.inited'] = torch.ones(1)
+            sd[f"{base}.embed_avg"] = e.clone()
+            sd[f"{base}.cluster_size"] = torch.ones(mod.shape[0])
+            sd[f"{base}.inited"] = torch.ones(1)
     return sd
 
 
@@ -343,50 +452,53 @@ def load_upstream_state(model, kind, get, has):
     """Fills the replica from upstream tensors (`get(name)` → torch tensor), folding weight norm."""
     with torch.no_grad():
         for stem, mod, k in _upstream_names(model, kind):
-            if k == 'conv':
-                if has(f'{stem}.weight_g'):
-                    gw, v = get(f'{stem}.weight_g'), get(f'{stem}.weight_v')
-                elif has(f'{stem}.parametrizations.weight.original0'):
-                    gw, v = get(f'{stem}.parametrizations.weight.original0'), get(f'{stem}.parametrizations.weight.original1')
-                elif has(f'{stem}.weight'):
-                    gw, v = None, get(f'{stem}.weight')
+            if k == "conv":
+                if has(f"{stem}.weight_g"):
+                    gw, v = get(f"{stem}.weight_g"), get(f"{stem}.weight_v")
+                elif has(f"{stem}.parametrizations.weight.original0"):
+                    gw, v = (
+                        get(f"{stem}.parametrizations.weight.original0"),
+                        get(f"{stem}.parametrizations.weight.original1"),
+                    )
+                elif has(f"{stem}.weight"):
+                    gw, v = None, get(f"{stem}.weight")
                 else:
-                    raise KeyError(f'{stem}.weight_g')
+                    raise KeyError(f"{stem}.weight_g")
                 w = v if gw is None else gw * v / _wn_norm(v)
                 if tuple(w.shape) != tuple(mod.weight.shape):
-                    raise ValueError(f'{stem}: shape {tuple(w.shape)}, expected {tuple(mod.weight.shape)}')
+                    raise ValueError(f"{stem}: shape {tuple(w.shape)}, expected {tuple(mod.weight.shape)}")
                 mod.weight.copy_(w)
-                mod.bias.copy_(get(f'{stem}.bias'))
-            elif k == 'lstm':
+                mod.bias.copy_(get(f"{stem}.bias"))
+            elif k == "lstm":
                 for n, p in mod.named_parameters():
-                    p.copy_(get(f'{stem}.{n}'))
-            elif k == 'alpha':
+                    p.copy_(get(f"{stem}.{n}"))
+            elif k == "alpha":
                 mod.alpha.copy_(get(stem).reshape(mod.alpha.shape))
             else:
                 t = get(stem)
                 if tuple(t.shape) != tuple(mod.shape):
-                    raise ValueError(f'{stem}: shape {tuple(t.shape)}, expected {tuple(mod.shape)}')
+                    raise ValueError(f"{stem}: shape {tuple(t.shape)}, expected {tuple(mod.shape)}")
                 mod.copy_(t)
     return model.eval()
 
 
 # ------------------------------------------------------------------------------------------ safetensors
-_ST_DT = {'F32': np.float32, 'F16': np.float16, 'I64': np.int64, 'BF16': None}
+_ST_DT = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BF16": None}
 
 
 def write_safetensors(path, tensors):
     header, off, blobs = {}, 0, []
     for k, t in tensors.items():
         a = t.detach().contiguous().numpy()
-        dt = {np.dtype('float32'): 'F32', np.dtype('float16'): 'F16', np.dtype('int64'): 'I64'}[a.dtype]
+        dt = {np.dtype("float32"): "F32", np.dtype("float16"): "F16", np.dtype("int64"): "I64"}[a.dtype]
         b = a.tobytes()
-        header[k] = {'dtype': dt, 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
+        header[k] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
         f.write(h)
         for b in blobs:
             f.write(b)
@@ -397,26 +509,26 @@ class SafeTensors:
 
     def __init__(self, path):
         self.path = path
-        with open(path, 'rb') as f:
-            n = struct.unpack('<Q', f.read(8))[0]
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
             self.header = json.loads(f.read(n))
         self.base = 8 + n
-        self.header.pop('__metadata__', None)
+        self.header.pop("__metadata__", None)
 
     def has(self, k):
         return k in self.header
 
     def get(self, k):
         h = self.header[k]
-        a, b = h['data_offsets']
-        with open(self.path, 'rb') as f:
+        a, b = h["data_offsets"]
+        with open(self.path, "rb") as f:
             f.seek(self.base + a)
             raw = f.read(b - a)
-        if h['dtype'] == 'BF16':
+        if h["dtype"] == "BF16":
             arr = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
         else:
-            arr = np.frombuffer(raw, _ST_DT[h['dtype']])
-        return torch.from_numpy(arr.astype(np.float32).reshape(h['shape']).copy())
+            arr = np.frombuffer(raw, _ST_DT[h["dtype"]])
+        return torch.from_numpy(arr.astype(np.float32).reshape(h["shape"]).copy())
 
 
 # ----------------------------------------------------------------------------------- fakes and loading
@@ -424,63 +536,75 @@ def make_fake_encodec(folder, seed=0, **overrides):
     """facebook/encodec_32khz layout: config.json, preprocessor_config.json, model.safetensors."""
     os.makedirs(folder, exist_ok=True)
     cfg = dict(ENCODEC_32K, **overrides)
-    cfg['frame_rate'] = math.ceil(cfg['sampling_rate'] / int(np.prod(cfg['upsampling_ratios'])))
-    with open(os.path.join(folder, 'config.json'), 'w') as f:
+    cfg["frame_rate"] = math.ceil(cfg["sampling_rate"] / int(np.prod(cfg["upsampling_ratios"])))
+    with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
-    with open(os.path.join(folder, 'preprocessor_config.json'), 'w') as f:
-        json.dump({'chunk_length_s': None, 'feature_extractor_type': 'EncodecFeatureExtractor', 'feature_size': 1,
-                   'overlap': None, 'padding_side': 'right', 'padding_value': 0.0, 'return_attention_mask': True,
-                   'sampling_rate': cfg['sampling_rate']}, f, indent=2)
-    write_safetensors(os.path.join(folder, 'model.safetensors'), to_upstream_state(encodec_model(cfg), 'encodec', seed))
+    with open(os.path.join(folder, "preprocessor_config.json"), "w") as f:
+        json.dump(
+            {
+                "chunk_length_s": None,
+                "feature_extractor_type": "EncodecFeatureExtractor",
+                "feature_size": 1,
+                "overlap": None,
+                "padding_side": "right",
+                "padding_value": 0.0,
+                "return_attention_mask": True,
+                "sampling_rate": cfg["sampling_rate"],
+            },
+            f,
+            indent=2,
+        )
+    write_safetensors(os.path.join(folder, "model.safetensors"), to_upstream_state(encodec_model(cfg), "encodec", seed))
     return cfg
 
 
 def load_encodec(folder):
-    for fn in ('config.json', 'model.safetensors'):
+    for fn in ("config.json", "model.safetensors"):
         if not os.path.isfile(os.path.join(folder, fn)):
-            raise FileNotFoundError(f'{folder}: no {fn} (expected facebook/encodec_32khz)')
-    with open(os.path.join(folder, 'config.json')) as f:
+            raise FileNotFoundError(f"{folder}: no {fn} (expected facebook/encodec_32khz)")
+    with open(os.path.join(folder, "config.json")) as f:
         cfg = dict(ENCODEC_32K, **json.load(f))
-    if cfg.get('normalize') or cfg.get('chunk_length_s') or cfg.get('use_causal_conv') or cfg['audio_channels'] != 1:
-        raise ValueError(f'{folder}: EnCodec config not like encodec_32khz (normalize/chunking/causal/channels)')
-    st = SafeTensors(os.path.join(folder, 'model.safetensors'))
-    return load_upstream_state(encodec_model(cfg), 'encodec', st.get, st.has), cfg
+    if cfg.get("normalize") or cfg.get("chunk_length_s") or cfg.get("use_causal_conv") or cfg["audio_channels"] != 1:
+        raise ValueError(f"{folder}: EnCodec config not like encodec_32khz (normalize/chunking/causal/channels)")
+    st = SafeTensors(os.path.join(folder, "model.safetensors"))
+    return load_upstream_state(encodec_model(cfg), "encodec", st.get, st.has), cfg
 
 
 def make_fake_spt(folder, seed=0, **overrides):
     """fnlp/AnyGPT-speech-modules/speechtokenizer layout: config.json + ckpt.dev (torch.save state_dict)."""
     os.makedirs(folder, exist_ok=True)
     cfg = dict(SPT_SNAKE, **overrides)
-    with open(os.path.join(folder, 'config.json'), 'w') as f:
+    with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     model = spt_model(cfg)
-    sd = to_upstream_state(model, 'spt', seed)
+    sd = to_upstream_state(model, "spt", seed)
     # Random Snake/residual stacks grow the signal ≈ 50×; scale the last conv so the fake's waveform is O(1)
     # (makes the absolute parity tolerance meaningful).
-    last = f'decoder.model.{len(model.decoder.model) - 1}.conv.conv'
-    sd[f'{last}.weight_g'] = sd[f'{last}.weight_g'] / 50
-    sd[f'{last}.bias'] = sd[f'{last}.bias'] / 50
+    last = f"decoder.model.{len(model.decoder.model) - 1}.conv.conv"
+    sd[f"{last}.weight_g"] = sd[f"{last}.weight_g"] / 50
+    sd[f"{last}.bias"] = sd[f"{last}.bias"] / 50
     g = torch.Generator().manual_seed(seed + 1)
-    sd['transform.weight'] = torch.randn(cfg['semantic_dimension'], cfg['dimension'], generator=g) * 0.01
-    sd['transform.bias'] = torch.zeros(cfg['semantic_dimension'])
-    torch.save(sd, os.path.join(folder, 'ckpt.dev'))
+    sd["transform.weight"] = torch.randn(cfg["semantic_dimension"], cfg["dimension"], generator=g) * 0.01
+    sd["transform.bias"] = torch.zeros(cfg["semantic_dimension"])
+    torch.save(sd, os.path.join(folder, "ckpt.dev"))
     return cfg
 
 
 def load_spt(folder):
-    for fn in ('config.json', 'ckpt.dev'):
+    for fn in ("config.json", "ckpt.dev"):
         if not os.path.isfile(os.path.join(folder, fn)):
-            raise FileNotFoundError(f'{folder}: no {fn} (expected AnyGPT-speech-modules/speechtokenizer)')
-    with open(os.path.join(folder, 'config.json')) as f:
+            raise FileNotFoundError(f"{folder}: no {fn} (expected AnyGPT-speech-modules/speechtokenizer)")
+    with open(os.path.join(folder, "config.json")) as f:
         cfg = dict(SPT_SNAKE, **json.load(f))
     import checkpoint
-    r = checkpoint._TorchZipReader(os.path.join(folder, 'ckpt.dev'))
+
+    r = checkpoint._TorchZipReader(os.path.join(folder, "ckpt.dev"))
     state = r.state
 
     def get(k):
         return torch.from_numpy(np.asarray(state[k].numpy(), dtype=np.float32).copy())
 
-    return load_upstream_state(spt_model(cfg), 'spt', get, lambda k: k in state), cfg
+    return load_upstream_state(spt_model(cfg), "spt", get, lambda k: k in state), cfg
 
 
 # ----------------------------------------------------------------------------------------------- export
@@ -513,8 +637,16 @@ class _SpeechDec(_MusicDec):
 
 
 def _export(mod, args, out, inames, onames, axes):
-    torch.onnx.export(mod, args, out, input_names=inames, output_names=onames, dynamic_axes=axes, opset_version=17,
-                      do_constant_folding=True)
+    torch.onnx.export(
+        mod,
+        args,
+        out,
+        input_names=inames,
+        output_names=onames,
+        dynamic_axes=axes,
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 def export_codec(model, kind, enc_out, dec_out, hop):
@@ -524,18 +656,43 @@ def export_codec(model, kind, enc_out, dec_out, hop):
         wav = torch.randn(1, 1, hop * 3 + 17)
         n_q = len(model.codebooks)
         codes = torch.zeros(n_q, 1, 8, dtype=torch.long)
-        if kind == 'music':
+        if kind == "music":
             if enc_out:
-                _export(_MusicEnc(model), (wav,), enc_out, ['waveform'], ['audio_codes'],
-                        {'waveform': {2: 'T'}, 'audio_codes': {3: 'F'}})
+                _export(
+                    _MusicEnc(model),
+                    (wav,),
+                    enc_out,
+                    ["waveform"],
+                    ["audio_codes"],
+                    {"waveform": {2: "T"}, "audio_codes": {3: "F"}},
+                )
             if dec_out:
-                _export(_MusicDec(model), (codes.transpose(0, 1).unsqueeze(0),), dec_out, ['audio_codes'], ['waveform'],
-                        {'audio_codes': {3: 'F'}, 'waveform': {2: 'T'}})
+                _export(
+                    _MusicDec(model),
+                    (codes.transpose(0, 1).unsqueeze(0),),
+                    dec_out,
+                    ["audio_codes"],
+                    ["waveform"],
+                    {"audio_codes": {3: "F"}, "waveform": {2: "T"}},
+                )
         else:
             if enc_out:
-                _export(_SpeechEnc(model), (wav,), enc_out, ['waveform'], ['codes'], {'waveform': {2: 'T'}, 'codes': {2: 'F'}})
+                _export(
+                    _SpeechEnc(model),
+                    (wav,),
+                    enc_out,
+                    ["waveform"],
+                    ["codes"],
+                    {"waveform": {2: "T"}, "codes": {2: "F"}},
+                )
             if dec_out:
-                _export(_SpeechDec(model), (codes,), dec_out, ['codes'], ['waveform'],
-                        {'codes': {0: 'Q', 2: 'F'}, 'waveform': {2: 'T'}})
+                _export(
+                    _SpeechDec(model),
+                    (codes,),
+                    dec_out,
+                    ["codes"],
+                    ["waveform"],
+                    {"codes": {0: "Q", 2: "F"}, "waveform": {2: "T"}},
+                )
     finally:
         model.set_export(False)

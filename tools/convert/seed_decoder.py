@@ -19,6 +19,7 @@ Other keys (the encoder: Q-Former, encode_task_layer, blocks, pos_embed) are ign
 The ONNX graph is a torch.onnx.export trace of `SeedDecoder` (opset 17, static [1,32] input: upstream needs
 exactly 32 codes). Weights are loaded with checkpoint.py (tensor by tensor; the 1.23 GB file is never loaded whole).
 """
+
 import argparse
 import math
 import os
@@ -65,8 +66,13 @@ class SeedDecoder(nn.Module):
         self.decode_task_layer = nn.Sequential(nn.Linear(code_dim, code_dim), nn.Tanh(), nn.Linear(code_dim, hidden))
         self.pos_embed_image = nn.Parameter(torch.zeros(1, tokens, hidden))
         self.blocks_image = nn.ModuleList([Block(hidden, heads) for _ in range(depth)])
-        self.image_down = nn.Sequential(nn.Linear(hidden, 256, bias=False), nn.ReLU(), nn.Linear(256, 128, bias=False),
-                                        nn.ReLU(), nn.Linear(128, 32, bias=False))
+        self.image_down = nn.Sequential(
+            nn.Linear(hidden, 256, bias=False),
+            nn.ReLU(),
+            nn.Linear(256, 128, bias=False),
+            nn.ReLU(),
+            nn.Linear(128, 32, bias=False),
+        )
         self.distill_image_proj = nn.Linear(tokens * 32, out_dim)
 
     def forward(self, codes):
@@ -77,31 +83,36 @@ class SeedDecoder(nn.Module):
 
 
 def dims_from_state(keys_shapes):
-    n_embed, code_dim = keys_shapes['quantize.embedding.weight']
-    _, tokens, hidden = keys_shapes['pos_embed_image']
-    depth = len({k.split('.')[1] for k in keys_shapes if k.startswith('blocks_image.')})
-    out_dim = keys_shapes['distill_image_proj.weight'][0]
+    n_embed, code_dim = keys_shapes["quantize.embedding.weight"]
+    _, tokens, hidden = keys_shapes["pos_embed_image"]
+    depth = len({k.split(".")[1] for k in keys_shapes if k.startswith("blocks_image.")})
+    out_dim = keys_shapes["distill_image_proj.weight"][0]
     heads = 12 if hidden == 768 else max(1, hidden // 12)
-    return dict(n_embed=n_embed, code_dim=code_dim, hidden=hidden, heads=heads, depth=depth, tokens=tokens, out_dim=out_dim)
+    return dict(
+        n_embed=n_embed, code_dim=code_dim, hidden=hidden, heads=heads, depth=depth, tokens=tokens, out_dim=out_dim
+    )
 
 
 def load(ckpt_path, heads=None):
     import checkpoint
+
     folder, name = os.path.split(os.path.abspath(ckpt_path))
     r = checkpoint._TorchZipReader(os.path.join(folder, name))
-    state = r.state.get('state_dict', r.state) if isinstance(r.state, dict) else r.state
-    shapes = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, 'shape')}
-    missing = [k for k in ('quantize.embedding.weight', 'pos_embed_image', 'distill_image_proj.weight') if k not in shapes]
+    state = r.state.get("state_dict", r.state) if isinstance(r.state, dict) else r.state
+    shapes = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
+    missing = [
+        k for k in ("quantize.embedding.weight", "pos_embed_image", "distill_image_proj.weight") if k not in shapes
+    ]
     if missing:
-        raise SystemExit(f'{ckpt_path}: no {missing}; not a SEED-2 seed_quantizer.pt?')
+        raise SystemExit(f"{ckpt_path}: no {missing}; not a SEED-2 seed_quantizer.pt?")
     dims = dims_from_state(shapes)
     if heads:
-        dims['heads'] = heads
+        dims["heads"] = heads
     m = SeedDecoder(**dims).eval()
     own = m.state_dict()
     for k in own:
         if k not in state:
-            raise SystemExit(f'{ckpt_path}: missing decoder tensor {k}')
+            raise SystemExit(f"{ckpt_path}: missing decoder tensor {k}")
         own[k] = torch.from_numpy(state[k].numpy().astype(np.float32))
     m.load_state_dict(own)
     return m, dims
@@ -119,32 +130,39 @@ def make_fake(path, small=False, seed=0):
                 n.weight.add_(1.0)
     sd = dict(m.state_dict())
     # a few encoder-side keys, as the real file has them (ignored by the decoder export)
-    sd['encode_task_layer.0.weight'] = torch.randn(dims['hidden'], dims['hidden'])
-    sd['query_tokens'] = torch.randn(1, dims['tokens'], dims['hidden'])
+    sd["encode_task_layer.0.weight"] = torch.randn(dims["hidden"], dims["hidden"])
+    sd["query_tokens"] = torch.randn(1, dims["tokens"], dims["hidden"])
     torch.save(sd, path)
     return dims
 
 
 def export(model, out, tokens=32):
     codes = torch.zeros(1, tokens, dtype=torch.long)
-    torch.onnx.export(model, (codes,), out, input_names=['codes'], output_names=['image_embeds'], opset_version=17,
-                      do_constant_folding=True)
+    torch.onnx.export(
+        model,
+        (codes,),
+        out,
+        input_names=["codes"],
+        output_names=["image_embeds"],
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--ckpt')
-    ap.add_argument('--out')
-    ap.add_argument('--fake', help='write a random-weight seed_quantizer.pt here')
-    ap.add_argument('--small', action='store_true')
+    ap.add_argument("--ckpt")
+    ap.add_argument("--out")
+    ap.add_argument("--fake", help="write a random-weight seed_quantizer.pt here")
+    ap.add_argument("--small", action="store_true")
     a = ap.parse_args()
     if a.fake:
         print(make_fake(a.fake, a.small))
         return
     m, dims = load(a.ckpt)
-    export(m, a.out, dims['tokens'])
-    print(f'wrote {a.out} ({dims})')
+    export(m, a.out, dims["tokens"])
+    print(f"wrote {a.out} ({dims})")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

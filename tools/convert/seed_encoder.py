@@ -49,6 +49,7 @@ the other id. pos_embed must be for 224×224 (257 tokens): upstream's bicubic po
     /usr/bin/python3 tools/convert/seed_encoder.py --seed DIR --out image_encoder.onnx [--vit FILE]
     /usr/bin/python3 tools/convert/seed_encoder.py --fake DIR [--small]      # random-weight checkpoint files
 """
+
 import argparse
 import math
 import os
@@ -61,14 +62,39 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-FULL = dict(image_size=224, patch=14, vit_dim=1408, vit_depth=39, vit_heads=16, vit_mlp=6144,
-            hidden=768, layers=12, heads=12, ffn=3072, cross=tuple(range(0, 12, 2)), queries=32,
-            code_dim=32, n_embed=8192)
+FULL = dict(
+    image_size=224,
+    patch=14,
+    vit_dim=1408,
+    vit_depth=39,
+    vit_heads=16,
+    vit_mlp=6144,
+    hidden=768,
+    layers=12,
+    heads=12,
+    ffn=3072,
+    cross=tuple(range(0, 12, 2)),
+    queries=32,
+    code_dim=32,
+    n_embed=8192,
+)
 # test widths (real image size, patch, query count and layer pattern)
-SMALL = dict(FULL, vit_dim=16, vit_depth=2, vit_heads=2, vit_mlp=69, hidden=48, layers=2, heads=4, ffn=96,
-             cross=(0,), code_dim=8, n_embed=64)
-VIT_FILE = 'eva_vit_g.pth'
-QFORMER = 'Qformer.bert.'
+SMALL = dict(
+    FULL,
+    vit_dim=16,
+    vit_depth=2,
+    vit_heads=2,
+    vit_mlp=69,
+    hidden=48,
+    layers=2,
+    heads=4,
+    ffn=96,
+    cross=(0,),
+    code_dim=8,
+    n_embed=64,
+)
+VIT_FILE = "eva_vit_g.pth"
+QFORMER = "Qformer.bert."
 
 
 def vit_heads(width):
@@ -99,7 +125,11 @@ class _EvaBlock(nn.Module):
         B, N, D = x.shape
         a = self.attn
         bias = torch.cat([a.q_bias, torch.zeros_like(a.q_bias), a.v_bias])  # the key projection has no bias
-        qkv = F.linear(self.norm1(x), a.qkv.weight, bias).reshape(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = (
+            F.linear(self.norm1(x), a.qkv.weight, bias)
+            .reshape(B, N, 3, self.heads, D // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
         q, k, v = qkv[0], qkv[1], qkv[2]
         w = ((q * (D // self.heads) ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
         x = x + a.proj((w @ v).transpose(1, 2).reshape(B, N, -1))
@@ -151,11 +181,11 @@ class _Attention(nn.Module):
     def __init__(self, hidden, ctx, heads):
         super().__init__()
         self.n, self.hd = heads, hidden // heads
-        setattr(self, 'self', _Heads(hidden, ctx))  # upstream module name `self`
+        setattr(self, "self", _Heads(hidden, ctx))  # upstream module name `self`
         self.output = _AddNorm(hidden, hidden)
 
     def forward(self, x, ctx, mask=None):
-        h = getattr(self, 'self')
+        h = getattr(self, "self")
         B, N, H = x.shape
         hd = self.hd
         split = lambda t: t.reshape(B, -1, self.n, hd).transpose(1, 2)  # noqa: E731
@@ -185,8 +215,23 @@ class _QLayer(nn.Module):
 class SeedEncoder(nn.Module):
     """Module and parameter names follow upstream, so state_dict keys are the checkpoint keys."""
 
-    def __init__(self, image_size, patch, vit_dim, vit_depth, vit_heads, vit_mlp, hidden, layers, heads, ffn, cross,
-                 queries, code_dim, n_embed):
+    def __init__(
+        self,
+        image_size,
+        patch,
+        vit_dim,
+        vit_depth,
+        vit_heads,
+        vit_mlp,
+        hidden,
+        layers,
+        heads,
+        ffn,
+        cross,
+        queries,
+        code_dim,
+        n_embed,
+    ):
         super().__init__()
         self.visual_encoder = EvaVit(image_size, patch, vit_dim, vit_depth, vit_heads, vit_mlp)
         self.ln_vision = nn.LayerNorm(vit_dim)  # eps 1e-5 (LAVIS LayerNorm subclass, computed in fp32)
@@ -196,14 +241,15 @@ class SeedEncoder(nn.Module):
         self.Qformer.bert.embeddings = nn.Module()
         self.Qformer.bert.embeddings.LayerNorm = nn.LayerNorm(hidden, eps=1e-12)
         self.Qformer.bert.encoder = nn.Module()
-        self.Qformer.bert.encoder.layer = nn.ModuleList([_QLayer(hidden, heads, ffn, vit_dim, i in cross)
-                                                         for i in range(layers)])
+        self.Qformer.bert.encoder.layer = nn.ModuleList(
+            [_QLayer(hidden, heads, ffn, vit_dim, i in cross) for i in range(layers)]
+        )
         self.encode_task_layer = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, code_dim))
         self.quantize = nn.Module()
         self.quantize.embedding = nn.Embedding(n_embed, code_dim)
         # upstream: causal among the queries only when there are exactly 32 of them; (1 − allowed) · −10000
         allowed = torch.tril(torch.ones(queries, queries)) if queries == 32 else torch.ones(queries, queries)
-        self.register_buffer('query_mask', (1.0 - allowed) * -10000.0, persistent=False)
+        self.register_buffer("query_mask", (1.0 - allowed) * -10000.0, persistent=False)
 
     def features(self, pixel_values):
         image = self.ln_vision(self.visual_encoder(pixel_values))
@@ -216,7 +262,7 @@ class SeedEncoder(nn.Module):
         z = self.features(pixel_values)
         flat = z.reshape(-1, z.shape[-1])
         e = self.quantize.embedding.weight
-        d = (flat ** 2).sum(1, keepdim=True) + (e ** 2).sum(1) - 2 * (flat @ e.t())
+        d = (flat**2).sum(1, keepdim=True) + (e**2).sum(1) - 2 * (flat @ e.t())
         return d.argmin(1).reshape(z.shape[0], -1), z
 
 
@@ -226,17 +272,18 @@ class _StateFile:
 
     def __init__(self, path):
         import checkpoint
+
         self.path = path
         try:
             r = checkpoint._TorchZipReader(path)
             state = r.state
         except ValueError:
-            state = torch.load(path, map_location='cpu')
+            state = torch.load(path, map_location="cpu")
         if isinstance(state, dict):
-            for k in ('state_dict', 'model'):
+            for k in ("state_dict", "model"):
                 if isinstance(state.get(k), dict):
                     state = state[k]
-        self.state = {k: v for k, v in state.items() if hasattr(v, 'shape')}
+        self.state = {k: v for k, v in state.items() if hasattr(v, "shape")}
 
     def shape(self, k):
         return tuple(self.state[k].shape)
@@ -249,18 +296,20 @@ class _StateFile:
 
 def _sources(seed_dir, vit_path=None):
     """→ (quantizer StateFile, vit StateFile, vit key prefix)."""
-    qp = os.path.join(seed_dir, 'seed_quantizer.pt')
+    qp = os.path.join(seed_dir, "seed_quantizer.pt")
     if not os.path.isfile(qp):
-        raise FileNotFoundError(f'{seed_dir}: no seed_quantizer.pt (download AILab-CVC/seed-tokenizer-2)')
+        raise FileNotFoundError(f"{seed_dir}: no seed_quantizer.pt (download AILab-CVC/seed-tokenizer-2)")
     q = _StateFile(qp)
-    if vit_path is None and any(k.startswith('visual_encoder.') for k in q.state):
-        return q, q, 'visual_encoder.'
+    if vit_path is None and any(k.startswith("visual_encoder.") for k in q.state):
+        return q, q, "visual_encoder."
     vp = vit_path or os.path.join(seed_dir, VIT_FILE)
     if not os.path.isfile(vp):
-        raise FileNotFoundError(f'{seed_dir}: seed_quantizer.pt has no visual_encoder.* tensors and there is no {VIT_FILE} '
-                                f'(the LAVIS EVA ViT-g weights SEED loads; docs/real-model.md §1), or pass --image-encoder')
+        raise FileNotFoundError(
+            f"{seed_dir}: seed_quantizer.pt has no visual_encoder.* tensors and there is no {VIT_FILE} "
+            f"(the LAVIS EVA ViT-g weights SEED loads; docs/real-model.md §1), or pass --image-encoder"
+        )
     v = _StateFile(vp)
-    pre = 'visual_encoder.' if any(k.startswith('visual_encoder.') for k in v.state) else ''
+    pre = "visual_encoder." if any(k.startswith("visual_encoder.") for k in v.state) else ""
     return q, v, pre
 
 
@@ -269,7 +318,9 @@ def has_vit(seed_dir):
     if os.path.isfile(os.path.join(seed_dir, VIT_FILE)):
         return True
     try:
-        return any(k.startswith('visual_encoder.') for k in _StateFile(os.path.join(seed_dir, 'seed_quantizer.pt')).state)
+        return any(
+            k.startswith("visual_encoder.") for k in _StateFile(os.path.join(seed_dir, "seed_quantizer.pt")).state
+        )
     except (OSError, ValueError):
         return False
 
@@ -277,25 +328,40 @@ def has_vit(seed_dir):
 def dims_from(q, v, pre):
     def need(f, k):
         if k not in f.state:
-            raise KeyError(f'{f.path}: missing {k}')
+            raise KeyError(f"{f.path}: missing {k}")
         return f.shape(k)
-    _, _, W = need(v, pre + 'cls_token')
-    _, ntok, _ = need(v, pre + 'pos_embed')
-    patch = need(v, pre + 'patch_embed.proj.weight')[-1]
+
+    _, _, W = need(v, pre + "cls_token")
+    _, ntok, _ = need(v, pre + "pos_embed")
+    patch = need(v, pre + "patch_embed.proj.weight")[-1]
     grid = int(round(math.sqrt(ntok - 1)))
     if grid * grid != ntok - 1 or grid * patch != 224:
-        raise ValueError(f'{v.path}: pos_embed has {ntok} tokens at patch {patch}: not a 224×224 ViT (interpolation '
-                         'of the position embedding is not implemented)')
-    depth = len({k[len(pre):].split('.')[1] for k in v.state if k.startswith(pre + 'blocks.')})
-    _, queries, H = need(q, 'query_tokens')
-    lk = QFORMER + 'encoder.layer.'
-    layers = len({k[len(lk):].split('.')[0] for k in q.state if k.startswith(lk)})
-    cross = tuple(i for i in range(layers) if f'{lk}{i}.crossattention.self.query.weight' in q.state)
-    n_embed, code_dim = need(q, 'quantize.embedding.weight')
-    return dict(image_size=224, patch=patch, vit_dim=W, vit_depth=depth, vit_heads=vit_heads(W),
-                vit_mlp=need(v, pre + 'blocks.0.mlp.fc1.weight')[0], hidden=H, layers=layers, heads=qformer_heads(H),
-                ffn=need(q, lk + '0.intermediate_query.dense.weight')[0], cross=cross, queries=queries,
-                code_dim=code_dim, n_embed=n_embed)
+        raise ValueError(
+            f"{v.path}: pos_embed has {ntok} tokens at patch {patch}: not a 224×224 ViT (interpolation "
+            "of the position embedding is not implemented)"
+        )
+    depth = len({k[len(pre) :].split(".")[1] for k in v.state if k.startswith(pre + "blocks.")})
+    _, queries, H = need(q, "query_tokens")
+    lk = QFORMER + "encoder.layer."
+    layers = len({k[len(lk) :].split(".")[0] for k in q.state if k.startswith(lk)})
+    cross = tuple(i for i in range(layers) if f"{lk}{i}.crossattention.self.query.weight" in q.state)
+    n_embed, code_dim = need(q, "quantize.embedding.weight")
+    return dict(
+        image_size=224,
+        patch=patch,
+        vit_dim=W,
+        vit_depth=depth,
+        vit_heads=vit_heads(W),
+        vit_mlp=need(v, pre + "blocks.0.mlp.fc1.weight")[0],
+        hidden=H,
+        layers=layers,
+        heads=qformer_heads(H),
+        ffn=need(q, lk + "0.intermediate_query.dense.weight")[0],
+        cross=cross,
+        queries=queries,
+        code_dim=code_dim,
+        n_embed=n_embed,
+    )
 
 
 def load(seed_dir, vit_path=None, vit_heads=None, heads=None):
@@ -303,18 +369,18 @@ def load(seed_dir, vit_path=None, vit_heads=None, heads=None):
     q, v, pre = _sources(seed_dir, vit_path)
     dims = dims_from(q, v, pre)
     if vit_heads:
-        dims['vit_heads'] = vit_heads
+        dims["vit_heads"] = vit_heads
     if heads:
-        dims['heads'] = heads
+        dims["heads"] = heads
     m = SeedEncoder(**dims)
     own = m.state_dict()
     for k in own:
-        f, up = (v, pre + k[len('visual_encoder.'):]) if k.startswith('visual_encoder.') else (q, k)
+        f, up = (v, pre + k[len("visual_encoder.") :]) if k.startswith("visual_encoder.") else (q, k)
         if up not in f.state:
-            raise KeyError(f'{f.path}: missing {up}')
+            raise KeyError(f"{f.path}: missing {up}")
         t = f.get(up)
         if t.shape != own[k].shape:
-            raise ValueError(f'{f.path}: {up} has shape {tuple(t.shape)}, expected {tuple(own[k].shape)}')
+            raise ValueError(f"{f.path}: {up} has shape {tuple(t.shape)}, expected {tuple(own[k].shape)}")
         own[k] = t
     m.load_state_dict(own)
     return m.eval(), dims
@@ -328,16 +394,16 @@ def random_state(dims, seed=0):
     g = torch.Generator().manual_seed(seed)
     q, v = {}, {}
     for k, p in m.state_dict().items():
-        if k.endswith('LayerNorm.weight') or '.norm' in k and k.endswith('weight') or k == 'ln_vision.weight':
+        if k.endswith("LayerNorm.weight") or ".norm" in k and k.endswith("weight") or k == "ln_vision.weight":
             t = 1 + 0.1 * torch.randn(p.shape, generator=g)
-        elif k.endswith('bias'):
+        elif k.endswith("bias"):
             t = 0.02 * torch.randn(p.shape, generator=g)
-        elif k in ('quantize.embedding.weight', 'query_tokens', 'visual_encoder.cls_token', 'visual_encoder.pos_embed'):
+        elif k in ("quantize.embedding.weight", "query_tokens", "visual_encoder.cls_token", "visual_encoder.pos_embed"):
             t = torch.randn(p.shape, generator=g)
         else:
             t = torch.randn(p.shape, generator=g) / math.sqrt(p[0].numel())
-        if k.startswith('visual_encoder.'):
-            v[k[len('visual_encoder.'):]] = t
+        if k.startswith("visual_encoder."):
+            v[k[len("visual_encoder.") :]] = t
         else:
             q[k] = t
     return q, v
@@ -349,26 +415,33 @@ def make_fake(folder, dims=None, seed=0, extra=None):
     dims = dims or SMALL
     q, v = random_state(dims, seed)
     os.makedirs(folder, exist_ok=True)
-    torch.save(dict(q, **(extra or {})), os.path.join(folder, 'seed_quantizer.pt'))
+    torch.save(dict(q, **(extra or {})), os.path.join(folder, "seed_quantizer.pt"))
     torch.save(v, os.path.join(folder, VIT_FILE))
     return dims
 
 
 def export(model, out):
     x = torch.zeros(1, 3, 224, 224)
-    torch.onnx.export(model, (x,), out, input_names=['pixel_values'], output_names=['codes', 'features'],
-                      opset_version=17, do_constant_folding=True)
+    torch.onnx.export(
+        model,
+        (x,),
+        out,
+        input_names=["pixel_values"],
+        output_names=["codes", "features"],
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--seed', help='AILab-CVC/seed-tokenizer-2 folder (seed_quantizer.pt [+ eva_vit_g.pth])')
-    ap.add_argument('--vit', help=f'EVA ViT-g weights if not {VIT_FILE} in --seed')
-    ap.add_argument('--out')
-    ap.add_argument('--vit-heads', type=int)
-    ap.add_argument('--heads', type=int, help='Q-Former heads')
-    ap.add_argument('--fake', help='write random-weight seed_quantizer.pt + eva_vit_g.pth into this folder')
-    ap.add_argument('--small', action='store_true')
+    ap.add_argument("--seed", help="AILab-CVC/seed-tokenizer-2 folder (seed_quantizer.pt [+ eva_vit_g.pth])")
+    ap.add_argument("--vit", help=f"EVA ViT-g weights if not {VIT_FILE} in --seed")
+    ap.add_argument("--out")
+    ap.add_argument("--vit-heads", type=int)
+    ap.add_argument("--heads", type=int, help="Q-Former heads")
+    ap.add_argument("--fake", help="write random-weight seed_quantizer.pt + eva_vit_g.pth into this folder")
+    ap.add_argument("--small", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.fake:
@@ -376,8 +449,8 @@ def main():
         return
     m, dims = load(a.seed, a.vit, a.vit_heads, a.heads)
     export(m, a.out)
-    print(f'wrote {a.out} ({dims})')
+    print(f"wrote {a.out} ({dims})")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -32,14 +32,25 @@ Buffers (rotary inv_freq, quantizer offsets) are recomputed, not read. Dropout i
 The masked depthwise conv of the AnyGPT copy zeroes padded frames; with batch 1 and no padding (what the
 TypeScript MaskGIT loop feeds) it is a plain depthwise conv with zero padding 15/15.
 """
+
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-FULL = dict(dim=1024, depth=12, heads=8, dim_head=128, codebook_size=1024, num_quantizers=7, semantic_ids=1024,
-            ff_mult=4, conv_expansion=2, conv_kernel=31)
+FULL = dict(
+    dim=1024,
+    depth=12,
+    heads=8,
+    dim_head=128,
+    codebook_size=1024,
+    num_quantizers=7,
+    semantic_ids=1024,
+    ff_mult=4,
+    conv_expansion=2,
+    conv_kernel=31,
+)
 
 
 class _Pre(nn.Module):
@@ -91,7 +102,7 @@ class _Attn(nn.Module):
         q, k, v = (t.reshape(B, N, self.heads, self.dim_head).transpose(1, 2) for t in (q, k, v))
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        a = (q @ k.transpose(-1, -2) * self.dim_head ** -0.5).softmax(-1)
+        a = (q @ k.transpose(-1, -2) * self.dim_head**-0.5).softmax(-1)
         return self.to_out((a @ v).transpose(1, 2).reshape(B, N, -1))
 
 
@@ -134,11 +145,11 @@ class _ConvModule(nn.Module):
 class _Block(nn.Module):
     def __init__(self, c):
         super().__init__()
-        d = c['dim']
-        self.ff1 = _Scale(_Pre(d, _FF(d, c['ff_mult'])))
-        self.attn = _Pre(d, _Attn(d, c['heads'], c['dim_head']))
-        self.conv = _ConvModule(d, c['conv_expansion'], c['conv_kernel'])
-        self.ff2 = _Scale(_Pre(d, _FF(d, c['ff_mult'])))
+        d = c["dim"]
+        self.ff1 = _Scale(_Pre(d, _FF(d, c["ff_mult"])))
+        self.attn = _Pre(d, _Attn(d, c["heads"], c["dim_head"]))
+        self.conv = _ConvModule(d, c["conv_expansion"], c["conv_kernel"])
+        self.ff2 = _Scale(_Pre(d, _FF(d, c["ff_mult"])))
         self.post_norm = nn.LayerNorm(d)
 
     def forward(self, x, cos, sin):
@@ -152,7 +163,7 @@ class _Block(nn.Module):
 class _Conformer(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.layers = nn.ModuleList([_Block(c) for _ in range(c['depth'])])
+        self.layers = nn.ModuleList([_Block(c) for _ in range(c["depth"])])
 
 
 class _EinMix(nn.Module):
@@ -165,7 +176,7 @@ class _EinMix(nn.Module):
 class _Wrapper(nn.Module):
     def __init__(self, c):
         super().__init__()
-        d, A, C = c['dim'], c['num_quantizers'], c['codebook_size']
+        d, A, C = c["dim"], c["num_quantizers"], c["codebook_size"]
         self.code_embeds = nn.Embedding(A * (C + 1), d)
         self.conformer = _Conformer(c)
         self.heads = nn.Sequential(nn.Linear(d, d * A))
@@ -178,18 +189,18 @@ class SoundStormNet(nn.Module):
     def __init__(self, **cfg):
         super().__init__()
         self.c = c = dict(FULL, **cfg)
-        self.semantic_token_emb = nn.Embedding(c['semantic_ids'], c['dim'])
+        self.semantic_token_emb = nn.Embedding(c["semantic_ids"], c["dim"])
         self.net = _Wrapper(c)
 
     def forward(self, codes, cond_ids):
         c = self.c
-        A, C, d = c['num_quantizers'], c['codebook_size'], c['dim']
+        A, C, d = c["num_quantizers"], c["codebook_size"], c["dim"]
         B = codes.shape[0]
         codes = codes.reshape(B, -1, A)
         L = codes.shape[1]
         offsets = torch.arange(A, device=codes.device) * (C + 1)
         x = self.net.code_embeds(codes + offsets).sum(2) + self.semantic_token_emb(cond_ids)
-        dh = c['dim_head']
+        dh = c["dim_head"]
         inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
         t = torch.arange(L, device=codes.device).float()
         freqs = t[:, None] * inv[None, :]
@@ -200,7 +211,7 @@ class SoundStormNet(nn.Module):
         h = self.net.heads(x).reshape(B, L, A, d)
         h = self.net.to_logits[0](h)
         em = self.net.to_logits[1]
-        logits = torch.einsum('bnqd,qdc->bnqc', h, em.weight) + em.bias
+        logits = torch.einsum("bnqd,qdc->bnqc", h, em.weight) + em.bias
         return logits.reshape(B, L * A, C)
 
 
@@ -209,64 +220,87 @@ def make_fake(path, seed=0, **cfg):
     m = SoundStormNet(**cfg)
     with torch.no_grad():
         for n, p in m.named_parameters():
-            if n.endswith('gamma') or (p.dim() == 1 and 'norm' in n and n.endswith('weight')) or '.net1.0.weight' in n \
-                    or 'to_logits.0.weight' in n:
+            if (
+                n.endswith("gamma")
+                or (p.dim() == 1 and "norm" in n and n.endswith("weight"))
+                or ".net1.0.weight" in n
+                or "to_logits.0.weight" in n
+            ):
                 p.copy_(1 + 0.1 * torch.randn_like(p))
-            elif p.dim() == 1 or n.endswith('to_logits.1.bias'):
+            elif p.dim() == 1 or n.endswith("to_logits.1.bias"):
                 p.copy_(0.02 * torch.randn_like(p))
-            elif 'embed' in n or 'emb' in n:
+            elif "embed" in n or "emb" in n:
                 p.copy_(torch.randn_like(p))
             else:
-                fan = p.shape[1] * (p.shape[2] if p.dim() == 3 and 'to_logits' not in n else 1)
-                if 'to_logits.1' in n:
+                fan = p.shape[1] * (p.shape[2] if p.dim() == 3 and "to_logits" not in n else 1)
+                if "to_logits.1" in n:
                     fan = p.shape[1]
                 p.copy_(torch.randn_like(p) / math.sqrt(fan))
-    torch.save({'model': m.state_dict()}, path)
+    torch.save({"model": m.state_dict()}, path)
     return m.c
 
 
 def load(path, **override):
     import os
     import sys
+
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import checkpoint
     import numpy as np
+
     r = checkpoint._TorchZipReader(path)
     st = r.state
-    if isinstance(st, dict) and 'model' in st and isinstance(st['model'], dict):
-        st = st['model']
-    need = ('semantic_token_emb.weight', 'net.code_embeds.weight', 'net.to_logits.1.weight', 'net.heads.0.weight')
+    if isinstance(st, dict) and "model" in st and isinstance(st["model"], dict):
+        st = st["model"]
+    need = ("semantic_token_emb.weight", "net.code_embeds.weight", "net.to_logits.1.weight", "net.heads.0.weight")
     miss = [k for k in need if k not in st]
     if miss:
-        raise KeyError(f'{path}: no {miss}; not a SoundStorm checkpoint in the AnyGPT layout?')
-    A, D, C = tuple(st['net.to_logits.1.weight'].shape)
-    depth = len({k.split('.')[3] for k in st if k.startswith('net.conformer.layers.')})
-    inner = tuple(st['net.conformer.layers.0.attn.fn.to_q.weight'].shape)[0]
-    heads = override.pop('heads', 8)  # upstream: 8 heads (not recoverable from the weights)
-    k = tuple(st['net.conformer.layers.0.conv.ds_conv.conv.weight'].shape)[-1]
-    exp = tuple(st['net.conformer.layers.0.conv.ds_conv.conv.weight'].shape)[0] // D
-    ff = tuple(st['net.conformer.layers.0.ff1.fn.fn.net.0.weight'].shape)[0] // D
-    cfg = dict(dim=D, depth=depth, heads=heads, dim_head=inner // heads, codebook_size=C, num_quantizers=A,
-               semantic_ids=tuple(st['semantic_token_emb.weight'].shape)[0], ff_mult=ff, conv_expansion=exp,
-               conv_kernel=k, **override)
+        raise KeyError(f"{path}: no {miss}; not a SoundStorm checkpoint in the AnyGPT layout?")
+    A, D, C = tuple(st["net.to_logits.1.weight"].shape)
+    depth = len({k.split(".")[3] for k in st if k.startswith("net.conformer.layers.")})
+    inner = tuple(st["net.conformer.layers.0.attn.fn.to_q.weight"].shape)[0]
+    heads = override.pop("heads", 8)  # upstream: 8 heads (not recoverable from the weights)
+    k = tuple(st["net.conformer.layers.0.conv.ds_conv.conv.weight"].shape)[-1]
+    exp = tuple(st["net.conformer.layers.0.conv.ds_conv.conv.weight"].shape)[0] // D
+    ff = tuple(st["net.conformer.layers.0.ff1.fn.fn.net.0.weight"].shape)[0] // D
+    cfg = dict(
+        dim=D,
+        depth=depth,
+        heads=heads,
+        dim_head=inner // heads,
+        codebook_size=C,
+        num_quantizers=A,
+        semantic_ids=tuple(st["semantic_token_emb.weight"].shape)[0],
+        ff_mult=ff,
+        conv_expansion=exp,
+        conv_kernel=k,
+        **override,
+    )
     m = SoundStormNet(**cfg).eval()
     own = m.state_dict()
     for name in own:
         if name not in st:
-            raise KeyError(f'{path}: missing {name}')
+            raise KeyError(f"{path}: missing {name}")
         t = torch.from_numpy(np.asarray(st[name].numpy(), dtype=np.float32).copy())
         if tuple(t.shape) != tuple(own[name].shape):
-            raise ValueError(f'{path}: {name} has shape {tuple(t.shape)}, expected {tuple(own[name].shape)}')
+            raise ValueError(f"{path}: {name} has shape {tuple(t.shape)}, expected {tuple(own[name].shape)}")
         own[name] = t
     m.load_state_dict(own)
     return m, cfg
 
 
 def export(m, out):
-    A = m.c['num_quantizers']
+    A = m.c["num_quantizers"]
     L = 5
-    codes = torch.randint(0, m.c['codebook_size'] + 1, (1, L * A))
-    cond = torch.randint(0, m.c['semantic_ids'], (1, L))
-    torch.onnx.export(m, (codes, cond), out, input_names=['codes', 'cond_ids'], output_names=['logits'],
-                      dynamic_axes={'codes': {1: 'LA'}, 'cond_ids': {1: 'L'}, 'logits': {1: 'LA'}},
-                      opset_version=17, do_constant_folding=True)
+    codes = torch.randint(0, m.c["codebook_size"] + 1, (1, L * A))
+    cond = torch.randint(0, m.c["semantic_ids"], (1, L))
+    torch.onnx.export(
+        m,
+        (codes, cond),
+        out,
+        input_names=["codes", "cond_ids"],
+        output_names=["logits"],
+        dynamic_axes={"codes": {1: "LA"}, "cond_ids": {1: "L"}, "logits": {1: "LA"}},
+        opset_version=17,
+        do_constant_folding=True,
+    )

@@ -28,6 +28,7 @@ The empty-prompt embedding comes from `text_encoder/` + `tokenizer/` in the fold
 clip_text.py), or from `text_embedding.f32` (raw f32 [1,77,Dt], e.g. made with diffusers, docs/real-model.md)
 when that file exists: the file wins, and if both are there the two are compared (max-abs in the log).
 """
+
 import json
 import math
 import os
@@ -42,18 +43,45 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seanet import SafeTensors, write_safetensors  # noqa: E402
 
 UNET_SD21 = dict(  # stabilityai/stable-diffusion-2-1-unclip unet/config.json [S/inferred: verify]
-    in_channels=4, out_channels=4, block_out_channels=[320, 640, 1280, 1280], layers_per_block=2,
-    attention_head_dim=[5, 10, 20, 20], cross_attention_dim=1024, norm_num_groups=32, norm_eps=1e-5,
-    class_embed_type='projection', projection_class_embeddings_input_dim=2048, use_linear_projection=True,
-    flip_sin_to_cos=True, freq_shift=0, sample_size=96,
-    down_block_types=['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
-    up_block_types=['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'])
-VAE_SD21 = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=[128, 256, 512, 512],
-                layers_per_block=2, norm_num_groups=32, scaling_factor=0.18215, sample_size=768)
-UNET_TINY = dict(UNET_SD21, block_out_channels=[8, 16], attention_head_dim=[2, 2], cross_attention_dim=16,
-                 norm_num_groups=4, layers_per_block=1, projection_class_embeddings_input_dim=32,
-                 down_block_types=['CrossAttnDownBlock2D', 'DownBlock2D'], up_block_types=['UpBlock2D', 'CrossAttnUpBlock2D'],
-                 sample_size=8)
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=[320, 640, 1280, 1280],
+    layers_per_block=2,
+    attention_head_dim=[5, 10, 20, 20],
+    cross_attention_dim=1024,
+    norm_num_groups=32,
+    norm_eps=1e-5,
+    class_embed_type="projection",
+    projection_class_embeddings_input_dim=2048,
+    use_linear_projection=True,
+    flip_sin_to_cos=True,
+    freq_shift=0,
+    sample_size=96,
+    down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+)
+VAE_SD21 = dict(
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    block_out_channels=[128, 256, 512, 512],
+    layers_per_block=2,
+    norm_num_groups=32,
+    scaling_factor=0.18215,
+    sample_size=768,
+)
+UNET_TINY = dict(
+    UNET_SD21,
+    block_out_channels=[8, 16],
+    attention_head_dim=[2, 2],
+    cross_attention_dim=16,
+    norm_num_groups=4,
+    layers_per_block=1,
+    projection_class_embeddings_input_dim=32,
+    down_block_types=["CrossAttnDownBlock2D", "DownBlock2D"],
+    up_block_types=["UpBlock2D", "CrossAttnUpBlock2D"],
+    sample_size=8,
+)
 VAE_TINY = dict(VAE_SD21, block_out_channels=[8, 16], layers_per_block=1, norm_num_groups=4, sample_size=16)
 
 
@@ -88,9 +116,11 @@ class Attention(nn.Module):
     def forward(self, x, ctx=None):
         ctx = x if ctx is None else ctx
         B, N, _ = x.shape
-        q, k, v = (t.reshape(B, -1, self.heads, self.dim_head).transpose(1, 2)
-                   for t in (self.to_q(x), self.to_k(ctx), self.to_v(ctx)))
-        a = (q @ k.transpose(-1, -2) * self.dim_head ** -0.5).softmax(-1)
+        q, k, v = (
+            t.reshape(B, -1, self.heads, self.dim_head).transpose(1, 2)
+            for t in (self.to_q(x), self.to_k(ctx), self.to_v(ctx))
+        )
+        a = (q @ k.transpose(-1, -2) * self.dim_head**-0.5).softmax(-1)
         return self.to_out[0]((a @ v).transpose(1, 2).reshape(B, N, -1))
 
 
@@ -166,23 +196,35 @@ class UNet(nn.Module):
     def __init__(self, **cfg):
         super().__init__()
         c = self.c = dict(UNET_SD21, **cfg)
-        ch = c['block_out_channels']
-        g, eps, ctx = c['norm_num_groups'], c['norm_eps'], c['cross_attention_dim']
-        hd = c['attention_head_dim'] if isinstance(c['attention_head_dim'], list) else [c['attention_head_dim']] * len(ch)
+        ch = c["block_out_channels"]
+        g, eps, ctx = c["norm_num_groups"], c["norm_eps"], c["cross_attention_dim"]
+        hd = (
+            c["attention_head_dim"]
+            if isinstance(c["attention_head_dim"], list)
+            else [c["attention_head_dim"]] * len(ch)
+        )
         te = ch[0] * 4
-        if c['class_embed_type'] != 'projection' or not c['use_linear_projection']:
+        if c["class_embed_type"] != "projection" or not c["use_linear_projection"]:
             raise ValueError('UNet config: class_embed_type "projection" and use_linear_projection expected')
-        self.conv_in = nn.Conv2d(c['in_channels'], ch[0], 3, padding=1)
+        self.conv_in = nn.Conv2d(c["in_channels"], ch[0], 3, padding=1)
         self.time_embedding = _TimestepEmbedding(ch[0], te)
-        self.class_embedding = _TimestepEmbedding(c['projection_class_embeddings_input_dim'], te)
+        self.class_embedding = _TimestepEmbedding(c["projection_class_embeddings_input_dim"], te)
         self.down_blocks = nn.ModuleList()
         prev = ch[0]
         for i, oc in enumerate(ch):
             b = _Block()
-            cross = c['down_block_types'][i].startswith('CrossAttn')
-            b.resnets = nn.ModuleList([Resnet(prev if j == 0 else oc, oc, g, eps, te) for j in range(c['layers_per_block'])])
-            b.attentions = nn.ModuleList([Transformer2D(oc, hd[i], g, ctx) for _ in range(c['layers_per_block'])]) if cross else None
-            b.downsamplers = nn.ModuleList([_Down(nn.Conv2d(oc, oc, 3, stride=2, padding=1))]) if i < len(ch) - 1 else None
+            cross = c["down_block_types"][i].startswith("CrossAttn")
+            b.resnets = nn.ModuleList(
+                [Resnet(prev if j == 0 else oc, oc, g, eps, te) for j in range(c["layers_per_block"])]
+            )
+            b.attentions = (
+                nn.ModuleList([Transformer2D(oc, hd[i], g, ctx) for _ in range(c["layers_per_block"])])
+                if cross
+                else None
+            )
+            b.downsamplers = (
+                nn.ModuleList([_Down(nn.Conv2d(oc, oc, 3, stride=2, padding=1))]) if i < len(ch) - 1 else None
+            )
             self.down_blocks.append(b)
             prev = oc
         self.mid_block = _Block()
@@ -193,22 +235,23 @@ class UNet(nn.Module):
         prev = rch[0]
         for i, oc in enumerate(rch):
             inp = rch[min(i + 1, len(ch) - 1)]
-            cross = c['up_block_types'][i].startswith('CrossAttn')
+            cross = c["up_block_types"][i].startswith("CrossAttn")
             b = _Block()
-            n = c['layers_per_block'] + 1
-            b.resnets = nn.ModuleList([Resnet((prev if j == 0 else oc) + (inp if j == n - 1 else oc), oc, g, eps, te)
-                                       for j in range(n)])
+            n = c["layers_per_block"] + 1
+            b.resnets = nn.ModuleList(
+                [Resnet((prev if j == 0 else oc) + (inp if j == n - 1 else oc), oc, g, eps, te) for j in range(n)]
+            )
             b.attentions = nn.ModuleList([Transformer2D(oc, rhd[i], g, ctx) for _ in range(n)]) if cross else None
             b.upsamplers = nn.ModuleList([_Down(nn.Conv2d(oc, oc, 3, padding=1))]) if i < len(ch) - 1 else None
             self.up_blocks.append(b)
             prev = oc
         self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=eps)
-        self.conv_out = nn.Conv2d(ch[0], c['out_channels'], 3, padding=1)
+        self.conv_out = nn.Conv2d(ch[0], c["out_channels"], 3, padding=1)
 
     def forward(self, sample, timestep, encoder_hidden_states, class_labels):
         B = sample.shape[0]
         t = timestep.reshape(-1).expand(B) if timestep.dim() <= 1 else timestep
-        emb = self.time_embedding(timestep_embedding(t, self.c['block_out_channels'][0]))
+        emb = self.time_embedding(timestep_embedding(t, self.c["block_out_channels"][0]))
         emb = emb + self.class_embedding(class_labels)
         ctx = encoder_hidden_states
         h = self.conv_in(sample)
@@ -231,7 +274,7 @@ class UNet(nn.Module):
                 if b.attentions is not None:
                     h = b.attentions[j](h, ctx)
             if b.upsamplers is not None:
-                h = b.upsamplers[0].conv(F.interpolate(h, scale_factor=2.0, mode='nearest'))
+                h = b.upsamplers[0].conv(F.interpolate(h, scale_factor=2.0, mode="nearest"))
         return self.conv_out(F.silu(self.conv_norm_out(h)))
 
 
@@ -251,7 +294,7 @@ class VaeDecoder(nn.Module):
     def __init__(self, **cfg):
         super().__init__()
         c = self.c = dict(VAE_SD21, **cfg)
-        ch, g, lc = c['block_out_channels'], c['norm_num_groups'], c['latent_channels']
+        ch, g, lc = c["block_out_channels"], c["norm_num_groups"], c["latent_channels"]
         self.post_quant_conv = nn.Conv2d(lc, lc, 1)
         d = self.decoder = nn.Module()
         d.conv_in = nn.Conv2d(lc, ch[-1], 3, padding=1)
@@ -263,12 +306,14 @@ class VaeDecoder(nn.Module):
         prev = rch[0]
         for i, oc in enumerate(rch):
             b = _Block()
-            b.resnets = nn.ModuleList([Resnet(prev if j == 0 else oc, oc, g, 1e-6) for j in range(c['layers_per_block'] + 1)])
+            b.resnets = nn.ModuleList(
+                [Resnet(prev if j == 0 else oc, oc, g, 1e-6) for j in range(c["layers_per_block"] + 1)]
+            )
             b.upsamplers = nn.ModuleList([_Down(nn.Conv2d(oc, oc, 3, padding=1))]) if i < len(ch) - 1 else None
             d.up_blocks.append(b)
             prev = oc
         d.conv_norm_out = nn.GroupNorm(g, ch[0], eps=1e-6)
-        d.conv_out = nn.Conv2d(ch[0], c['out_channels'], 3, padding=1)
+        d.conv_out = nn.Conv2d(ch[0], c["out_channels"], 3, padding=1)
 
     def forward(self, latent_sample):
         d = self.decoder
@@ -278,18 +323,18 @@ class VaeDecoder(nn.Module):
             for r in b.resnets:
                 h = r(h)
             if b.upsamplers is not None:
-                h = b.upsamplers[0].conv(F.interpolate(h, scale_factor=2.0, mode='nearest'))
+                h = b.upsamplers[0].conv(F.interpolate(h, scale_factor=2.0, mode="nearest"))
         return d.conv_out(F.silu(d.conv_norm_out(h)))
 
 
 def _vae_key(k):
-    return k.replace('.attn.', '.')  # our _VaeAttn wraps Attention; diffusers keeps to_q… on the block itself
+    return k.replace(".attn.", ".")  # our _VaeAttn wraps Attention; diffusers keeps to_q… on the block itself
 
 
-_OLD_VAE = {'to_q': 'query', 'to_k': 'key', 'to_v': 'value', 'to_out.0': 'proj_attn'}
+_OLD_VAE = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
 
 
-def _fill(model, get, has, keymap=lambda k: k, alt=lambda k: None, what=''):
+def _fill(model, get, has, keymap=lambda k: k, alt=lambda k: None, what=""):
     own = model.state_dict()
     with torch.no_grad():
         for k in own:
@@ -297,10 +342,10 @@ def _fill(model, get, has, keymap=lambda k: k, alt=lambda k: None, what=''):
             if not has(up) and alt(up) and has(alt(up)):
                 up = alt(up)
             if not has(up):
-                raise KeyError(f'{what}: missing {up}')
+                raise KeyError(f"{what}: missing {up}")
             t = get(up)
             if t.numel() != own[k].numel():
-                raise ValueError(f'{what}: {up} has shape {tuple(t.shape)}, expected {tuple(own[k].shape)}')
+                raise ValueError(f"{what}: {up} has shape {tuple(t.shape)}, expected {tuple(own[k].shape)}")
             own[k] = t.reshape(own[k].shape)
     model.load_state_dict(own)
     return model.eval()
@@ -310,9 +355,9 @@ def _rand_state(model, seed, keymap=lambda k: k):
     g = torch.Generator().manual_seed(seed)
     sd = {}
     for k, p in model.state_dict().items():
-        if 'norm' in k and k.endswith('weight'):
+        if "norm" in k and k.endswith("weight"):
             v = 1 + 0.1 * torch.randn(p.shape, generator=g)
-        elif k.endswith('bias'):
+        elif k.endswith("bias"):
             v = 0.02 * torch.randn(p.shape, generator=g)
         else:
             v = torch.randn(p.shape, generator=g) / math.sqrt(max(1, p[0].numel()))
@@ -324,135 +369,209 @@ def make_fake(folder, seed=0, unet=None, vae=None, embed_dim=32, text_dim=16, te
     """Diffusers-layout fake of stabilityai/stable-diffusion-2-1-unclip (the parts AnyGPT uses), small dims.
     text_embedding=False: no text_embedding.f32 (add text_encoder/ + tokenizer/ with clip_text.make_fake)."""
     ucfg = dict(UNET_TINY, **(unet or {}))
-    ucfg['projection_class_embeddings_input_dim'] = 2 * embed_dim
-    ucfg['cross_attention_dim'] = text_dim
+    ucfg["projection_class_embeddings_input_dim"] = 2 * embed_dim
+    ucfg["cross_attention_dim"] = text_dim
     vcfg = dict(VAE_TINY, **(vae or {}))
-    for sub, cfg, model, km in (('unet', ucfg, UNet, lambda k: k), ('vae', vcfg, VaeDecoder, _vae_key)):
+    for sub, cfg, model, km in (("unet", ucfg, UNet, lambda k: k), ("vae", vcfg, VaeDecoder, _vae_key)):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
-        with open(os.path.join(folder, sub, 'config.json'), 'w') as f:
-            json.dump(dict(cfg, _class_name='UNet2DConditionModel' if sub == 'unet' else 'AutoencoderKL',
-                           _diffusers_version='0.20.2'), f, indent=2)
-        write_safetensors(os.path.join(folder, sub, 'diffusion_pytorch_model.safetensors'), _rand_state(model(**cfg), seed, km))
+        with open(os.path.join(folder, sub, "config.json"), "w") as f:
+            json.dump(
+                dict(
+                    cfg,
+                    _class_name="UNet2DConditionModel" if sub == "unet" else "AutoencoderKL",
+                    _diffusers_version="0.20.2",
+                ),
+                f,
+                indent=2,
+            )
+        write_safetensors(
+            os.path.join(folder, sub, "diffusion_pytorch_model.safetensors"), _rand_state(model(**cfg), seed, km)
+        )
     g = torch.Generator().manual_seed(seed + 7)
-    os.makedirs(os.path.join(folder, 'image_normalizer'), exist_ok=True)
-    with open(os.path.join(folder, 'image_normalizer', 'config.json'), 'w') as f:
-        json.dump({'_class_name': 'StableUnCLIPImageNormalizer', 'embedding_dim': embed_dim}, f)
-    write_safetensors(os.path.join(folder, 'image_normalizer', 'diffusion_pytorch_model.safetensors'),
-                      {'mean': 0.1 * torch.randn(1, embed_dim, generator=g), 'std': 0.5 + torch.rand(1, embed_dim, generator=g)})
-    for sub, cfg in (('scheduler', {'_class_name': 'PNDMScheduler', 'beta_end': 0.012, 'beta_schedule': 'scaled_linear',
-                                    'beta_start': 0.00085, 'num_train_timesteps': 1000, 'prediction_type': 'v_prediction',
-                                    'set_alpha_to_one': False, 'skip_prk_steps': True, 'steps_offset': 1}),
-                     ('image_noising_scheduler', {'_class_name': 'DDPMScheduler', 'beta_schedule': 'squaredcos_cap_v2',
-                                                  'num_train_timesteps': 1000})):
+    os.makedirs(os.path.join(folder, "image_normalizer"), exist_ok=True)
+    with open(os.path.join(folder, "image_normalizer", "config.json"), "w") as f:
+        json.dump({"_class_name": "StableUnCLIPImageNormalizer", "embedding_dim": embed_dim}, f)
+    write_safetensors(
+        os.path.join(folder, "image_normalizer", "diffusion_pytorch_model.safetensors"),
+        {"mean": 0.1 * torch.randn(1, embed_dim, generator=g), "std": 0.5 + torch.rand(1, embed_dim, generator=g)},
+    )
+    for sub, cfg in (
+        (
+            "scheduler",
+            {
+                "_class_name": "PNDMScheduler",
+                "beta_end": 0.012,
+                "beta_schedule": "scaled_linear",
+                "beta_start": 0.00085,
+                "num_train_timesteps": 1000,
+                "prediction_type": "v_prediction",
+                "set_alpha_to_one": False,
+                "skip_prk_steps": True,
+                "steps_offset": 1,
+            },
+        ),
+        (
+            "image_noising_scheduler",
+            {"_class_name": "DDPMScheduler", "beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 1000},
+        ),
+    ):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
-        with open(os.path.join(folder, sub, 'scheduler_config.json'), 'w') as f:
+        with open(os.path.join(folder, sub, "scheduler_config.json"), "w") as f:
             json.dump(cfg, f, indent=2)
     if text_embedding:
-        (0.1 * torch.randn(1, 77, text_dim, generator=g)).numpy().astype('<f4').tofile(os.path.join(folder, 'text_embedding.f32'))
+        (0.1 * torch.randn(1, 77, text_dim, generator=g)).numpy().astype("<f4").tofile(
+            os.path.join(folder, "text_embedding.f32")
+        )
     return ucfg, vcfg
 
 
 def text_source(folder):
     """'file' (text_embedding.f32), 'encoder' (text_encoder/ + tokenizer/) or None."""
     import clip_text
-    if os.path.isfile(os.path.join(folder, 'text_embedding.f32')):
-        return 'file'
-    return 'encoder' if clip_text.has_text_encoder(folder) else None
+
+    if os.path.isfile(os.path.join(folder, "text_embedding.f32")):
+        return "file"
+    return "encoder" if clip_text.has_text_encoder(folder) else None
 
 
 def text_embedding(folder, width):
     """→ (flat f32 numpy [77·width], log line): text_embedding.f32 if present, else computed with clip_text.py."""
     import clip_text
+
     src = text_source(folder)
     if src is None:
-        raise FileNotFoundError(f'{folder}: no text_encoder/ + tokenizer/ and no text_embedding.f32 (the empty-prompt '
-                                'text embedding; docs/real-model.md §1)')
-    if src == 'file':
-        text = np.fromfile(os.path.join(folder, 'text_embedding.f32'), '<f4')
-        note = 'text_embedding.f32 (supplied)'
+        raise FileNotFoundError(
+            f"{folder}: no text_encoder/ + tokenizer/ and no text_embedding.f32 (the empty-prompt "
+            "text embedding; docs/real-model.md §1)"
+        )
+    if src == "file":
+        text = np.fromfile(os.path.join(folder, "text_embedding.f32"), "<f4")
+        note = "text_embedding.f32 (supplied)"
         if clip_text.has_text_encoder(folder):
             mine, _ = clip_text.embed_empty_prompt(folder)
             if mine.size == text.size:
-                note += f'; our text_encoder replica differs by max-abs {np.abs(mine.reshape(-1) - text).max():.2e}'
+                note += f"; our text_encoder replica differs by max-abs {np.abs(mine.reshape(-1) - text).max():.2e}"
     else:
         e, info = clip_text.embed_empty_prompt(folder)
         text = e.reshape(-1)
-        d = info['dims']
-        note = (f'computed from text_encoder/ ({d["num_hidden_layers"]} layers × {d["hidden_size"]}, last hidden state '
-                f'after final_layer_norm) on the empty prompt [{info["ids"][0]}, {info["ids"][1]}, {info["ids"][2]} × '
-                f'{len(info["ids"]) - 2}]')
+        d = info["dims"]
+        note = (
+            f"computed from text_encoder/ ({d['num_hidden_layers']} layers × {d['hidden_size']}, last hidden state "
+            f"after final_layer_norm) on the empty prompt [{info['ids'][0]}, {info['ids'][1]}, {info['ids'][2]} × "
+            f"{len(info['ids']) - 2}]"
+        )
     if text.size % 77 or text.size // 77 != width:
-        raise ValueError(f'{folder}: text embedding has {text.size} floats, expected 77 × {width} (UNet cross_attention_dim)')
+        raise ValueError(
+            f"{folder}: text embedding has {text.size} floats, expected 77 × {width} (UNet cross_attention_dim)"
+        )
     return text, note
 
 
 def load(folder):
     """→ (unet, vae, {mean, std, text, scheduler, unet_cfg, vae_cfg}) from a diffusers-layout folder."""
-    need = ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'vae/config.json',
-            'vae/diffusion_pytorch_model.safetensors', 'scheduler/scheduler_config.json']
+    need = [
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/config.json",
+        "vae/diffusion_pytorch_model.safetensors",
+        "scheduler/scheduler_config.json",
+    ]
     miss = [n for n in need if not os.path.isfile(os.path.join(folder, n))]
     if text_source(folder) is None:
-        miss.append('text_encoder/ + tokenizer/ (or text_embedding.f32)')
+        miss.append("text_encoder/ + tokenizer/ (or text_embedding.f32)")
     if miss:
-        raise FileNotFoundError(f'{folder}: missing {", ".join(miss)}')
+        raise FileNotFoundError(f"{folder}: missing {', '.join(miss)}")
     rd = lambda p: json.load(open(os.path.join(folder, p)))  # noqa: E731
-    ucfg = {k: v for k, v in rd('unet/config.json').items() if k in UNET_SD21}
-    vcfg = {k: v for k, v in rd('vae/config.json').items() if k in VAE_SD21}
-    st = SafeTensors(os.path.join(folder, 'unet/diffusion_pytorch_model.safetensors'))
-    unet = _fill(UNet(**ucfg), st.get, st.has, what='unet')
-    st = SafeTensors(os.path.join(folder, 'vae/diffusion_pytorch_model.safetensors'))
+    ucfg = {k: v for k, v in rd("unet/config.json").items() if k in UNET_SD21}
+    vcfg = {k: v for k, v in rd("vae/config.json").items() if k in VAE_SD21}
+    st = SafeTensors(os.path.join(folder, "unet/diffusion_pytorch_model.safetensors"))
+    unet = _fill(UNet(**ucfg), st.get, st.has, what="unet")
+    st = SafeTensors(os.path.join(folder, "vae/diffusion_pytorch_model.safetensors"))
 
     def alt(k):
         for new, old in _OLD_VAE.items():
-            if f'.{new}.' in k:
-                return k.replace(f'.{new}.', f'.{old}.')
+            if f".{new}." in k:
+                return k.replace(f".{new}.", f".{old}.")
         return None
 
-    vae = _fill(VaeDecoder(**vcfg), st.get, st.has, _vae_key, alt, 'vae')
-    extra = {'unet_cfg': unet.c, 'vae_cfg': vae.c, 'scheduler': rd('scheduler/scheduler_config.json')}
-    p = os.path.join(folder, 'image_normalizer/diffusion_pytorch_model.safetensors')
+    vae = _fill(VaeDecoder(**vcfg), st.get, st.has, _vae_key, alt, "vae")
+    extra = {"unet_cfg": unet.c, "vae_cfg": vae.c, "scheduler": rd("scheduler/scheduler_config.json")}
+    p = os.path.join(folder, "image_normalizer/diffusion_pytorch_model.safetensors")
     if os.path.isfile(p):
         st = SafeTensors(p)
-        extra['mean'], extra['std'] = st.get('mean').reshape(-1), st.get('std').reshape(-1)
-    extra['text'], extra['text_note'] = text_embedding(folder, unet.c['cross_attention_dim'])
+        extra["mean"], extra["std"] = st.get("mean").reshape(-1), st.get("std").reshape(-1)
+    extra["text"], extra["text_note"] = text_embedding(folder, unet.c["cross_attention_dim"])
     return unet, vae, extra
 
 
 def export_unet(unet, out, h=8, w=8):
     c = unet.c
-    D2 = c['projection_class_embeddings_input_dim']
-    args = (torch.randn(2, 4, h, w), torch.tensor([951.0, 951.0]), torch.randn(2, 77, c['cross_attention_dim']), torch.randn(2, D2))
-    torch.onnx.export(unet, args, out, input_names=['sample', 'timestep', 'encoder_hidden_states', 'class_labels'],
-                      output_names=['out_sample'],
-                      dynamic_axes={'sample': {0: 'B', 2: 'h', 3: 'w'}, 'timestep': {0: 'B'}, 'encoder_hidden_states': {0: 'B'},
-                                    'class_labels': {0: 'B'}, 'out_sample': {0: 'B', 2: 'h', 3: 'w'}},
-                      opset_version=17, do_constant_folding=True)
+    D2 = c["projection_class_embeddings_input_dim"]
+    args = (
+        torch.randn(2, 4, h, w),
+        torch.tensor([951.0, 951.0]),
+        torch.randn(2, 77, c["cross_attention_dim"]),
+        torch.randn(2, D2),
+    )
+    torch.onnx.export(
+        unet,
+        args,
+        out,
+        input_names=["sample", "timestep", "encoder_hidden_states", "class_labels"],
+        output_names=["out_sample"],
+        dynamic_axes={
+            "sample": {0: "B", 2: "h", 3: "w"},
+            "timestep": {0: "B"},
+            "encoder_hidden_states": {0: "B"},
+            "class_labels": {0: "B"},
+            "out_sample": {0: "B", 2: "h", 3: "w"},
+        },
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 def export_vae(vae, out, h=8, w=8):
-    torch.onnx.export(vae, (torch.randn(1, 4, h, w),), out, input_names=['latent_sample'], output_names=['sample'],
-                      dynamic_axes={'latent_sample': {2: 'h', 3: 'w'}, 'sample': {2: 'H', 3: 'W'}},
-                      opset_version=17, do_constant_folding=True)
+    torch.onnx.export(
+        vae,
+        (torch.randn(1, 4, h, w),),
+        out,
+        input_names=["latent_sample"],
+        output_names=["sample"],
+        dynamic_axes={"latent_sample": {2: "h", 3: "w"}, "sample": {2: "H", 3: "W"}},
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 def make_fixture(tmp, out):
     import base64
+
     enc = lambda a: base64.b64encode(np.ascontiguousarray(a, dtype=np.float32).tobytes()).decode()  # noqa: E731
-    folder = os.path.join(tmp, 'sd21-unclip')
+    folder = os.path.join(tmp, "sd21-unclip")
     make_fake(folder, seed=5)
     unet, vae, extra = load(folder)
-    export_unet(unet, os.path.join(out, 'image_unet.onnx'))
-    export_vae(vae, os.path.join(out, 'image_vae_decoder.onnx'))
+    export_unet(unet, os.path.join(out, "image_unet.onnx"))
+    export_vae(vae, os.path.join(out, "image_vae_decoder.onnx"))
     g = torch.Generator().manual_seed(6)
     x = torch.randn(2, 4, 8, 8, generator=g)
     t = torch.tensor([901.0, 901.0])
-    ctx = torch.from_numpy(extra['text']).reshape(1, 77, -1).expand(2, -1, -1).contiguous()
-    lab = torch.randn(2, unet.c['projection_class_embeddings_input_dim'], generator=g)
+    ctx = torch.from_numpy(extra["text"]).reshape(1, 77, -1).expand(2, -1, -1).contiguous()
+    lab = torch.randn(2, unet.c["projection_class_embeddings_input_dim"], generator=g)
     lab[0] = 0
     z = torch.randn(1, 4, 8, 8, generator=g)
     with torch.no_grad():
         y = unet(x, t, ctx, lab)
         img = vae(z)
-    return {'sample': enc(x), 'timestep': 901.0, 'text': enc(ctx[0]), 'text_dim': ctx.shape[-1],
-            'class_labels': enc(lab), 'label_dim': lab.shape[1], 'out_sample': enc(y), 'latent': enc(z),
-            'image': enc(img), 'image_shape': list(img.shape)}
+    return {
+        "sample": enc(x),
+        "timestep": 901.0,
+        "text": enc(ctx[0]),
+        "text_dim": ctx.shape[-1],
+        "class_labels": enc(lab),
+        "label_dim": lab.shape[1],
+        "out_sample": enc(y),
+        "latent": enc(z),
+        "image": enc(img),
+        "image_shape": list(img.shape),
+    }

@@ -131,7 +131,11 @@ export interface PitchEstimate {
  * refined by parabolic interpolation of log |X| around the strongest bin near it.
  * Default range: the world's notes C4–B5 (261.6–987.8 Hz) ± a semitone.
  */
-export function detectPitch(y: Float32Array, sampleRate: number, opts: { minHz?: number; maxHz?: number; harmonics?: number } = {}): PitchEstimate | undefined {
+export function detectPitch(
+  y: Float32Array,
+  sampleRate: number,
+  opts: { minHz?: number; maxHz?: number; harmonics?: number } = {},
+): PitchEstimate | undefined {
   const s = spectrum(y, sampleRate);
   const minHz = opts.minHz ?? midiHz(59);
   const maxHz = opts.maxHz ?? midiHz(84);
@@ -174,7 +178,12 @@ export function detectPitch(y: Float32Array, sampleRate: number, opts: { minHz?:
  * would otherwise turn a minor chord major); removing the partials stops one tone being counted twice.
  * Also returns the 12-bin chroma of the first-pass salience (diagnostic).
  */
-export function detectChord(y: Float32Array, sampleRate: number, n = 3, opts: { minMidi?: number; maxMidi?: number } = {}): { pitchClasses: number[]; notes: number[]; chroma: number[] } {
+export function detectChord(
+  y: Float32Array,
+  sampleRate: number,
+  n = 3,
+  opts: { minMidi?: number; maxMidi?: number } = {},
+): { pitchClasses: number[]; notes: number[]; chroma: number[] } {
   const s = spectrum(y, sampleRate);
   const minM = opts.minMidi ?? 60;
   const maxM = opts.maxMidi ?? 84;
@@ -258,7 +267,8 @@ export function mfcc(y: Float32Array, sampleRate: number, nMels = 26, nCeps = 13
   const lo = mel(50);
   const hi = mel(8000);
   const bins: number[] = [];
-  for (let i = 0; i < nMels + 2; i++) bins.push(Math.floor(((700 * (10 ** ((lo + ((hi - lo) * i) / (nMels + 1)) / 2595) - 1)) / 8000) * 256));
+  for (let i = 0; i < nMels + 2; i++)
+    bins.push(Math.floor(((700 * (10 ** ((lo + ((hi - lo) * i) / (nMels + 1)) / 2595) - 1)) / 8000) * 256));
   const fb = Array.from({ length: nMels }, (_, i) => {
     const row = new Float64Array(nfft / 2 + 1);
     const [a, b, c] = [bins[i], bins[i + 1], bins[i + 2]];
@@ -266,7 +276,9 @@ export function mfcc(y: Float32Array, sampleRate: number, nMels = 26, nCeps = 13
     for (let k = b; k < c; k++) row[k] = (c - k) / Math.max(c - b, 1);
     return row;
   });
-  const dct = Array.from({ length: nCeps }, (_, j) => Float64Array.from({ length: nMels }, (_, k) => Math.cos((Math.PI / nMels) * (k + 0.5) * j)));
+  const dct = Array.from({ length: nCeps }, (_, j) =>
+    Float64Array.from({ length: nMels }, (_, k) => Math.cos((Math.PI / nMels) * (k + 0.5) * j)),
+  );
   const out: Float64Array[] = [];
   const re = new Float64Array(nfft);
   const im = new Float64Array(nfft);
@@ -318,7 +330,11 @@ export function dtw(a: Float64Array[], b: Float64Array[]): number {
  * spectrum suits held notes; speech glides, and there it read 13 of 16 espeak canonical-voice references (97–111 Hz by YIN)
  * at 190–400 Hz.
  */
-export function speechF0(y: Float32Array, sampleRate: number, opts: { minHz?: number; maxHz?: number } = {}): number | undefined {
+export function speechF0(
+  y: Float32Array,
+  sampleRate: number,
+  opts: { minHz?: number; maxHz?: number } = {},
+): number | undefined {
   const W = Math.round(0.025 * sampleRate);
   const hop = Math.round(0.01 * sampleRate);
   const tauMin = Math.floor(sampleRate / (opts.maxHz ?? 400));

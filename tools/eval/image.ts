@@ -60,13 +60,26 @@ export interface ImageAnalysis {
 
 /** PNG (or any sharp-readable image) bytes → RGB pixels. */
 export async function readRgb(bytes: Uint8Array | string): Promise<RgbImage> {
-  const { data, info } = await sharp(typeof bytes === 'string' ? bytes : Buffer.from(bytes)).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(typeof bytes === 'string' ? bytes : Buffer.from(bytes))
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected 3 channels after removeAlpha, got ${info.channels}`);
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 /** Anti-aliased coverage of one shape, exactly as tools/nano/world.py shape_mask (ss×ss supersampling). */
-export function shapeMask(shape: Shape, r: number, cx: number, cy: number, width: number, height: number, ss = 4, win?: [number, number, number, number]): Float32Array {
+export function shapeMask(
+  shape: Shape,
+  r: number,
+  cx: number,
+  cy: number,
+  width: number,
+  height: number,
+  ss = 4,
+  win?: [number, number, number, number],
+): Float32Array {
   const out = new Float32Array(width * height);
   const inv = 1 / (ss * ss);
   const w = Math.max(r / 3, 1.2);
@@ -94,14 +107,18 @@ export function shapeMask(shape: Shape, r: number, cx: number, cy: number, width
 }
 
 /** A scene of single objects on black, as world.render (for validating the classifier). */
-export function renderScene(objects: { shape: Shape; colour: string; size: string; position: string }[], world: World): RgbImage {
+export function renderScene(
+  objects: { shape: Shape; colour: string; size: string; position: string }[],
+  world: World,
+): RgbImage {
   const W = world.imageSize;
   const acc = new Float32Array(W * W * 3);
   for (const o of objects) {
     const [cx, cy] = world.positions[o.position];
     const a = shapeMask(o.shape, world.sizes[o.size], cx, cy, W, W);
     const c = world.palette[o.colour];
-    for (let i = 0; i < W * W; i++) for (let k = 0; k < 3; k++) acc[i * 3 + k] = acc[i * 3 + k] * (1 - a[i]) + a[i] * c[k];
+    for (let i = 0; i < W * W; i++)
+      for (let k = 0; k < 3; k++) acc[i * 3 + k] = acc[i * 3 + k] * (1 - a[i]) + a[i] * c[k];
   }
   const data = new Uint8Array(W * W * 3);
   for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.floor(acc[i] + 0.5)));
@@ -109,7 +126,9 @@ export function renderScene(objects: { shape: Shape; colour: string; size: strin
 }
 
 export async function pngOf(img: RgbImage): Promise<Buffer> {
-  return sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 const FG_THRESHOLD = 60; // brightest channel; the darkest palette colour peaks at 200, the background is ≈ 0
@@ -224,7 +243,12 @@ export function analyzeImage(img: RgbImage, world: World): ImageAnalysis {
   // Every candidate template lies within the box grown by a margin (radius ≤ 1.2× the box estimate, centre ±1 px);
   // the window also covers every pixel of the soft mask, so the IoU over it is the IoU over the image.
   const margin = Math.ceil(0.25 * Math.max(bw, bh)) + 3;
-  const win: [number, number, number, number] = [Math.max(0, x0 - margin), Math.max(0, y0 - margin), Math.min(W - 1, x1 + margin), Math.min(H - 1, y1 + margin)];
+  const win: [number, number, number, number] = [
+    Math.max(0, x0 - margin),
+    Math.max(0, y0 - margin),
+    Math.min(W - 1, x1 + margin),
+    Math.min(H - 1, y1 + margin),
+  ];
   for (let i = 0; i < W * H; i++) {
     if (!(mask[i] > 0)) continue;
     const x = i % W;
@@ -260,7 +284,9 @@ export function analyzeImage(img: RgbImage, world: World): ImageAnalysis {
     if (bestS.iou > fit.iou) [fit, shape] = [bestS, s];
   }
   const position = nearest(world.positions, [fit.cx, fit.cy]);
-  const size = Object.entries(world.sizes).reduce((a, b) => (Math.abs(b[1] - fit.r) < Math.abs(a[1] - fit.r) ? b : a))[0];
+  const size = Object.entries(world.sizes).reduce((a, b) =>
+    Math.abs(b[1] - fit.r) < Math.abs(a[1] - fit.r) ? b : a,
+  )[0];
   return {
     found: true,
     colour,
@@ -273,13 +299,24 @@ export function analyzeImage(img: RgbImage, world: World): ImageAnalysis {
     centre: [round(fit.cx, 2), round(fit.cy, 2)],
     radius: round(fit.r, 2),
     features,
-    templateIou: Object.fromEntries(Object.entries(templateIou).map(([k, v]) => [k, round(v, 3)])) as Record<Shape, number>,
+    templateIou: Object.fromEntries(Object.entries(templateIou).map(([k, v]) => [k, round(v, 3)])) as Record<
+      Shape,
+      number
+    >,
     otherPixels,
   };
 }
 
 /** The box features and the shape they alone suggest (kept as a cross-check of the template fit). */
-export function shapeFeatures(mask: Float32Array, W: number, x0: number, y0: number, x1: number, y1: number, area: number): NonNullable<ImageAnalysis['features']> {
+export function shapeFeatures(
+  mask: Float32Array,
+  W: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  area: number,
+): NonNullable<ImageAnalysis['features']> {
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
   const fill = area / (bw * bh);
@@ -307,7 +344,13 @@ export function shapeFeatures(mask: Float32Array, W: number, x0: number, y0: num
   else if (corner < 0.3 && arms > 0.6) featureShape = 'cross';
   else if (fill > 0.9 || corner > 0.8) featureShape = 'square';
   else featureShape = 'circle';
-  return { fill: round(fill, 3), top: round(topShare, 3), corner: round(corner, 3), arms: round(arms, 3), featureShape };
+  return {
+    fill: round(fill, 3),
+    top: round(topShare, 3),
+    corner: round(corner, 3),
+    arms: round(arms, 3),
+    featureShape,
+  };
 }
 
 function nearest(points: Record<string, number[]>, p: [number, number]): string {

@@ -113,18 +113,31 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
   const notes: string[] = [];
   const row = (task: string, check: string, n: number, measured: number | null, target: number | null) =>
     // No cases (e.g. --limit picked none of a kind): no verdict rather than a FAIL.
-    rows.push({ task, check, n, measured, target, pass: target === null || measured === null ? null : measured >= target });
+    rows.push({
+      task,
+      check,
+      n,
+      measured,
+      target,
+      pass: target === null || measured === null ? null : measured >= target,
+    });
   const frac = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
-  const params = (preset: Modality, seed: number): Partial<GenerationParams> => ({ preset, seed, ...(decoding === 'greedy' ? { doSample: false, minNewTokens: 0 } : {}) });
+  const params = (preset: Modality, seed: number): Partial<GenerationParams> => ({
+    preset,
+    seed,
+    ...(decoding === 'greedy' ? { doSample: false, minNewTokens: 0 } : {}),
+  });
   const gen = (prompt: string, preset: Modality, seed: number) => engine.generate(prompt, params(preset, seed));
   const firstSpan = <K extends MediaSpan['kind']>(g: Generation, kind: K) =>
     g.spans.find((s): s is Extract<Span, { kind: K }> => s.kind === kind && s.role === 'generated');
   const emptyOrText = (g: Generation) => `no generated span; text: ${JSON.stringify(g.text.slice(0, 80))}`;
-  const attrsMatch = (a: ImageAnalysis, e: ObjectAttributes, keys: readonly (keyof ObjectAttributes)[]) => a.found && keys.every((k) => a[k] === e[k]);
+  const attrsMatch = (a: ImageAnalysis, e: ObjectAttributes, keys: readonly (keyof ObjectAttributes)[]) =>
+    a.found && keys.every((k) => a[k] === e[k]);
   const image = async (g: Generation, seed: number): Promise<{ analysis?: ImageAnalysis; error?: string }> => {
     const span = firstSpan(g, 'image');
     if (!span) return { error: emptyOrText(g) };
-    if (!span.complete) return { error: `the image span was cut short at ${span.codes.length} codes (stop: ${g.stopReason})` };
+    if (!span.complete)
+      return { error: `the image span was cut short at ${span.codes.length} codes (stop: ${g.stopReason})` };
     try {
       const png = await engine.decodeSpan(span, { seed });
       return { analysis: analyzeImage(await readRgb(png.data), fx) };
@@ -132,13 +145,19 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       return { error: `decode: ${(e as Error).message}` };
     }
   };
-  const ask = async (text: string, item: { modality: 'image' | 'speech' | 'music'; tokens: string }, task: 'caption' | 'asr' | 'm2t', seed: number) =>
-    gen(basePrompt(manifest, task, text, [item]), 'text', seed);
+  const ask = async (
+    text: string,
+    item: { modality: 'image' | 'speech' | 'music'; tokens: string },
+    task: 'caption' | 'asr' | 'm2t',
+    seed: number,
+  ) => gen(basePrompt(manifest, task, text, [item]), 'text', seed);
 
   // A minimum length longer than the answers forces the model to keep talking past them: say so.
   const minText = decoding === 'greedy' ? 0 : manifest.presets.text.minNewTokens;
   if (minText > 0) {
-    const answers = [...fx.cases.caption, ...fx.cases.asr_seen, ...fx.cases.asr_heldout, ...fx.cases.m2t].map((c) => engine.pkg.tokenizer.encode(' ' + c.expected).length + 1);
+    const answers = [...fx.cases.caption, ...fx.cases.asr_seen, ...fx.cases.asr_heldout, ...fx.cases.m2t].map(
+      (c) => engine.pkg.tokenizer.encode(' ' + c.expected).length + 1,
+    );
     const shorter = answers.filter((n) => n < minText).length;
     if (shorter)
       notes.push(
@@ -156,14 +175,22 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
         const seed = baseSeed + i;
         // The kernel and CLI force the output's start tag for media tasks (constraints on); score what users get.
         const prompt = basePrompt(manifest, 't2i', c.text, [], 1, { forceOutput: true });
-        if (!prompt.startsWith(c.prompt)) notes.push(`t2i case ${i}: the package's prompt differs from the fixture's: ${JSON.stringify(prompt)}`);
+        if (!prompt.startsWith(c.prompt))
+          notes.push(`t2i case ${i}: the package's prompt differs from the fixture's: ${JSON.stringify(prompt)}`);
         const { analysis, error } = await image(await gen(prompt, 'image', seed), seed);
-        res.push({ text: c.text, expected: c.expected, got: analysis, error, ok: !!analysis && attrsMatch(analysis, c.expected, ['colour', 'shape', 'position']) });
+        res.push({
+          text: c.text,
+          expected: c.expected,
+          got: analysis,
+          error,
+          ok: !!analysis && attrsMatch(analysis, c.expected, ['colour', 'shape', 'position']),
+        });
       }
       cases.t2i = res;
       const n = res.length;
       row('text→image', 'colour, shape and position correct', n, frac(res.map((r) => r.ok)), 0.9);
-      for (const k of ['colour', 'shape', 'position', 'size'] as const) row('text→image', `  ${k} correct`, n, frac(res.map((r) => !!r.got && r.got[k] === r.expected[k])), null);
+      for (const k of ['colour', 'shape', 'position', 'size'] as const)
+        row('text→image', `  ${k} correct`, n, frac(res.map((r) => !!r.got && r.got[k] === r.expected[k])), null);
     }
 
     // ------------------------------------------------------------ image → text
@@ -174,7 +201,13 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
         const enc = await engine.encodeMedia('image', { path: media(c.image) });
         const g = await ask('', { modality: 'image', tokens: enc.tokens }, 'caption', baseSeed + 100 + i);
         const p = parseCaption(g.text);
-        res.push({ image: c.image, expected: c.expected, text: g.text, ok: !!p && ATTRS.every((k) => p[k] === c.attributes[k]), exactString: normalise(g.text) === normalise(c.expected) });
+        res.push({
+          image: c.image,
+          expected: c.expected,
+          text: g.text,
+          ok: !!p && ATTRS.every((k) => p[k] === c.attributes[k]),
+          exactString: normalise(g.text) === normalise(c.expected),
+        });
       }
       cases.caption = res;
       row('image→text', 'all attributes exact', res.length, frac(res.map((r) => r.ok)), 0.9);
@@ -190,11 +223,28 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
         const res: { audio: string; voice: string; expected: string; text: string; errors: number }[] = [];
         for (const [i, c] of list.entries()) {
           const enc = await engine.encodeMedia('speech', { path: media(c.audio) });
-          const g = await ask('', { modality: 'speech', tokens: enc.tokens }, 'asr', baseSeed + 200 + i + (split === 'seen voices' ? 0 : 50));
-          res.push({ audio: c.audio, voice: c.voice, expected: c.expected, text: g.text, errors: wordErrors(g.text, c.expected).errors });
+          const g = await ask(
+            '',
+            { modality: 'speech', tokens: enc.tokens },
+            'asr',
+            baseSeed + 200 + i + (split === 'seen voices' ? 0 : 50),
+          );
+          res.push({
+            audio: c.audio,
+            voice: c.voice,
+            expected: c.expected,
+            text: g.text,
+            errors: wordErrors(g.text, c.expected).errors,
+          });
         }
         cases[`asr_${split === 'seen voices' ? 'seen' : 'heldout'}`] = res;
-        row('ASR', `word accuracy, ${split}`, res.length, res.length ? wordAccuracy(res.map((r) => ({ hyp: r.text, ref: r.expected }))) : null, target);
+        row(
+          'ASR',
+          `word accuracy, ${split}`,
+          res.length,
+          res.length ? wordAccuracy(res.map((r) => ({ hyp: r.text, ref: r.expected }))) : null,
+          target,
+        );
       }
     }
 
@@ -209,24 +259,52 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       // The voice the package speaks without a prompt should be espeak's canonical one (nano: its default voice prompt).
       const canonicalF0 = median(refWaves.map((y) => speechF0(y, sr)).filter((f): f is number => f !== undefined));
       const defaultVoice: boolean[] = [];
-      const res: { text: string; transcript?: string; errors?: number; distances?: number[]; own?: number; nearestOwn: boolean; pairwise: number; error?: string }[] = [];
+      const res: {
+        text: string;
+        transcript?: string;
+        errors?: number;
+        distances?: number[];
+        own?: number;
+        nearestOwn: boolean;
+        pairwise: number;
+        error?: string;
+      }[] = [];
       // Voice prompts: the held-out voice's ASR clips (never heard in training). Only with an acoustic stage.
       const voices = manifest.modalities.speech!.acoustic ? fx.cases.asr_heldout : [];
-      const follow: { text: string; prompt: string; f0Prompt?: number; f0Default?: number; f0Prompted?: number; ok: boolean }[] = [];
+      const follow: {
+        text: string;
+        prompt: string;
+        f0Prompt?: number;
+        f0Default?: number;
+        f0Prompted?: number;
+        ok: boolean;
+      }[] = [];
       for (const [i, c] of list.entries()) {
         const seed = baseSeed + 300 + i;
         const prompt = basePrompt(manifest, 'tts', c.text, [], 1, { forceOutput: true });
         const g = await gen(prompt, 'speech', seed);
         const span = firstSpan(g, 'speech');
         if (!span || !span.codes.length) {
-          res.push({ text: c.text, error: emptyOrText(g), errors: wordErrors('', c.text).errors, nearestOwn: false, pairwise: 0 });
+          res.push({
+            text: c.text,
+            error: emptyOrText(g),
+            errors: wordErrors('', c.text).errors,
+            nearestOwn: false,
+            pairwise: 0,
+          });
           continue;
         }
         let wav;
         try {
           wav = await engine.decodeSpan(span, { seed });
         } catch (e) {
-          res.push({ text: c.text, error: `decode: ${(e as Error).message}`, errors: wordErrors('', c.text).errors, nearestOwn: false, pairwise: 0 });
+          res.push({
+            text: c.text,
+            error: `decode: ${(e as Error).message}`,
+            errors: wordErrors('', c.text).errors,
+            nearestOwn: false,
+            pairwise: 0,
+          });
           continue;
         }
         const fd = speechF0(readWav(wav.data, sr).samples, sr);
@@ -234,9 +312,18 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
         if (voices.length) {
           const v = voices[i % voices.length];
           const voice = await engine.encodeMedia('speech', { path: media(v.audio) }, 'voice-prompt');
-          const prompted = readWav((await engine.decodeSpan(span, { seed, voicePrompt: voice.codes as number[][] })).data);
-          const [fp, fo] = [speechF0(readWav(media(v.audio), sr).samples, sr), speechF0(prompted.samples, prompted.sampleRate)];
-          const ok = fp !== undefined && fd !== undefined && fo !== undefined && Math.abs(Math.log(fo / fp)) < Math.abs(Math.log(fo / fd));
+          const prompted = readWav(
+            (await engine.decodeSpan(span, { seed, voicePrompt: voice.codes as number[][] })).data,
+          );
+          const [fp, fo] = [
+            speechF0(readWav(media(v.audio), sr).samples, sr),
+            speechF0(prompted.samples, prompted.sampleRate),
+          ];
+          const ok =
+            fp !== undefined &&
+            fd !== undefined &&
+            fo !== undefined &&
+            Math.abs(Math.log(fo / fp)) < Math.abs(Math.log(fo / fd));
           follow.push({ text: c.text, prompt: v.audio, f0Prompt: fp, f0Default: fd, f0Prompted: fo, ok });
         }
         const back = await engine.encodeMedia('speech', { bytes: wav.data, name: `tts-${i}.wav` });
@@ -256,17 +343,57 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
         });
       }
       cases.tts = res;
-      row('text→speech', 'own-ASR word accuracy', res.length, res.length ? wordAccuracy(res.map((r) => ({ hyp: r.transcript ?? '', ref: r.text }))) : null, 0.8);
+      row(
+        'text→speech',
+        'own-ASR word accuracy',
+        res.length,
+        res.length ? wordAccuracy(res.map((r) => ({ hyp: r.transcript ?? '', ref: r.text }))) : null,
+        0.8,
+      );
       if (list.length < 2) notes.push('tts: MFCC-DTW needs at least two texts; with one it cannot compare');
-      row('text→speech', 'MFCC-DTW nearest espeak ref is its own text', res.length, list.length >= 2 ? frac(res.map((r) => r.nearestOwn)) : null, 0.8);
-      row('text→speech', '  MFCC-DTW closer than each other text (pairwise)', res.length, list.length >= 2 && res.length ? res.reduce((s, r) => s + r.pairwise, 0) / res.length : null, null);
-      row('text→speech', "  no voice prompt: f0 within 15 % of espeak's canonical voice", defaultVoice.length, frac(defaultVoice), null);
+      row(
+        'text→speech',
+        'MFCC-DTW nearest espeak ref is its own text',
+        res.length,
+        list.length >= 2 ? frac(res.map((r) => r.nearestOwn)) : null,
+        0.8,
+      );
+      row(
+        'text→speech',
+        '  MFCC-DTW closer than each other text (pairwise)',
+        res.length,
+        list.length >= 2 && res.length ? res.reduce((s, r) => s + r.pairwise, 0) / res.length : null,
+        null,
+      );
+      row(
+        'text→speech',
+        "  no voice prompt: f0 within 15 % of espeak's canonical voice",
+        defaultVoice.length,
+        frac(defaultVoice),
+        null,
+      );
       if (voices.length) {
         cases.tts_voice_prompt = follow;
-        row('text→speech', '  voice prompt (held-out voice): f0 nearer the prompt than without it', follow.length, frac(follow.map((r) => r.ok)), null);
+        row(
+          'text→speech',
+          '  voice prompt (held-out voice): f0 nearer the prompt than without it',
+          follow.length,
+          frac(follow.map((r) => r.ok)),
+          null,
+        );
         // How far it moves: 0 = the voice without a prompt, 1 = the prompt's f0 (log scale); the median over texts.
-        const share = follow.flatMap((r) => (r.f0Prompt && r.f0Default && r.f0Prompted && r.f0Prompt !== r.f0Default ? [Math.log(r.f0Prompted / r.f0Default) / Math.log(r.f0Prompt / r.f0Default)] : []));
-        row('text→speech', '    median share of the way from the unprompted f0 to the prompt (log)', share.length, share.length ? median(share) : null, null);
+        const share = follow.flatMap((r) =>
+          r.f0Prompt && r.f0Default && r.f0Prompted && r.f0Prompt !== r.f0Default
+            ? [Math.log(r.f0Prompted / r.f0Default) / Math.log(r.f0Prompt / r.f0Default)]
+            : [],
+        );
+        row(
+          'text→speech',
+          '    median share of the way from the unprompted f0 to the prompt (log)',
+          share.length,
+          share.length ? median(share) : null,
+          null,
+        );
       } else notes.push('tts: the package has no acoustic stage, so the voice-prompt row is not measured');
     }
 
@@ -274,9 +401,21 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
     if (tasks.has('t2m')) {
       log('t2m');
       const reps = opts.t2mSamples ?? 3;
-      const res: { text: string; seed: number; expected: MusicAttributes; hz?: number; centsOff?: number; pitchClasses?: number[]; ok: boolean; error?: string }[] = [];
+      const res: {
+        text: string;
+        seed: number;
+        expected: MusicAttributes;
+        hz?: number;
+        centsOff?: number;
+        pitchClasses?: number[];
+        ok: boolean;
+        error?: string;
+      }[] = [];
       // With --limit, up to that many notes and as many chords (the fixture lists chords first).
-      const t2m = [...take(fx.cases.t2m.filter((c) => c.expected.kind === 'note')), ...take(fx.cases.t2m.filter((c) => c.expected.kind === 'chord'))];
+      const t2m = [
+        ...take(fx.cases.t2m.filter((c) => c.expected.kind === 'note')),
+        ...take(fx.cases.t2m.filter((c) => c.expected.kind === 'chord')),
+      ];
       for (const c of t2m) {
         const i = fx.cases.t2m.indexOf(c);
         for (let r = 0; r < reps; r++) {
@@ -301,7 +440,17 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
           } else {
             const d = detectChord(a.samples, a.sampleRate, 3);
             const want = c.expected.midi.map((m) => m % 12).sort((x, y) => x - y);
-            res.push({ text: c.text, seed, expected: c.expected, pitchClasses: d.pitchClasses, ok: d.pitchClasses.slice().sort((x, y) => x - y).join() === want.join() });
+            res.push({
+              text: c.text,
+              seed,
+              expected: c.expected,
+              pitchClasses: d.pitchClasses,
+              ok:
+                d.pitchClasses
+                  .slice()
+                  .sort((x, y) => x - y)
+                  .join() === want.join(),
+            });
           }
         }
       }
@@ -319,7 +468,12 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       for (const [i, c] of take(fx.cases.m2t).entries()) {
         const enc = await engine.encodeMedia('music', { path: media(c.audio) });
         const g = await ask('', { modality: 'music', tokens: enc.tokens }, 'm2t', baseSeed + 500 + i);
-        res.push({ audio: c.audio, expected: c.expected, text: g.text, ok: normalise(g.text) === normalise(c.expected) });
+        res.push({
+          audio: c.audio,
+          expected: c.expected,
+          text: g.text,
+          ok: normalise(g.text) === normalise(c.expected),
+        });
       }
       cases.m2t = res;
       row('music→text', 'caption exact (instrument, note/chord)', res.length, frac(res.map((r) => r.ok)), 0.9);
@@ -328,13 +482,27 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
     // ------------------------------------------------------------ two-turn chat edits
     if (tasks.has('chat_edit')) {
       log('chat edits');
-      const res: { turns: string[]; expected: ObjectAttributes; first?: ImageAnalysis; got?: ImageAnalysis; firstOk: boolean; ok: boolean; error?: string }[] = [];
+      const res: {
+        turns: string[];
+        expected: ObjectAttributes;
+        first?: ImageAnalysis;
+        got?: ImageAnalysis;
+        firstOk: boolean;
+        ok: boolean;
+        error?: string;
+      }[] = [];
       for (const [i, c] of take(fx.cases.chat_edit).entries()) {
         const seed = baseSeed + 600 + i;
-        const tpl = manifest.templates.chat[(c.template as 'mmgpt' | 'anygpt') ?? manifest.templates.defaultChat] ?? manifest.templates.chat[manifest.templates.defaultChat];
+        const tpl =
+          manifest.templates.chat[(c.template as 'mmgpt' | 'anygpt') ?? manifest.templates.defaultChat] ??
+          manifest.templates.chat[manifest.templates.defaultChat];
         const g1 = await gen(chatPrompt(tpl, [], c.turns[0]), 'image', seed);
         const first = await image(g1, seed);
-        const g2 = await gen(chatPrompt(tpl, [{ user: c.turns[0], assistant: assistantMessage(g1, manifest) }], c.turns[1]), 'image', seed + 1);
+        const g2 = await gen(
+          chatPrompt(tpl, [{ user: c.turns[0], assistant: assistantMessage(g1, manifest) }], c.turns[1]),
+          'image',
+          seed + 1,
+        );
         const second = await image(g2, seed + 1);
         res.push({
           turns: c.turns,
@@ -348,7 +516,13 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       }
       cases.chat_edit = res;
       row('chat edits', 'second image = edit applied (all 4 attributes)', res.length, frac(res.map((r) => r.ok)), 0.8);
-      row('chat edits', '  second image colour and shape', res.length, frac(res.map((r) => !!r.got && attrsMatch(r.got, r.expected, ['colour', 'shape']))), null);
+      row(
+        'chat edits',
+        '  second image colour and shape',
+        res.length,
+        frac(res.map((r) => !!r.got && attrsMatch(r.got, r.expected, ['colour', 'shape']))),
+        null,
+      );
       row('chat edits', '  first image as asked (all 4 attributes)', res.length, frac(res.map((r) => r.firstOk)), null);
     }
 
@@ -360,7 +534,13 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       for (const [i, c] of take(fx.cases.chat_image_question).entries()) {
         const enc = await engine.encodeMedia('image', { path: media(c.image) });
         const g = await gen(chatPrompt(tpl, [], `${enc.tokens} ${c.question}`), 'text', baseSeed + 700 + i);
-        res.push({ image: c.image, question: c.question, expected: c.expected, text: g.text, ok: normalise(g.text) === normalise(c.expected) });
+        res.push({
+          image: c.image,
+          question: c.question,
+          expected: c.expected,
+          text: g.text,
+          ok: normalise(g.text) === normalise(c.expected),
+        });
       }
       cases.chat_image_question = res;
       row('chat questions', 'answer about an attached image exact', res.length, frac(res.map((r) => r.ok)), null);
@@ -371,7 +551,8 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       log('calibration');
       // The TTS row's ASR step with the same seeds, for the ceiling row: what the model's ASR makes of espeak's own
       // renderings after the speech codec's round trip (the best a TTS output could score on the own-ASR row).
-      const asrOf = async (tokens: string, i: number) => (await ask('', { modality: 'speech', tokens }, 'asr', baseSeed + 300 + i)).text;
+      const asrOf = async (tokens: string, i: number) =>
+        (await ask('', { modality: 'speech', tokens }, 'asr', baseSeed + 300 + i)).text;
       const cal = await calibrate(engine, fx, media, take, asrOf);
       cases.calibration = cal.cases;
       for (const r of cal.rows) rows.push(r);
@@ -423,10 +604,19 @@ async function calibrate(
   }
   // Every single-shape scene of the world (rendered by its rules), through the image codec.
   const scenes: boolean[] = [];
-  const all = SHAPES.flatMap((shape) => Object.keys(fx.palette).flatMap((colour) => Object.keys(fx.sizes).flatMap((size) => Object.keys(fx.positions).map((position) => ({ shape, colour, size, position })))));
+  const all = SHAPES.flatMap((shape) =>
+    Object.keys(fx.palette).flatMap((colour) =>
+      Object.keys(fx.sizes).flatMap((size) =>
+        Object.keys(fx.positions).map((position) => ({ shape, colour, size, position })),
+      ),
+    ),
+  );
   for (const o of take(all)) {
     const enc = await engine.encodeMedia('image', { bytes: await pngOf(renderScene([o], fx)), name: 'scene.png' });
-    const a = analyzeImage(await readRgb((await engine.decodeTokens(enc.codes as number[], 'image', { numbers: 'codes' })).data), fx);
+    const a = analyzeImage(
+      await readRgb((await engine.decodeTokens(enc.codes as number[], 'image', { numbers: 'codes' })).data),
+      fx,
+    );
     scenes.push(ATTRS.every((k) => a[k] === o[k]));
   }
   const musRaw: boolean[] = [];
@@ -437,13 +627,31 @@ async function calibrate(
       return { ok: !!p && Math.abs(cents(p.hz, midiHz(a.midi[0]))) <= 50, hz: p?.hz };
     }
     const d = detectChord(y, rate, 3);
-    return { ok: d.pitchClasses.slice().sort((x, z) => x - z).join() === a.midi.map((m) => m % 12).sort((x, z) => x - z).join(), pitchClasses: d.pitchClasses };
+    return {
+      ok:
+        d.pitchClasses
+          .slice()
+          .sort((x, z) => x - z)
+          .join() ===
+        a.midi
+          .map((m) => m % 12)
+          .sort((x, z) => x - z)
+          .join(),
+      pitchClasses: d.pitchClasses,
+    };
   };
   for (const c of take(fx.cases.m2t)) {
     const a = readWav(media(c.audio));
     const raw = musicOk(a.samples, a.sampleRate, c.attributes);
     const enc = await engine.encodeMedia('music', { path: media(c.audio) });
-    const dec = readWav((await engine.decodeTokens(mediaTokenString(engine.pkg.manifest, { modality: 'music', codes: enc.codes as number[][] }), 'music')).data);
+    const dec = readWav(
+      (
+        await engine.decodeTokens(
+          mediaTokenString(engine.pkg.manifest, { modality: 'music', codes: enc.codes as number[][] }),
+          'music',
+        )
+      ).data,
+    );
     const viaCodec = musicOk(dec.samples, dec.sampleRate, c.attributes);
     musRaw.push(raw.ok);
     musCodec.push(viaCodec.ok);
@@ -471,7 +679,14 @@ async function calibrate(
     }
   const f = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : null);
   const add = (check: string, xs: boolean[], target: number | null) =>
-    rows.push({ task: 'measurement', check, n: xs.length, measured: f(xs), target, pass: target === null ? null : (f(xs) ?? 0) >= target });
+    rows.push({
+      task: 'measurement',
+      check,
+      n: xs.length,
+      measured: f(xs),
+      target,
+      pass: target === null ? null : (f(xs) ?? 0) >= target,
+    });
   add('image classifier on ground-truth images (4 attributes)', imgRaw, 1);
   add('  same, images through the image codec only', imgCodec, null);
   add('  all world scenes rendered, through the image codec', scenes, null);
@@ -482,11 +697,26 @@ async function calibrate(
   const canonical = waves.map((y) => speechF0(y, rate));
   const mid = median(canonical.filter((f): f is number => f !== undefined));
   const heldout = take(fx.cases.asr_heldout).map((c) => speechF0(readWav(media(c.audio), rate).samples, rate));
-  add('speech f0 (YIN): canonical-voice refs within 15 % of their median', canonical.map((f) => f !== undefined && Math.abs(Math.log(f / mid)) < Math.log(1.15)), 1);
-  add('  held-out-voice clips at least 20 % above that median', heldout.map((f) => f !== undefined && f > 1.2 * mid), 1);
+  add(
+    'speech f0 (YIN): canonical-voice refs within 15 % of their median',
+    canonical.map((f) => f !== undefined && Math.abs(Math.log(f / mid)) < Math.log(1.15)),
+    1,
+  );
+  add(
+    '  held-out-voice clips at least 20 % above that median',
+    heldout.map((f) => f !== undefined && f > 1.2 * mid),
+    1,
+  );
   cases.push({ f0CanonicalRefs: canonical, f0HeldoutClips: heldout });
   // Not a check of the instruments alone: it runs the model's ASR, as the TTS own-ASR row does.
-  rows.push({ task: 'measurement', check: '  own-ASR of those (the TTS own-ASR row\'s ceiling)', n: speechCodecAsr.length, measured: speechCodecAsr.length ? wordAccuracy(speechCodecAsr) : null, target: null, pass: null });
+  rows.push({
+    task: 'measurement',
+    check: "  own-ASR of those (the TTS own-ASR row's ceiling)",
+    n: speechCodecAsr.length,
+    measured: speechCodecAsr.length ? wordAccuracy(speechCodecAsr) : null,
+    target: null,
+    pass: null,
+  });
   return { rows, cases };
 }
 
@@ -511,14 +741,42 @@ export function assistantMessage(g: Generation, manifest: Manifest): string {
 }
 
 /** espeak's rendering of a TTS case: the fixture WAV when present, else espeak-ng + sox exactly as world.espeak. */
-export function espeakReference(c: { text: string; espeakReference?: string; voice: string }, media: (n: string) => string, rate: number): Float32Array {
+export function espeakReference(
+  c: { text: string; espeakReference?: string; voice: string },
+  media: (n: string) => string,
+  rate: number,
+): Float32Array {
   if (c.espeakReference && existsSync(media(c.espeakReference))) return readWav(media(c.espeakReference), rate).samples;
   const dir = mkdtempSync(join(tmpdir(), 'eval-nano-'));
   try {
     const a = join(dir, 'a.wav');
     const b = join(dir, 'b.wav');
     execFileSync('espeak-ng', ['-v', c.voice || 'en-us', '-s', '160', '-p', '50', '-w', a, c.text]);
-    execFileSync('sox', [a, '-r', String(rate), '-c', '1', '-b', '16', b, 'silence', '1', '0.02', '0.5%', 'reverse', 'silence', '1', '0.02', '0.5%', 'reverse', 'norm', '-3', 'pad', '0.04', '0.04']);
+    execFileSync('sox', [
+      a,
+      '-r',
+      String(rate),
+      '-c',
+      '1',
+      '-b',
+      '16',
+      b,
+      'silence',
+      '1',
+      '0.02',
+      '0.5%',
+      'reverse',
+      'silence',
+      '1',
+      '0.02',
+      '0.5%',
+      'reverse',
+      'norm',
+      '-3',
+      'pad',
+      '0.04',
+      '0.04',
+    ]);
     return readWav(b, rate).samples;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -530,9 +788,21 @@ export function espeakReference(c: { text: string; espeakReference?: string; voi
 export function formatTable(r: Report): string {
   const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)} %`);
   const lines = [['task', 'check', 'n', 'measured', 'target', 'result']];
-  for (const x of r.rows) lines.push([x.task, x.check, String(x.n), pct(x.measured), x.target === null ? '' : `≥ ${Math.round(100 * x.target)} %`, x.pass === null ? (x.target === null ? '' : 'n/a') : x.pass ? 'PASS' : 'FAIL']);
+  for (const x of r.rows)
+    lines.push([
+      x.task,
+      x.check,
+      String(x.n),
+      pct(x.measured),
+      x.target === null ? '' : `≥ ${Math.round(100 * x.target)} %`,
+      x.pass === null ? (x.target === null ? '' : 'n/a') : x.pass ? 'PASS' : 'FAIL',
+    ]);
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => [...l[i]].length)));
-  const fmt = (l: string[]) => l.map((c, i) => (i === 2 || i === 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const fmt = (l: string[]) =>
+    l
+      .map((c, i) => (i === 2 || i === 3 ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   return [fmt(lines[0]), w.map((n) => '─'.repeat(n)).join('  '), ...lines.slice(1).map(fmt)].join('\n');
 }
 

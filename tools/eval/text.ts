@@ -21,7 +21,8 @@ export function wordErrors(hyp: string, ref: string): { errors: number; refWords
   let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
   for (let i = 1; i <= r.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= h.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1));
+    for (let j = 1; j <= h.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1));
     prev = cur;
   }
   return { errors: prev[h.length], refWords: r.length };
@@ -46,11 +47,20 @@ export interface ObjectAttributes {
   position: string;
 }
 
-const POSITION_PHRASES: Record<string, string> = { 'on the left': 'left', 'on the right': 'right', 'at the top': 'top', 'at the bottom': 'bottom', 'in the center': 'center' };
+const POSITION_PHRASES: Record<string, string> = {
+  'on the left': 'left',
+  'on the right': 'right',
+  'at the top': 'top',
+  'at the bottom': 'bottom',
+  'in the center': 'center',
+};
 
 /** "a big red circle on the left" → attributes; undefined unless the whole text is exactly one such caption. */
 export function parseCaption(text: string): ObjectAttributes | undefined {
-  const m = /^an? (small|big) (\w+) (circle|square|triangle|cross) (on the left|on the right|at the top|at the bottom|in the center)$/.exec(normalise(text));
+  const m =
+    /^an? (small|big) (\w+) (circle|square|triangle|cross) (on the left|on the right|at the top|at the bottom|in the center)$/.exec(
+      normalise(text),
+    );
   if (!m) return undefined;
   return { size: m[1], colour: m[2], shape: m[3], position: POSITION_PHRASES[m[4]] };
 }

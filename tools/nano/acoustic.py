@@ -13,14 +13,15 @@ so that text->speech without a voice prompt keeps the canonical voice.
 
 python3 acoustic.py [--smoke]   (needs work/speech.npy and work/audio_codec.pt; writes work/acoustic.pt)
 """
+
 import math, os, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import world, audio_codec
 from lm import Block
 
-C = 256           # level-1 codebook
-MASK = C          # input id of a masked position
-STEPS = 8         # MaskGIT iterations the engine runs (manifest speech.acoustic.steps)
+C = 256  # level-1 codebook
+MASK = C  # input id of a masked position
+STEPS = 8  # MaskGIT iterations the engine runs (manifest speech.acoustic.steps)
 TOPK_FRACTION = 0.7
 PITCHES = len(audio_codec.F0_CANDIDATES)  # level-1 codes 1..PITCHES are pitches, 0 is unvoiced
 MAX_SHIFT, SHIFT_PROB = 24, 0.8  # pitch augmentation of prompted examples (shift_pitch)
@@ -58,7 +59,7 @@ def clip_codes(enc, sets):
     """[(voice, level0, level1)] for the ASR (all training voices) and TTS (canonical voice) clips."""
     out = []
     with torch.no_grad():
-        for key in ('train', 'tts'):
+        for key in ("train", "tts"):
             for text, voice, *_, wave in sets[key]:
                 codes = enc(torch.tensor(wave)[None, None])[:, 0]
                 out.append((voice, codes[0], codes[1]))
@@ -97,8 +98,10 @@ def shift_pitch(c1, rng):
 def batch(clips, bs, rng):
     ex = [example(clips, rng) for _ in range(bs)]
     L = max(len(e[0]) for e in ex)
-    codes = torch.full((bs, L), MASK); cond = torch.zeros(bs, L, dtype=torch.long)
-    y = torch.full((bs, L), -100); valid = torch.zeros(bs, L, dtype=torch.bool)
+    codes = torch.full((bs, L), MASK)
+    cond = torch.zeros(bs, L, dtype=torch.long)
+    y = torch.full((bs, L), -100)
+    valid = torch.zeros(bs, L, dtype=torch.bool)
     for b, (x, c0, c1, m) in enumerate(ex):
         n = len(x)
         codes[b, :n], cond[b, :n], valid[b, :n] = x, c0, True
@@ -107,29 +110,32 @@ def batch(clips, bs, rng):
 
 
 def train(steps, bs=32, lr=2e-3, smoke=False):
-    torch.manual_seed(world.SEED); rng = np.random.RandomState(world.SEED + 20)
-    sets = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
-    enc = audio_codec.Encoder(torch.load(os.path.join(world.WORK, 'audio_codec.pt'))['speech'])
+    torch.manual_seed(world.SEED)
+    rng = np.random.RandomState(world.SEED + 20)
+    sets = np.load(os.path.join(world.WORK, "speech.npy"), allow_pickle=True).item()
+    enc = audio_codec.Encoder(torch.load(os.path.join(world.WORK, "audio_codec.pt"))["speech"])
     clips = clip_codes(enc, sets)
     net = AcousticNet()
-    print(f'acoustic net {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M params, {len(clips)} clips', flush=True)
+    print(f"acoustic net {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M params, {len(clips)} clips", flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr, betas=(0.9, 0.95), weight_decay=0.01)
     t0, hist = time.time(), []
     for step in range(steps):
         for g in opt.param_groups:
-            g['lr'] = lr * min(1, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            g["lr"] = lr * min(1, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         codes, cond, y, valid = batch(clips, bs, rng)
         loss = F.cross_entropy(net(codes, cond, valid).flatten(0, 1), y.flatten())
-        opt.zero_grad(); loss.backward()
+        opt.zero_grad()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step(); hist.append(loss.item())
+        opt.step()
+        hist.append(loss.item())
         if step % 100 == 0 or step == steps - 1:
-            print(f'step {step} {time.time() - t0:.0f}s loss {np.mean(hist[-20:]):.3f}', flush=True)
-    torch.save(net.state_dict(), os.path.join(world.WORK, 'acoustic.pt'))
+            print(f"step {step} {time.time() - t0:.0f}s loss {np.mean(hist[-20:]):.3f}", flush=True)
+    torch.save(net.state_dict(), os.path.join(world.WORK, "acoustic.pt"))
     return net
 
 
-if __name__ == '__main__':
-    torch.set_num_threads(int(os.environ.get('NANO_THREADS', '2')))
-    smoke = '--smoke' in sys.argv
-    train(10 if smoke else int(sys.argv[sys.argv.index('--steps') + 1]) if '--steps' in sys.argv else 1500, smoke=smoke)
+if __name__ == "__main__":
+    torch.set_num_threads(int(os.environ.get("NANO_THREADS", "2")))
+    smoke = "--smoke" in sys.argv
+    train(10 if smoke else int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 1500, smoke=smoke)

@@ -32,6 +32,7 @@ cepstral envelope). Level 1 quantises what is left:
 The first nano used a plain residual k-means on log-magnitudes, whose codes followed voice and timbre; the LM could
 not generalise over them (see MODEL_CARD.md).
 """
+
 import math, os, sys
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import world
@@ -68,7 +69,7 @@ def dft_kernels(like):
 
 
 def stft(x, ana):  # x [1,1,T] -> re, im [1,BINS,Fs]
-    x = F.pad(x, (N_FFT // 2, N_FFT // 2), mode='reflect')
+    x = F.pad(x, (N_FFT // 2, N_FFT // 2), mode="reflect")
     y = F.conv1d(x, ana, stride=HOP)
     return y[:, :BINS], y[:, BINS:]
 
@@ -77,7 +78,7 @@ def istft(re, im, syn, win, length):  # -> [1,1,length]
     y = F.conv_transpose1d(torch.cat([re, im], 1), syn, stride=HOP)
     env = F.conv_transpose1d(torch.ones_like(re[:, :1]), (win * win).reshape(1, 1, N_FFT), stride=HOP)
     y = y / env.clamp_min(1e-6)
-    return y[:, :, N_FFT // 2: N_FFT // 2 + length]
+    return y[:, :, N_FFT // 2 : N_FFT // 2 + length]
 
 
 def features(wave):
@@ -86,7 +87,7 @@ def features(wave):
     re, im = stft(wave, ana)
     logmag = torch.log(torch.sqrt(re * re + im * im + 1e-10) + EPS)[0].t()  # [Fs, BINS]
     f = logmag.shape[0] // SUB
-    return logmag[:f * SUB].reshape(f, DIM)
+    return logmag[: f * SUB].reshape(f, DIM)
 
 
 def dct_basis(like):
@@ -101,11 +102,11 @@ def dct_basis(like):
 def semantic(x, basis, kind):
     """The level-0 feature of token frames x [F, DIM] (see the module docstring)."""
     f = x.reshape(-1, BINS)
-    if kind == 'speech':
+    if kind == "speech":
         c = (f @ basis.t())[:, 1:]  # drop c0 (loudness)
         c = c.reshape(x.shape[0], SUB * (NC - 1))
         return c - c.mean(0, keepdim=True)  # utterance mean normalisation: the speaker's and channel's colouring
-    fine = (f - (f @ basis.t()) @ basis)[:, MUSIC_BAND[0]:MUSIC_BAND[1]].clamp_min(0)
+    fine = (f - (f @ basis.t()) @ basis)[:, MUSIC_BAND[0] : MUSIC_BAND[1]].clamp_min(0)
     return fine.reshape(x.shape[0], -1)
 
 
@@ -115,20 +116,20 @@ class Encoder(nn.Module):
 
     def __init__(self, codec):
         super().__init__()
-        self.kind = codec['kind']
-        self.register_buffer('sem', codec['sem'])
-        if self.kind == 'music':
-            self.register_buffer('cb', codec['cb'])
-            self.register_buffer('axis', codec['axis'])
-            self.register_buffer('levels', codec['levels'])
+        self.kind = codec["kind"]
+        self.register_buffer("sem", codec["sem"])
+        if self.kind == "music":
+            self.register_buffer("cb", codec["cb"])
+            self.register_buffer("axis", codec["axis"])
+            self.register_buffer("levels", codec["levels"])
         else:
-            self.register_buffer('comb', pitch_combs())
+            self.register_buffer("comb", pitch_combs())
 
     def forward(self, waveform):
         x = features(waveform)
         basis = dct_basis(waveform)
         c0 = nearest(semantic(x, basis, self.kind), self.sem)
-        if self.kind == 'music':
+        if self.kind == "music":
             c1 = timbre_code(x - self.cb[0][c0], self.axis[c0], self.levels)
         else:
             c1 = pitch_code(x, basis, self.comb)
@@ -205,17 +206,19 @@ class Decoder(nn.Module):
 
     def __init__(self, codec):
         super().__init__()
-        self.kind = codec['kind']
-        self.register_buffer('cb', codec['cb'])
-        if self.kind == 'music':
-            self.register_buffer('axis', codec['axis'])
-            self.register_buffer('levels', codec['levels'])
+        self.kind = codec["kind"]
+        self.register_buffer("cb", codec["cb"])
+        if self.kind == "music":
+            self.register_buffer("axis", codec["axis"])
+            self.register_buffer("levels", codec["levels"])
 
     def forward(self, codes):
         q = codes.shape[0]
-        if self.kind == 'music':
+        if self.kind == "music":
             c0 = codes[0, 0]
-            step = self.levels[codes[1:, 0]].sum(0)  # [F]; zero without level 1 (no Python branch: ONNX keeps Q dynamic)
+            step = self.levels[codes[1:, 0]].sum(
+                0
+            )  # [F]; zero without level 1 (no Python branch: ONNX keeps Q dynamic)
             feat = self.cb[0][c0] + step[:, None] * self.axis[c0]
         else:
             feat = (self.cb[:q].gather(1, codes[:, 0, :, None].expand(-1, -1, DIM))).sum(0)  # [F, DIM]
@@ -274,22 +277,28 @@ def fit(kind, waves, k0, seed, iters=25, decode_from=None, labels=None):
     # level 0 has 256 token ids; ids the codebook does not use are never nearest (far away) and decode to silence
     sem_full = torch.cat([c, torch.full((256 - k0, c.shape[1]), 1e4)])
     d0_full = torch.cat([d0, torch.full((256 - k0, DIM), math.log(EPS))])
-    if kind == 'music':
+    if kind == "music":
         axis = torch.cat([timbre_axes(r, a0, k0), torch.zeros(256 - k0, DIM)])
         # level 1 has 256 token ids too; those past the steps decode as step 0 and are never produced
         levels = torch.cat([TIMBRE_LEVELS, torch.zeros(256 - len(TIMBRE_LEVELS))])
         a1 = timbre_code(r, axis[a0], TIMBRE_LEVELS)
         rec = levels[a1][:, None] * axis[a0]
-        print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(r):.3f} -> {rms(r - rec):.3f}, '
-              f'timbre steps used {torch.bincount(a1, minlength=len(TIMBRE_LEVELS)).tolist()}', flush=True)
-        return {'kind': kind, 'sem': sem_full, 'cb': d0_full[None], 'axis': axis, 'levels': levels}
+        print(
+            f"  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, residual rms {rms(r):.3f} -> {rms(r - rec):.3f}, "
+            f"timbre steps used {torch.bincount(a1, minlength=len(TIMBRE_LEVELS)).tolist()}",
+            flush=True,
+        )
+        return {"kind": kind, "sem": sem_full, "cb": d0_full[None], "axis": axis, "levels": levels}
     # speech: level 0 decodes to the envelope of its frames' mean, level 1 adds the harmonics of its pitch
     a1 = pitch_code(x, basis, pitch_combs())
     voiced = a1 > 0
-    print(f'  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, voiced {voiced.float().mean():.2f}, '
-          f'pitch codes used {len(torch.unique(a1[voiced]))}/{len(F0_CANDIDATES)}, '
-          f'fine-structure rms {rms(fine_structure(x, basis)):.3f}', flush=True)
-    return {'kind': kind, 'sem': sem_full, 'cb': torch.stack([envelope(d0_full, basis), harmonic_spectra()])}
+    print(
+        f"  {len(x)} frames: level 0 uses {int((n > 0).sum())}/{k0} codes, voiced {voiced.float().mean():.2f}, "
+        f"pitch codes used {len(torch.unique(a1[voiced]))}/{len(F0_CANDIDATES)}, "
+        f"fine-structure rms {rms(fine_structure(x, basis)):.3f}",
+        flush=True,
+    )
+    return {"kind": kind, "sem": sem_full, "cb": torch.stack([envelope(d0_full, basis), harmonic_spectra()])}
 
 
 def timbre_axes(r, a0, k):
@@ -333,30 +342,56 @@ def pitch_check(dec, enc, items):
     return ok / len(items)
 
 
-if __name__ == '__main__':
-    torch.set_num_threads(int(os.environ.get('NANO_THREADS', '2')))
+if __name__ == "__main__":
+    torch.set_num_threads(int(os.environ.get("NANO_THREADS", "2")))
     torch.manual_seed(world.SEED)
-    smoke = '--smoke' in sys.argv
-    sets = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
-    print('speech codec')
-    clips = sets['train'] + sets['tts']
-    canonical = torch.cat([torch.full((features(torch.tensor(c[-1])[None, None]).shape[0],), c[1] == world.TTS_VOICE) for c in clips])
-    speech = fit('speech', [c[-1] for c in clips], 256, world.SEED, 5 if smoke else 25, decode_from=canonical)
-    print('music codec')
+    smoke = "--smoke" in sys.argv
+    sets = np.load(os.path.join(world.WORK, "speech.npy"), allow_pickle=True).item()
+    print("speech codec")
+    clips = sets["train"] + sets["tts"]
+    canonical = torch.cat(
+        [torch.full((features(torch.tensor(c[-1])[None, None]).shape[0],), c[1] == world.TTS_VOICE) for c in clips]
+    )
+    speech = fit("speech", [c[-1] for c in clips], 256, world.SEED, 5 if smoke else 25, decode_from=canonical)
+    print("music codec")
     clips = music_training_waves(smoke)
-    music = fit('music', [w for _, w in clips], 48, world.SEED + 10, 5 if smoke else 25,
-                labels=[tuple(world.music_pitches(i)) for i, _ in clips])
-    torch.save({'speech': speech, 'music': music}, os.path.join(world.WORK, 'audio_codec.pt'))
-    notes = [i for i in world.music_items() if i[0] == 'note'][::1 if not smoke else 12]
+    music = fit(
+        "music",
+        [w for _, w in clips],
+        48,
+        world.SEED + 10,
+        5 if smoke else 25,
+        labels=[tuple(world.music_pitches(i)) for i, _ in clips],
+    )
+    torch.save({"speech": speech, "music": music}, os.path.join(world.WORK, "audio_codec.pt"))
+    notes = [i for i in world.music_items() if i[0] == "note"][:: 1 if not smoke else 12]
     with torch.no_grad():
-        print('music pitch within 50 cents after 2-level round trip:', pitch_check(Decoder(music), Encoder(music), notes))
-        print('music pitch, level 0 only:', pitch_check(Decoder(music), lambda w: Encoder(music)(w)[:1], notes))
+        print(
+            "music pitch within 50 cents after 2-level round trip:", pitch_check(Decoder(music), Encoder(music), notes)
+        )
+        print("music pitch, level 0 only:", pitch_check(Decoder(music), lambda w: Encoder(music)(w)[:1], notes))
         enc = Encoder(music)
-        shared = [i for i in world.music_items() if i[2] == 'flute']
-        same = [np.mean([a == b for a, b in zip(enc(torch.tensor(world.synth(i))[None, None])[0, 0].tolist(),
-                                                 enc(torch.tensor(world.synth((i[0], i[1], 'organ')))[None, None])[0, 0].tolist())]) for i in shared]
-        print(f'music level-0 codes shared by flute and organ on the same pitches: {np.mean(same):.2f}')
+        shared = [i for i in world.music_items() if i[2] == "flute"]
+        same = [
+            np.mean(
+                [
+                    a == b
+                    for a, b in zip(
+                        enc(torch.tensor(world.synth(i))[None, None])[0, 0].tolist(),
+                        enc(torch.tensor(world.synth((i[0], i[1], "organ")))[None, None])[0, 0].tolist(),
+                    )
+                ]
+            )
+            for i in shared
+        ]
+        print(f"music level-0 codes shared by flute and organ on the same pitches: {np.mean(same):.2f}")
         for q in (0, 1):  # the LM can only generalise to held-out (note, timbre) pairs made of codes it has read
-            seen = set(t for i in world.TRAIN_MUSIC for t in enc(torch.tensor(world.synth(i))[None, None])[q, 0].tolist())
-            held = [t for i in world.HELDOUT_MUSIC for t in enc(torch.tensor(world.synth(i))[None, None])[q, 0].tolist()]
-            print(f'music level-{q} codes of held-out items that training items also have: {np.mean([t in seen for t in held]):.2f}')
+            seen = set(
+                t for i in world.TRAIN_MUSIC for t in enc(torch.tensor(world.synth(i))[None, None])[q, 0].tolist()
+            )
+            held = [
+                t for i in world.HELDOUT_MUSIC for t in enc(torch.tensor(world.synth(i))[None, None])[q, 0].tolist()
+            ]
+            print(
+                f"music level-{q} codes of held-out items that training items also have: {np.mean([t in seen for t in held]):.2f}"
+            )

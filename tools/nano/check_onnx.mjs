@@ -20,22 +20,32 @@ const i64 = (a, dims) => new ort.Tensor('int64', BigInt64Array.from(a.map(BigInt
 
 async function greedy(ids, maxNew, stop) {
   let past = {};
-  for (let i = 0; i < L; i++) for (const n of ['key', 'value']) past[`past_key_values.${i}.${n}`] = new ort.Tensor('float32', new Float32Array(0), [1, H, 0, D]);
+  for (let i = 0; i < L; i++)
+    for (const n of ['key', 'value'])
+      past[`past_key_values.${i}.${n}`] = new ort.Tensor('float32', new Float32Array(0), [1, H, 0, D]);
   const out = [];
-  let x = ids, n = ids.length;
+  let x = ids,
+    n = ids.length;
   const t0 = performance.now();
   for (let s = 0; s < maxNew; s++) {
     const feeds = { input_ids: i64(x, [1, x.length]), attention_mask: i64(Array(n).fill(1), [1, n]), ...past };
-    if (llm.inputNames.includes('position_ids')) feeds.position_ids = i64(x.map((_, j) => n - x.length + j), [1, x.length]);
+    if (llm.inputNames.includes('position_ids'))
+      feeds.position_ids = i64(
+        x.map((_, j) => n - x.length + j),
+        [1, x.length],
+      );
     const r = await llm.run(feeds);
-    const V = r.logits.dims[2], last = r.logits.data.subarray(r.logits.data.length - V); // [1,S,V] or last-token [1,1,V]
+    const V = r.logits.dims[2],
+      last = r.logits.data.subarray(r.logits.data.length - V); // [1,S,V] or last-token [1,1,V]
     let best = 0;
     for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
     out.push(best);
     if (stop.has(best)) break;
     past = {};
-    for (let i = 0; i < L; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = r[`present.${i}.${k}`];
-    x = [best]; n += 1;
+    for (let i = 0; i < L; i++)
+      for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = r[`present.${i}.${k}`];
+    x = [best];
+    n += 1;
   }
   return { out, ms: (performance.now() - t0) / out.length };
 }
@@ -47,7 +57,9 @@ for (const c of fixture.cases) {
   const { out, ms } = await greedy(ids, 80, stop);
   const genOk = JSON.stringify(out) === JSON.stringify(c.generatedIds);
   if (!idsOk || !genOk) failures++;
-  console.log(`${c.task.padEnd(8)} prompt ids ${idsOk ? 'match' : 'DIFFER'}, greedy ${genOk ? 'match' : 'DIFFER'} (${out.length} tokens, ${ms.toFixed(2)} ms/token): ${tok.decode(out).slice(0, 90)}`);
+  console.log(
+    `${c.task.padEnd(8)} prompt ids ${idsOk ? 'match' : 'DIFFER'}, greedy ${genOk ? 'match' : 'DIFFER'} (${out.length} tokens, ${ms.toFixed(2)} ms/token): ${tok.decode(out).slice(0, 90)}`,
+  );
 }
 
 const checkPath = `${process.env.NANO_WORK ?? 'tools/nano/work'}/codec_check.json`;
@@ -55,19 +67,24 @@ if (fs.existsSync(checkPath)) {
   const ck = JSON.parse(fs.readFileSync(checkPath, 'utf8'));
   for (const [name, c] of Object.entries(ck)) {
     const s = await ort.InferenceSession.create(`${dir}/${name}.onnx`, opts);
-    const tensor = (x) => (x.dtype === 'int64' ? i64(x.input, x.dims) : new ort.Tensor('float32', Float32Array.from(x.input), x.dims));
+    const tensor = (x) =>
+      x.dtype === 'int64' ? i64(x.input, x.dims) : new ort.Tensor('float32', Float32Array.from(x.input), x.dims);
     // one input (`input`, `dims`, `dtype`) or several by name (`inputs`: { name: { input, dims, dtype } })
-    const feeds = c.inputs ? Object.fromEntries(Object.entries(c.inputs).map(([n, x]) => [n, tensor(x)])) : { [s.inputNames[0]]: tensor(c) };
+    const feeds = c.inputs
+      ? Object.fromEntries(Object.entries(c.inputs).map(([n, x]) => [n, tensor(x)]))
+      : { [s.inputNames[0]]: tensor(c) };
     const t0 = performance.now();
     const r = await s.run(feeds);
     const ms = performance.now() - t0;
     const got = Array.from(r[s.outputNames[0]].data, Number);
-    let agree = 0;
-    if (c.tolerance === undefined) agree = got.filter((v, i) => v === c.expected[i]).length / c.expected.length;
-    else agree = got.filter((v, i) => Math.abs(v - c.expected[i]) <= c.tolerance).length / c.expected.length;
+    const close = (v, i) =>
+      c.tolerance === undefined ? v === c.expected[i] : Math.abs(v - c.expected[i]) <= c.tolerance;
+    const agree = got.filter(close).length / c.expected.length;
     const ok = got.length === c.expected.length && agree >= (c.minAgree ?? 1);
     if (!ok) failures++;
-    console.log(`${name.padEnd(16)} dims ${JSON.stringify(r[s.outputNames[0]].dims)} agreement ${(100 * agree).toFixed(1)}% ${ok ? 'ok' : 'FAIL'} (${ms.toFixed(1)} ms)`);
+    console.log(
+      `${name.padEnd(16)} dims ${JSON.stringify(r[s.outputNames[0]].dims)} agreement ${(100 * agree).toFixed(1)}% ${ok ? 'ok' : 'FAIL'} (${ms.toFixed(1)} ms)`,
+    );
   }
 }
 console.log(failures ? `${failures} FAILED` : 'all ok');

@@ -15,6 +15,7 @@ Why this shape: the LM's hard decision in text->image is the first patch of an o
 colour and size at once, and greedy decoding kept choosing the background. With the colour first, that decision is
 "black or the caption's colour", and the mask then only depends on shape, size and the patch's place in the object.
 """
+
 import os, sys
 import numpy as np, torch, torch.nn as nn
 import world
@@ -49,8 +50,8 @@ def split(x):
 class Encoder(nn.Module):  # pixel_values f32 [1,3,32,32] normalised -> codes i64 [1,32]
     def __init__(self, cb):
         super().__init__()
-        self.register_buffer('colours', cb['colours'])
-        self.register_buffer('masks', cb['masks'])
+        self.register_buffer("colours", cb["colours"])
+        self.register_buffer("masks", cb["masks"])
 
     def forward(self, pixel_values):
         rgb = (pixel_values * STD + MEAN).permute(0, 2, 3, 1)
@@ -65,8 +66,8 @@ class Decoder(nn.Module):  # codes i64 [1,32] -> pixels f32 [1,32,32,3] in 0..25
 
     def __init__(self, cb):
         super().__init__()
-        self.register_buffer('colours', cb['colours'])
-        self.register_buffer('masks', cb['masks'])
+        self.register_buffer("colours", cb["colours"])
+        self.register_buffer("masks", cb["masks"])
 
     def forward(self, codes):
         pairs = codes.reshape(codes.shape[0], G * G, 2) % KC
@@ -76,8 +77,15 @@ class Decoder(nn.Module):  # codes i64 [1,32] -> pixels f32 [1,32,32,3] in 0..25
 
 def random_scene(rng):
     """Random 1-2 shapes with continuous positions/sizes, for codebook diversity."""
-    return [(world.SHAPES[rng.randint(4)], list(world.COLOURS)[rng.randint(8)], rng.uniform(3, 8),
-             (rng.uniform(5, 27), rng.uniform(5, 27))) for _ in range(rng.randint(1, 3))]
+    return [
+        (
+            world.SHAPES[rng.randint(4)],
+            list(world.COLOURS)[rng.randint(8)],
+            rng.uniform(3, 8),
+            (rng.uniform(5, 27), rng.uniform(5, 27)),
+        )
+        for _ in range(rng.randint(1, 3))
+    ]
 
 
 def palette():
@@ -91,17 +99,21 @@ def palette():
 
 def fit(smoke=False):
     rng = np.random.RandomState(world.SEED)
-    to_masks = lambda scenes: split(patches(torch.tensor(np.stack([world.render(s) for s in scenes])).float() / 255))[1].reshape(-1, P * P)
+    to_masks = lambda scenes: split(patches(torch.tensor(np.stack([world.render(s) for s in scenes])).float() / 255))[
+        1
+    ].reshape(-1, P * P)
     world_scenes = [[o] for o in world.TRAIN_OBJECTS] + [world.two_shape_scene(rng) for _ in range(300)]
     # the world's masks (the empty one included), verbatim; masks equal up to uint8 rounding are one codeword
     exact = torch.unique((to_masks(world_scenes) * 64).round() / 64, dim=0)
     free = KM - len(exact)
-    assert free > 0, f'{len(exact)} distinct world masks do not fit {KM} codewords'
+    assert free > 0, f"{len(exact)} distinct world masks do not fit {KM} codewords"
     x = to_masks([random_scene(rng) for _ in range(100 if smoke else 600)])
     x = x[x.sum(1) > 1e-3]
     c = kmeans(x, free, 5 if smoke else 30, world.SEED)
-    print(f'{len(exact)} exact world masks, {free} k-means masks on {len(x)} random-scene patches, mse {((x - c[nearest(x, c)]) ** 2).mean():.5f}')
-    return {'colours': palette(), 'masks': torch.cat([exact, c])}
+    print(
+        f"{len(exact)} exact world masks, {free} k-means masks on {len(x)} random-scene patches, mse {((x - c[nearest(x, c)]) ** 2).mean():.5f}"
+    )
+    return {"colours": palette(), "masks": torch.cat([exact, c])}
 
 
 def to_input(rgb_u8):  # [B,32,32,3] uint8 -> normalised [B,3,32,32]
@@ -114,12 +126,15 @@ def evaluate(cb):
     codes = Encoder(cb)(to_input(imgs))
     rec = Decoder(cb)(codes)
     err = (rec - torch.tensor(imgs).float()).abs().max().item()
-    return {'max_abs_error_0_255': round(err, 2), 'distinct': len({tuple(c.tolist()) for c in codes}),
-            'codes_used': len(codes.unique())}
+    return {
+        "max_abs_error_0_255": round(err, 2),
+        "distinct": len({tuple(c.tolist()) for c in codes}),
+        "codes_used": len(codes.unique()),
+    }
 
 
-if __name__ == '__main__':
-    torch.set_num_threads(int(os.environ.get('NANO_THREADS', '2')))
-    cb = fit('--smoke' in sys.argv)
+if __name__ == "__main__":
+    torch.set_num_threads(int(os.environ.get("NANO_THREADS", "2")))
+    cb = fit("--smoke" in sys.argv)
     print(evaluate(cb))
-    torch.save(cb, os.path.join(world.WORK, 'image_codec.pt'))
+    torch.save(cb, os.path.join(world.WORK, "image_codec.pt"))

@@ -3,32 +3,68 @@ trained with next-token loss on responses, on prompts built with AnyGPT's exact 
 
 python3 lm.py [--smoke] [--steps N]   (needs work/speech.npy, work/image_codec.pt, work/audio_codec.pt)
 """
-import functools, json, math, os, sys, time
+
+import functools, math, os, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import world, image_codec, audio_codec
 from tokenizer import Tokenizer
 
 # ---------------------------------------------------------------- prompts (spec §2.2 / §2.3)
 INSTRUCTIONS = {  # first entry = the fixed instruction in the manifest; all from upstream's lists
-    't2i': ['Invent an image for the text.', 'Can you turn the text into an image?', 'Make an illustration for the text.', 'Picture the text for us.'],
-    'caption': ['Write a caption for this image.', 'What do you see in this photo?', 'Describe the scene in the image.', 'Outline the image in words.'],
-    'asr': ['Record the spoken words as text.', 'Capture the spoken content as text.', 'Can you please convert this speech into written text?', 'Analyze the spoken words and transcribe them accurately.'],
-    'tts': ['Speak this text for me.', 'Please read this text aloud.', 'Convert this text into speech.', 'Generate speech from this text.'],
-    't2m': ['Can you turn this caption into a melody?', 'Use this caption as inspiration for your composition.', 'Transform this caption into a musical journey.', 'How would you translate this caption into a melody?'],
-    'm2t': ['Describe the melody and rhythm of this music.', 'How would you describe the genre of this music?', 'What words come to mind when listening to this music?', 'Listen to the music and describe the mood it evokes.'],
+    "t2i": [
+        "Invent an image for the text.",
+        "Can you turn the text into an image?",
+        "Make an illustration for the text.",
+        "Picture the text for us.",
+    ],
+    "caption": [
+        "Write a caption for this image.",
+        "What do you see in this photo?",
+        "Describe the scene in the image.",
+        "Outline the image in words.",
+    ],
+    "asr": [
+        "Record the spoken words as text.",
+        "Capture the spoken content as text.",
+        "Can you please convert this speech into written text?",
+        "Analyze the spoken words and transcribe them accurately.",
+    ],
+    "tts": [
+        "Speak this text for me.",
+        "Please read this text aloud.",
+        "Convert this text into speech.",
+        "Generate speech from this text.",
+    ],
+    "t2m": [
+        "Can you turn this caption into a melody?",
+        "Use this caption as inspiration for your composition.",
+        "Transform this caption into a musical journey.",
+        "How would you translate this caption into a melody?",
+    ],
+    "m2t": [
+        "Describe the melody and rhythm of this music.",
+        "How would you describe the genre of this music?",
+        "What words come to mind when listening to this music?",
+        "Listen to the music and describe the mood it evokes.",
+    ],
 }
-SYSTEM = 'You are an AI assistant named {} who can understand and generate multimodal content, including text, speech, images and audio.'
-CHAT = {'mmgpt': ('[MMGPT]', '<eos>'), 'anygpt': ('[AnyGPT]', '<eom>')}
-SPEECH_SUFFIX = ' Please recognize the voice command and give reply and voice'
-QUESTIONS = {'colour': 'What colour is it?', 'shape': 'What shape is it?', 'where': 'Where is it?', 'size': 'Is it big or small?',
-             'describe': 'Describe this image.'}
-SPEECH_QUESTION = 'What did you hear?'
+SYSTEM = "You are an AI assistant named {} who can understand and generate multimodal content, including text, speech, images and audio."
+CHAT = {"mmgpt": ("[MMGPT]", "<eos>"), "anygpt": ("[AnyGPT]", "<eom>")}
+SPEECH_SUFFIX = " Please recognize the voice command and give reply and voice"
+QUESTIONS = {
+    "colour": "What colour is it?",
+    "shape": "What shape is it?",
+    "where": "Where is it?",
+    "size": "Is it big or small?",
+    "describe": "Describe this image.",
+}
+SPEECH_QUESTION = "What did you hear?"
 
 
 def base_prompt(task, instruction, content):
-    if task in ('t2i', 'tts', 't2m'):
-        return f'[Human]: {instruction} This is input: {content}<eoh> [MMGPT]:'
-    return f'[Human]: {instruction} {content}<eoh> [MMGPT]:'
+    if task in ("t2i", "tts", "t2m"):
+        return f"[Human]: {instruction} This is input: {content}<eoh> [MMGPT]:"
+    return f"[Human]: {instruction} {content}<eoh> [MMGPT]:"
 
 
 def chat_segments(turns, style):
@@ -36,20 +72,24 @@ def chat_segments(turns, style):
     name, end = CHAT[style]
     segs = [(SYSTEM.format(name[1:-1]), False)]
     for i, (user, reply) in enumerate(turns):
-        segs.append((f'\n[Human]: {user}<eoh>\n{name}:', False))
-        segs.append((f' {reply}{end}' + ('</s>' if i == len(turns) - 1 else ''), True))
+        segs.append((f"\n[Human]: {user}<eoh>\n{name}:", False))
+        segs.append((f" {reply}{end}" + ("</s>" if i == len(turns) - 1 else ""), True))
     return segs
 
 
-def chat_prompt(history, user, style='mmgpt'):
+def chat_prompt(history, user, style="mmgpt"):
     """The inference-time chat prompt (what the engine builds): history of (user, reply) plus a new user message."""
     name, _ = CHAT[style]
-    return ''.join(t for t, _ in chat_segments(history, style)).replace('</s>', '') + f'\n[Human]: {user}<eoh>\n{name}:'
+    return "".join(t for t, _ in chat_segments(history, style)).replace("</s>", "") + f"\n[Human]: {user}<eoh>\n{name}:"
 
 
 def media_str(kind, codes):
-    prefix, start, end = {'image': ('👀', '<soim>', '<eoim>'), 'speech': ('🗣\ufe0f', '<sosp>', '<eosp>'), 'music': ('🎶', '<somu>', '<eomu>')}[kind]
-    return start + ''.join(f'<{prefix}{c}>' for c in codes) + end
+    prefix, start, end = {
+        "image": ("👀", "<soim>", "<eoim>"),
+        "speech": ("🗣\ufe0f", "<sosp>", "<eosp>"),
+        "music": ("🎶", "<somu>", "<eomu>"),
+    }[kind]
+    return start + "".join(f"<{prefix}{c}>" for c in codes) + end
 
 
 def music_flat(codes, k=256):  # codes [Q,F] -> frame-major with offset k*q
@@ -58,29 +98,49 @@ def music_flat(codes, k=256):  # codes [Q,F] -> frame-major with offset k*q
 
 # ---------------------------------------------------------------- media codes
 SPEECH_POOLS = {  # speech task -> the world.py speech sets it draws from; asrN/ttsN: stage speechN's, with its fresh sets
-    'asr': ('train', 'asr_extra'), 'asr3': ('train', 'asr_extra', 'asr_fresh'),
-    'asr4': ('train', 'asr_extra', 'asr_fresh', 'asr_fresh2'), 'asr5': ('train', 'asr_extra', 'asr_fresh', 'asr_fresh2', 'asr_fresh3'),
-    'tts': ('tts',), 'tts3': ('tts', 'tts_fresh'), 'tts4': ('tts', 'tts_fresh', 'tts_fresh2'), 'tts5': ('tts', 'tts_fresh', 'tts_fresh2', 'tts_fresh3'),
+    "asr": ("train", "asr_extra"),
+    "asr3": ("train", "asr_extra", "asr_fresh"),
+    "asr4": ("train", "asr_extra", "asr_fresh", "asr_fresh2"),
+    "asr5": ("train", "asr_extra", "asr_fresh", "asr_fresh2", "asr_fresh3"),
+    "tts": ("tts",),
+    "tts3": ("tts", "tts_fresh"),
+    "tts4": ("tts", "tts_fresh", "tts_fresh2"),
+    "tts5": ("tts", "tts_fresh", "tts_fresh2", "tts_fresh3"),
 }
 
 
 class Media:
     def __init__(self, smoke=False):
-        self.img_cb = torch.load(os.path.join(world.WORK, 'image_codec.pt'))
-        ac = torch.load(os.path.join(world.WORK, 'audio_codec.pt'))
-        self.sp_enc, self.mu_enc = audio_codec.Encoder(ac['speech']), audio_codec.Encoder(ac['music'])
-        self.speech = np.load(os.path.join(world.WORK, 'speech.npy'), allow_pickle=True).item()
+        self.img_cb = torch.load(os.path.join(world.WORK, "image_codec.pt"))
+        ac = torch.load(os.path.join(world.WORK, "audio_codec.pt"))
+        self.sp_enc, self.mu_enc = audio_codec.Encoder(ac["speech"]), audio_codec.Encoder(ac["music"])
+        self.speech = np.load(os.path.join(world.WORK, "speech.npy"), allow_pickle=True).item()
         self._img = {}
-        cache = os.path.join(world.WORK, 'media_smoke.pt' if smoke else 'media.pt')
+        cache = os.path.join(world.WORK, "media_smoke.pt" if smoke else "media.pt")
         if os.path.exists(cache):
             self.sp_codes, self.m2t, self.t2m = torch.load(cache)
         else:
             self.sp_codes = {}
             with torch.no_grad():
                 rng = np.random.RandomState(world.SEED + 4)
-                self.m2t = [(item, music_flat(self.mu_enc(torch.tensor(world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[None, None])[:, 0]))
-                            for item in world.TRAIN_MUSIC for _ in range(1 if smoke else 6)]
-                self.t2m = {item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0]) for item in world.music_items()}
+                self.m2t = [
+                    (
+                        item,
+                        music_flat(
+                            self.mu_enc(
+                                torch.tensor(world.synth(item, rng.uniform(0.5, 2.0), rng.uniform(0.3, 0.7)))[
+                                    None, None
+                                ]
+                            )[:, 0]
+                        ),
+                    )
+                    for item in world.TRAIN_MUSIC
+                    for _ in range(1 if smoke else 6)
+                ]
+                self.t2m = {
+                    item: music_flat(self.mu_enc(torch.tensor(world.synth(item))[None, None])[:, 0])
+                    for item in world.music_items()
+                }
         # Speech sets the cache lacks (a set world.py has since added) are encoded and cached; the others are kept.
         # (train.sh starts without a cache: the codes depend on the codecs.)
         missing = [k for k in self.speech if k not in self.sp_codes]
@@ -118,26 +178,36 @@ class Media:
 def edit(obj, rng):
     """A random edit of a single object -> (instruction, new object)."""
     shape, colour, size, pos = obj
-    kind = rng.choice(['colour', 'colour', 'shape', 'size', 'pos'])
-    if kind == 'colour':
-        c = rng.choice([c for c in world.COLOURS if c != colour]); return f'Now make it {c}.', (shape, c, size, pos)
-    if kind == 'shape':
-        s = rng.choice([s for s in world.SHAPES if s != shape]); return f'Now make it a {s}.', (s, colour, size, pos)
-    if kind == 'size':
-        z = 'small' if size == 'big' else 'big'; return f'Now make it {z}.', (shape, colour, z, pos)
-    p = rng.choice([p for p in world.POSITIONS if p != pos]); return f'Now move it to the {p}.', (shape, colour, size, p)
+    kind = rng.choice(["colour", "colour", "shape", "size", "pos"])
+    if kind == "colour":
+        c = rng.choice([c for c in world.COLOURS if c != colour])
+        return f"Now make it {c}.", (shape, c, size, pos)
+    if kind == "shape":
+        s = rng.choice([s for s in world.SHAPES if s != shape])
+        return f"Now make it a {s}.", (s, colour, size, pos)
+    if kind == "size":
+        z = "small" if size == "big" else "big"
+        return f"Now make it {z}.", (shape, colour, z, pos)
+    p = rng.choice([p for p in world.POSITIONS if p != pos])
+    return f"Now move it to the {p}.", (shape, colour, size, p)
 
 
 def draw_request(obj, rng):
     shape, colour, size, pos = obj
-    if size == 'big' and pos == 'center' and rng.rand() < 0.5:
-        return f'Draw a {colour} {shape}.'
-    return f'Draw {world.caption([obj])}.'
+    if size == "big" and pos == "center" and rng.rand() < 0.5:
+        return f"Draw a {colour} {shape}."
+    return f"Draw {world.caption([obj])}."
 
 
 def answer(obj, q):
     shape, colour, size, pos = obj
-    return {'colour': colour, 'shape': shape, 'where': world.POS_PHRASE[pos], 'size': size, 'describe': world.caption([obj])}[q] + '.'
+    return {
+        "colour": colour,
+        "shape": shape,
+        "where": world.POS_PHRASE[pos],
+        "size": size,
+        "describe": world.caption([obj]),
+    }[q] + "."
 
 
 class Tasks:
@@ -156,69 +226,102 @@ class Tasks:
     def sample(self, task, rng):
         """-> list of (text, is_target) segments."""
         m = self.m
-        if task in ('t2i', 'caption'):
+        if task in ("t2i", "caption"):
             s = self.scene(rng)
-            img = media_str('image', m.image(s))
-            if task == 't2i':
-                return [('<s>' + base_prompt(task, self.instr(task, rng), world.caption(s)), False), (f' {img}<eos></s>', True)]
-            return [('<s>' + base_prompt(task, self.instr(task, rng), img), False), (f' {world.caption(s)}<eos></s>', True)]
-        if task.startswith('asr'):
+            img = media_str("image", m.image(s))
+            if task == "t2i":
+                return [
+                    ("<s>" + base_prompt(task, self.instr(task, rng), world.caption(s)), False),
+                    (f" {img}<eos></s>", True),
+                ]
+            return [
+                ("<s>" + base_prompt(task, self.instr(task, rng), img), False),
+                (f" {world.caption(s)}<eos></s>", True),
+            ]
+        if task.startswith("asr"):
             text, codes = m.draw(task, rng)
-            return [('<s>' + base_prompt('asr', self.instr('asr', rng), media_str('speech', codes)), False), (f' {text}<eos></s>', True)]
-        if task.startswith('tts'):
+            return [
+                ("<s>" + base_prompt("asr", self.instr("asr", rng), media_str("speech", codes)), False),
+                (f" {text}<eos></s>", True),
+            ]
+        if task.startswith("tts"):
             text, codes = m.draw(task, rng)
-            return [('<s>' + base_prompt('tts', self.instr('tts', rng), text), False), (f' {media_str("speech", codes)}<eos></s>', True)]
-        if task == 't2m':
+            return [
+                ("<s>" + base_prompt("tts", self.instr("tts", rng), text), False),
+                (f" {media_str('speech', codes)}<eos></s>", True),
+            ]
+        if task == "t2m":
             item = world.TRAIN_MUSIC[rng.randint(len(world.TRAIN_MUSIC))]
-            return [('<s>' + base_prompt(task, self.instr(task, rng), world.music_caption(item)), False),
-                    (f' {media_str("music", m.t2m[item])}<eos></s>', True)]
-        if task == 'm2t':
+            return [
+                ("<s>" + base_prompt(task, self.instr(task, rng), world.music_caption(item)), False),
+                (f" {media_str('music', m.t2m[item])}<eos></s>", True),
+            ]
+        if task == "m2t":
             item, codes = m.m2t[rng.randint(len(m.m2t))]
-            return [('<s>' + base_prompt(task, self.instr(task, rng), media_str('music', codes)), False),
-                    (f' {world.music_caption(item)}<eos></s>', True)]
+            return [
+                ("<s>" + base_prompt(task, self.instr(task, rng), media_str("music", codes)), False),
+                (f" {world.music_caption(item)}<eos></s>", True),
+            ]
         return self.chat(rng)
 
     def chat(self, rng):
         m, turns = self.m, []
-        kind = rng.choice(['edit', 'edit', 'qa', 'edit+qa'])
-        if kind.startswith('edit'):
+        kind = rng.choice(["edit", "edit", "qa", "edit+qa"])
+        if kind.startswith("edit"):
             while True:
                 obj = world.TRAIN_OBJECTS[rng.randint(len(world.TRAIN_OBJECTS))]
                 instr, new = edit(obj, rng)
                 if new not in world.HELDOUT_OBJECTS:
                     break
-            turns += [(draw_request(obj, rng), media_str('image', m.image([obj]))), (instr, media_str('image', m.image([new])))]
-        if kind.endswith('qa'):
+            turns += [
+                (draw_request(obj, rng), media_str("image", m.image([obj]))),
+                (instr, media_str("image", m.image([new]))),
+            ]
+        if kind.endswith("qa"):
             if rng.rand() < 0.6:
                 obj = world.TRAIN_OBJECTS[rng.randint(len(world.TRAIN_OBJECTS))]
                 q = rng.choice(list(QUESTIONS))
-                turns.append((media_str('image', m.image([obj])) + ' ' + QUESTIONS[q], answer(obj, q)))
+                turns.append((media_str("image", m.image([obj])) + " " + QUESTIONS[q], answer(obj, q)))
             else:
-                text, codes = m.draw('asr', rng)
-                user = media_str('speech', codes) + ' ' + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else '')
-                turns.append((user, text + '.'))
-        segs = chat_segments(turns, 'mmgpt' if rng.rand() < 0.7 else 'anygpt')
-        return [('<s>' + segs[0][0], False)] + segs[1:]
+                text, codes = m.draw("asr", rng)
+                user = media_str("speech", codes) + " " + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else "")
+                turns.append((user, text + "."))
+        segs = chat_segments(turns, "mmgpt" if rng.rand() < 0.7 else "anygpt")
+        return [("<s>" + segs[0][0], False)] + segs[1:]
 
     def batch(self, task, n, rng):
         seqs = []
         for _ in range(n):
             ids, tgt = [], []
             for text, is_t in self.sample(task, rng):
-                t = self.tok.encode(text); ids += t; tgt += [is_t] * len(t)
+                t = self.tok.encode(text)
+                ids += t
+                tgt += [is_t] * len(t)
             seqs.append((ids, tgt))
         L = max(len(s[0]) for s in seqs)
-        x = torch.zeros(n, L, dtype=torch.long); y = torch.full((n, L), -100, dtype=torch.long)
+        x = torch.zeros(n, L, dtype=torch.long)
+        y = torch.full((n, L), -100, dtype=torch.long)
         for b, (ids, tgt) in enumerate(seqs):
-            x[b, :len(ids)] = torch.tensor(ids)
-            y[b, :len(ids) - 1] = torch.tensor([i if t else -100 for i, t in zip(ids[1:], tgt[1:])])
+            x[b, : len(ids)] = torch.tensor(ids)
+            y[b, : len(ids) - 1] = torch.tensor([i if t else -100 for i, t in zip(ids[1:], tgt[1:])])
         return x, y
 
 
 def corpus():
     """Every text the model reads or writes, for the word vocabulary."""
-    texts = [SYSTEM.format('MMGPT'), SYSTEM.format('AnyGPT'), SPEECH_SUFFIX, SPEECH_QUESTION, 'This is input:', 'Draw Now make it a move to the',
-             ' '.join(world.SPEECH_WORDS)] + list(QUESTIONS.values()) + sum(INSTRUCTIONS.values(), [])
+    texts = (
+        [
+            SYSTEM.format("MMGPT"),
+            SYSTEM.format("AnyGPT"),
+            SPEECH_SUFFIX,
+            SPEECH_QUESTION,
+            "This is input:",
+            "Draw Now make it a move to the",
+            " ".join(world.SPEECH_WORDS),
+        ]
+        + list(QUESTIONS.values())
+        + sum(INSTRUCTIONS.values(), [])
+    )
     texts += [world.caption([o]) for o in world.ALL_OBJECTS] + [world.music_caption(i) for i in world.music_items()]
     texts += [answer(o, q) for o in world.ALL_OBJECTS[:40] for q in QUESTIONS]
     return texts
@@ -235,7 +338,9 @@ class Config:
 
 class RMSNorm(nn.Module):
     def __init__(self, d, eps=1e-5):
-        super().__init__(); self.eps = eps; self.weight = nn.Parameter(torch.ones(d))
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
 
     def forward(self, x):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
@@ -246,7 +351,7 @@ def rope(x, pos, theta):  # x [B,H,S,hd], pos [B,S] -> rotated (rotate-half conv
     inv = 1.0 / theta ** (torch.arange(0, hd, 2).float() / hd)
     ang = pos.float()[:, None, :, None] * inv
     cos, sin = torch.cos(ang), torch.sin(ang)
-    x1, x2 = x[..., :hd // 2], x[..., hd // 2:]
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2 :]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1)
 
 
@@ -328,17 +433,22 @@ class LM(nn.Module):
 # has its own seed, warm-up and cosine decay to a tenth of its peak; later stages learn slower so that the replayed
 # tasks are kept.
 STAGES = [  # (name, steps, peak lr, task weights)
-    ('t2i', 400, 3e-3, {'t2i': 1}),
-    ('caption', 300, 2e-3, {'caption': 1, 't2i': .5}),
-    ('m2t', 400, 2e-3, {'m2t': 1, 't2i': .3, 'caption': .2}),
-    ('t2m', 400, 2e-3, {'t2m': 1, 'm2t': .4, 't2i': .3, 'caption': .2}),
-    ('asr', 1000, 2e-3, {'asr': 1, 't2m': .2, 'm2t': .15, 't2i': .2, 'caption': .15}),
-    ('tts', 800, 1.5e-3, {'tts': 1, 'asr': .4, 't2m': .15, 'm2t': .1, 't2i': .15, 'caption': .1}),
-    ('chat', 700, 1e-3, {'chat': 1, 'asr': .3, 'tts': .3, 't2i': .2, 'caption': .15, 't2m': .15, 'm2t': .15}),
-    ('speech2', 700, 1e-3, {'asr': 1, 'tts': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
-    ('speech3', 700, 8e-4, {'asr3': 1, 'tts3': .5, 'chat': .3, 't2i': .15, 'caption': .1, 't2m': .15, 'm2t': .15}),
-    ('speech4', 900, 6e-4, {'tts4': 1, 'asr4': .8, 'chat': .2, 't2i': .1, 'caption': .08, 't2m': .15, 'm2t': .1}),
-    ('speech5', 900, 5e-4, {'tts5': 1, 'asr5': .8, 'chat': .2, 't2i': .1, 'caption': .08, 't2m': .15, 'm2t': .1}),
+    ("t2i", 400, 3e-3, {"t2i": 1}),
+    ("caption", 300, 2e-3, {"caption": 1, "t2i": 0.5}),
+    ("m2t", 400, 2e-3, {"m2t": 1, "t2i": 0.3, "caption": 0.2}),
+    ("t2m", 400, 2e-3, {"t2m": 1, "m2t": 0.4, "t2i": 0.3, "caption": 0.2}),
+    ("asr", 1000, 2e-3, {"asr": 1, "t2m": 0.2, "m2t": 0.15, "t2i": 0.2, "caption": 0.15}),
+    ("tts", 800, 1.5e-3, {"tts": 1, "asr": 0.4, "t2m": 0.15, "m2t": 0.1, "t2i": 0.15, "caption": 0.1}),
+    ("chat", 700, 1e-3, {"chat": 1, "asr": 0.3, "tts": 0.3, "t2i": 0.2, "caption": 0.15, "t2m": 0.15, "m2t": 0.15}),
+    ("speech2", 700, 1e-3, {"asr": 1, "tts": 0.5, "chat": 0.3, "t2i": 0.15, "caption": 0.1, "t2m": 0.15, "m2t": 0.15}),
+    (
+        "speech3",
+        700,
+        8e-4,
+        {"asr3": 1, "tts3": 0.5, "chat": 0.3, "t2i": 0.15, "caption": 0.1, "t2m": 0.15, "m2t": 0.15},
+    ),
+    ("speech4", 900, 6e-4, {"tts4": 1, "asr4": 0.8, "chat": 0.2, "t2i": 0.1, "caption": 0.08, "t2m": 0.15, "m2t": 0.1}),
+    ("speech5", 900, 5e-4, {"tts5": 1, "asr5": 0.8, "chat": 0.2, "t2i": 0.1, "caption": 0.08, "t2m": 0.15, "m2t": 0.1}),
 ]
 
 
@@ -350,66 +460,85 @@ def train(stages=STAGES, bs=32, smoke=False, seed=world.SEED, warmup=50, ckpt_ev
     tasks = Tasks(Media(smoke), tok)
     torch.manual_seed(seed)
     model = LM(len(tok))
-    print(f'vocab {len(tok)}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M', flush=True)
+    print(f"vocab {len(tok)}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M", flush=True)
     opt = torch.optim.AdamW(model.parameters(), stages[0][2], betas=(0.9, 0.95), weight_decay=0.01)
     path = lambda name: os.path.join(world.WORK, name)
-    stop = lambda: os.path.exists(path('STOP'))
+    stop = lambda: os.path.exists(path("STOP"))
     names_all = [n for n, *_ in stages]
     start = 0
     if resume:
-        model.load_state_dict(torch.load(path(f'lm_{resume}.pt'))); opt.load_state_dict(torch.load(path(f'lm_{resume}.opt.pt')))
+        model.load_state_dict(torch.load(path(f"lm_{resume}.pt")))
+        opt.load_state_dict(torch.load(path(f"lm_{resume}.opt.pt")))
         start = names_all.index(resume) + 1
     t0, done = time.time(), 0
     for k, (name, steps, lr, weights) in enumerate(stages):
         if k < start:
             continue
-        torch.manual_seed(seed + 100 * (k + 1)); rng = np.random.RandomState(seed + 100 * (k + 1))
+        torch.manual_seed(seed + 100 * (k + 1))
+        rng = np.random.RandomState(seed + 100 * (k + 1))
         names, w = list(weights), np.array(list(weights.values()), dtype=float)
-        print(f'stage {name}: {steps} steps, lr {lr:.1e}, ' + ' '.join(f'{n} {p:.2f}' for n, p in zip(names, w / w.sum())), flush=True)
+        print(
+            f"stage {name}: {steps} steps, lr {lr:.1e}, "
+            + " ".join(f"{n} {p:.2f}" for n, p in zip(names, w / w.sum())),
+            flush=True,
+        )
         hist = {}
         for step in range(steps):
             cur = lr * min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
             for g in opt.param_groups:
-                g['lr'] = cur
+                g["lr"] = cur
             task = names[rng.choice(len(names), p=w / w.sum())]
             x, y = tasks.batch(task, bs, rng)
             loss = F.cross_entropy(model.logits(x).flatten(0, 1), y.flatten())
-            opt.zero_grad(); loss.backward()
+            opt.zero_grad()
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             hist.setdefault(task, []).append(loss.item())
             done += 1
             if step % 50 == 0 or step == steps - 1:
-                print(f'{name} {step} {time.time() - t0:.0f}s lr {cur:.2e} ' + ' '.join(f'{t} {np.mean(v[-10:]):.3f}' for t, v in hist.items()), flush=True)
+                print(
+                    f"{name} {step} {time.time() - t0:.0f}s lr {cur:.2e} "
+                    + " ".join(f"{t} {np.mean(v[-10:]):.3f}" for t, v in hist.items()),
+                    flush=True,
+                )
             if done % ckpt_every == 0:
-                torch.save(model.state_dict(), path('lm.pt'))
+                torch.save(model.state_dict(), path("lm.pt"))
             if stop():
                 break
         if stop():
-            torch.save(model.state_dict(), path('lm.pt'))
+            torch.save(model.state_dict(), path("lm.pt"))
             break
-        torch.save(model.state_dict(), path(f'lm_{name}.pt')); torch.save(opt.state_dict(), path(f'lm_{name}.opt.pt'))
-        torch.save(model.state_dict(), path('lm.pt'))
+        torch.save(model.state_dict(), path(f"lm_{name}.pt"))
+        torch.save(opt.state_dict(), path(f"lm_{name}.opt.pt"))
+        torch.save(model.state_dict(), path("lm.pt"))
     return model, tok
 
 
 def parse_stages(spec):
     """'name:steps:lr:task=w,task=w;...' -> STAGES-shaped list (for experiments, e.g. one task alone)."""
     out = []
-    for part in filter(None, spec.split(';')):
-        name, steps, lr, ws = part.split(':')
-        out.append((name, int(steps), float(lr), {k: float(v) for k, v in (kv.split('=') for kv in ws.split(','))}))
+    for part in filter(None, spec.split(";")):
+        name, steps, lr, ws = part.split(":")
+        out.append((name, int(steps), float(lr), {k: float(v) for k, v in (kv.split("=") for kv in ws.split(","))}))
     return out
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     # The recipe (tools/nano/train.sh): NANO_THREADS=2, STAGES above, 32 sequences per batch.
     # --stages replaces STAGES (experiments, e.g. `--stages 'cap:400:3e-3:caption=1'`); --resume STAGE continues after it.
-    torch.set_num_threads(int(os.environ.get('NANO_THREADS', '1')))
-    smoke = '--smoke' in sys.argv
+    torch.set_num_threads(int(os.environ.get("NANO_THREADS", "1")))
+    smoke = "--smoke" in sys.argv
     arg = lambda name, default, cast=int: cast(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
-    stages = parse_stages(arg('--stages', '', str)) or STAGES
+    stages = parse_stages(arg("--stages", "", str)) or STAGES
     if smoke:  # every stage, a few steps each
         stages = [(n, 5, lr, w) for n, _, lr, w in stages]
-    train(stages, bs=arg('--bs', 8 if smoke else 32), smoke=smoke, seed=arg('--seed', world.SEED),
-          warmup=arg('--warmup', 50), ckpt_every=arg('--ckpt-every', 250), resume=arg('--resume', None, str))
+    train(
+        stages,
+        bs=arg("--bs", 8 if smoke else 32),
+        smoke=smoke,
+        seed=arg("--seed", world.SEED),
+        warmup=arg("--warmup", 50),
+        ckpt_every=arg("--ckpt-every", 250),
+        resume=arg("--resume", None, str),
+    )

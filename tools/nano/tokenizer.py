@@ -4,14 +4,15 @@ Layout: <unk> <s> </s> | text words and ## pieces | [Human] [MMGPT] <eoh> <eos> 
 <🗣️0..> <sosp> <eosp> | <🎶0..> <somu> <eomu> | [AnyGPT] <eom>.
 `encode` here reproduces what @huggingface/tokenizers does with the written file (checked by tools/nano/check_tokenizer.mjs).
 """
+
 import json, re, string
 
-ROLE = ['[Human]', '[MMGPT]', '<eoh>', '<eos>']
-EXTRA = ['[AnyGPT]', '<eom>']
-IMAGE = ('👀', '<soim>', '<eoim>')
-SPEECH = ('🗣\ufe0f', '<sosp>', '<eosp>')
-MUSIC = ('🎶', '<somu>', '<eomu>')
-PUNCT = '.,?!:;\'"-'
+ROLE = ["[Human]", "[MMGPT]", "<eoh>", "<eos>"]
+EXTRA = ["[AnyGPT]", "<eom>"]
+IMAGE = ("👀", "<soim>", "<eoim>")
+SPEECH = ("🗣\ufe0f", "<sosp>", "<eosp>")
+MUSIC = ("🎶", "<somu>", "<eomu>")
+PUNCT = ".,?!:;'\"-"
 
 
 class Tokenizer:
@@ -23,17 +24,21 @@ class Tokenizer:
                 if core:
                     words.add(core)
         chars = [c for c in string.printable if not c.isspace()]
-        text_vocab = sorted(words) + [c for c in chars if c not in words] + ['##' + c for c in chars]
-        self.tokens = ['<unk>', '<s>', '</s>'] + text_vocab + ROLE
+        text_vocab = sorted(words) + [c for c in chars if c not in words] + ["##" + c for c in chars]
+        self.tokens = ["<unk>", "<s>", "</s>"] + text_vocab + ROLE
         self.blocks = {}
-        for name, (prefix, start, end), k in [('image', IMAGE, image_k), ('speech', SPEECH, speech_k), ('music', MUSIC, music_k)]:
+        for name, (prefix, start, end), k in [
+            ("image", IMAGE, image_k),
+            ("speech", SPEECH, speech_k),
+            ("music", MUSIC, music_k),
+        ]:
             self.blocks[name] = len(self.tokens)
-            self.tokens += [f'<{prefix}{i}>' for i in range(k)] + [start, end]
+            self.tokens += [f"<{prefix}{i}>" for i in range(k)] + [start, end]
         self.tokens += EXTRA
         self.id = {t: i for i, t in enumerate(self.tokens)}
         self.n_text = 3 + len(text_vocab)
-        self.added = ['<unk>', '<s>', '</s>'] + self.tokens[self.n_text:]
-        self._split = re.compile('(' + '|'.join(re.escape(t) for t in sorted(self.added, key=len, reverse=True)) + ')')
+        self.added = ["<unk>", "<s>", "</s>"] + self.tokens[self.n_text :]
+        self._split = re.compile("(" + "|".join(re.escape(t) for t in sorted(self.added, key=len, reverse=True)) + ")")
 
     def __len__(self):
         return len(self.tokens)
@@ -43,13 +48,14 @@ class Tokenizer:
         while start < len(word):
             end = len(word)
             while end > start:
-                sub = ('##' if start else '') + word[start:end]
+                sub = ("##" if start else "") + word[start:end]
                 if sub in self.id:
                     break
                 end -= 1
             if end == start:
-                return [self.id['<unk>']]
-            out.append(self.id[sub]); start = end
+                return [self.id["<unk>"]]
+            out.append(self.id[sub])
+            start = end
         return out
 
     def encode(self, text):
@@ -63,26 +69,43 @@ class Tokenizer:
         return ids
 
     def decode(self, ids):
-        out = ''
+        out = ""
         for k, i in enumerate(ids):
             t = self.tokens[i]
-            out += t[2:] if t.startswith('##') and k else ('' if k == 0 else ' ') + t
+            out += t[2:] if t.startswith("##") and k else ("" if k == 0 else " ") + t
         return out
 
     def to_json(self):
-        special = {'<unk>', '<s>', '</s>'}
+        special = {"<unk>", "<s>", "</s>"}
         return {
-            'version': '1.0', 'truncation': None, 'padding': None,
-            'added_tokens': [{'id': self.id[t], 'content': t, 'single_word': False, 'lstrip': False, 'rstrip': False,
-                              'normalized': False, 'special': t in special} for t in self.added],
-            'normalizer': None,
-            'pre_tokenizer': {'type': 'WhitespaceSplit'},
-            'post_processor': None,
-            'decoder': {'type': 'WordPiece', 'prefix': '##', 'cleanup': True},
-            'model': {'type': 'WordPiece', 'unk_token': '<unk>', 'continuing_subword_prefix': '##',
-                      'max_input_chars_per_word': 100, 'vocab': {t: i for i, t in enumerate(self.tokens)}},
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [
+                {
+                    "id": self.id[t],
+                    "content": t,
+                    "single_word": False,
+                    "lstrip": False,
+                    "rstrip": False,
+                    "normalized": False,
+                    "special": t in special,
+                }
+                for t in self.added
+            ],
+            "normalizer": None,
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "post_processor": None,
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+            "model": {
+                "type": "WordPiece",
+                "unk_token": "<unk>",
+                "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100,
+                "vocab": {t: i for i, t in enumerate(self.tokens)},
+            },
         }
 
     def save(self, path):
-        with open(path, 'w', encoding='utf-8') as f:
+        with open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_json(), f, ensure_ascii=False, indent=1)

@@ -1,4 +1,5 @@
 """The two vector-quantisation helpers every nano codec uses: nearest codeword, and k-means with fixed anchors."""
+
 import torch
 
 
