@@ -3,7 +3,7 @@
  * All template text comes from the manifest, so the real AnyGPT and nano differ only in data.
  */
 import type { ChatTemplate, Manifest, MediaModality, Modality, TokenBlockSpec } from '../../common/manifest';
-import type { Span } from '../../common/generation';
+import type { Generation, Span } from '../../common/generation';
 import type { Task } from './magics';
 import { PromptError } from './parse';
 
@@ -226,4 +226,23 @@ export function describePiece(manifest: Manifest, piece: string): string | undef
     [manifest.tokenizer.eos]: 'end of sequence (EOS): generation stops here',
   };
   return roles[piece];
+}
+
+/**
+ * The assistant message a generation leaves in the conversation: its generated text, with each complete
+ * media span written back as its token string, cut at the first stop token.
+ */
+export function assistantMessage(g: Generation, manifest: Manifest): string {
+  let s = '';
+  for (const span of g.spans) {
+    if (span.role !== 'generated') continue;
+    if (span.kind === 'text') s += span.text;
+    else if (span.complete) s += ' ' + mediaTokenString(manifest, spanCodes(span)!) + ' ';
+  }
+  let cut = s.length;
+  for (const st of [...manifest.templates.stopTokens, manifest.tokenizer.eos]) {
+    const i = s.indexOf(st);
+    if (i >= 0 && i < cut) cut = i;
+  }
+  return s.slice(0, cut).replace(/\s+/g, ' ').trim();
 }

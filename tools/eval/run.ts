@@ -12,7 +12,7 @@ import type { Manifest, Modality } from '../../common/manifest';
 import { encodeWav16 } from '../../kernel/codecs/wav';
 import { Engine } from '../../kernel/engine';
 import type { MediaSpan } from '../../kernel/engine/media-protocol';
-import { basePrompt, chatPrompt, mediaTokenString, spanCodes } from '../../kernel/prompt/templates';
+import { assistantMessage, basePrompt, chatPrompt, mediaTokenString } from '../../kernel/prompt/templates';
 import { detectChord, detectPitch, dtw, mfcc, midiHz, cents, readWav, speechF0, trimAndNormalise } from './audio';
 import { analyzeImage, pngOf, readRgb, renderScene, SHAPES, type ImageAnalysis, type World } from './image';
 import { normalise, parseCaption, wordAccuracy, wordErrors, type ObjectAttributes } from './text';
@@ -722,22 +722,6 @@ async function calibrate(
 
 function pick(a: ImageAnalysis) {
   return { shape: a.shape, colour: a.colour, size: a.size, position: a.position, iou: a.templateIou };
-}
-
-/** The assistant turn for the history, as the kernel writes it (kernel/jupyter/executor.ts assistantMessage). */
-export function assistantMessage(g: Generation, manifest: Manifest): string {
-  let s = '';
-  for (const span of g.spans) {
-    if (span.role !== 'generated') continue;
-    if (span.kind === 'text') s += span.text;
-    else if (span.complete) s += ' ' + mediaTokenString(manifest, spanCodes(span)!) + ' ';
-  }
-  let cut = s.length;
-  for (const st of [...manifest.templates.stopTokens, manifest.tokenizer.eos]) {
-    const i = s.indexOf(st);
-    if (i >= 0 && i < cut) cut = i;
-  }
-  return s.slice(0, cut).replace(/\s+/g, ' ').trim();
 }
 
 /** espeak's rendering of a TTS case: the fixture WAV when present, else espeak-ng + sox exactly as world.espeak. */

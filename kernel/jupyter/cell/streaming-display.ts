@@ -1,0 +1,86 @@
+/**
+ * The live view of a generation: one display (display_data, then update_display_data with the same id)
+ * showing the text so far and the media span being written. The first token shows at once
+ * (time-to-first-token is what users feel), later ones at most every 50 ms.
+ */
+import type { GenerationEvent } from '../../../common/generation';
+import type { Manifest, MediaModality } from '../../../common/manifest';
+import { streamingText, type MimeBundle } from '../outputs';
+import type { Emit } from './outcome';
+
+const STREAM_INTERVAL_MS = 50;
+
+export class StreamingDisplay {
+  private text = '';
+  private open?: { modality: MediaModality; count: number };
+  private shown = false;
+  private lastFlush = 0;
+  private pending?: NodeJS.Timeout;
+
+  constructor(
+    private readonly emit: Emit,
+    private readonly displayId: string,
+    private readonly manifest: Manifest,
+  ) {}
+
+  /** The text streamed so far, trimmed. */
+  get streamedText(): string {
+    return this.text.trim();
+  }
+
+  readonly onEvent = (e: GenerationEvent): void => {
+    if (e.type === 'progress') return;
+    if (e.type === 'token') {
+      const t = e.token;
+      const opens = (Object.keys(this.manifest.modalities) as MediaModality[]).find(
+        (k) => this.manifest.modalities[k]?.tokens.start === t.piece,
+      );
+      if (opens) this.open = { modality: opens, count: 0 };
+      else if (t.modality === 'text') {
+        if (!isControlPiece(t.piece, this.manifest)) this.text += t.piece.replace(/▁/g, ' ');
+      } else if (this.open) this.open.count++;
+      else this.open = { modality: t.modality, count: 1 };
+    } else if (e.type === 'span-start') {
+      this.open = { modality: e.modality, count: 0 };
+    } else if (e.type === 'span-end') {
+      if (this.open) this.open = { ...this.open };
+    }
+    if (!this.shown) this.flush();
+    else if (!this.pending)
+      this.pending = setTimeout(this.flush, Math.max(0, STREAM_INTERVAL_MS - (performance.now() - this.lastFlush)));
+  };
+
+  /** No more throttled updates (the generation has ended, or failed). */
+  stop(): void {
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = undefined;
+  }
+
+  /** Replace the live view with the final summary, in the same display. */
+  finish(data: MimeBundle, metadata: Record<string, unknown>): void {
+    this.stop();
+    if (this.shown) this.emit.update(data, metadata, this.displayId);
+    else this.emit.display(data, metadata, this.displayId);
+    this.shown = true;
+  }
+
+  private readonly flush = (): void => {
+    this.stop();
+    this.lastFlush = performance.now();
+    const data = streamingText(this.text.trim(), this.open, false);
+    if (!this.shown) this.emit.display(data, {}, this.displayId);
+    else this.emit.update(data, {}, this.displayId);
+    this.shown = true;
+  };
+}
+
+/** Tokens that structure the sequence (BOS/EOS, turn ends, media tags) and are never shown as text. */
+function isControlPiece(piece: string, manifest: Manifest): boolean {
+  return (
+    piece === manifest.tokenizer.eos ||
+    piece === manifest.tokenizer.bos ||
+    manifest.templates.stopTokens.includes(piece) ||
+    manifest.specialTokens.includes(piece) ||
+    /^<(so|eo)[a-z]{2}>$/.test(piece)
+  );
+}
