@@ -16,7 +16,7 @@ const USAGE = `usage:
   anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
   anygpt tokens   [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] "prompt"
   anygpt inspect  [DIR]
-  anygpt verify   NOTEBOOK.ipynb [--model DIR] [--update] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb
+  anygpt verify   NOTEBOOK.ipynb [--model DIR] [--update] [--force] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb
 
 tasks (templates from the package manifest; default "raw" sends the prompt as written):
   raw      the prompt string as is (no media files)
@@ -117,7 +117,7 @@ async function writeMedia(
     });
     for (const w of r.warnings) console.error(`-- ${span.modality}: ${w}`);
     const file = freshPath(outDir, span.modality, r.mime === 'image/png' ? 'png' : 'wav');
-    writeFileSync(file, r.data);
+    writeFileSync(file, r.data, { flag: 'wx' }); // freshPath's name may have been taken since: never overwrite
     written.push(file);
   }
   return written;

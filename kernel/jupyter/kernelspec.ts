@@ -4,9 +4,10 @@
  * hides specs whose argv[0] it cannot find) and argv[1] the absolute bundled kernel, with no npx/sh
  * wrapper: VS Code sends SIGINT to the pid only, and a wrapper would swallow it.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-write';
 
 export interface InstallOptions {
   where: 'user' | 'sys-prefix' | 'prefix';
@@ -71,6 +72,7 @@ export function installKernelspec(o: InstallOptions): string {
     throw new Error(`--threads ${o.threads}: expected a positive integer`);
   const dir = join(kernelsDir(o), o.name ?? 'anygpt');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'kernel.json'), JSON.stringify(kernelJson(o), null, 2) + '\n');
+  // Reinstalling replaces a kernel.json Jupyter may be reading: through a temporary file and a rename.
+  writeFileAtomic(join(dir, 'kernel.json'), JSON.stringify(kernelJson(o), null, 2) + '\n');
   return dir;
 }

@@ -2,9 +2,11 @@
  * nbformat 4 notebooks: read, execute cell by cell through a KernelClient (the way nbclient does), and
  * fold iopub messages into saved outputs (update_display_data replaces the output with that display_id).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../common/atomic-write';
 import type { KernelClient } from './client';
 import { LANGUAGE_INFO } from './kernel';
+import { NotebookError, validateNotebook } from './notebook-schema';
 import type { Message } from './wire';
 
 export interface NbOutput {
@@ -30,14 +32,21 @@ export interface Notebook {
 
 export const source = (c: NbCell) => (Array.isArray(c.source) ? c.source.join('') : c.source);
 
+/** Read and validate (nbformat 4's rules); every error names the file, and the cell where there is one. */
 export function readNotebook(path: string): Notebook {
-  const nb = JSON.parse(readFileSync(path, 'utf8')) as Notebook;
-  if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new Error(`${path}: not an nbformat 4 notebook`);
-  return nb;
+  const text = readFileSync(path, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new NotebookError(`${path}: not a notebook (invalid JSON: ${(e as Error).message})`);
+  }
+  return validateNotebook(value, path);
 }
 
+/** Through a temporary file and a rename: a failed write leaves the previous notebook whole. */
 export function writeNotebook(path: string, nb: Notebook): void {
-  writeFileSync(path, JSON.stringify(nb, null, 1) + '\n');
+  writeFileAtomic(path, JSON.stringify(nb, null, 1) + '\n');
 }
 
 /** iopub messages of one execution → nbformat outputs. */

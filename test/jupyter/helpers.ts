@@ -12,8 +12,10 @@ import { makeLongFixture } from '../fixtures/long-fixture';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const KERNEL_JS = join(ROOT, 'dist', 'kernel.js');
+export const CLI_JS = join(ROOT, 'dist', 'cli.js');
 
 function newest(dir: string): number {
+  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs;
   let t = 0;
   for (const n of readdirSync(dir)) {
     const p = join(dir, n);
@@ -25,18 +27,13 @@ function newest(dir: string): number {
 
 /** Rebuild only the kernel bundle when its sources changed (npm test builds everything anyway). */
 export function ensureKernelBuilt(): void {
-  // Everything bundled into dist/kernel.js and dist/engine-worker.js, plus the build script itself.
-  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'common'].map((d) =>
+  // Everything bundled into dist/kernel.js, dist/engine-worker.js and dist/cli.js, plus the build script itself.
+  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'kernel/cli.ts', 'common'].map((d) =>
     join(ROOT, d),
   );
   const src = Math.max(...dirs.filter(existsSync).map(newest), statSync(join(ROOT, 'tools', 'build.mjs')).mtimeMs);
-  const worker = join(ROOT, 'dist', 'engine-worker.js');
-  if (
-    existsSync(KERNEL_JS) &&
-    existsSync(worker) &&
-    Math.min(statSync(KERNEL_JS).mtimeMs, statSync(worker).mtimeMs) >= src
-  )
-    return;
+  const bundles = [KERNEL_JS, join(ROOT, 'dist', 'engine-worker.js'), CLI_JS];
+  if (bundles.every(existsSync) && Math.min(...bundles.map((b) => statSync(b).mtimeMs)) >= src) return;
   execFileSync(process.execPath, [join(ROOT, 'tools', 'build.mjs')], { cwd: ROOT, stdio: 'pipe' });
 }
 
