@@ -70,3 +70,11 @@ export async function writeConnectionFile(
   writeFileSync(file, JSON.stringify(info, null, 2), { mode: 0o600 });
   return { file, info };
 }
+
+export type ConnectionChannel = 'shell' | 'control' | 'stdin' | 'iopub' | 'hb';
+
+/** The ZeroMQ endpoint of one channel; ipc endpoints are "ipc://{ip}-{port}" (jupyter_client's convention). */
+export function endpoint(info: ConnectionInfo, channel: ConnectionChannel): string {
+  const port = info[`${channel}_port`];
+  return info.transport === 'ipc' ? `ipc://${info.ip}-${port}` : `tcp://${info.ip}:${port}`;
+}

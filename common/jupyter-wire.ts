@@ -1,6 +1,6 @@
 /**
  * Jupyter messaging protocol 5.3 on the wire, shared by the kernel (kernel/jupyter/sockets.ts) and the
- * extension's client (extension/kernel/client.ts): frames ⇄ messages, HMAC signing and verification,
+ * client (common/jupyter-zmq.ts): frames ⇄ messages, HMAC signing and verification,
  * headers. Pure: node:crypto only, no sockets, so the extension host can bundle it without the engine.
  * Frames: [routing ids or iopub topic…, "<IDS|MSG>", signature, header, parent_header, metadata, content, buffers…].
  */

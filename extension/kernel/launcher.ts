@@ -3,12 +3,8 @@
  * Electron (desktop) or code-server's bundled node, neither of which is the user's Node with our
  * native modules' ABI in mind, so we run `node` from PATH or the `anygpt.nodePath` setting.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { writeConnectionFile } from '../../common/jupyter-connection';
-
-export type { ConnectionInfo } from '../../common/jupyter-connection';
 
 /** Find an executable: an explicit path wins, otherwise search PATH (and PATHEXT on Windows). */
 export function resolveNode(
@@ -64,19 +60,4 @@ export function kernelEnv(base: NodeJS.ProcessEnv, s: KernelSettings): NodeJS.Pr
   env.ANYGPT_EP = s.executionProvider ?? 'auto';
   env.ANYGPT_THREADS = String(s.threads && s.threads > 0 ? Math.floor(s.threads) : 0);
   return env;
-}
-
-/** The connection file for one kernel, in its own temp folder. */
-export function newConnectionFile(): ReturnType<typeof writeConnectionFile> {
-  return writeConnectionFile({ kernelName: 'anygpt', prefix: 'anygpt-vscode-' });
-}
-
-export function spawnKernel(argv: string[], env: NodeJS.ProcessEnv, cwd: string | undefined): ChildProcess {
-  // detached: its own process group, so SIGINT to the kernel does not reach the extension host.
-  return spawn(argv[0], argv.slice(1), {
-    env,
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: process.platform !== 'win32',
-  });
 }

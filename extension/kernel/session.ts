@@ -3,12 +3,12 @@
  * iopub streaming, interrupt (SIGINT: our kernelspec says interrupt_mode "signal"), shutdown.
  * Free of `vscode` so it can be driven by tests against the real kernel.
  */
-import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { JupyterClient } from './client';
-import { kernelArgv, kernelEnv, spawnKernel, newConnectionFile, type KernelSettings } from './launcher';
-import type { Message as Message } from '../../common/jupyter-wire';
+import { JupyterClient } from '../../common/jupyter-client';
+import type { ContentMap, ExecuteReplyContent } from '../../common/jupyter-messages';
+import type { Message } from '../../common/jupyter-wire';
+import { ZmqTransport } from '../../common/jupyter-zmq';
+import { KernelProcess } from '../../common/kernel-process';
+import { kernelArgv, kernelEnv, type KernelSettings } from './launcher';
 
 export interface SessionOptions extends KernelSettings {
   node: string;
@@ -27,31 +27,24 @@ export interface ExitInfo {
   expected: boolean;
 }
 
-export interface ExecuteReply {
-  status: 'ok' | 'error' | 'abort';
-  execution_count?: number;
-  ename?: string;
-  evalue?: string;
-}
+export type ExecuteReply = ExecuteReplyContent;
 
 export class KernelSession {
-  private proc?: ChildProcess;
+  private kernel?: KernelProcess;
   private client?: JupyterClient;
-  private connectionFile?: string;
-  private stderrTail = '';
   private stopping = false;
   private exitListeners: ((e: ExitInfo) => void)[] = [];
-  kernelInfo?: Record<string, unknown>;
+  kernelInfo?: ContentMap['kernel_info_reply'];
 
   constructor(private readonly opts: SessionOptions) {}
 
   get running(): boolean {
-    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+    return !!this.kernel?.running;
   }
 
   /** The kernel process id while it runs. */
   get pid(): number | undefined {
-    return this.running ? this.proc?.pid : undefined;
+    return this.kernel?.pid;
   }
 
   onExit(fn: (e: ExitInfo) => void): void {
@@ -66,147 +59,110 @@ export class KernelSession {
       } catch (e) {
         if (attempt >= 3 || !/Address already in use/.test((e as Error).message)) throw e;
         this.stopping = false;
-        this.stderrTail = '';
       }
     }
   }
 
   private async startOnce(): Promise<void> {
-    const { file, info } = await newConnectionFile();
-    this.connectionFile = file;
-    const argv = kernelArgv(this.opts.node, this.opts.kernelScript, file);
-    const proc = spawnKernel(argv, kernelEnv({ ...process.env, ...this.opts.env }, this.opts), this.opts.cwd);
-    this.proc = proc;
-    proc.stderr?.on('data', (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
+    const argv = kernelArgv(this.opts.node, this.opts.kernelScript, '{connection_file}');
+    const kernel = await KernelProcess.start(argv, {
+      env: kernelEnv({ ...process.env, ...this.opts.env }, this.opts),
+      cwd: this.opts.cwd,
+      kernelName: 'anygpt',
+      tempPrefix: 'anygpt-vscode-',
+      // its own process group, so SIGINT to the kernel does not reach the extension host
+      detached: process.platform !== 'win32',
+      stderrTail: 4000,
     });
-    proc.stdout?.on('data', () => undefined);
-    const spawnError = new Promise<never>((_, reject) =>
-      proc.once('error', (e) => reject(new Error(`cannot start ${argv[0]}: ${e.message}`))),
-    );
-    proc.once('exit', (code, signal) => {
-      this.client?.close();
-      this.client = undefined;
-      const e: ExitInfo = { code, signal, stderr: this.stderrTail.trim(), expected: this.stopping };
+    this.kernel = kernel;
+    const client = new JupyterClient(new ZmqTransport(kernel.info), { username: 'vscode' });
+    this.client = client;
+    kernel.onExit(({ code, signal, stderr }) => {
+      client.kernelLost(new Error('kernel died during execution'));
+      client.close();
+      if (this.client === client) this.client = undefined;
+      const e: ExitInfo = { code, signal, stderr: stderr.trim(), expected: this.stopping };
       for (const l of this.exitListeners) l(e);
-      this.cleanup();
+      kernel.removeConnectionFile();
     });
-    this.client = new JupyterClient(info);
-    this.client.connect();
+    client.connect();
     try {
-      const reply = await Promise.race([
-        this.client.waitReady(this.opts.readyTimeoutMs ?? 60000, () => this.running),
-        spawnError,
-      ]);
+      const reply = await Promise.race([client.waitReady(this.opts.readyTimeoutMs ?? 60000, 1000), kernel.spawnError]);
       this.kernelInfo = reply.content;
       // The kernel has read the file and we hold its contents: removing it now leaves no HMAC key behind in the
       // temp folder when the editor is killed before it can shut the kernel down.
-      this.cleanup();
+      kernel.removeConnectionFile();
     } catch (e) {
-      const tail = this.stderrTail.trim().split('\n').slice(-6).join('\n');
+      const tail = kernel.stderr.trim().split('\n').slice(-6).join('\n');
+      const why = client.isLost ? 'kernel process exited during start-up' : (e as Error).message;
       await this.shutdown();
-      throw new Error(`${(e as Error).message}${tail ? `\n${tail}` : ''}`, { cause: e });
+      throw new Error(`${why}${tail ? `\n${tail}` : ''}`, { cause: e });
     }
   }
 
-  /** Execute code; `onIopub` sees every iopub message of this request until the kernel is idle again. */
+  /** Execute code; `onIopub` sees every iopub message of this request (but its idle status) until it is done. */
   async execute(code: string, metadata: Record<string, unknown>, onIopub: (m: Message) => void): Promise<ExecuteReply> {
     const client = this.client;
     if (!client) throw new Error('kernel is not running');
-    let idle!: () => void;
-    const idleSeen = new Promise<void>((r) => (idle = r));
-    const exited = new Promise<never>((_, reject) =>
-      this.onExit(() => reject(new Error('kernel died during execution'))),
-    );
-    exited.catch(() => undefined); // only observed through the race below
-    const { msgId, reply } = client.request(
-      'shell',
-      'execute_request',
-      {
-        code,
-        silent: false,
-        store_history: true,
-        user_expressions: {},
-        allow_stdin: false,
-        stop_on_error: true,
-      },
+    const future = client.execute(
+      { code },
       {
         metadata,
-        onIopub: (m) => {
-          if (m.header.msg_type === 'status' && (m.content as { execution_state?: string }).execution_state === 'idle')
-            idle();
-          else onIopub(m);
+        onIOPub: (m) => {
+          if (m.header.msg_type === 'status' && (m.content as ContentMap['status']).execution_state === 'idle') return;
+          onIopub(m);
         },
       },
     );
-    try {
-      const [r] = await Promise.race([Promise.all([reply, idleSeen]), exited]);
-      return r.content as unknown as ExecuteReply;
-    } finally {
-      client.release(msgId);
-    }
+    return (await future.done).content;
   }
 
-  async complete(
-    code: string,
-    cursorPos: number,
-  ): Promise<{ matches: string[]; cursor_start: number; cursor_end: number } | undefined> {
+  async complete(code: string, cursorPos: number): Promise<ContentMap['complete_reply'] | undefined> {
     if (!this.client) return undefined;
-    const { reply } = this.client.request(
+    const future = this.client.request(
       'shell',
       'complete_request',
       { code, cursor_pos: cursorPos },
       { timeoutMs: 3000 },
     );
-    return (await reply.catch(() => undefined))?.content as never;
+    return (await future.reply.catch(() => undefined))?.content;
   }
 
   async inspect(code: string, cursorPos: number): Promise<string | undefined> {
     if (!this.client) return undefined;
-    const { reply } = this.client.request(
+    const future = this.client.request(
       'shell',
       'inspect_request',
       { code, cursor_pos: cursorPos, detail_level: 0 },
       { timeoutMs: 3000 },
     );
-    const c = (await reply.catch(() => undefined))?.content as
-      { found?: boolean; data?: Record<string, string> } | undefined;
-    return c?.found ? (c.data?.['text/markdown'] ?? c.data?.['text/plain']) : undefined;
+    const c = (await future.reply.catch(() => undefined))?.content;
+    const text = c?.found ? (c.data['text/markdown'] ?? c.data['text/plain']) : undefined;
+    return text === undefined ? undefined : String(text);
   }
 
   interrupt(): void {
-    if (!this.proc?.pid || !this.running) return;
-    try {
-      this.proc.kill('SIGINT');
-    } catch {
-      // already gone: the exit handler reports it
-    }
+    // SIGINT: our kernelspec says interrupt_mode "signal". Already gone: the exit handler reports it.
+    this.kernel?.signal('SIGINT');
   }
 
   async shutdown(): Promise<void> {
-    const proc = this.proc;
-    if (!proc) return;
+    const kernel = this.kernel;
+    if (!kernel) return;
     this.stopping = true;
-    if (this.running && this.client) {
-      const { reply } = this.client.request('control', 'shutdown_request', { restart: false }, { timeoutMs: 2000 });
-      await reply.catch(() => undefined);
+    if (kernel.running && this.client && !this.client.isLost) {
+      const future = this.client.request('control', 'shutdown_request', { restart: false }, { timeoutMs: 2000 });
+      await future.reply.catch(() => undefined);
     }
-    if (this.running) {
-      const gone = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => {
-        if (this.running) proc.kill('SIGKILL');
-      }, 3000);
+    if (kernel.running) {
+      const gone = new Promise<void>((r) => kernel.proc.once('exit', () => r()));
+      kernel.signal('SIGTERM');
+      const t = setTimeout(() => kernel.signal('SIGKILL'), 3000);
       await gone;
       clearTimeout(t);
     }
     this.client?.close();
     this.client = undefined;
-    this.cleanup();
-  }
-
-  private cleanup(): void {
-    if (this.connectionFile) rmSync(dirname(this.connectionFile), { recursive: true, force: true });
-    this.connectionFile = undefined;
+    kernel.removeConnectionFile();
   }
 }

@@ -1,45 +1,39 @@
 /**
- * A small Jupyter client over ZeroMQ: launches a kernel from argv, writes its connection file, and
- * executes cells the way nbclient does (wait for the reply *and* status idle on iopub, since there is
- * no ordering across channels). Used by `verify`, the demo and the tests.
+ * A kernel launched for a script: `anygpt verify`, the demo, the bench and the tests. It is the common JupyterClient
+ * (futures, typed messages) over the ZeroMQ transport, with a KernelProcess it started from argv, and the small
+ * conveniences those scripts share: a request resolves with its reply and its iopub outputs, executions wait for
+ * status idle (the way nbclient does), every iopub message is logged for ordering checks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import * as zmq from 'zeromq';
-import { writeConnectionFile, type ConnectionInfo } from '../../common/jupyter-connection';
-import { decode, encode, newHeader, Signer, type Message } from './wire';
+import { JupyterClient } from '../../common/jupyter-client';
+import type { ConnectionInfo } from '../../common/jupyter-connection';
+import type { ContentMap, ReplyTo, RequestType } from '../../common/jupyter-messages';
+import { ZmqTransport } from '../../common/jupyter-zmq';
+import { KernelProcess } from '../../common/kernel-process';
+import type { Header, Message, Signer } from './wire';
 
-export interface ExecuteResult {
-  reply: Message;
+export interface ExecuteResult<R extends RequestType = RequestType> {
+  reply: ReplyTo<R>;
   /** iopub messages with this request as parent, in arrival order, status messages excluded. */
   outputs: Message[];
   /** Wall time from send to idle, ms. */
   ms: number;
 }
 
-type Waiter = { msgId: string; onMsg: (m: Message, channel: 'shell' | 'control' | 'iopub') => void };
-
 export class KernelClient {
-  readonly session = randomUUID();
-  private readonly signer: Signer;
-  private readonly shell = new zmq.Dealer();
-  private readonly control = new zmq.Dealer();
-  private readonly iopub = new zmq.Subscriber();
-  private readonly waiters = new Set<Waiter>();
-  private closed = false;
   /** Every iopub message seen (for tests that check ordering); capped. */
   readonly iopubLog: Message[] = [];
-  stderr = '';
 
   private constructor(
-    readonly info: ConnectionInfo,
-    readonly proc: ChildProcess | undefined,
-    private readonly tmp: string | undefined,
+    readonly client: JupyterClient,
+    private readonly transport: ZmqTransport,
+    readonly kernel: KernelProcess,
   ) {
-    this.signer = new Signer(info.key, info.signature_scheme);
-    for (const s of [this.shell, this.control, this.iopub]) s.linger = 0;
+    client.onAnyIOPub((m) => {
+      if (this.iopubLog.length < 5000) this.iopubLog.push(m);
+    });
+    kernel.onExit(({ code, signal }) =>
+      client.kernelLost(new Error(`kernel exited with ${code ?? signal}: ${kernel.stderr}`)),
+    );
   }
 
   /** Start `argv` (with "{connection_file}" substituted) and connect. */
@@ -47,140 +41,89 @@ export class KernelClient {
     argv: string[],
     opts: { env?: NodeJS.ProcessEnv; cwd?: string; key?: string; readyTimeoutMs?: number } = {},
   ): Promise<KernelClient> {
-    const { file, info } = await writeConnectionFile({ key: opts.key, prefix: 'anygpt-client-' });
-    const tmp = dirname(file);
-    const proc = spawn(
-      argv[0],
-      argv.slice(1).map((a) => a.replace('{connection_file}', file)),
-      {
-        env: opts.env ?? process.env,
-        cwd: opts.cwd,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const c = new KernelClient(info, proc, tmp);
-    proc.stderr!.on('data', (d: Buffer) => {
-      c.stderr = (c.stderr + d.toString()).slice(-20000);
+    const kernel = await KernelProcess.start(argv, {
+      env: opts.env,
+      cwd: opts.cwd,
+      key: opts.key,
+      tempPrefix: 'anygpt-client-',
     });
-    proc.stdout!.resume();
-    await c.connect();
-    await c.waitReady(opts.readyTimeoutMs ?? 30000);
+    const transport = new ZmqTransport(kernel.info);
+    const c = new KernelClient(new JupyterClient(transport, { username: 'test' }), transport, kernel);
+    c.client.connect();
+    const timeoutMs = opts.readyTimeoutMs ?? 30000;
+    try {
+      await Promise.race([c.client.waitReady(timeoutMs), kernel.spawnError]);
+    } catch (e) {
+      c.dispose();
+      const msg = (e as Error).message;
+      throw new Error(c.client.isLost ? msg : `kernel not ready after ${timeoutMs} ms: ${kernel.stderr}`, { cause: e });
+    }
     return c;
   }
 
-  private async connect(): Promise<void> {
-    const ep = (p: number) => `tcp://${this.info.ip}:${p}`;
-    this.shell.connect(ep(this.info.shell_port));
-    this.control.connect(ep(this.info.control_port));
-    this.iopub.connect(ep(this.info.iopub_port));
-    this.iopub.subscribe();
-    void this.loop(this.shell, 'shell');
-    void this.loop(this.control, 'control');
-    void this.loop(this.iopub, 'iopub');
+  get info(): ConnectionInfo {
+    return this.kernel.info;
   }
 
-  private async loop(sock: zmq.Dealer | zmq.Subscriber, channel: 'shell' | 'control' | 'iopub'): Promise<void> {
-    try {
-      for await (const frames of sock) {
-        let msg: Message;
-        try {
-          msg = decode(frames, this.signer);
-        } catch {
-          continue;
-        }
-        if (channel === 'iopub' && this.iopubLog.length < 5000) this.iopubLog.push(msg);
-        for (const w of [...this.waiters]) {
-          if ((msg.parent_header as { msg_id?: string }).msg_id === w.msgId) w.onMsg(msg, channel);
-        }
-      }
-    } catch {
-      // socket closed
-    }
+  get proc() {
+    return this.kernel.proc;
   }
 
-  /**
-   * The iopub slow joiner: a SUB only receives once its subscription reached the PUB, so nudge with
-   * kernel_info until one of its status messages arrives on iopub (what jupyter_client does).
-   */
-  private async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.proc && this.proc.exitCode !== null)
-        throw new Error(`kernel exited with ${this.proc.exitCode}: ${this.stderr}`);
-      try {
-        await this.request('shell', 'kernel_info_request', {}, { timeoutMs: 500, waitIdle: true });
-        return;
-      } catch {
-        // not yet
-      }
-    }
-    throw new Error(`kernel not ready after ${timeoutMs} ms: ${this.stderr}`);
+  get session(): string {
+    return this.client.session;
   }
 
+  get stderr(): string {
+    return this.kernel.stderr;
+  }
+
+  /** Send a message without waiting for anything; returns its msg_id. */
   send(
     channel: 'shell' | 'control',
     type: string,
     content: unknown,
     metadata: Record<string, unknown> = {},
-    header = newHeader(type, this.session, 'test'),
+    header: Header = this.client.header(type),
   ): string {
-    const frames = encode({ idents: [], header, parent_header: {}, metadata, content }, this.signer);
-    void (channel === 'shell' ? this.shell : this.control).send(frames);
+    void this.transport.send(channel, { header, parent_header: {}, metadata, content }).catch(() => undefined);
     return header.msg_id;
   }
 
   /** Send raw frames (tests: bad signatures). */
   sendRaw(channel: 'shell' | 'control', frames: Buffer[]): void {
-    void (channel === 'shell' ? this.shell : this.control).send(frames);
+    void this.transport.sendRaw(channel, frames).catch(() => undefined);
   }
 
   get signerForTests(): Signer {
-    return this.signer;
+    return this.transport.signer;
   }
 
   /** Send a request; resolve with the reply and its iopub outputs (waitIdle: also wait for status idle). */
-  request(
+  async request<R extends RequestType>(
     channel: 'shell' | 'control',
-    type: string,
-    content: unknown,
+    type: R,
+    content: ContentMap[R],
     opts: {
       metadata?: Record<string, unknown>;
       timeoutMs?: number;
       waitIdle?: boolean;
       onOutput?: (m: Message) => void;
     } = {},
-  ): Promise<ExecuteResult> {
-    const header = newHeader(type, this.session, 'test');
+  ): Promise<ExecuteResult<R>> {
     const t0 = performance.now();
-    return new Promise((resolve, reject) => {
-      let reply: Message | undefined;
-      let idle = !opts.waitIdle;
-      const outputs: Message[] = [];
-      const waiter: Waiter = {
-        msgId: header.msg_id,
-        onMsg: (m, ch) => {
-          if (ch !== 'iopub') reply = m;
-          else if (m.header.msg_type === 'status') {
-            if ((m.content as { execution_state?: string }).execution_state === 'idle') idle = true;
-          } else {
-            outputs.push(m);
-            opts.onOutput?.(m);
-          }
-          if (reply && idle) done();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`${type}: no ${reply ? 'idle status' : 'reply'} within ${opts.timeoutMs ?? 60000} ms`));
-      }, opts.timeoutMs ?? 60000);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve({ reply: reply!, outputs, ms: performance.now() - t0 });
-      };
-      this.waiters.add(waiter);
-      this.send(channel, type, content, opts.metadata ?? {}, header);
+    const outputs: Message[] = [];
+    const future = this.client.request(channel, type, content, {
+      metadata: opts.metadata,
+      timeoutMs: opts.timeoutMs ?? 60000,
+      onIOPub: (m) => {
+        if (m.header.msg_type === 'status') return;
+        outputs.push(m);
+        opts.onOutput?.(m);
+      },
     });
+    const reply = await (opts.waitIdle ? future.done : future.reply);
+    if (!opts.waitIdle) future.dispose();
+    return { reply, outputs, ms: performance.now() - t0 };
   }
 
   execute(
@@ -191,7 +134,7 @@ export class KernelClient {
       onOutput?: (m: Message) => void;
       stopOnError?: boolean;
     } = {},
-  ): Promise<ExecuteResult> {
+  ): Promise<ExecuteResult<'execute_request'>> {
     return this.request(
       'shell',
       'execute_request',
@@ -208,24 +151,16 @@ export class KernelClient {
   }
 
   /** Heartbeat round trip in ms (REQ/REP echo), or throws after timeoutMs. */
-  async heartbeat(timeoutMs = 1000): Promise<number> {
-    const req = new zmq.Request();
-    req.linger = 0;
-    req.receiveTimeout = timeoutMs;
-    req.connect(`tcp://${this.info.ip}:${this.info.hb_port}`);
-    const t0 = performance.now();
-    try {
-      await req.send('ping');
-      await req.receive();
-      return performance.now() - t0;
-    } finally {
-      req.close();
-    }
+  heartbeat(timeoutMs = 1000): Promise<number> {
+    return this.transport.heartbeat(timeoutMs);
   }
 
   /** Ask for shutdown, wait for the process to exit (kill after timeoutMs). Returns the exit code. */
   async shutdown(timeoutMs = 5000): Promise<number | null> {
-    if (this.closed) return this.proc?.exitCode ?? null;
+    if (this.client.isLost && !this.kernel.running) {
+      this.dispose();
+      return this.kernel.proc.exitCode;
+    }
     try {
       await this.request('control', 'shutdown_request', { restart: false }, { timeoutMs: 2000 });
     } catch {
@@ -236,26 +171,12 @@ export class KernelClient {
     return code;
   }
 
-  async waitExit(timeoutMs: number): Promise<number | null> {
-    const p = this.proc;
-    if (!p) return null;
-    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
-    return new Promise((res) => {
-      const t = setTimeout(() => {
-        p.kill('SIGKILL');
-      }, timeoutMs);
-      p.once('exit', (code) => {
-        clearTimeout(t);
-        res(code);
-      });
-    });
+  waitExit(timeoutMs: number): Promise<number | null> {
+    return this.kernel.waitExit(timeoutMs);
   }
 
   dispose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of [this.shell, this.control, this.iopub]) s.close();
-    if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL');
-    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+    this.client.close();
+    this.kernel.dispose();
   }
 }

@@ -1,10 +1,8 @@
 /** The connection file jupyter_client (or any launcher) hands the kernel. */
 import { readFileSync } from 'node:fs';
 
-export type { ConnectionInfo } from '../../common/jupyter-connection';
+export { endpoint, type ConnectionInfo, type ConnectionChannel as Channel } from '../../common/jupyter-connection';
 import type { ConnectionInfo } from '../../common/jupyter-connection';
-
-export type Channel = 'shell' | 'control' | 'stdin' | 'iopub' | 'hb';
 
 export function readConnectionFile(path: string): ConnectionInfo {
   let info: Partial<ConnectionInfo>;
@@ -17,10 +15,4 @@ export function readConnectionFile(path: string): ConnectionInfo {
     if (info[k] === undefined) throw new Error(`connection file ${path} lacks ${k}`);
   }
   return { transport: 'tcp', ip: '127.0.0.1', key: '', signature_scheme: 'hmac-sha256', ...info } as ConnectionInfo;
-}
-
-export function endpoint(info: ConnectionInfo, channel: Channel): string {
-  const port = info[`${channel}_port`];
-  // ipc endpoints are "ipc://{ip}-{port}" (jupyter_client's convention: ip is a path prefix).
-  return info.transport === 'ipc' ? `ipc://${info.ip}-${port}` : `tcp://${info.ip}:${port}`;
 }

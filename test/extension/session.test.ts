@@ -98,7 +98,7 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
     other.onExit((e) => seen.push(e));
     await other.start();
     const run = other.execute('%task tts\n%max_new_tokens 16000\nlong', {}, () => undefined);
-    setTimeout(() => process.kill((other as unknown as { proc: { pid: number } }).proc.pid, 'SIGKILL'), 300);
+    setTimeout(() => process.kill(other.pid!, 'SIGKILL'), 300);
     await assert.rejects(run, /kernel died/);
     assert.equal(seen[0]?.expected, false);
     assert.equal(seen[0]?.signal, 'SIGKILL');
