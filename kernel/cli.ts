@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Generation, GenerationParams } from '../common/generation';
+import { KNOBS, knobValueProblem, type Knob } from '../common/knobs';
 import { MANIFEST_FILE, type MediaModality, type Modality } from '../common/manifest';
 import { MediaError } from './codecs/errors';
 import { Engine, loadPackage, PackageError, type ExecutionProviderChoice, type MediaSpan } from './engine/index';
@@ -25,8 +26,8 @@ tasks (templates from the package manifest; default "raw" sends the prompt as wr
   caption  --image → text   asr  --speech → text   m2t  --music → text   (the prompt text is optional)
 
 generate options:
-  --max-new-tokens N  --min-new-tokens N  --seed N  --greedy  --beams N
-  --temperature T  --top-k K  --top-p P  --repetition-penalty R  --no-constrain
+  ${KNOBS.map((k) => `--${k.flag} ${k.placeholder}`).join('  ')}
+  --min-new-tokens N  --greedy (also --temperature 0)  --no-constrain
   --ep auto|cpu|cuda  --threads N  --json (print the Generation record; file paths go to stderr)
   --variant NAME  run a graph from anygpt.json llm.variants instead of llm.graph (e.g. int4, the fast one on CPU)
   --out DIR   where generated images (PNG) and audio (WAV) go (default: the current directory)
@@ -130,6 +131,14 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** A knob's flag, checked against the knob's range (common/knobs.ts) before the engine sees it. */
+function knobFlag(v: string | undefined, knob: Knob): number | undefined {
+  const n = num(v, knob.flag);
+  const problem = n === undefined ? undefined : knobValueProblem(knob, n, v);
+  if (problem) throw new Error(`--${knob.flag}: ${problem}`);
+  return n;
+}
+
 function describeSpans(g: Generation): string {
   return g.spans
     .map((s, i) => {
@@ -165,15 +174,9 @@ async function main(argv: string[]): Promise<number> {
       model: { type: 'string' },
       task: { type: 'string', default: 'raw' },
       json: { type: 'boolean', default: false },
-      'max-new-tokens': { type: 'string' },
+      ...Object.fromEntries(KNOBS.map((k) => [k.flag, { type: 'string' } as const])),
       'min-new-tokens': { type: 'string' },
-      seed: { type: 'string' },
       greedy: { type: 'boolean', default: false },
-      beams: { type: 'string' },
-      temperature: { type: 'string' },
-      'top-k': { type: 'string' },
-      'top-p': { type: 'string' },
-      'repetition-penalty': { type: 'string' },
       'no-constrain': { type: 'boolean', default: false },
       ep: { type: 'string', default: 'auto' },
       threads: { type: 'string' },
@@ -253,17 +256,15 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    const flags = o as Record<string, string | boolean | undefined>;
+    const knobs = Object.fromEntries(KNOBS.map((k) => [k.key, knobFlag(flags[k.flag] as string | undefined, k)]));
     const params: Partial<GenerationParams> = {
       preset,
-      maxNewTokens: num(o['max-new-tokens'], 'max-new-tokens'),
+      ...knobs,
       minNewTokens: num(o['min-new-tokens'], 'min-new-tokens'),
-      seed: num(o.seed, 'seed'),
-      numBeams: num(o.beams, 'beams'),
-      temperature: num(o.temperature, 'temperature'),
-      topK: num(o['top-k'], 'top-k'),
-      topP: num(o['top-p'], 'top-p'),
-      repetitionPenalty: num(o['repetition-penalty'], 'repetition-penalty'),
-      ...(o.greedy ? { doSample: false } : {}),
+      // As in a cell, temperature 0 means greedy; the preset's temperature stays (the engine wants > 0).
+      ...(knobs.temperature === 0 ? { temperature: undefined } : {}),
+      ...(o.greedy || knobs.temperature === 0 ? { doSample: false } : {}),
       ...(o['no-constrain'] ? { constrain: false } : {}),
     };
     const voicePrompt = o.voice

@@ -6,6 +6,7 @@
  * With numBeams > 1 it runs beam search instead (beam.ts).
  */
 import type { GenerationParams, StopReason } from '../../common/generation';
+import { PER_MODALITY_FIELDS } from '../../common/knobs';
 import type { Manifest, Modality, SamplingPreset } from '../../common/manifest';
 import { beamSearch } from './beam';
 import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
@@ -54,14 +55,7 @@ export interface DecodeResult {
 export function presetInside(params: GenerationParams, manifest: Manifest, modality: Modality): SamplingPreset {
   if (modality === 'text' || modality === params.preset) return params;
   const p = manifest.presets[modality];
-  return {
-    ...params,
-    doSample: p.doSample,
-    temperature: p.temperature,
-    topK: p.topK,
-    topP: p.topP,
-    repetitionPenalty: p.repetitionPenalty,
-  };
+  return { ...params, ...Object.fromEntries(PER_MODALITY_FIELDS.map((f) => [f, p[f]])) };
 }
 
 /** Ids that end generation: EOS always; the template stop tokens when modality-aware decoding is on. */

@@ -1,7 +1,9 @@
 /**
  * The magic table: one entry per `%name`, with its argument grammar and help text. The parser, the
  * completer, the inspector and `%help` all read this table, so a magic is described in one place.
+ * The sampling magics come from the knob table (common/knobs.ts), which the CLI and the extension share.
  */
+import { KNOBS, type KnobKey, type KnobName, type KnobRange } from '../../common/knobs';
 
 export const TASKS = ['chat', 't2i', 'caption', 'asr', 'tts', 't2m', 'm2t'] as const;
 export type Task = (typeof TASKS)[number];
@@ -19,8 +21,7 @@ export const TASK_HELP: Record<Task, string> = {
 export type ArgKind =
   | { kind: 'none' }
   | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'int'; min: number; max: number }
-  | { kind: 'float'; min: number; max: number }
+  | { kind: 'int' | 'float'; range: KnobRange }
   | { kind: 'path'; optional?: boolean; extraValues?: readonly string[] }
   | { kind: 'rest'; optional?: boolean };
 
@@ -40,23 +41,7 @@ export const MAGICS: readonly MagicSpec[] = [
     '%task chat|t2i|caption|asr|tts|t2m|m2t',
     'Pick the prompt template for this cell (default chat).',
   ),
-  spec(
-    'seed',
-    { kind: 'int', min: 0, max: 2 ** 31 - 1 },
-    '%seed N',
-    'Sampling seed for this cell. Without it a seed is derived from the notebook seed and the cell text, and recorded.',
-  ),
-  spec('temperature', { kind: 'float', min: 0, max: 10 }, '%temperature T', 'Softmax temperature (0 = greedy).'),
-  spec('top_k', { kind: 'int', min: 0, max: 1_000_000 }, '%top_k K', 'Keep the K most likely tokens (0 = off).'),
-  spec('top_p', { kind: 'float', min: 0, max: 1 }, '%top_p P', 'Nucleus sampling mass (1 = off).'),
-  spec(
-    'repetition_penalty',
-    { kind: 'float', min: 0.01, max: 10 },
-    '%repetition_penalty R',
-    'HF-style repetition penalty (1 = off).',
-  ),
-  spec('max_new_tokens', { kind: 'int', min: 1, max: 100_000 }, '%max_new_tokens N', 'Stop after N generated tokens.'),
-  spec('beams', { kind: 'int', min: 1, max: 16 }, '%beams N', 'Beam search width (1 = sampling).'),
+  ...KNOBS.map((k) => spec(k.name, { kind: k.kind, range: k.range }, `%${k.name} ${k.placeholder}`, k.help)),
   spec(
     'voice',
     { kind: 'path', extraValues: ['off'] },
@@ -80,7 +65,7 @@ export const MAGICS: readonly MagicSpec[] = [
     'config',
     { kind: 'rest', optional: true },
     '%config [key=value …]',
-    'Show or set persistent defaults (task, seed, temperature, top_k, top_p, repetition_penalty, max_new_tokens, beams, template, constrain).',
+    `Show or set persistent defaults (${configKeys().join(', ')}).`,
   ),
   spec(
     'tokens',
@@ -107,20 +92,22 @@ export const MAGICS: readonly MagicSpec[] = [
 
 export const MAGIC_BY_NAME: ReadonlyMap<string, MagicSpec> = new Map(MAGICS.map((m) => [m.name, m]));
 
-/** Keys `%config key=value` accepts, mapped to the magic that validates their value. */
-export const CONFIG_KEYS = [
-  'task',
-  'seed',
-  'temperature',
-  'top_k',
-  'top_p',
-  'repetition_penalty',
-  'max_new_tokens',
-  'beams',
-  'template',
-  'constrain',
-] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
+/** Keys `%config key=value` accepts, each validated by the magic of the same name. */
+export const CONFIG_KEYS = configKeys();
+export type ConfigKey = 'task' | KnobName | 'template' | 'constrain';
+
+/** The CellSettings field each config key (and the magic of the same name) sets. */
+export type SettingKey = 'task' | KnobKey | 'template' | 'constrain';
+export const SETTING_OF: Readonly<Record<ConfigKey, SettingKey>> = {
+  task: 'task',
+  ...(Object.fromEntries(KNOBS.map((k) => [k.name, k.key])) as Record<KnobName, KnobKey>),
+  template: 'template',
+  constrain: 'constrain',
+};
+
+function configKeys(): readonly ConfigKey[] {
+  return ['task', ...KNOBS.map((k) => k.name), 'template', 'constrain'];
+}
 
 /** Levenshtein distance, for "did you mean" hints on misspelt magics and values. */
 export function editDistance(a: string, b: string): number {

@@ -8,11 +8,13 @@
  *   body   := any text; media references  ![image](path) ![speech](x.wav) ![music](x.wav) ![image](out:3)
  * `%decode` takes the rest of the cell as its argument (token lists are long and wrap).
  */
+import { knobValueProblem, type KnobKey } from '../../common/knobs';
 import type { MediaModality } from '../../common/manifest';
 import {
   CONFIG_KEYS,
   MAGIC_BY_NAME,
   MAGICS,
+  SETTING_OF,
   TASKS,
   closest,
   type ConfigKey,
@@ -63,18 +65,12 @@ export interface MediaRef {
   offset: number;
 }
 
-export interface CellSettings {
+/** What a cell's magics set: the sampling knobs (common/knobs.ts) by their key, and the prompt's shape. */
+export type CellSettings = { [K in KnobKey]?: number } & {
   task?: Task;
-  seed?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  maxNewTokens?: number;
-  numBeams?: number;
   template?: 'mmgpt' | 'anygpt';
   constrain?: boolean;
-}
+};
 
 export type CellAction =
   | { kind: 'generate' }
@@ -107,19 +103,7 @@ const MEDIA_RE = /!\[([^\]\n]*)\]\(([^)\n]*)\)/g;
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i;
 
 function settingKey(name: string): keyof CellSettings | undefined {
-  const map: Record<string, keyof CellSettings> = {
-    task: 'task',
-    seed: 'seed',
-    temperature: 'temperature',
-    top_k: 'topK',
-    top_p: 'topP',
-    repetition_penalty: 'repetitionPenalty',
-    max_new_tokens: 'maxNewTokens',
-    beams: 'numBeams',
-    template: 'template',
-    constrain: 'constrain',
-  };
-  return map[name];
+  return Object.hasOwn(SETTING_OF, name) ? SETTING_OF[name as ConfigKey] : undefined;
 }
 
 /** Validate one magic argument against the table. Throws PromptError pointing at the argument. */
@@ -148,8 +132,9 @@ export function parseMagicValue(spec: MagicSpec, arg: string, line: number, argC
       const n = Number(arg);
       if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(arg) || !Number.isFinite(n))
         fail(`"${arg}" is not a number (%${spec.name})`);
-      if (a.kind === 'int' && !Number.isInteger(n)) fail(`%${spec.name} needs a whole number, got ${arg}`);
-      if (n < a.min || n > a.max) fail(`%${spec.name} ${arg} is out of range [${a.min}, ${a.max}]`);
+      // The knob's range, the one the engine accepts (top_p is (0, 1]), is checked here, where it is written.
+      const problem = knobValueProblem(a, n, arg);
+      if (problem) fail(`%${spec.name} ${problem}`);
       return n;
     }
     case 'path':

@@ -114,5 +114,9 @@ describe('anygpt CLI with media', function () {
     );
     assert.equal(noImage.code, 1);
     assert.match(noImage.stderr, /%task caption needs an? image attachment/);
+    // The knob table's range, checked at the flag (the engine's own message named no flag).
+    const topP = await anygpt(['generate', '--model', model, '--ep', 'cpu', '--top-p', '0', 'hi'], work);
+    assert.equal(topP.code, 1);
+    assert.match(topP.stderr, /--top-p: 0 is out of range \(0, 1\]/);
   });
 });

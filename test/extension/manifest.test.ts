@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KNOBS } from '../../common/knobs';
 import { CONTROLLER_ID } from '../../extension/execution/kernelspec';
 
 const root = process.cwd();
@@ -12,6 +13,28 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const source = (f: string) => readFileSync(join(root, 'extension', f), 'utf8');
 
 describe('extension: manifest', () => {
+  it('offers the settings of the knob table under anygpt.defaultSampling, with the same ranges', () => {
+    const props = pkg.contributes.configuration.properties['anygpt.defaultSampling'].properties as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const knobs = KNOBS.filter((k) => k.vscodeSetting);
+    assert.deepEqual(Object.keys(props).sort(), knobs.map((k) => k.key).sort());
+    for (const k of knobs) {
+      const { markdownDescription: _, ...schema } = props[k.key];
+      const r: { min: number; max: number; minExclusive?: boolean } = k.range;
+      assert.deepEqual(
+        schema,
+        {
+          type: [k.kind === 'int' ? 'integer' : 'number', 'null'],
+          [r.minExclusive ? 'exclusiveMinimum' : 'minimum']: r.min,
+          maximum: r.max,
+        },
+        k.key,
+      );
+    }
+  });
+
   it('registers every contributed command', () => {
     const code = source('extension.ts');
     for (const c of pkg.contributes.commands as { command: string }[])

@@ -63,6 +63,17 @@ describe('prompt: parse', () => {
     assert.equal(c.text, 'Look and');
   });
 
+  it('%top_p 0 and %config top_p=0 fail at the magic: top_p is (0, 1], the range the engine accepts', () => {
+    let e = err(() => parseCell('%seed 1\n%top_p 0\nhi'));
+    assert.deepEqual([e.line, e.col, e.length], [2, 8, 1]);
+    assert.equal(e.message, '%top_p 0 is out of range (0, 1]');
+    e = err(() => parseCell('%config temperature=0.5 top_p=0'));
+    assert.deepEqual([e.line, e.col], [1, 31]);
+    assert.equal(e.message, '%top_p 0 is out of range (0, 1]');
+    assert.equal(parseCell('%top_p 1e-9\nhi').settings.topP, 1e-9);
+    assert.equal(parseCell('%top_p 1\nhi').settings.topP, 1);
+  });
+
   it('errors carry line and column', () => {
     let e = err(() => parseCell('%tempreature 0.5\nhi'));
     assert.deepEqual([e.line, e.col], [1, 1]);

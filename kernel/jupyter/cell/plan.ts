@@ -8,7 +8,9 @@ import type { GenerationParams } from '../../../common/generation';
 import type { Manifest, Modality } from '../../../common/manifest';
 import type { CellContext } from '../../../common/outputs';
 import {
+  CONFIG_KEYS,
   PromptError,
+  SETTING_OF,
   TASK_OUTPUT,
   basePrompt,
   cellSeed,
@@ -61,19 +63,11 @@ export interface PlanInput {
 
 /** The cell's settings: its magics over the %config defaults; the task defaults to chat. */
 export function cellSettings(cell: Cell, defaults: CellDefaults): CellSettings & { task: Task } {
-  const c = defaults;
-  const fromConfig: CellSettings = {
-    task: c.task as Task | undefined,
-    temperature: c.temperature as number | undefined,
-    topK: c.top_k as number | undefined,
-    topP: c.top_p as number | undefined,
-    repetitionPenalty: c.repetition_penalty as number | undefined,
-    maxNewTokens: c.max_new_tokens as number | undefined,
-    numBeams: c.beams as number | undefined,
-    template: c.template as 'mmgpt' | 'anygpt' | undefined,
-    constrain: c.constrain as boolean | undefined,
-  };
-  const merged = { ...stripUndefined(fromConfig), ...stripUndefined(cell.settings) };
+  const fromConfig: Record<string, MagicValue> = {};
+  // `%config seed=N` is the notebook seed, not a cell's seed: cells derive theirs from it (cellSeed).
+  for (const key of CONFIG_KEYS)
+    if (key !== 'seed' && defaults[key] !== undefined) fromConfig[SETTING_OF[key]] = defaults[key];
+  const merged: CellSettings = { ...(fromConfig as CellSettings), ...stripUndefined(cell.settings) };
   return { ...merged, task: merged.task ?? 'chat' };
 }
 
