@@ -11,7 +11,7 @@
  */
 import type { GenerationParams, StopReason } from '../../common/generation';
 import type { ModalityConstraints, SpanState } from './constraints';
-import { stopIdsFor, type DecodeContext, type DecodeHooks } from './decode';
+import { stopIdsFor, type DecodeContext, type DecodeHooks } from './decode-context';
 import type { KvCache, StepResult } from './llm';
 import type { GeneratedStep } from './record';
 import { buildProcessors, logSumExp, rawStats, SeenSet } from './sampling';

@@ -10,57 +10,21 @@ import { PER_MODALITY_FIELDS } from '../../common/knobs';
 import type { Manifest, Modality, SamplingPreset } from '../../common/manifest';
 import { beamSearch } from './beam';
 import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
-import type { KvCache, LlmSession } from './llm';
+import { stopIdsFor, type DecodeContext, type DecodeHooks, type DecodeResult } from './decode-context';
+import type { KvCache } from './llm';
 import { Xoshiro128 } from '../../common/prng';
 import type { GeneratedStep } from './record';
-import { RowStats, TINY_Z, type RowScan } from './rowstats';
-import {
-  argmax,
-  buildProcessors,
-  greedyStats,
-  logSumExp,
-  maskedLogZ,
-  rawStats,
-  sampleMasked,
-  sampleMultinomial,
-  SeenSet,
-  type LogitsProcessor,
-  type RawStats,
-} from './sampling';
-import type { Vocabulary } from './vocab';
+import { RowStats } from './rowstats';
+import { buildProcessors, SeenSet, type LogitsProcessor } from './sampling';
+import { PickerRows, pickerFor, type TokenPicker } from './token-picker';
 
-export interface DecodeContext {
-  /** decodeCache: the shared-buffer cache for single-sequence decoding (falls back to emptyCache when absent). */
-  llm: Pick<LlmSession, 'forward' | 'emptyCache' | 'spec'> & Partial<Pick<LlmSession, 'decodeCache' | 'statsKernel'>>;
-  vocab: Vocabulary;
-  manifest: Manifest;
-}
-
-export interface DecodeHooks {
-  /** Polled before every step; true stops the loop with stopReason 'aborted'. */
-  cancelled?: () => boolean;
-  onToken?: (step: GeneratedStep) => void;
-  onProgress?: (stage: string, done: number, total: number) => void;
-}
-
-export interface DecodeResult {
-  generated: GeneratedStep[];
-  stopReason: StopReason;
-  warnings: string[];
-  prefillMs: number;
-  decodeMs: number;
-}
+export { stopIdsFor, type DecodeContext, type DecodeHooks, type DecodeResult };
 
 /** The sampling fields a modality preset switches (length limits stay those of the request). */
 export function presetInside(params: GenerationParams, manifest: Manifest, modality: Modality): SamplingPreset {
   if (modality === 'text' || modality === params.preset) return params;
   const p = manifest.presets[modality];
   return { ...params, ...Object.fromEntries(PER_MODALITY_FIELDS.map((f) => [f, p[f]])) };
-}
-
-/** Ids that end generation: EOS always; the template stop tokens when modality-aware decoding is on. */
-export function stopIdsFor(vocab: Vocabulary, constrain: boolean): Set<number> {
-  return new Set(constrain ? [vocab.eosId, ...vocab.stopIds] : [vocab.eosId]);
 }
 
 export async function decode(
@@ -109,84 +73,45 @@ export async function decode(
 
   const rng = new Xoshiro128(params.seed);
   const stopIds = stopIdsFor(vocab, params.constrain);
-  const processorCache = new Map<Modality, { preset: SamplingPreset; list: LogitsProcessor[]; masksOnly: boolean }>();
-  const processorsFor = (m: Modality) => {
-    const key = params.constrain ? m : 'text';
-    let e = processorCache.get(key);
-    if (!e) {
-      const preset = params.constrain ? presetInside(params, manifest, key) : params;
-      const list = buildProcessors(preset, stopIds, preset.doSample);
-      e = { preset, list, masksOnly: list.every((p) => p.masksOnly) };
-      processorCache.set(key, e);
-    }
-    return e;
-  };
-
   const generated: GeneratedStep[] = [];
   let stopReason: StopReason = 'max-new-tokens';
   let logits = first.logits;
   let cache: KvCache = first.cache;
-  // Scratch rows reused every step (no per-token allocation in the loop besides the record itself). With
-  // WebAssembly SIMD the raw and working rows live in the statistics kernel's memory (rowstats.ts).
+  // Scratch rows shared by the pickers, reused every step (no per-token allocation in the loop besides the record
+  // itself). With WebAssembly SIMD the raw and working rows live in the statistics kernel's memory (rowstats.ts).
   if (kernel && kernel.size !== logits.length) kernel = RowStats.shared(logits.length);
-  const work = kernel?.work ?? new Float32Array(logits.length);
-  let jsExps: Float64Array | undefined; // the JS path's exps (every step without the kernel, or with a value-changing processor)
+  const rows = new PickerRows(logits.length, kernel);
+  // Processors and picker are made once per preset (a modality span may switch it) and reused for every step.
+  const stepCache = new Map<Modality, { list: LogitsProcessor[]; picker: TokenPicker }>();
+  const stepperFor = (m: Modality) => {
+    const key = params.constrain ? m : 'text';
+    let e = stepCache.get(key);
+    if (!e) {
+      const preset: SamplingPreset = params.constrain ? presetInside(params, manifest, key) : params;
+      const list = buildProcessors(preset, stopIds, preset.doSample);
+      const picker = pickerFor({ doSample: preset.doSample, masksOnly: list.every((p) => p.masksOnly) }, rows);
+      e = { list, picker };
+      stepCache.set(key, e);
+    }
+    return e;
+  };
+
   let tPrev = performance.now();
   for (let step = 0; step < maxNew; step++) {
     if (hooks.cancelled?.()) {
       stopReason = 'aborted';
       break;
     }
-    const { preset, list, masksOnly } = processorsFor(state.modality);
-    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) use the kernel. On a
-    // bound session ORT wrote the logits into one of the kernel's raw rows, so load() copies nothing; the scan
-    // that finds the raw top-n and argmax writes the working copy in the same pass, and the masks follow.
-    const onKernel = masksOnly ? kernel : undefined;
-    let head: RowScan | undefined;
-    if (onKernel) {
-      onKernel.load(logits);
-      head = onKernel.scanCopy(5);
-    } else work.set(logits);
+    const { list, picker } = stepperFor(state.modality);
+    // Masking-only pipelines (constraints, min-new-tokens, top-k/p: the presets' default) run on the kernel,
+    // which leaves the exp pass for the record's statistics to finish(), after the next forward has started.
+    const work = picker.begin(logits);
     if (params.constrain) constraints.apply(work, state);
     const pctx = { generated: step, seen };
     for (const p of list) p(work, pctx);
-    let id: number;
-    let raw: RawStats | undefined;
-    let logZ = 0;
-    // On the kernel the exp pass for the raw statistics (raw and working log Z, entropy, top log-probs) waits
-    // until the next forward has started: greedy has its argmax from the scan (unless a mask removed it).
-    let deferred: RowScan | undefined;
-    if (head && !preset.doSample) {
-      deferred = onKernel!.afterMasks(head, 5);
-      id = deferred.id;
-    } else if (head) {
-      // A draw needs only the working row's Z and exps (the working log Z that the deferred finish() returns is
-      // max + log zw, the same).
-      const zw = onKernel!.maskedZ(head);
-      if (zw > TINY_Z) {
-        id = onKernel!.sample(rng.uniform(), zw);
-        deferred = head;
-      } else {
-        ({ raw, logZ } = onKernel!.finish(head, true));
-        id = sampleMultinomial(work, rng, logZ);
-      }
-    } else if (!preset.doSample && masksOnly) {
-      // Greedy with masking-only processors (the common case): raw statistics, the masked log Z and the argmax
-      // in a single pass over the raw and masked rows.
-      ({ raw, id, logZ } = greedyStats(logits, work, 5));
-    } else {
-      const exps = (jsExps ??= new Float64Array(logits.length));
-      raw = rawStats(logits, 5, exps);
-      // Masking-only pipelines (constraints, min-new-tokens, top-k/p) reuse the raw exps: no second exp pass.
-      logZ = masksOnly ? maskedLogZ(work, exps, raw.max) : logSumExp(work);
-      id = preset.doSample
-        ? masksOnly
-          ? sampleMasked(work, exps, raw.max, logZ, rng)
-          : sampleMultinomial(work, rng, logZ)
-        : argmax(work);
-    }
+    const id = picker.choose(rng);
     // Read before the next forward starts: ORT overwrites `logits` in place on the bound cache.
-    const rawAtId = head ? onKernel!.raw[id] : logits[id];
+    const rawAtId = picker.rawAt(id);
     const workAtId = work[id];
     seen.add(id);
     state = constraints.next(state, id);
@@ -217,14 +142,14 @@ export async function decode(
     // thread, so the statistics below cost no wall time (they read a raw row that the next run does not write).
     const pending = more ? llm.forward([id], cache) : undefined;
     try {
-      if (deferred) ({ raw, logZ } = onKernel!.finish(deferred, false));
+      const { raw, logZ } = picker.finish();
       const now = performance.now();
       const rec: GeneratedStep = {
         id,
-        logprob: rawAtId - raw!.logZ,
+        logprob: rawAtId - raw.logZ,
         logprobSampled: workAtId - logZ,
-        entropy: raw!.entropy,
-        top: raw!.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
+        entropy: raw.entropy,
+        top: raw.top.map((t) => ({ id: t.id, prob: Math.exp(t.logprob) })),
         stepMs: now - tPrev,
       };
       tPrev = now;

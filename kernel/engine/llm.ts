@@ -5,12 +5,9 @@
  * `present.{i}.key/value` [1,kvH,P+S,hd]; the first run gets zero-length past (P = 0). A KvCache is immutable
  * (each run returns fresh present tensors), so beam search can keep one per beam and drop the rest.
  *
- * Two KV-cache modes (docs/engine.md "KV cache"):
- * - `dynamic` (any graph): as above; ORT concatenates past + new into a fresh present every run.
- * - `shared-buffer` (GroupQueryAttention graphs: `seqlens_k`/`total_sequence_length` from the attention mask, as
- *   tools/convert/llm_builder.py and ORT GenAI emit): one static buffer [1,kvH,capacity,hd] per key/value is fed
- *   as past *and* bound as the preallocated present fetch, so GQA writes the new rows in place and nothing is
- *   concatenated. Such a cache is mutable (one live sequence): greedy/sampling use it, beam search keeps dynamic.
+ * The KV-cache modes (dynamic, shared-buffer, bound) are strategy objects in kv-cache.ts; the session keeps the one
+ * single-sequence decoding uses (`kvMode`) and the dynamic one for beam search, and routes each forward to the
+ * strategy that made its cache.
  *
  * `run()` blocks the thread it is called on; the engine calls this only inside the worker.
  */
@@ -19,6 +16,16 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
 import { BoundRunner } from './llm-bound';
+import {
+  BoundKv,
+  DynamicKv,
+  firstLine,
+  SharedBufferKv,
+  type KvCache,
+  type KvMode,
+  type KvStrategy,
+  type StepResult,
+} from './kv-cache';
 import { RowStats } from './rowstats';
 import { checkLlmGraph, PackageError, type LlmGraphInfo } from './package';
 
@@ -29,7 +36,7 @@ export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda';
  * or the logits; falls back to shared-buffer (with the reason) where the C API cannot be used.
  */
 export type KvCacheChoice = 'auto' | 'dynamic' | 'shared-buffer' | 'bound';
-export type KvMode = 'dynamic' | 'shared-buffer' | 'bound';
+export type { KvCache, KvMode, StepResult };
 
 export interface SessionConfig {
   executionProvider?: ExecutionProviderChoice;
@@ -38,28 +45,6 @@ export interface SessionConfig {
   /** Merged over our defaults (e.g. graphOptimizationLevel, extra config entries). */
   sessionOptions?: ort.InferenceSession.SessionOptions;
   kvCache?: KvCacheChoice;
-}
-
-export interface KvCache {
-  /** Sequence length held (P). */
-  length: number;
-  tensors: ort.Tensor[]; // [key0, value0, key1, value1, …]
-  /**
-   * Set for a shared-buffer cache: tensors are [1,kvH,capacity,hd] static buffers that forward() updates in
-   * place (the same object is returned, its length grown). Only rows [0, length) are meaningful.
-   */
-  shared?: { capacity: number; fetches: Record<string, ort.Tensor | null> };
-  /** Set for a bound cache: the runner holds the KV tensors (one live sequence); `tensors` is empty. */
-  bound?: BoundRunner;
-}
-
-/** Tokens added to a shared buffer's capacity when it grows (the binding copies the whole present per run). */
-const KV_CHUNK = 128;
-
-export interface StepResult {
-  /** Logits of the last position, length vocabSize. */
-  logits: Float32Array;
-  cache: KvCache;
 }
 
 /**
@@ -142,18 +127,17 @@ export function missingCudaLibraries(): string | undefined {
   return undefined;
 }
 
-function firstLine(s: string): string {
-  const line = s.split('\n').find((l) => l.trim()) ?? s;
-  return line.length > 300 ? line.slice(0, 297) + '...' : line;
-}
-
 export class LlmSession {
   private jsRunMs = 0;
   private jsRuns = 0;
   /** Why shared-buffer was requested/detected but is not used (e.g. the graph refused it); undefined otherwise. */
   kvFallbackReason?: string;
-  /** Until a shared-buffer run succeeded, ORT's own error log for a refusal is silenced (the reason is kept). */
-  private sharedConfirmed = false;
+  /** The cache mode of beam search (caches forked per beam), and of graphs without an in-place cache. */
+  private readonly dynamicKv: DynamicKv;
+  /** The cache mode decode() uses for one sequence (greedy, sampling). */
+  private decodeKv: KvStrategy;
+  private sharedKv?: SharedBufferKv;
+  private readonly boundKv?: BoundKv;
 
   // Reused per-run inputs (no per-token typed-array allocation): ids/positions for one-token steps, a row of ones
   // for the attention mask (fed as a prefix view), and the one-token tensors themselves.
@@ -170,8 +154,7 @@ export class LlmSession {
     readonly spec: LlmSpec,
     readonly info: LlmGraphInfo,
     readonly executionProvider: 'cpu' | 'cuda',
-    /** The KV-cache mode decode() uses for single-sequence generation. */
-    public kvMode: KvMode,
+    kvMode: KvMode,
     readonly fallbackReason?: string,
     private readonly bound?: { runner: BoundRunner; file: string; cfg: SessionConfig },
     /**
@@ -183,6 +166,35 @@ export class LlmSession {
   ) {
     this.ids1T = new ort.Tensor('int64', this.ids1, [1, 1]);
     this.pos1T = new ort.Tensor('int64', this.pos1, [1, 1]);
+    const js = {
+      spec,
+      session: () => this.session(),
+      inputFeeds: (ids: ArrayLike<number>, P: number) => this.inputFeeds(ids, P),
+      lastLogits: (t: ort.Tensor) => this.lastLogits(t),
+      ran: (ms: number) => {
+        this.jsRunMs += ms;
+        this.jsRuns++;
+      },
+    };
+    this.dynamicKv = new DynamicKv(js);
+    if (bound) this.boundKv = new BoundKv(bound.runner, spec.maxPositions, executionProvider);
+    if (kvMode === 'shared-buffer')
+      this.sharedKv = new SharedBufferKv(js, (reason) => {
+        this.decodeKv = this.dynamicKv;
+        this.kvFallbackReason = `shared-buffer KV cache refused by ${spec.graph.path} (${reason}); using the dynamic cache`;
+        return this.dynamicKv;
+      });
+    this.decodeKv = this.boundKv ?? this.sharedKv ?? this.dynamicKv;
+  }
+
+  /** The KV-cache mode decode() uses for single-sequence generation. */
+  get kvMode(): KvMode {
+    return this.decodeKv.mode;
+  }
+
+  /** Whether that mode is the experimental one: the bound cache on CUDA, never run on a GPU (docs/engine.md). */
+  get kvExperimental(): boolean {
+    return this.decodeKv === this.boundKv && !!this.boundKv?.experimental;
   }
 
   static async open(file: string, spec: LlmSpec, cfg: SessionConfig = {}): Promise<LlmSession> {
@@ -225,7 +237,8 @@ export class LlmSession {
 
   /**
    * A bound session, or why not (no koffi/C API, not a GQA graph, the EP failed). A graph that contradicts the
-   * manifest throws, as on the JS path. EP `auto` tries CUDA first where its provider libraries are installed.
+   * manifest throws, as on the JS path. EP `auto` tries CUDA first where its provider libraries are installed;
+   * that CUDA branch is EXPERIMENTAL (written, never run on a GPU).
    */
   private static openBound(file: string, spec: LlmSpec, cfg: SessionConfig, gqa: boolean): LlmSession | string {
     if (!gqa) return `${path.basename(file)} has no GroupQueryAttention, so its cache cannot be updated in place`;
@@ -276,63 +289,18 @@ export class LlmSession {
     return this.jsSession;
   }
 
+  /** An empty dynamic cache (beam search forks these). */
   emptyCache(): KvCache {
-    const { numLayers, numKvHeads, headDim, kvDtype } = this.spec;
-    const tensors: ort.Tensor[] = [];
-    for (let i = 0; i < 2 * numLayers; i++) {
-      const data = kvDtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
-      tensors.push(new ort.Tensor(kvDtype, data, [1, numKvHeads, 0, headDim]));
-    }
-    return { length: 0, tensors };
+    return this.dynamicKv.start();
   }
 
   /**
-   * The cache decode() starts a single sequence with: for shared-buffer mode, static buffers with room for the
-   * prompt + 64 rounded up to 128 tokens, grown by chunks (128 tokens or 1/8 of the capacity) as tokens come (onnxruntime-node copies every
-   * present output into a fresh ArrayBuffer on each run, so a tight capacity keeps that copy, and the garbage it
-   * makes, as small as the dynamic cache's); for the bound cache, room for the prompt and `plannedNew` tokens at
-   * once (it copies nothing per step, and growing mid-generation would copy every row); otherwise an empty
-   * dynamic cache.
+   * The cache decode() starts a single sequence with, from the session's mode (kv-cache.ts): a shared buffer with
+   * some headroom that grows by chunks, the bound cache with room for the prompt and `plannedNew` tokens at once,
+   * or an empty dynamic cache.
    */
   decodeCache(promptLength: number, plannedNew = 64): KvCache {
-    if (this.bound) {
-      this.bound.runner.reset(Math.min(this.spec.maxPositions, Math.max(promptLength, 1) + plannedNew));
-      return { length: 0, tensors: [], bound: this.bound.runner };
-    }
-    if (this.kvMode !== 'shared-buffer') return this.emptyCache();
-    const cache: KvCache = { length: 0, tensors: [] };
-    // ≥ 64 tokens of headroom, so a short generation after a long prompt never pays a growth copy.
-    this.growShared(cache, Math.min(this.spec.maxPositions, Math.max(promptLength, 1) + 64));
-    return cache;
-  }
-
-  /** (Re)allocates the static buffers with room for `need` tokens, copying rows [0, length). */
-  private growShared(cache: KvCache, need: number): void {
-    const { numLayers, numKvHeads: kvH, headDim: hd, kvDtype } = this.spec;
-    // Chunks of 128 tokens, or 1/8 of the current capacity when larger (growth copies stay ≤ ~1/8 per token).
-    const chunk = Math.max(KV_CHUNK, Math.ceil((cache.shared?.capacity ?? 0) / 8 / KV_CHUNK) * KV_CHUNK);
-    const capacity = Math.min(this.spec.maxPositions, Math.ceil(need / chunk) * chunk);
-    const old = cache.shared ? cache.tensors : null;
-    const oldCap = cache.shared?.capacity ?? 0;
-    const tensors: ort.Tensor[] = [];
-    const fetches: Record<string, ort.Tensor | null> = { logits: null };
-    for (let i = 0; i < 2 * numLayers; i++) {
-      const data = kvDtype === 'float16' ? new Uint16Array(kvH * capacity * hd) : new Float32Array(kvH * capacity * hd);
-      if (old && cache.length > 0) {
-        const src = old[i].data as Float32Array | Uint16Array;
-        for (let h = 0; h < kvH; h++) {
-          (data as Float32Array).set(
-            (src as Float32Array).subarray(h * oldCap * hd, (h * oldCap + cache.length) * hd),
-            h * capacity * hd,
-          );
-        }
-      }
-      const t = new ort.Tensor(kvDtype, data, [1, kvH, capacity, hd]);
-      tensors.push(t);
-      fetches[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t;
-    }
-    cache.tensors = tensors;
-    cache.shared = { capacity, fetches };
+    return this.decodeKv.start(promptLength, plannedNew);
   }
 
   /** Runs `ids` after `cache` and returns the last position's logits and the grown cache. */
@@ -345,61 +313,21 @@ export class LlmSession {
         `context full: ${P + S} tokens exceed anygpt.json llm.maxPositions = ${this.spec.maxPositions}`,
       );
     }
+    return this.strategyOf(cache).forward(ids, cache);
+  }
+
+  /** The strategy that made `cache`. */
+  private strategyOf(cache: KvCache): KvStrategy {
     if (cache.bound) {
-      if (cache.bound.tokens !== P)
-        throw new Error(
-          `forward: the bound cache holds ${cache.bound.tokens} tokens, this sequence ${P} (one live sequence per session)`,
-        );
-      const logits = await cache.bound.run(ids);
-      cache.length = P + S;
-      return { logits, cache };
+      if (!this.boundKv || cache.bound !== this.boundKv.runner)
+        throw new Error('forward: a bound cache of another session');
+      return this.boundKv;
     }
-    const feeds = this.inputFeeds(ids, P);
-    const session = await this.session();
     if (cache.shared) {
-      if (P + S > cache.shared.capacity) this.growShared(cache, P + S);
-      for (let i = 0; i < this.spec.numLayers; i++) {
-        feeds[`past_key_values.${i}.key`] = cache.tensors[2 * i];
-        feeds[`past_key_values.${i}.value`] = cache.tensors[2 * i + 1];
-      }
-      let out: ort.InferenceSession.OnnxValueMapType;
-      const t0 = performance.now();
-      try {
-        out = this.sharedConfirmed
-          ? await session.run(feeds, cache.shared.fetches)
-          : await session.run(feeds, cache.shared.fetches, { logSeverityLevel: 4 });
-        this.sharedConfirmed = true;
-      } catch (e) {
-        if (P > 0) throw e;
-        // The graph does not take a shared past/present buffer (not GQA-style): fall back for good, with the reason.
-        this.kvMode = 'dynamic';
-        this.kvFallbackReason = `shared-buffer KV cache refused by ${this.spec.graph.path} (${firstLine((e as Error).message)}); using the dynamic cache`;
-        const empty = this.emptyCache();
-        cache.tensors = empty.tensors;
-        cache.shared = undefined;
-        return this.forward(ids, cache);
-      }
-      this.jsRunMs += performance.now() - t0;
-      this.jsRuns++;
-      cache.length = P + S;
-      return { logits: this.lastLogits(out.logits), cache };
+      if (!this.sharedKv) throw new Error('forward: a shared-buffer cache in a session without that mode');
+      return this.sharedKv;
     }
-    for (let i = 0; i < this.spec.numLayers; i++) {
-      feeds[`past_key_values.${i}.key`] = cache.tensors[2 * i];
-      feeds[`past_key_values.${i}.value`] = cache.tensors[2 * i + 1];
-    }
-    const t0 = performance.now();
-    const out = await session.run(feeds);
-    this.jsRunMs += performance.now() - t0;
-    this.jsRuns++;
-    const tensors: ort.Tensor[] = [];
-    for (let i = 0; i < this.spec.numLayers; i++) {
-      tensors.push(out[`present.${i}.key`], out[`present.${i}.value`]);
-    }
-    const grown = tensors[0].dims[2];
-    if (grown !== P + S)
-      throw new Error(`${this.spec.graph.path}: present.0.key has length ${grown}, expected past ${P} + new ${S}`);
-    return { logits: this.lastLogits(out.logits), cache: { length: P + S, tensors } };
+    return this.dynamicKv;
   }
 
   /** input_ids / attention_mask / position_ids for S new tokens after P; one-token steps reuse their arrays. */

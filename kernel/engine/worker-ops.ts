@@ -106,6 +106,10 @@ export function registerEngineOps(): void {
     const n = r.generated.length;
     const warnings = [...req.warnings, ...r.warnings];
     if (llm.kvFallbackReason) warnings.push(llm.kvFallbackReason);
+    if (llm.kvExperimental && req.params.numBeams <= 1)
+      warnings.push(
+        'the bound KV cache on CUDA is experimental: it has never been checked on a GPU (docs/engine.md "GPU")',
+      );
     const g = buildGeneration({
       pkg,
       engineVersion: req.engineVersion,
