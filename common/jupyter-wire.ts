@@ -58,12 +58,46 @@ export class Signer {
 
 export class WireError extends Error {}
 
-/** Parse and verify frames. Throws WireError on a malformed message or a bad signature. */
-export function decode(frames: Buffer[], signer: Signer): Message {
+/**
+ * Signatures of recently accepted messages, so that a captured message sent again (same bytes, same valid
+ * signature) is dropped rather than acted on twice: a replayed execute_request would run its cell again. Bounded
+ * like ipykernel's session digest history: when full, the oldest tenth is forgotten.
+ */
+export class SignatureHistory {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max = 1 << 16) {}
+
+  /** true when `signature` was seen before; otherwise remembers it. Unsigned messages (no key) are never replays. */
+  isReplay(signature: Buffer): boolean {
+    if (!signature.length) return false;
+    const s = signature.toString('latin1');
+    if (this.seen.has(s)) return true;
+    if (this.seen.size >= this.max) {
+      let drop = Math.max(1, Math.floor(this.max / 10));
+      for (const old of this.seen) {
+        if (drop-- <= 0) break;
+        this.seen.delete(old);
+      }
+    }
+    this.seen.add(s);
+    return false;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+/**
+ * Parse and verify frames. Throws WireError on a malformed message, a bad signature, or (given a history) a
+ * signature already seen.
+ */
+export function decode(frames: Buffer[], signer: Signer, history?: SignatureHistory): Message {
   const d = frames.findIndex((f) => f.length === DELIM.length && f.toString('latin1') === DELIM);
   if (d < 0 || frames.length < d + 6) throw new WireError('no <IDS|MSG> delimiter or too few frames');
   const [sig, header, parent, metadata, content] = frames.slice(d + 1, d + 6);
   if (!signer.verify(sig, [header, parent, metadata, content])) throw new WireError('bad HMAC signature');
+  if (history?.isReplay(sig)) throw new WireError('duplicate signature (a replayed message)');
   const parse = (b: Buffer, what: string) => {
     try {
       return JSON.parse(b.toString('utf8'));

@@ -28,6 +28,18 @@ export const LANGUAGE_INFO = {
   codemirror_mode: 'markdown',
 };
 
+/**
+ * A request's cursor_pos (code points): absent means the end of the code; an integer is clamped into the code;
+ * anything else is an error the client gets as an error reply (not echoed back as cursor_end).
+ */
+export function cursorPos(code: string, pos: unknown): number {
+  const end = [...code].length;
+  if (pos === undefined || pos === null) return end;
+  if (typeof pos !== 'number' || !Number.isInteger(pos))
+    throw new TypeError(`cursor_pos must be an integer, got ${JSON.stringify(pos) ?? typeof pos}`);
+  return Math.min(Math.max(pos, 0), end);
+}
+
 export interface KernelOptions {
   log: (s: string) => void;
   /** Called after shutdown_request was answered and sockets closed. */
@@ -41,7 +53,8 @@ export class Kernel {
   private readonly queue = new ExecutionQueue();
   private readonly history = new History();
   private shuttingDown = false;
-  private readonly handlers: Record<string, Handler>;
+  /** A Map, not an object: a msg_type such as "constructor" or "__proto__" must not find Object.prototype's members. */
+  private readonly handlers: ReadonlyMap<string, Handler>;
 
   constructor(
     private readonly sockets: KernelSockets,
@@ -49,25 +62,27 @@ export class Kernel {
     private readonly opts: KernelOptions,
   ) {
     // The dispatch table. kernel_info may come on control too (Deno and JupyterLab do this).
-    this.handlers = {
-      kernel_info_request: (ch, m) => this.simple(ch, m, () => this.kernelInfo()),
-      execute_request: (ch, m) => this.enqueueExecute(ch, m),
-      complete_request: (ch, m) => this.simple(ch, m, () => this.complete(m)),
-      inspect_request: (ch, m) => this.simple(ch, m, () => this.inspect(m)),
-      is_complete_request: (ch, m) => this.simple(ch, m, () => isComplete(String(m.content.code ?? ''))),
-      history_request: (ch, m) =>
-        this.simple(ch, m, () => ({ status: 'ok', history: this.history.query(m.content as never) })),
-      comm_info_request: (ch, m) => this.simple(ch, m, () => ({ status: 'ok', comms: {} })),
-      comm_open: (_ch, m) => this.rejectComm(m),
-      comm_msg: async () => {},
-      comm_close: async () => {},
-      interrupt_request: (ch, m) =>
-        this.simple(ch, m, () => {
-          this.interrupt('interrupt_request');
-          return { status: 'ok' };
-        }),
-      shutdown_request: (ch, m) => this.shutdown(ch, m),
-    };
+    this.handlers = new Map<string, Handler>(
+      Object.entries({
+        kernel_info_request: (ch, m) => this.simple(ch, m, () => this.kernelInfo()),
+        execute_request: (ch, m) => this.enqueueExecute(ch, m),
+        complete_request: (ch, m) => this.simple(ch, m, () => this.complete(m)),
+        inspect_request: (ch, m) => this.simple(ch, m, () => this.inspect(m)),
+        is_complete_request: (ch, m) => this.simple(ch, m, () => isComplete(String(m.content.code ?? ''))),
+        history_request: (ch, m) =>
+          this.simple(ch, m, () => ({ status: 'ok', history: this.history.query(m.content as never) })),
+        comm_info_request: (ch, m) => this.simple(ch, m, () => ({ status: 'ok', comms: {} })),
+        comm_open: (_ch, m) => this.rejectComm(m),
+        comm_msg: async () => {},
+        comm_close: async () => {},
+        interrupt_request: (ch, m) =>
+          this.simple(ch, m, () => {
+            this.interrupt('interrupt_request');
+            return { status: 'ok' };
+          }),
+        shutdown_request: (ch, m) => this.shutdown(ch, m),
+      } satisfies Record<string, Handler>),
+    );
   }
 
   start(): void {
@@ -77,7 +92,7 @@ export class Kernel {
 
   private dispatch(channel: ShellOrControl, msg: Message): void {
     const type = msg.header.msg_type;
-    const handler = this.handlers[type];
+    const handler = this.handlers.get(type);
     if (!handler) {
       // Unknown requests get an error reply so a client never waits forever (e.g. debug_request).
       if (type.endsWith('_request'))
@@ -183,9 +198,9 @@ export class Kernel {
   }
 
   private complete(msg: Message) {
-    const c = msg.content as { code?: string; cursor_pos?: number };
+    const c = msg.content as { code?: unknown; cursor_pos?: unknown };
     const code = String(c.code ?? '');
-    return complete(code, c.cursor_pos ?? [...code].length, {
+    return complete(code, cursorPos(code, c.cursor_pos), {
       cwd: this.cwd(msg),
       manifest: this.manifest(),
       outputs: this.executor.mediaOutputs(),
@@ -193,9 +208,9 @@ export class Kernel {
   }
 
   private inspect(msg: Message) {
-    const c = msg.content as { code?: string; cursor_pos?: number; detail_level?: number };
+    const c = msg.content as { code?: unknown; cursor_pos?: unknown; detail_level?: number };
     const code = String(c.code ?? '');
-    return inspect(code, c.cursor_pos ?? [...code].length, {
+    return inspect(code, cursorPos(code, c.cursor_pos), {
       manifest: this.manifest(),
       tokenizeLine: (line) => this.executor.describeTokens(line),
       context: () => this.executor.describeContext(),

@@ -5,7 +5,7 @@
  */
 import * as zmq from 'zeromq';
 import { endpoint, type Channel, type ConnectionInfo } from './connection';
-import { decode, encode, Signer, WireError, type Message } from './wire';
+import { decode, encode, SignatureHistory, Signer, WireError, type Message } from './wire';
 
 /** Serialises sends on one socket; failures are logged, never thrown into the protocol loop. */
 export class SendQueue {
@@ -37,6 +37,8 @@ export type Incoming = (channel: 'shell' | 'control' | 'stdin', msg: Message) =>
 
 export class KernelSockets {
   readonly signer: Signer;
+  /** One history for shell, control and stdin: a message replayed on another channel is a replay too. */
+  private readonly history = new SignatureHistory();
   private readonly shell = new zmq.Router();
   private readonly control = new zmq.Router();
   private readonly stdin = new zmq.Router();
@@ -95,7 +97,7 @@ export class KernelSockets {
       for await (const frames of sock) {
         let msg: Message;
         try {
-          msg = decode(frames, this.signer);
+          msg = decode(frames, this.signer, this.history);
         } catch (e) {
           // Bad signatures and garbage are dropped (never answered) and logged.
           this.log(`${name}: dropped message: ${e instanceof WireError ? e.message : String(e)}`);

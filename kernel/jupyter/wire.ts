@@ -8,6 +8,7 @@ export {
   newHeader,
   PROTOCOL_VERSION,
   Signer,
+  SignatureHistory,
   WireError,
   type Header,
   type Message,
