@@ -16,7 +16,7 @@ import { basePrompt, chatPrompt, chatUserMessage, TASK_OUTPUT, type PromptMedia 
 const USAGE = `usage:
   anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
   anygpt tokens   [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] "prompt"
-  anygpt inspect  [DIR]
+  anygpt inspect  [DIR] [--variant NAME] [--verify] [--json]
   anygpt verify   NOTEBOOK.ipynb [--model DIR] [--update] [--force] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb
 
 tasks (templates from the package manifest; default "raw" sends the prompt as written):
@@ -32,6 +32,12 @@ generate options:
   --variant NAME  run a graph from anygpt.json llm.variants instead of llm.graph (e.g. int4, the fast one on CPU)
   --out DIR   where generated images (PNG) and audio (WAV) go (default: the current directory)
   --voice F   a WAV whose voice speech output imitates (speech decoding with an acoustic model)
+
+inspect options:
+  --verify        read and check every file of the package (all variants), whatever the verification stamp says
+  --variant NAME  open that llm.variants graph (only its files are verified)
+Loads verify a file once and then trust it while its size, mtime, ctime and inode are unchanged (a stamp in
+$ANYGPT_CACHE_DIR or $XDG_CACHE_HOME/anygpt or ~/.cache/anygpt); docs/model-package.md "Verification".
 
 The default model is models/anygpt-nano (or $ANYGPT_MODEL).`;
 
@@ -186,16 +192,18 @@ async function main(argv: string[]): Promise<number> {
       music: { type: 'string' },
       voice: { type: 'string' },
       out: { type: 'string' },
+      verify: { type: 'boolean', default: false },
     },
   });
 
   if (cmd === 'inspect') {
     const dir = requireModel(positionals[0] ?? o.model);
-    const pkg = await loadPackage(dir);
+    const pkg = await loadPackage(dir, { llmVariant: o.variant, verify: o.verify ? 'full' : 'stamp' });
     const m = pkg.manifest;
-    // The graph check needs a session: open the engine on CPU briefly.
-    const engine = await Engine.open(dir, { executionProvider: 'cpu', threads: 1 });
+    // The graph check needs a session: open the engine on CPU briefly (its own load finds the files stamped).
+    const engine = await Engine.open(dir, { executionProvider: 'cpu', threads: 1, llmVariant: o.variant });
     await engine.close();
+    const v = pkg.verify;
     const info = {
       ok: true,
       dir: pkg.dir,
@@ -212,6 +220,17 @@ async function main(argv: string[]): Promise<number> {
         kvDtype: m.llm.kvDtype,
       },
       modalities: Object.keys(m.modalities),
+      verify: {
+        mode: v.mode,
+        hashedFiles: v.hashed.length,
+        hashedBytes: v.hashedBytes,
+        stampedFiles: v.stamped.length,
+        unusedFiles: v.unused.length,
+        ms: Math.round(v.ms),
+        hashed: v.hashed,
+        unused: v.unused,
+        ...(v.stampError ? { stampError: v.stampError } : {}),
+      },
       vocabulary: pkg.vocab.describe(),
       presets: m.presets,
     };
@@ -267,6 +286,12 @@ async function main(argv: string[]): Promise<number> {
       ...(o.greedy || knobs.temperature === 0 ? { doSample: false } : {}),
       ...(o['no-constrain'] ? { constrain: false } : {}),
     };
+    const v = engine.pkg.verify;
+    console.error(
+      `-- loaded in ${engine.loadMs.toFixed(0)} ms: files verified in ${v.ms.toFixed(0)} ms ` +
+        `(${v.hashed.length} hashed, ${(v.hashedBytes / 2 ** 30).toFixed(2)} GiB; ${v.stamped.length} stamped; ` +
+        `${v.unused.length} of other variants skipped)${v.stampError ? `; stamp not written: ${v.stampError}` : ''}`,
+    );
     const voicePrompt = o.voice
       ? ((await engine.encodeMedia('speech', { path: o.voice }, 'voice-prompt')).codes as number[][])
       : undefined;

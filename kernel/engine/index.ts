@@ -84,7 +84,7 @@ export class Engine {
 
   static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {
     const t0 = performance.now();
-    const pkg = await loadPackage(dir);
+    const pkg = await loadPackage(dir, { llmVariant: opts.llmVariant });
     const worker = new WorkerClient();
     try {
       const r = await worker.call('open', {

@@ -6,9 +6,10 @@
  * worker calls on the session's metadata right after creating it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_FILE, type LlmSpec, type Manifest } from '../../common/manifest';
+import { fileIdentity, nowNs, sha256File, StampStore, stampDir } from './integrity';
 import { PackageError, referencedFiles, validateManifest } from './manifest-schema';
 import { TextTokenizer } from './tokenizer';
 import { Vocabulary } from './vocab';
@@ -26,6 +27,8 @@ export interface ModelPackage {
   resolve(rel: string): string;
   /** Package load time, ms. */
   loadMs: number;
+  /** How the files were verified on this load (what was read, what a stamp vouched for). */
+  verify: VerifyReport;
 }
 
 export interface LoadOptions {
@@ -33,26 +36,46 @@ export interface LoadOptions {
   hashFiles?: boolean;
   /** Identity to use when hashFiles is false. */
   knownHash?: string;
+  /**
+   * The llm.variants entry the engine will run (undefined: llm.graph). Only that graph's files are read; the
+   * other LLM graphs enter the identity through their manifest sha256 (read anyway if the manifest has none).
+   */
+  llmVariant?: string;
+  /**
+   * `stamp` (default): trust a file whose size, mtime, ctime and inode match the stamp of its last successful
+   * hash (kernel/engine/integrity.ts). `full`: read and check every file of the package, every variant included,
+   * and refresh the stamp.
+   */
+  verify?: 'stamp' | 'full';
+  /** Stamp directory (default: the user's cache, see integrity.stampDir). */
+  stampDir?: string;
 }
 
-/** sha256 of files, cached by (path, size, mtime) so reopening a 14 GB model does not rehash it. */
-const hashCache = new Map<string, string>();
+export interface VerifyReport {
+  mode: 'stamp' | 'full' | 'off';
+  /** Files read and hashed on this load, in manifest order (package-relative paths). */
+  hashed: string[];
+  hashedBytes: number;
+  /** Files whose hash came from a valid stamp (not read). */
+  stamped: string[];
+  /** Files of LLM graphs this load does not run, not read (their manifest sha256 is used for the identity). */
+  unused: string[];
+  /** Time spent stat-ing and hashing, ms. */
+  ms: number;
+  /** The stamp file, and why it could not be written if so (then the next load hashes again). */
+  stampFile?: string;
+  stampError?: string;
+}
 
-async function sha256File(file: string): Promise<string> {
-  const st = await fs.stat(file);
-  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
-  const hit = hashCache.get(key);
-  if (hit) return hit;
-  const h = createHash('sha256');
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(file, { highWaterMark: 1 << 22 })
-      .on('data', (b) => h.update(b))
-      .on('end', () => resolve())
-      .on('error', reject);
-  });
-  const hex = h.digest('hex');
-  hashCache.set(key, hex);
-  return hex;
+/** Hashes verified in this process, by file identity: reloads are free even where no stamp can be written. */
+const verifiedInProcess = new Map<string, string>();
+
+/** Whether manifest field `field` (from referencedFiles) belongs to an LLM graph other than the one that runs. */
+function unusedLlmFile(field: string, variant: string | undefined): boolean {
+  const own = (prefix: string) => field === prefix || field.startsWith(`${prefix}.externalData[`);
+  if (own('llm.graph')) return variant !== undefined;
+  if (field.startsWith('llm.variants.')) return variant === undefined || !own(`llm.variants.${variant}`);
+  return false;
 }
 
 export async function loadPackage(dirIn: string, opts: LoadOptions = {}): Promise<ModelPackage> {
@@ -82,30 +105,80 @@ export async function loadPackage(dirIn: string, opts: LoadOptions = {}): Promis
   }
   const manifest = validateManifest(json);
   const resolve = (rel: string) => path.join(dir, rel);
+  const variant = opts.llmVariant;
+  if (variant !== undefined && !manifest.llm.variants?.[variant]) {
+    const names = Object.keys(manifest.llm.variants ?? {});
+    throw new PackageError(
+      `llmVariant ${JSON.stringify(variant)}: anygpt.json llm.variants has ${names.length ? names.map((n) => JSON.stringify(n)).join(', ') : 'no variants'}`,
+    );
+  }
 
   // Files exist, hashes match; identity = sha256(manifest ‖ path ‖ sha256(file) …).
+  const hashing = opts.hashFiles !== false;
+  const full = opts.verify === 'full';
+  const tv = performance.now();
+  const verify: VerifyReport = {
+    mode: hashing ? (full ? 'full' : 'stamp') : 'off',
+    hashed: [],
+    hashedBytes: 0,
+    stamped: [],
+    unused: [],
+    ms: 0,
+  };
+  let stamps: StampStore | null = null;
+  if (hashing) {
+    const manifestSha = createHash('sha256').update(bytes).digest('hex');
+    stamps = await StampStore.open(dir, manifestSha, stampDir(opts.stampDir));
+    verify.stampFile = stamps.file;
+  }
   const identity = createHash('sha256').update(bytes);
   for (const { field, ref } of referencedFiles(manifest)) {
     const abs = resolve(ref.path);
     let fst;
     try {
-      fst = await fs.stat(abs);
+      fst = await fs.stat(abs, { bigint: true });
     } catch {
       throw new PackageError(`${ref.path}: file named by anygpt.json ${field}.path does not exist in ${dir}`);
     }
     if (!fst.isFile())
       throw new PackageError(`${ref.path}: anygpt.json ${field}.path: expected a file, got a directory`);
-    if (opts.hashFiles !== false) {
-      const got = await sha256File(abs);
+    if (!stamps) continue;
+    if (!full && ref.sha256 && unusedLlmFile(field, variant)) {
+      verify.unused.push(ref.path);
+      identity.update(ref.path).update(ref.sha256);
+      continue;
+    }
+    const id = fileIdentity(fst);
+    const memoKey = `${abs}\0${JSON.stringify(id)}`;
+    // A full check reads every file whatever the stamp says, and refreshes the stamp with what it read.
+    let got = full ? undefined : (stamps.lookup(ref.path, id) ?? verifiedInProcess.get(memoKey));
+    if (got !== undefined && (!ref.sha256 || ref.sha256 === got)) {
+      verify.stamped.push(ref.path);
+    } else {
+      const start = nowNs();
+      got = await sha256File(abs);
+      verify.hashed.push(ref.path);
+      verify.hashedBytes += Number(fst.size);
       if (ref.sha256 && ref.sha256 !== got) {
+        stamps.forget(ref.path);
+        await stamps.save().catch(() => {});
         throw new PackageError(
           `${ref.path}: sha256 mismatch: anygpt.json ${field}.sha256 expects ${ref.sha256}, the file has ${got}`,
         );
       }
-      identity.update(ref.path).update(got);
+      if (stamps.record(ref.path, id, got, start)) verifiedInProcess.set(memoKey, got);
+    }
+    identity.update(ref.path).update(got);
+  }
+  if (stamps) {
+    try {
+      await stamps.save();
+    } catch (e) {
+      verify.stampError = (e as Error).message;
     }
   }
-  const hash = opts.hashFiles === false ? (opts.knownHash ?? '') : identity.digest('hex');
+  verify.ms = performance.now() - tv;
+  const hash = hashing ? identity.digest('hex') : (opts.knownHash ?? '');
 
   const tokFile = manifest.tokenizer.file.path;
   let tokJson: unknown;
@@ -125,7 +198,7 @@ export async function loadPackage(dirIn: string, opts: LoadOptions = {}): Promis
   }
   const tokenizer = new TextTokenizer(tokJson, tokConfig, tokFile);
   const vocab = new Vocabulary(manifest, tokenizer, tokFile);
-  return { dir, manifest, hash, tokenizer, vocab, resolve, loadMs: performance.now() - t0 };
+  return { dir, manifest, hash, tokenizer, vocab, resolve, loadMs: performance.now() - t0, verify };
 }
 
 /** What checkLlmGraph needs from an ORT session (InferenceSession.inputMetadata/outputMetadata). */
