@@ -5,7 +5,7 @@ random weights and configurable small dimensions.
     /usr/bin/python3 tools/convert/fake_checkpoints.py --out /tmp/anygpt-fake [--hidden 64 --layers 2 ...]
 
 Files (as on the hub): config.json (LlamaForCausalLM, 4.34 key names), generation_config.json,
-pytorch_model.bin (torch.save zip pickle of the HF LLaMA state_dict), tokenizer.model (SentencePiece BPE
+pytorch_model.bin (torch.save's zip format of the HF LLaMA state_dict, written one tensor at a time), tokenizer.model (SentencePiece BPE
 ModelProto written by hand, LLaMA layout: <unk>,<s>,</s>, 256 byte pieces, merges, characters),
 added_tokens.json, special_tokens_map.json, tokenizer_config.json (4.34 `added_tokens_decoder` form).
 
@@ -25,6 +25,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import layout  # noqa: E402
 import spm  # noqa: E402
+import torch_zip_writer  # noqa: E402
 
 SMALL_BLOCKS = {"image": 32, "speech": 16, "music": 64, "audio": 16}
 
@@ -217,26 +218,29 @@ def make(
 
     tdt = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
 
-    class StateDict(collections.OrderedDict):  # converts each tensor as it is made (peak RAM = final size)
-        def __setitem__(self, k, v):
-            super().__setitem__(k, v.to(tdt).contiguous())
+    # Each tensor is drawn just before it is written and freed after (torch_zip_writer), in the same order and
+    # from the same generator as when the whole dict was built first, so small fakes keep their values and a
+    # full-size one (27.7 GB fp32) needs about one tensor of RAM.
+    def spec(name, shape, fill):
+        return torch_zip_writer.TensorSpec(name, shape, tdt, lambda: fill().to(tdt))
 
-    sd = StateDict()
-    sd["model.embed_tokens.weight"] = torch.randn(vocab_size, hidden, generator=g)
+    specs = [spec("model.embed_tokens.weight", (vocab_size, hidden), lambda: torch.randn(vocab_size, hidden, generator=g))]
     for i in range(layers):
         p = f"model.layers.{i}."
-        sd[p + "self_attn.q_proj.weight"] = lin(heads * hd, hidden)
-        sd[p + "self_attn.k_proj.weight"] = lin(kv_heads * hd, hidden)
-        sd[p + "self_attn.v_proj.weight"] = lin(kv_heads * hd, hidden)
-        sd[p + "self_attn.o_proj.weight"] = lin(hidden, heads * hd)
-        sd[p + "mlp.gate_proj.weight"] = lin(intermediate, hidden)
-        sd[p + "mlp.up_proj.weight"] = lin(intermediate, hidden)
-        sd[p + "mlp.down_proj.weight"] = lin(hidden, intermediate)
-        sd[p + "input_layernorm.weight"] = norm(hidden)
-        sd[p + "post_attention_layernorm.weight"] = norm(hidden)
-    sd["model.norm.weight"] = norm(hidden)
-    sd["lm_head.weight"] = lin(vocab_size, hidden)
-    torch.save(collections.OrderedDict(sd), os.path.join(out, "pytorch_model.bin"))
+        specs += [
+            spec(p + "self_attn.q_proj.weight", (heads * hd, hidden), lambda: lin(heads * hd, hidden)),
+            spec(p + "self_attn.k_proj.weight", (kv_heads * hd, hidden), lambda: lin(kv_heads * hd, hidden)),
+            spec(p + "self_attn.v_proj.weight", (kv_heads * hd, hidden), lambda: lin(kv_heads * hd, hidden)),
+            spec(p + "self_attn.o_proj.weight", (hidden, heads * hd), lambda: lin(hidden, heads * hd)),
+            spec(p + "mlp.gate_proj.weight", (intermediate, hidden), lambda: lin(intermediate, hidden)),
+            spec(p + "mlp.up_proj.weight", (intermediate, hidden), lambda: lin(intermediate, hidden)),
+            spec(p + "mlp.down_proj.weight", (hidden, intermediate), lambda: lin(hidden, intermediate)),
+            spec(p + "input_layernorm.weight", (hidden,), lambda: norm(hidden)),
+            spec(p + "post_attention_layernorm.weight", (hidden,), lambda: norm(hidden)),
+        ]
+    specs.append(spec("model.norm.weight", (hidden,), lambda: norm(hidden)))
+    specs.append(spec("lm_head.weight", (vocab_size, hidden), lambda: lin(vocab_size, hidden)))
+    torch_zip_writer.write_state_dict(os.path.join(out, "pytorch_model.bin"), specs)
     return config
 
 
