@@ -142,9 +142,13 @@ def estimates(cfg, ck, dtypes):
             act = main_act
             out[d] = n_lin // 2 + n_lin // 32 * (act + 0.5) + (n_all - n_lin) * act
     largest = max(int(__import__("numpy").prod(s)) for s in keys.values())
-    src_bytes = 2 if ck.dtype("lm_head.weight") in ("float16", "bfloat16") else 4
-    # read buffer + float32 copy + converted copy (+ int4 working arrays on 2048-row chunks)
-    ram = largest * (src_bytes + 4 + 2) + 512 * 2**20
+    src = ck.dtype("lm_head.weight")
+    # the tensor as read (bfloat16: raw + widened float32), plus a converted copy only where the graph's dtype
+    # differs from it; int4 quantises 2048-row chunks; 512 MiB for the interpreter, onnx and those chunks
+    read = {"float16": 2, "bfloat16": 2 + 4}.get(src, 4)
+    read_dtype_bytes = 2 if src == "float16" else 4
+    conv = main_act if main_act != read_dtype_bytes else 0
+    ram = largest * (read + conv) + 512 * 2**20
     return out, n_all, ram
 
 
@@ -306,7 +310,7 @@ def main():
     ap.add_argument("--max-positions", type=int, default=4608, help="RoPE table rows (≥ 4500: AnyGPT trained at 4500)")
     ap.add_argument("--name", default=None)
     ap.add_argument("--force", action="store_true", help="write into a non-empty --out")
-    ap.add_argument("--no-hash", action="store_true", help="skip sha256 of package files (saves ~1 min per 10 GB)")
+    ap.add_argument("--no-hash", action="store_true", help="skip sha256 of package files (see docs/real-model.md)")
     ap.add_argument("--speech-modules", help="fnlp/AnyGPT-speech-modules folder (speechtokenizer/, soundstorm/)")
     ap.add_argument("--encodec", help="facebook/encodec_32khz folder (config.json, model.safetensors)")
     ap.add_argument(
