@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as zmq from 'zeromq';
 import { writeConnectionFile } from '../common/jupyter-connection';
 import { makeLongFixture } from '../test/fixtures/long-fixture';
-import { KernelClient } from '../kernel/jupyter/client';
+import { KernelClient } from '../kernel/jupyter/kernel-client';
 import { decode, encode, newHeader, Signer } from '../kernel/jupyter/wire';
 import { ensureKernelBuilt, KERNEL_JS } from '../test/jupyter/helpers';
 

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { MIME } from '../common/generation';
 import type { AudioOutput, TokensOutput } from '../common/outputs';
-import { KernelClient } from '../kernel/jupyter/client';
+import { KernelClient } from '../kernel/jupyter/kernel-client';
 import { executeNotebook, readNotebook, writeNotebook } from '../kernel/jupyter/notebook';
 import { kernelScriptPath } from '../kernel/jupyter/paths';
 

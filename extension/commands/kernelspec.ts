@@ -1,6 +1,6 @@
 /** Install Kernelspec for Jupyter: `node dist/kernel.js install --user`, so JupyterLab and nbclient find the same kernel. */
 import * as vscode from 'vscode';
-import { runCli } from '../kernel/cli';
+import { runCli } from '../kernel/engine-cli';
 import { resolveNode } from '../kernel/launcher';
 import { readSettings } from '../settings';
 

@@ -4,7 +4,7 @@
  * error when the package is broken.
  */
 import * as vscode from 'vscode';
-import { parseInspect, runCli, type ModelInfo } from '../kernel/cli';
+import { parseInspect, runCli, type ModelInfo } from '../kernel/engine-cli';
 import { resolveNode } from '../kernel/launcher';
 import { readSettings } from '../settings';
 

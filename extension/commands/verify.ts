@@ -1,6 +1,6 @@
 /** Verify Notebook: re-run the notebook with `node dist/cli.js verify` and show differences per cell. */
 import * as vscode from 'vscode';
-import { cliError, runCli } from '../kernel/cli';
+import { cliError, runCli } from '../kernel/engine-cli';
 import { resolveNode } from '../kernel/launcher';
 import { readSettings } from '../settings';
 

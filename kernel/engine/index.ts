@@ -7,7 +7,7 @@ import type { Generation, GenerationEvent, GenerationParams } from '../../common
 import type { MediaModality } from '../../common/manifest';
 import pkgJson from '../../package.json';
 import type { RawTokens } from '../codecs/tokens';
-import { WorkerClient } from './client';
+import { WorkerClient } from './worker-client';
 import type { ExecutionProviderChoice, KvCacheChoice, KvMode } from './llm';
 import type { DecodedMediaFile, DecodeParams, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
 import { mediaTokenString, tokenIdBlocks } from './media-tokens';

@@ -20,7 +20,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write';
 import { MIME } from '../../common/generation';
 import type { TokensOutput } from '../../common/outputs';
-import { KernelClient } from './client';
+import { KernelClient } from './kernel-client';
 import { LANGUAGE_INFO } from './kernel';
 import { executeNotebook, readNotebook, source, writeNotebook, type NbCell, type Notebook } from './notebook';
 import { kernelScriptPath } from './paths';

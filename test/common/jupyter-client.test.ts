@@ -8,7 +8,7 @@ import { freePorts, type ConnectionInfo } from '../../common/jupyter-connection'
 import type { KernelFuture } from '../../common/jupyter-future';
 import { isMessageType, type RequestType } from '../../common/jupyter-messages';
 import { ZmqTransport } from '../../common/jupyter-zmq';
-import { KernelClient } from '../../kernel/jupyter/client';
+import { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { KernelSockets } from '../../kernel/jupyter/sockets';
 import { newHeader, type Message } from '../../kernel/jupyter/wire';
 import { cleanupFixtures, ensureKernelBuilt, KERNEL_JS, longFixture } from '../jupyter/helpers';

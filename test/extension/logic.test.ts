@@ -16,7 +16,7 @@ import { configMagic } from '../../extension/execution/sampling';
 import { tokenTable } from '../../extension/execution/tokenTable';
 import { mediaLink, modalitiesForFile, placeMedia } from '../../extension/language/mediaLinks';
 import { kernelArgv, kernelEnv, resolveNode } from '../../extension/kernel/launcher';
-import { cliError, parseInspect } from '../../extension/kernel/cli';
+import { cliError, parseInspect } from '../../extension/kernel/engine-cli';
 import { decode, encode, newHeader, Signer, WireError } from '../../common/jupyter-wire';
 import * as kernelWire from '../../kernel/jupyter/wire';
 import { makeGeneration } from '../media/fixtures';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { KernelClient } from '../../kernel/jupyter/client';
+import { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { cleanupFixtures, ensureKernelBuilt, KERNEL_JS, launchModel, mediaFixture } from './helpers';
 
 type Out = { header: { msg_type: string }; content: unknown };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { TokensOutput } from '../../common/outputs';
-import type { KernelClient } from '../../kernel/jupyter/client';
+import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { encodeWav16 } from '../../kernel/codecs/wav';
 import { haveNano, launchModel, NANO, ROOT } from './helpers';
 

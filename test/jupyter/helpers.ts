@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { KernelClient } from '../../kernel/jupyter/client';
+import { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { cleanupMediaPackages, mediaPackage } from '../engine/media-fixture';
 import { cleanupCopies, copyPackage, editJson, LLAMA } from '../engine/fixtures';
 import { makeLongFixture } from '../fixtures/long-fixture';

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { MIME, type Span } from '../../common/generation';
 import type { AudioOutput, TokensOutput } from '../../common/outputs';
 import { encodeWav16 } from '../../kernel/codecs/wav';
-import type { KernelClient } from '../../kernel/jupyter/client';
+import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';
 import {
   cleanupFixtures,
