@@ -211,3 +211,29 @@ class Checkpoint:
             raise KeyError(f'checkpoint has no tensor "{key}"')
         r = self._where[key]
         return r.get(key) if isinstance(r, _SafetensorsReader) else r.state[key].numpy()
+
+
+def check_keys(source, present, expected, ignored=()):
+    """Strict loading: every key of the file is consumed or deliberately ignored, every expected key is there.
+
+    `ignored` holds exact keys or prefixes ending in '.' that we know and do not need (say why at the caller).
+    Raises KeyError naming the keys (up to 20 of each kind, with the counts)."""
+    present, expected = set(present), set(expected)
+
+    def known(k):
+        return any(k == i or (i.endswith(".") and k.startswith(i)) for i in ignored)
+
+    extra = sorted(k for k in present - expected if not known(k))
+    missing = sorted(expected - present)
+    if not extra and not missing:
+        return
+
+    def names(ks):
+        return ", ".join(ks[:20]) + (f" … ({len(ks)} in all)" if len(ks) > 20 else "")
+
+    parts = []
+    if missing:
+        parts.append(f"missing {len(missing)} expected key(s): {names(missing)}")
+    if extra:
+        parts.append(f"{len(extra)} key(s) we would not use: {names(extra)}")
+    raise KeyError(f"{source}: " + "; ".join(parts))

@@ -448,32 +448,84 @@ def to_upstream_state(model, kind, seed=0):
     return sd
 
 
-def load_upstream_state(model, kind, get, has):
-    """Fills the replica from upstream tensors (`get(name)` → torch tensor), folding weight norm."""
+# Keys of the upstream files that inference does not read, and why (the loaders are strict otherwise).
+UNUSED = {
+    # EMA state of the k-means codebooks (training only): the codes come from `embed`.
+    "encodec": (
+        "quantizer.layers.*.codebook.inited",
+        "quantizer.layers.*.codebook.cluster_size",
+        "quantizer.layers.*.codebook.embed_avg",
+    ),
+    "spt": (
+        "quantizer.vq.layers.*._codebook.inited",
+        "quantizer.vq.layers.*._codebook.cluster_size",
+        "quantizer.vq.layers.*._codebook.embed_avg",
+        # the semantic-distillation projection (trained against HuBERT); encode/decode never use it
+        "transform.weight",
+        "transform.bias",
+    ),
+}
+
+
+def _unused(kind, keys):
+    import re
+
+    pats = [re.compile(re.escape(p).replace(r"\*", r"\d+") + "$") for p in UNUSED[kind]]
+    return [k for k in keys if any(p.match(k) for p in pats)]
+
+
+def _conv_names(stem, has):
+    """The weight names of one conv in the file: weight norm as weight_g/_v (torch ≤ 2.0), as parametrizations
+    (newer transformers), or a plain weight; the weight_g form when none is there (the error names it)."""
+    for g, v in (("weight_g", "weight_v"), ("parametrizations.weight.original0", "parametrizations.weight.original1")):
+        if has(f"{stem}.{g}"):
+            return f"{stem}.{g}", f"{stem}.{v}"
+    if has(f"{stem}.weight"):
+        return None, f"{stem}.weight"
+    return f"{stem}.weight_g", f"{stem}.weight_v"
+
+
+def expected_keys(model, kind, has):
+    """Every key the replica reads from an upstream file (weight-norm naming as found in it)."""
+    keys = []
+    for stem, mod, k in _upstream_names(model, kind):
+        if k == "conv":
+            keys += [n for n in _conv_names(stem, has) if n] + [f"{stem}.bias"]
+        elif k == "lstm":
+            keys += [f"{stem}.{n}" for n, _ in mod.named_parameters()]
+        else:
+            keys.append(stem)
+    return keys
+
+
+def load_upstream_state(model, kind, get, has, present, source):
+    """Fills the replica from upstream tensors (`get(name)` → torch tensor), folding weight norm. Strict: the
+    file's keys (`present`) must be exactly those read plus the documented UNUSED ones."""
+    import checkpoint
+
+    present = list(present)
+    checkpoint.check_keys(source, present, expected_keys(model, kind, has), _unused(kind, present))
     with torch.no_grad():
         for stem, mod, k in _upstream_names(model, kind):
             if k == "conv":
-                if has(f"{stem}.weight_g"):
-                    gw, v = get(f"{stem}.weight_g"), get(f"{stem}.weight_v")
-                elif has(f"{stem}.parametrizations.weight.original0"):
-                    gw, v = (
-                        get(f"{stem}.parametrizations.weight.original0"),
-                        get(f"{stem}.parametrizations.weight.original1"),
-                    )
-                elif has(f"{stem}.weight"):
-                    gw, v = None, get(f"{stem}.weight")
-                else:
-                    raise KeyError(f"{stem}.weight_g")
-                w = v if gw is None else gw * v / _wn_norm(v)
+                gname, vname = _conv_names(stem, has)
+                v = get(vname)
+                w = v if gname is None else get(gname) * v / _wn_norm(v)
                 if tuple(w.shape) != tuple(mod.weight.shape):
                     raise ValueError(f"{stem}: shape {tuple(w.shape)}, expected {tuple(mod.weight.shape)}")
                 mod.weight.copy_(w)
                 mod.bias.copy_(get(f"{stem}.bias"))
             elif k == "lstm":
                 for n, p in mod.named_parameters():
-                    p.copy_(get(f"{stem}.{n}"))
+                    t = get(f"{stem}.{n}")
+                    if tuple(t.shape) != tuple(p.shape):
+                        raise ValueError(f"{stem}.{n}: shape {tuple(t.shape)}, expected {tuple(p.shape)}")
+                    p.copy_(t)
             elif k == "alpha":
-                mod.alpha.copy_(get(stem).reshape(mod.alpha.shape))
+                t = get(stem)
+                if t.numel() != mod.alpha.numel():
+                    raise ValueError(f"{stem}: shape {tuple(t.shape)}, expected {tuple(mod.alpha.shape)}")
+                mod.alpha.copy_(t.reshape(mod.alpha.shape))
             else:
                 t = get(stem)
                 if tuple(t.shape) != tuple(mod.shape):
@@ -567,7 +619,8 @@ def load_encodec(folder):
     if cfg.get("normalize") or cfg.get("chunk_length_s") or cfg.get("use_causal_conv") or cfg["audio_channels"] != 1:
         raise ValueError(f"{folder}: EnCodec config not like encodec_32khz (normalize/chunking/causal/channels)")
     st = SafeTensors(os.path.join(folder, "model.safetensors"))
-    return load_upstream_state(encodec_model(cfg), "encodec", st.get, st.has), cfg
+    path = os.path.join(folder, "model.safetensors")
+    return load_upstream_state(encodec_model(cfg), "encodec", st.get, st.has, st.header.keys(), path), cfg
 
 
 def make_fake_spt(folder, seed=0, **overrides):
@@ -604,7 +657,8 @@ def load_spt(folder):
     def get(k):
         return torch.from_numpy(np.asarray(state[k].numpy(), dtype=np.float32).copy())
 
-    return load_upstream_state(spt_model(cfg), "spt", get, lambda k: k in state), cfg
+    path = os.path.join(folder, "ckpt.dev")
+    return load_upstream_state(spt_model(cfg), "spt", get, lambda k: k in state, state.keys(), path), cfg
 
 
 # ----------------------------------------------------------------------------------------------- export

@@ -3,34 +3,38 @@
 ONNX export to the speech-acoustic contract: `codes` i64 [1,L·A] (frame-major, A = 7 acoustic layers, mask id =
 codebook size), `cond_ids` i64 [1,L] (semantic ids) → `logits` f32 [1,L·A,C].
 
-From ../shared/reference/anygpt-inference.md §4.2: ConformerWrapper(codebook_size 1024, num_quantizers 7,
-conformer dim 1024, depth 12, heads 8, dim_head 128), SoundStorm(num_semantic_token_ids 1024). Per frame
-x = Σ_q code_embeds[code_q + q·(C+1)] + semantic_token_emb[cond]; blocks of
-½FF(×4, Swish) → MHSA with rotary (θ 10000, non-interleaved halves, per-frame positions) → conv module
-(LN, 1×1 conv D→4D, GLU, depthwise k=31 over 2D, Swish, ChanLayerNorm, 1×1 conv) → ½FF → LayerNorm;
-head Linear(D, A·D) → A vectors per frame → LayerNorm → per-codebook EinMix weight [A,D,C], bias [A,C].
+Upstream (OpenMOSS/AnyGPT 282b58f, soundstorm_speechtokenizer/soundstorm.py; AnyGPT's voice_clone.py builds
+it): ConformerWrapper(codebook_size 1024, num_quantizers 7, conformer dim 1024, depth 12, heads 8, dim_head
+128), SoundStorm(num_semantic_token_ids 1024). Per frame x = Σ_q code_embeds[code_q + q·(C+1)] +
+semantic_token_emb[cond]; blocks of ½FF(×4, Swish) → MHSA with rotary (θ 10000, non-interleaved halves,
+per-frame positions) → conv module (LN, 1×1 conv D→4D, GLU, depthwise k=31 over 2D, Swish, ChanLayerNorm,
+1×1 conv) → ½FF → LayerNorm; head Linear(D, A·D) → A vectors per frame → LayerNorm → per-codebook EinMix
+weight [A,D,C], bias [1,1,A,C].
 
-Checkpoint `speechtokenizer_soundstorm_mls.pt`: torch.save of {'model': SoundStorm.state_dict()} or of the bare
-state dict (both accepted). Key names **[inferred]** from the module names of the AnyGPT copy (net1/ds_conv/net2
-split of the conv module), check against the real file:
+Checkpoint `speechtokenizer_soundstorm_mls.pt`: torch.save of the bare SoundStorm state dict (upstream's
+`SoundStorm.load` passes it to `load_state_dict` strictly); {'model': state dict} is accepted too. Key names
+**checked** against the upstream module (test/fixtures/upstream/manifests/soundstorm.json lists all of them at
+the real widths, made by tools/convert/oracle/make_fixtures.py):
   semantic_token_emb.weight [1024, D]
   net.code_embeds.weight [A·(C+1), D]
   net.conformer.layers.{i}.ff{1,2}.fn.norm.{weight,bias}       Scale(0.5, PreNorm(FeedForward))
   net.conformer.layers.{i}.ff{1,2}.fn.fn.net.{0,3}.{weight,bias}
   net.conformer.layers.{i}.attn.norm.{weight,bias}             PreNorm(Attention)
-  net.conformer.layers.{i}.attn.fn.{to_q,to_kv,to_out}.weight  (no biases)
-  net.conformer.layers.{i}.conv.net1.0.{weight,bias}           LayerNorm
+  net.conformer.layers.{i}.attn.fn.{to_q,to_kv}.weight         (no biases)
+  net.conformer.layers.{i}.attn.fn.to_out.{weight,bias}        (with a bias)
+  net.conformer.layers.{i}.conv.net1.0.{weight,bias}           LayerNorm (net1.1 is a Rearrange)
   net.conformer.layers.{i}.conv.net1.2.{weight,bias}           Conv1d(D, 4D, 1)   (GLU follows)
   net.conformer.layers.{i}.conv.ds_conv.conv.{weight,bias}     depthwise Conv1d(2D, 2D, 31, groups=2D)
   net.conformer.layers.{i}.conv.net2.1.gamma                   ChanLayerNorm [1, 2D, 1] (after Swish)
   net.conformer.layers.{i}.conv.net2.2.{weight,bias}           Conv1d(2D, D, 1)
   net.conformer.layers.{i}.post_norm.{weight,bias}
-  net.heads.0.{weight,bias}                                    Linear(D, A·D)
-  net.to_logits.0.{weight,bias}                                LayerNorm(D)
-  net.to_logits.1.weight [A, D, C], net.to_logits.1.bias [A, C]  EinMix
-Buffers (rotary inv_freq, quantizer offsets) are recomputed, not read. Dropout is off (inference).
-The masked depthwise conv of the AnyGPT copy zeroes padded frames; with batch 1 and no padding (what the
-TypeScript MaskGIT loop feeds) it is a plain depthwise conv with zero padding 15/15.
+  net.heads.0.{weight,bias}                                    Linear(D, A·D) (heads.1 is a Rearrange)
+  net.to_logits.0.{weight,bias}                                LayerNorm(D) (to_logits.1 is a Rearrange)
+  net.to_logits.2.weight [A, D, C], net.to_logits.2.bias [1, 1, A, C]   EinMix
+Buffers (rotary inv_freq, quantizer offsets) are not persistent upstream and are recomputed here. The loader is
+strict: a key the replica does not have, or one it needs and the file lacks, stops it with their names.
+Dropout is off (inference). The masked depthwise conv zeroes padded frames; with batch 1 and no padding (what
+the TypeScript MaskGIT loop feeds) it is a plain depthwise conv with zero padding 15/15.
 """
 
 import math
@@ -93,7 +97,7 @@ class _Attn(nn.Module):
         self.heads, self.dim_head = heads, dim_head
         self.to_q = nn.Linear(dim, inner, bias=False)
         self.to_kv = nn.Linear(dim, 2 * inner, bias=False)
-        self.to_out = nn.Linear(inner, dim, bias=False)
+        self.to_out = nn.Linear(inner, dim)
 
     def forward(self, x, cos, sin):
         B, N, _ = x.shape
@@ -167,10 +171,13 @@ class _Conformer(nn.Module):
 
 
 class _EinMix(nn.Module):
+    """einops EinMix('b n gq d -> b n gq l', weight 'gq d l', bias 'gq l'): its bias has the output's rank
+    with 1 for the axes it does not name, [1, 1, gq, l]."""
+
     def __init__(self, q, d, c):
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(q, d, c))
-        self.bias = nn.Parameter(torch.zeros(q, c))
+        self.bias = nn.Parameter(torch.zeros(1, 1, q, c))
 
 
 class _Wrapper(nn.Module):
@@ -179,8 +186,10 @@ class _Wrapper(nn.Module):
         d, A, C = c["dim"], c["num_quantizers"], c["codebook_size"]
         self.code_embeds = nn.Embedding(A * (C + 1), d)
         self.conformer = _Conformer(c)
-        self.heads = nn.Sequential(nn.Linear(d, d * A))
-        self.to_logits = nn.Sequential(nn.LayerNorm(d), _EinMix(A, d, C))
+        self.heads = nn.Sequential(nn.Linear(d, d * A))  # upstream index 1 is a parameterless Rearrange
+        # upstream: LayerNorm, Rearrange, EinMix, Rearrange; the Rearranges are modules without parameters, so
+        # the EinMix weights are `to_logits.2.*`.
+        self.to_logits = nn.Sequential(nn.LayerNorm(d), nn.Identity(), _EinMix(A, d, C))
 
 
 class SoundStormNet(nn.Module):
@@ -210,7 +219,7 @@ class SoundStormNet(nn.Module):
             x = blk(x, cos, sin)
         h = self.net.heads(x).reshape(B, L, A, d)
         h = self.net.to_logits[0](h)
-        em = self.net.to_logits[1]
+        em = self.net.to_logits[2]
         logits = torch.einsum("bnqd,qdc->bnqc", h, em.weight) + em.bias
         return logits.reshape(B, L * A, C)
 
@@ -227,16 +236,14 @@ def make_fake(path, seed=0, **cfg):
                 or "to_logits.0.weight" in n
             ):
                 p.copy_(1 + 0.1 * torch.randn_like(p))
-            elif p.dim() == 1 or n.endswith("to_logits.1.bias"):
+            elif p.dim() == 1 or n.endswith("to_logits.2.bias"):
                 p.copy_(0.02 * torch.randn_like(p))
             elif "embed" in n or "emb" in n:
                 p.copy_(torch.randn_like(p))
             else:
                 fan = p.shape[1] * (p.shape[2] if p.dim() == 3 and "to_logits" not in n else 1)
-                if "to_logits.1" in n:
-                    fan = p.shape[1]
                 p.copy_(torch.randn_like(p) / math.sqrt(fan))
-    torch.save({"model": m.state_dict()}, path)
+    torch.save(m.state_dict(), path)  # upstream SoundStorm.load reads a bare state dict
     return m.c
 
 
@@ -252,11 +259,11 @@ def load(path, **override):
     st = r.state
     if isinstance(st, dict) and "model" in st and isinstance(st["model"], dict):
         st = st["model"]
-    need = ("semantic_token_emb.weight", "net.code_embeds.weight", "net.to_logits.1.weight", "net.heads.0.weight")
+    need = ("semantic_token_emb.weight", "net.code_embeds.weight", "net.to_logits.2.weight", "net.heads.0.weight")
     miss = [k for k in need if k not in st]
     if miss:
         raise KeyError(f"{path}: no {miss}; not a SoundStorm checkpoint in the AnyGPT layout?")
-    A, D, C = tuple(st["net.to_logits.1.weight"].shape)
+    A, D, C = tuple(st["net.to_logits.2.weight"].shape)
     depth = len({k.split(".")[3] for k in st if k.startswith("net.conformer.layers.")})
     inner = tuple(st["net.conformer.layers.0.attn.fn.to_q.weight"].shape)[0]
     heads = override.pop("heads", 8)  # upstream: 8 heads (not recoverable from the weights)
@@ -278,9 +285,9 @@ def load(path, **override):
     )
     m = SoundStormNet(**cfg).eval()
     own = m.state_dict()
+    # Strict, as upstream's `SoundStorm.load` (load_state_dict strict): the replica's keys are upstream's.
+    checkpoint.check_keys(path, st.keys(), own.keys())
     for name in own:
-        if name not in st:
-            raise KeyError(f"{path}: missing {name}")
         t = torch.from_numpy(np.asarray(st[name].numpy(), dtype=np.float32).copy())
         if tuple(t.shape) != tuple(own[name].shape):
             raise ValueError(f"{path}: {name} has shape {tuple(t.shape)}, expected {tuple(own[name].shape)}")

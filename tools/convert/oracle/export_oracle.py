@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""Converts the upstream-made oracle checkpoints (test/fixtures/upstream, see make_fixtures.py) with the
+converter's own loaders and exporters, the functions convert.py runs on the real files:
+
+    /usr/bin/python3 tools/convert/oracle/export_oracle.py --fixtures test/fixtures/upstream --out DIR
+
+writes DIR/{speech_acoustic,speech_acoustic_peaked,speech_encoder,speech_decoder}.onnx for
+test/convert/upstream-oracle.test.ts, which compares them in onnxruntime-node with the upstream outputs.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import seanet  # noqa: E402
+import soundstorm  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--only", default="soundstorm,speechtokenizer")
+    a = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    os.makedirs(a.out, exist_ok=True)
+    only = a.only.split(",")
+    if "soundstorm" in only:
+        d = os.path.join(a.fixtures, "soundstorm")
+        for ckpt, name in (
+            ("speechtokenizer_soundstorm_mls.pt", "speech_acoustic"),
+            ("peaked.pt", "speech_acoustic_peaked"),
+        ):
+            net, _ = soundstorm.load(os.path.join(d, ckpt), heads=4)
+            soundstorm.export(net, os.path.join(a.out, f"{name}.onnx"))
+    if "speechtokenizer" in only:
+        spt, cfg = seanet.load_spt(os.path.join(a.fixtures, "speechtokenizer"))
+        hop = int(np.prod(cfg["strides"]))
+        seanet.export_codec(
+            spt, "speech", os.path.join(a.out, "speech_encoder.onnx"), os.path.join(a.out, "speech_decoder.onnx"), hop
+        )
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

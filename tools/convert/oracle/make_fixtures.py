@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""Upstream oracle fixtures: made by running the upstream modules themselves, never our replicas.
+
+    nice -n 10 /usr/bin/python3 tools/convert/oracle/make_fixtures.py --upstream DIR [--out test/fixtures/upstream]
+
+DIR holds one folder per upstream repository, each a checkout at the commit in UPSTREAM below (a git work tree,
+or an extracted tree with the commit hash in a file named COMMIT). Nothing from DIR is copied into the repo:
+the code is only run, here, to write data:
+
+* manifests/<component>.json: every state-dict key of the upstream module built with the real configuration,
+  with shape and dtype, and the repository, commit and configuration it came from. The fake checkpoints
+  (tools/convert/fake_checkpoints.py) are generated from these.
+* <component>/: a small-width checkpoint with random weights made by the upstream module and saved in the
+  upstream file format, and reference.json with the upstream module's outputs on fixed inputs.
+
+The upstream code runs unchanged. Only package `__init__` files that import training-only dependencies
+(torchaudio, accelerate) are bypassed by registering the package as a bare namespace.
+"""
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import torch
+
+UPSTREAM = {
+    "AnyGPT": ("OpenMOSS/AnyGPT", "282b58fa96ae3f14d639b23f47b4732bf68883f0"),
+    "SpeechTokenizer": (
+        "ZhangXInFD/SpeechTokenizer",
+        "cff02d2dac5224cc7a72738201dc72b3ad944e42",
+    ),  # speechtokenizer 0.1.2, AnyGPT's pin
+    "einops": ("arogozhnikov/einops", "5b960621df194a1373f1f8419db83338b3620327"),  # v0.7.0; AnyGPT pins none
+    "beartype": ("beartype/beartype", "58b1982be4dfb69560a889518d8e1ce9f641d1a1"),  # v0.16.4, AnyGPT's pin
+}
+
+
+def commit_of(path):
+    f = os.path.join(path, "COMMIT")
+    if os.path.isfile(f):
+        return open(f).read().strip()
+    return subprocess.run(
+        ["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def check_upstream(root):
+    got = {}
+    for name, (repo, want) in UPSTREAM.items():
+        p = os.path.join(root, name)
+        if not os.path.isdir(p):
+            sys.exit(f"error: {p} missing: check out {repo} at {want} there")
+        c = commit_of(p)
+        if c != want:
+            sys.exit(f"error: {p} is at {c}, expected {repo} {want}")
+        got[name] = {"repo": repo, "commit": c}
+    return got
+
+
+def b64(t):
+    return base64.b64encode(np.ascontiguousarray(t.detach().numpy(), dtype="<f4").tobytes()).decode()
+
+
+def manifest(module, meta):
+    keys = [[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in module.state_dict().items()]
+    return dict(meta, keys=keys)
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+
+
+# --------------------------------------------------------------------------------------------- SoundStorm
+def import_soundstorm(root):
+    pkg = types.ModuleType("soundstorm_speechtokenizer")
+    pkg.__path__ = [os.path.join(root, "AnyGPT", "soundstorm_speechtokenizer")]
+    sys.modules["soundstorm_speechtokenizer"] = pkg
+    from soundstorm_speechtokenizer import soundstorm as ss
+
+    return ss
+
+
+def build_soundstorm(ss, codebook, dim, depth, heads, dim_head, semantic):
+    # As AnyGPT's anygpt/src/infer/voice_clone.py load_soundstorm (real: 1024, 1024, 12, 8, 128, 1024).
+    net = ss.ConformerWrapper(
+        codebook_size=codebook,
+        num_quantizers=7,
+        conformer={"dim": dim, "depth": depth, "heads": heads, "dim_head": dim_head, "attn_flash": False},
+    )
+    return ss.SoundStorm(
+        net=net, num_semantic_token_ids=semantic, semantic_pad_id=codebook, pad_id=codebook, schedule="cosine"
+    ).eval()
+
+
+SS_ORACLE = dict(codebook=32, dim=32, depth=2, heads=4, dim_head=8, semantic=32)
+
+
+def soundstorm_fixtures(ss, out, src):
+    real = build_soundstorm(ss, 1024, 1024, 12, 8, 128, 1024)
+    write_json(
+        os.path.join(out, "manifests", "soundstorm.json"),
+        manifest(
+            real,
+            {
+                "component": "SoundStorm (speech acoustic)",
+                "source": src["AnyGPT"],
+                "module": "soundstorm_speechtokenizer/soundstorm.py SoundStorm(ConformerWrapper(...)), as "
+                "anygpt/src/infer/voice_clone.py load_soundstorm builds it",
+                "config": {
+                    "codebook_size": 1024,
+                    "num_quantizers": 7,
+                    "dim": 1024,
+                    "depth": 12,
+                    "heads": 8,
+                    "dim_head": 128,
+                    "num_semantic_token_ids": 1024,
+                },
+                "file": "fnlp/AnyGPT-speech-modules soundstorm/speechtokenizer_soundstorm_mls.pt",
+                "format": "torch.save(state_dict)",
+            },
+        ),
+    )
+    del real
+
+    d = os.path.join(out, "soundstorm")
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(1234)
+    m = build_soundstorm(ss, **SS_ORACLE)
+    # Default inits leave LayerNorm affines at 1/0 and the EinMix bias at 0: randomise them so each is seen.
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            if p.dim() == 1 or n.endswith("gamma") or n.endswith("to_logits.2.bias"):
+                p.add_(0.1 * torch.randn_like(p))
+    torch.save(m.state_dict(), os.path.join(d, "speechtokenizer_soundstorm_mls.pt"))
+    C = SS_ORACLE["codebook"]
+    g = torch.Generator().manual_seed(7)
+    cases = []
+    for L in (3, 12):
+        codes = torch.randint(0, C, (1, L * 7), generator=g)
+        codes[torch.rand(1, L * 7, generator=g) < 0.4] = C  # mask id
+        cond = torch.randint(0, SS_ORACLE["semantic"], (1, L), generator=g)
+        with torch.no_grad():
+            # what SoundStorm.generate feeds: net(codes, mask=all frames, cond=semantic_token_emb(cond))
+            logits = m.net(codes, mask=torch.ones(1, L, dtype=torch.bool), cond=m.semantic_token_emb(cond))
+        cases.append({"L": L, "codes": codes[0].tolist(), "cond": cond[0].tolist(), "logits": b64(logits)})
+
+    # MaskGIT loop, pinned on a checkpoint whose logits are peaked (EinMix weights ×40), so that upstream's
+    # gumbel draws cannot change its choices: the result is checked to be the same for several torch seeds.
+    peaked = build_soundstorm(ss, **SS_ORACLE)
+    peaked.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        peaked.net.to_logits[2].weight.mul_(40)
+    torch.save(peaked.state_dict(), os.path.join(d, "peaked.pt"))
+    gens = []
+    for steps, P, N in ((1, 0, 9), (3, 0, 10), (3, 4, 6), (4, 3, 8)):
+        sem = torch.randint(0, SS_ORACLE["semantic"], (1, N), generator=g)
+        prompt = None
+        if P:
+            prompt = torch.cat(
+                [
+                    torch.randint(0, SS_ORACLE["semantic"], (1, P, 1), generator=g),
+                    torch.randint(0, C, (1, P, 7), generator=g),
+                ],
+                dim=-1,
+            )
+        outs = []
+        for seed in (0, 1, 2):
+            torch.manual_seed(seed)
+            outs.append(peaked.generate(sem, prompt_tokens=prompt, steps=steps, greedy=True))
+        same = all(torch.equal(outs[0], o) for o in outs[1:])
+        if not same:
+            sys.exit(f"SoundStorm generate steps={steps} P={P}: result depends on the torch seed; raise the peak")
+        gens.append(
+            {
+                "steps": steps,
+                "semantic": sem[0].tolist(),
+                "prompt": None if prompt is None else prompt[0].T.tolist(),  # layer-major [1+7][P]
+                "codes": outs[0][0].T.tolist(),  # layer-major [1+7][N]: semantic layer first
+            }
+        )
+    write_json(
+        os.path.join(d, "reference.json"),
+        {
+            "source": src,
+            "config": SS_ORACLE,
+            "net": cases,
+            "generate": {
+                "checkpoint": "peaked.pt",
+                "topk_pres": 0.7,
+                "greedy": True,
+                "note": "SoundStorm.generate as voice_clone.semantic2acoustic calls it; same codes for torch seeds 0-2",
+                "cases": gens,
+            },
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------- SpeechTokenizer
+SPT_REAL = dict(  # fnlp/AnyGPT-speech-modules speechtokenizer/config.json is not in any repository: see docs
+    n_filters=64,
+    strides=[8, 5, 4, 2],
+    dimension=1024,
+    semantic_dimension=768,
+    bidirectional=True,
+    dilation_base=2,
+    residual_kernel_size=3,
+    n_residual_layers=1,
+    lstm_layers=2,
+    activation="Snake",
+    sample_rate=16000,
+    codebook_size=1024,
+    n_q=8,
+)
+SPT_ORACLE = dict(SPT_REAL, n_filters=2, dimension=16, semantic_dimension=8, codebook_size=64)
+
+
+def speechtokenizer_fixtures(out, src):
+    from speechtokenizer import SpeechTokenizer
+
+    real = SpeechTokenizer(SPT_REAL)
+    write_json(
+        os.path.join(out, "manifests", "speechtokenizer.json"),
+        manifest(
+            real,
+            {
+                "component": "SpeechTokenizer (speech encoder + decoder)",
+                "source": src["SpeechTokenizer"],
+                "module": "speechtokenizer/model.py SpeechTokenizer(config)",
+                "config": SPT_REAL,
+                "file": "fnlp/AnyGPT-speech-modules speechtokenizer/ckpt.dev (+ config.json)",
+                "format": "torch.save(state_dict)",
+            },
+        ),
+    )
+    del real
+    d = os.path.join(out, "speechtokenizer")
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(99)
+    m = SpeechTokenizer(SPT_ORACLE).eval()
+    sd = m.state_dict()
+    # Random init leaves the RVQ input nearly constant over time and the k-means codebooks empty. Shift and scale
+    # the encoder's last conv so its output has zero mean and unit spread over a chirp-and-noise batch (as a
+    # trained encoder's would vary), and fill the codebooks with Gaussian vectors (shrinking per layer, like
+    # residuals), marked initialised; Snake alphas start at 1: vary them.
+    rng = np.random.default_rng(11)
+    with torch.no_grad():
+        for k in list(sd):
+            if k.endswith(".alpha"):
+                sd[k] = 0.5 + torch.rand_like(sd[k])
+        m.load_state_dict(sd)
+        T = 160 * int(np.prod(SPT_ORACLE["strides"]))
+        t = np.arange(T) / 16000
+        train = 0.3 * np.sin(2 * np.pi * (100 + 400 * t) * t) + 0.2 * rng.standard_normal(T)
+        vec = m.encoder(torch.from_numpy(train.astype(np.float32)).reshape(1, 1, T))[0]  # [D, F]
+        last = max(
+            (k for k in sd if k.startswith("encoder.model.") and k.endswith(".conv.conv.weight_g")),
+            key=lambda k: int(k.split(".")[2]),
+        )
+        mean, gain = vec.mean(1), 1.0 / float((vec - vec.mean(1, keepdim=True)).std())
+        sd[last] = sd[last] * gain
+        bias = last.replace("weight_g", "bias")
+        sd[bias] = (sd[bias] - mean) * gain
+        for q in range(SPT_ORACLE["n_q"]):
+            base = f"quantizer.vq.layers.{q}._codebook."
+            e = torch.randn_like(sd[base + "embed"]) * 0.7**q
+            sd[base + "embed"] = e.clone()
+            sd[base + "embed_avg"] = e.clone()
+            sd[base + "cluster_size"] = torch.ones_like(sd[base + "cluster_size"])
+            sd[base + "inited"] = torch.ones_like(sd[base + "inited"])
+    m.load_state_dict(sd)
+    torch.save(m.state_dict(), os.path.join(d, "ckpt.dev"))
+    write_json(os.path.join(d, "config.json"), SPT_ORACLE)
+    hop = int(np.prod(SPT_ORACLE["strides"]))
+    rng = np.random.default_rng(5)
+    cases = []
+    for T, f0 in ((4 * hop + 123, 220), (9 * hop, 150)):
+        t = np.arange(T) / 16000
+        wav = 0.3 * np.sin(2 * np.pi * f0 * (1 + 2 * t) * t) + 0.2 * rng.standard_normal(T)
+        x = torch.from_numpy(wav.astype(np.float32)).reshape(1, 1, T)
+        with torch.no_grad():
+            codes = m.encode(x)  # [n_q, 1, F]
+            full = m.decode(codes)
+            sem = m.decode(codes[:1])
+        cases.append(
+            {
+                "T": T,
+                "waveform": b64(x),
+                "codes": codes[:, 0, :].tolist(),
+                "decoded": b64(full),
+                "decodedSemantic": b64(sem),
+            }
+        )
+    write_json(os.path.join(d, "reference.json"), {"source": src, "config": SPT_ORACLE, "hop": hop, "cases": cases})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--upstream", required=True, help="folder with one checkout per upstream repository")
+    ap.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "upstream")
+    )
+    ap.add_argument("--only", default="soundstorm,speechtokenizer")
+    a = ap.parse_args()
+    src = check_upstream(a.upstream)
+    for name in ("einops", "beartype", "SpeechTokenizer"):
+        sys.path.insert(0, os.path.join(a.upstream, name))
+    torch.set_num_threads(1)
+    only = a.only.split(",")
+    if "soundstorm" in only:
+        soundstorm_fixtures(import_soundstorm(a.upstream), a.out, src)
+    if "speechtokenizer" in only:
+        speechtokenizer_fixtures(a.out, src)
+
+
+if __name__ == "__main__":
+    main()
