@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { SignatureHistory } from '../../common/jupyter-wire';
-import type { KernelClient } from '../../kernel/jupyter/client';
+import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { encode, newHeader, type Message } from '../../kernel/jupyter/wire';
 import { cleanupFixtures, launchModel, mediaFixture } from './helpers';
 
