@@ -170,7 +170,7 @@ export interface MusicSpec {
   decoder: OnnxRef; // audio_codes i64 [1,1,Q,F] -> waveform f32 [1,1,T]
 }
 
-/** A chat template (spec §2.3). */
+/** A chat template (docs/anygpt.md, "Chat prompts"). */
 export interface ChatTemplate {
   system: string;
   user: string; // "[Human]"

@@ -1,5 +1,5 @@
 /**
- * Music codes ↔ token values (spec §2.1, §3.2). Codes [Q][T] are written frame-major, codebook-minor, and
+ * Music codes ↔ token values (docs/anygpt.md, "Media token strings" and "Reading the output"). Codes [Q][T] are written frame-major, codebook-minor, and
  * codebook q's code k becomes token value k + q·S (S = codebook size). Reading back, the position in the
  * span decides the codebook and the value is taken modulo S, as upstream's content2rvq_codes does, so a
  * value from the "wrong" range still decodes (we count those in a warning).

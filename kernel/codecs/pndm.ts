@@ -1,5 +1,5 @@
 /**
- * PNDM scheduler in its PLMS form (skip_prk_steps), as Stable Diffusion 2.1 unCLIP runs it (spec §4.1):
+ * PNDM scheduler in its PLMS form (skip_prk_steps), as Stable Diffusion 2.1 unCLIP runs it (docs/anygpt.md, "Images"):
  * "leading" timestep spacing plus steps_offset, the second-to-last timestep evaluated twice (so N steps
  * cost N+1 model evaluations), v-prediction converted to epsilon inside the update, and linear multistep
  * combinations of up to four past outputs.

@@ -1,5 +1,5 @@
 /**
- * SoundStorm acoustic generation (AnyGPT's vendored copy, spec §4.2): MaskGIT over the first acoustic
+ * SoundStorm acoustic generation (AnyGPT's vendored copy; docs/anygpt.md, "Speech"): MaskGIT over the first acoustic
  * layer with a cosine schedule, then one greedy pass per remaining layer, around a `net` that maps
  * frame-major codes plus semantic condition ids to logits.
  *

@@ -1,5 +1,5 @@
 /**
- * The Stable-unCLIP image loop around the UNet and VAE graphs (spec §4.1): class labels built from the
+ * The Stable-unCLIP image loop around the UNet and VAE graphs (docs/anygpt.md, "Images"): class labels built from the
  * SEED image embedding, classifier-free guidance against a zero class label, PLMS updates, VAE decode.
  * The loop sees the graphs as functions so it can be tested with any net.
  */

@@ -123,7 +123,7 @@ export class BoundRunner {
       api.call('SetSessionExecutionMode', options, 0 /* sequential */);
       api.call('SetInterOpNumThreads', options, 1);
       if (cfg.threads) api.call('SetIntraOpNumThreads', options, cfg.threads);
-      // Idle intra-op threads must not spin between decode steps (engine-onnxruntime.md §1; as llm.ts sets).
+      // Idle intra-op threads must not spin between decode steps (docs/engine.md, onnxruntime-node; as llm.ts sets).
       api.call('AddSessionConfigEntry', options, 'session.intra_op.allow_spinning', '0');
       if (cfg.executionProvider === 'cuda') {
         cudaOptions = api.create('CreateCUDAProviderOptions');

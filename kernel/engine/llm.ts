@@ -49,7 +49,7 @@ export interface SessionConfig {
 
 /**
  * Default session options. allow_spinning=0 stops ORT's idle threads from busy-waiting between decode steps,
- * which on a shared or small machine was measured to halve step time (engine-onnxruntime.md §1).
+ * which on a shared or small machine was measured to halve step time (docs/engine.md, "onnxruntime-node: what the engine relies on").
  */
 function baseOptions(cfg: SessionConfig): ort.InferenceSession.SessionOptions {
   return {

@@ -1,6 +1,6 @@
 /**
  * Codes ↔ the exact token strings the LLM reads, from the package's vocabulary (never from templates of
- * the prefix): `<soim><👀12>…<eoim>`. Music is frame-major with the codebook offset k + q·S (spec §2.1).
+ * the prefix): `<soim><👀12>…<eoim>`. Music is frame-major with the codebook offset k + q·S (docs/anygpt.md, "Media token strings").
  */
 import type { MediaModality } from '../../common/manifest';
 import { flattenMusic } from '../codecs/music-codes';

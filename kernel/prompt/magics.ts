@@ -52,7 +52,7 @@ export const MAGICS: readonly MagicSpec[] = [
     'template',
     { kind: 'enum', values: ['mmgpt', 'anygpt'] },
     '%template mmgpt|anygpt',
-    'Chat template for this cell (spec §2.3).',
+    'Chat template for this cell: mmgpt (upstream chat CLI, default) or anygpt (upstream fine-tuning code).',
   ),
   spec(
     'constrain',

@@ -1,5 +1,5 @@
 /**
- * Prompt strings, exactly as upstream builds them (docs: shared reference anygpt-inference §2).
+ * Prompt strings, exactly as upstream builds them (docs/anygpt.md, "Prompt templates").
  * All template text comes from the manifest, so the real AnyGPT and nano differ only in data.
  */
 import type { ChatTemplate, Manifest, MediaModality, Modality, TokenBlockSpec } from '../../common/manifest';
@@ -28,7 +28,7 @@ function block(manifest: Manifest, modality: MediaModality): TokenBlockSpec & { 
   return modality === 'music' ? { ...spec.tokens, codebookSize: manifest.modalities.music!.codebookSize } : spec.tokens;
 }
 
-/** Spec §2.1: sos + one token per code + eos, no spaces; music frame-major with codebook offsets. */
+/** docs/anygpt.md, "Media token strings": sos + one token per code + eos, no spaces; music frame-major with codebook offsets. */
 export function mediaTokenString(manifest: Manifest, media: MediaCodes): string {
   const b = block(manifest, media.modality);
   const tok = (k: number) => `<${b.prefix}${k}>`;
@@ -72,7 +72,7 @@ export interface ChatTurn {
   assistant: string;
 }
 
-/** Spec §2.3 get_prompt(): system, then "[Human]: …<eoh>\n[MMGPT]: …<eos>\n" turns, ending with "[MMGPT]:". */
+/** docs/anygpt.md, "Chat prompts" (upstream's get_prompt()): system, then "[Human]: …<eoh>\n[MMGPT]: …<eos>\n" turns, ending with "[MMGPT]:". */
 export function chatPrompt(tpl: ChatTemplate, history: readonly ChatTurn[], user: string): string {
   let s = tpl.system + '\n';
   for (const t of history)
@@ -81,7 +81,7 @@ export function chatPrompt(tpl: ChatTemplate, history: readonly ChatTurn[], user
 }
 
 /**
- * Spec §2.2 base-model prompts. text→X: "{instruction} This is input: {text}"; X→text: "{instruction} {media}".
+ * Base-model prompts (docs/anygpt.md, "Base prompts"). text→X: "{instruction} This is input: {text}"; X→text: "{instruction} {media}".
  * For X→text a user's own words replace the fixed instruction ("What colour is the cat?").
  */
 /**

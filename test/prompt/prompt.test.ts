@@ -115,7 +115,7 @@ describe('prompt: parse', () => {
   });
 });
 
-describe('prompt: templates (spec §2)', () => {
+describe('prompt: templates (docs/anygpt.md, "Prompt templates")', () => {
   it('media token strings, music frame-major with codebook offsets', () => {
     assert.equal(mediaTokenString(M, { modality: 'image', codes: [11, 22, 33] }), '<soim><👀11><👀22><👀33><eoim>');
     assert.equal(mediaTokenString(M, { modality: 'speech', codes: [5, 7] }), '<sosp><🗣️5><🗣️7><eosp>');
@@ -167,7 +167,7 @@ describe('prompt: templates (spec §2)', () => {
     );
   });
 
-  it('chat prompt with system, history and \\n separators (§2.3)', () => {
+  it('chat prompt with system, history and \\n separators (upstream get_prompt)', () => {
     const t = M.templates.chat.mmgpt;
     const user = chatUserMessage('Draw it', [
       { modality: 'speech', tokens: '<sosp><🗣️5><🗣️5><🗣️7><eosp>' },

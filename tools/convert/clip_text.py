@@ -2,8 +2,8 @@
 """The unCLIP empty-prompt text embedding: a plain-torch replica of the `text_encoder` of
 stabilityai/stable-diffusion-2-1-unclip (transformers CLIPTextModel format; OpenCLIP ViT-H/14 text tower) and the
 tokenisation of the empty prompt, to compute the constant `encoder_hidden_states` [1,77,1024] that AnyGPT's
-image decoder feeds the UNet in both guidance branches (spec ../shared/reference/anygpt-inference.md §4.1:
-"OpenCLIP-H text encoder output for "" (1,77,1024) for both CFG branches → a constant").
+image decoder feeds the UNet in both guidance branches (docs/anygpt.md,
+"Images": the empty prompt's text embedding feeds both guidance branches, so it is a constant [1,77,1024]).
 
 What the pipeline computes (diffusers 0.20 StableUnCLIPImg2ImgPipeline `_encode_prompt`, prompt "" and the
 negative prompt "" — [inferred from the diffusers source; verify]):

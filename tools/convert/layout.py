@@ -1,4 +1,4 @@
-"""AnyGPT vocabulary layout and package constants (spec: ../shared/reference/anygpt-inference.md §1–3).
+"""AnyGPT vocabulary layout and package constants (docs/anygpt.md, "Vocabulary" to "Generation settings").
 
 The converter never assumes these ids: it reads added_tokens.json. These lists are used to *make* fake
 checkpoints in upstream order and to check that a real checkpoint has what the package needs.
@@ -28,7 +28,7 @@ def added_tokens(block_sizes=None):
     return out
 
 
-# Upstream config/*.json (spec §3.1) with HF semantics made explicit (top_k 50 is HF's default).
+# Upstream config/*.json (docs/anygpt.md, "Generation settings") with HF semantics made explicit (top_k 50 is HF's default).
 PRESETS = {
     "text": dict(
         doSample=True,
@@ -100,7 +100,7 @@ TEMPLATES = {
         },
     },
     "defaultChat": "mmgpt",
-    # Fixed picks from upstream's instruction lists (spec §2.2 seeded examples), for reproducible prompts.
+    # Fixed picks from upstream's instruction lists (docs/anygpt.md, "Base prompts"), for reproducible prompts.
     "instructions": {
         "t2i": "Produce an image that conveys the concept of the text.",
         "caption": "Describe the people and objects in this picture.",
@@ -112,7 +112,7 @@ TEMPLATES = {
     "stopTokens": ["<eos>"],
 }
 
-# Prompt strings for golden tokenizer ids (spec §2.2/§2.3 examples).
+# Prompt strings for golden tokenizer ids (docs/anygpt.md, "Base prompts" and "Chat prompts").
 GOLDEN_PROMPTS = [
     "[Human]: Produce an image that conveys the concept of the text. This is input: A cat.<eoh> [MMGPT]:",
     f"[Human]: Describe the people and objects in this picture. <soim><{IMAGE_PREFIX}11><{IMAGE_PREFIX}22>"

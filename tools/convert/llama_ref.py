@@ -1,5 +1,5 @@
 """A LLaMA decoder in plain torch (HF LlamaForCausalLM semantics, transformers 4.34), the parity reference
-for llm_builder.py. Written from the architecture description (spec §5), not from transformers' code.
+for llm_builder.py. Written from the architecture description (docs/anygpt.md, "The language model"), not from transformers' code.
 
     logits, cache = forward(weights, cfg, ids, cache)   # cache: list of (k, v) [1, kvH, T, hd]
 """

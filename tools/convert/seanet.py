@@ -7,7 +7,7 @@
 * **SpeechTokenizer** (`fnlp/AnyGPT-speech-modules/speechtokenizer/{ckpt.dev,config.json}`, Snake variant):
   encoder `waveform` f32 [1,1,T] → `codes` i64 [Q,1,F]; decoder `codes` i64 [Q',1,F] → `waveform` f32 [1,1,320·F].
 
-Written from the architecture description in ../shared/reference/anygpt-inference.md §4.2–4.4 and the
+Written from the architecture description in docs/anygpt.md ("Speech", "Music", "Component sizes") and the
 module layouts of the upstream code as remembered; no upstream code is copied or imported.
 
 State-dict key names (all **[inferred]** from the upstream module names; check against the real files):
@@ -100,10 +100,10 @@ SPT_SNAKE = dict(  # spt_base_cfg.json + activation Snake [S; the real config.js
     true_skip=False,
     compress=2,
 )
-# Parameter counts check the structure against the spec's measured ones (§4.2/§4.3): with these configs the
-# replicas have SpeechTokenizer encoder 67.70 M / decoder 35.18 M (spec 67.7 / 35.2: the 1×1 conv shortcuts,
-# true_skip false, account for 0.35 M on each side), EnCodec 56.9 M + 2 × 1.05 M codebook/EMA ≈ 59.0 M ≈ 236 MB (spec:
-# 236 MB model.safetensors; conv shortcuts would add 0.7 M), SoundStorm 351.37 M (spec 351.4 M).
+# Parameter counts check the structure against the upstream ones (docs/anygpt.md, "Component sizes"): with these configs the
+# replicas have SpeechTokenizer encoder 67.70 M / decoder 35.18 M (upstream 67.7 / 35.2: the 1×1 conv shortcuts,
+# true_skip false, account for 0.35 M on each side), EnCodec 56.9 M + 2 × 1.05 M codebook/EMA ≈ 59.0 M ≈ 236 MB (upstream:
+# 236 MB model.safetensors; conv shortcuts would add 0.7 M), SoundStorm 351.37 M (upstream 351.4 M).
 
 
 def encodec_num_quantizers(cfg):

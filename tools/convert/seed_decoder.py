@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """SEED-2 de-tokenizer ("SEED decoder": 32 image codes → 1024-d unCLIP image embedding).
 
-Spec (../shared/reference/anygpt-inference.md §4.1, `get_codebook_entry`):
+Upstream's `get_codebook_entry` (docs/anygpt.md, "Images"):
   codes [1,32] → codebook (8192×32) → decode_task_layer Linear(32,32)→Tanh→Linear(32,768) → + pos_embed_image
   → 4 ViT blocks (768, 12 heads, MLP ×4 GELU, qkv bias, LayerNorm eps 1e-6, pre-norm) → image_down
   Linear(768,256)→ReLU→Linear(256,128)→ReLU→Linear(128,32) (no bias) → flatten [1,1024]

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """SEED-2 image tokenizer encoder ("SEED encoder": a 224×224 image → 32 image codes), as AnyGPT runs it
-(`Blip2QformerQuantizer.get_codebook_indices`, spec ../shared/reference/anygpt-inference.md §4.1):
+(`Blip2QformerQuantizer.get_codebook_indices`, docs/anygpt.md, "Images"):
 
   pixel_values [1,3,224,224] (resized bicubic to 224×224, CLIP mean/std; the engine does this, manifest `input`)
   → EVA-CLIP ViT-g/14: patch conv 14×14 → [cls] + 256 patches + abs pos-emb → 39 pre-norm blocks
@@ -17,7 +17,7 @@ ONNX graph (opset 17, static shapes): input `pixel_values` f32 [1,3,224,224]; ou
 engine's image-encoder contract, docs/model-package.md) and `features` f32 [1,32,code_dim] (pre-quantisation,
 for checks; the engine ignores it).
 
-Written from the spec and from reading the upstream module definitions (AnyGPT seed2/seed_qformer/{eva_vit,blip2,
+Written from docs/anygpt.md ("Images") and from reading the upstream module definitions (AnyGPT seed2/seed_qformer/{eva_vit,blip2,
 qformer_quantizer}.py; the causal Q-Former from AILab-CVC/SEED models/Qformer_casual.py, which AnyGPT vendors as
 qformer_causual.py); no upstream code is copied, and nothing here was run against upstream code or weights.
 
@@ -42,7 +42,7 @@ Dimensions come from the tensor shapes; cross-attention layers are those with `c
 are not stored: ViT heads = W/88 (upstream `1408 // 88`), Q-Former heads = 12 at H = 768; other (test) widths
 use W/8 and H/12 (the rule seed_decoder.py uses), or --vit-heads/--heads.
 
-Differences from upstream that can change codes: upstream runs in fp16 on a GPU (spec §4.1; the ViT's linear and
+Differences from upstream that can change codes: upstream runs in fp16 on a GPU (docs/anygpt.md, "Images"; the ViT's linear and
 conv weights are cast to fp16, ln_vision computes in fp32); this graph is fp32 throughout. A query whose two nearest codebook entries are nearly equidistant can get
 the other id. pos_embed must be for 224×224 (257 tokens): upstream's bicubic pos-emb interpolation is not done.
 

@@ -9,7 +9,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 import world, image_codec, audio_codec
 from tokenizer import Tokenizer
 
-# ---------------------------------------------------------------- prompts (spec §2.2 / §2.3)
+# ---------------------------------------------------------------- prompts (docs/anygpt.md, "Prompt templates")
 INSTRUCTIONS = {  # first entry = the fixed instruction in the manifest; all from upstream's lists
     "t2i": [
         "Invent an image for the text.",
