@@ -1,5 +1,5 @@
 /**
- * Kernel benchmark (issue 5 "Benchmark"): the numbers a notebook user feels, measured through the real
+ * Kernel benchmark: the numbers a notebook user feels, measured through the real
  * kernel process (dist/kernel.js) over ZeroMQ, the way a Jupyter client talks to it.
  *
  * - kernel start → kernel_info reply: spawn, then one kernel_info_request sent at once on a DEALER that

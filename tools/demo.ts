@@ -22,7 +22,7 @@ async function main(): Promise<number> {
   if (!existsSync(join(model, 'anygpt.json'))) {
     process.stderr.write(
       `demo: no model package at ${model} (anygpt.json missing).\n` +
-        `  The default model models/anygpt-nano is built by the nano training (issue 4).\n` +
+        `  The default model models/anygpt-nano is built by the nano training (tools/nano/train.sh).\n` +
         `  Use --model DIR for another package.\n`,
     );
     return 1;

@@ -1,5 +1,5 @@
 /**
- * `npm run eval:nano`: the AnyGPT-nano scorecard (issue 4), run by the TypeScript engine on the held-out cases of
+ * `npm run eval:nano`: the AnyGPT-nano scorecard, run by the TypeScript engine on the held-out cases of
  * test/fixtures/nano-eval.json with fixed seeds. Prints measured vs target per check with PASS/FAIL and writes
  * out/eval-nano.json. A report: exits 0 whether checks pass or fail, non-zero only when it cannot run.
  *
