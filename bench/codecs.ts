@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import '../kernel/engine/ort-env';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { WaveFile } from 'wavefile';

@@ -5,6 +5,7 @@
  * the kernel's main thread must never host them. The codecs module (sharp, wavefile, its sessions) is loaded
  * on the first media request, not at model load, and its sessions are released with the package.
  */
+import './ort-env';
 import type { MediaModality } from '../../common/manifest';
 import type { Codecs, DecodedMedia, DecodeOptions } from '../codecs';
 import type { DecodedMediaFile } from './media-protocol';

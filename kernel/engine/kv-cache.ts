@@ -10,6 +10,7 @@
  * - BoundKv: the same in-place cache through onnxruntime's C API with IoBinding (llm-bound.ts): nothing copied
  *   per step. Its CUDA branch is EXPERIMENTAL: written, never run on a GPU (docs/engine.md "GPU").
  */
+import './ort-env';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
 import type { BoundRunner } from './llm-bound';

@@ -13,6 +13,7 @@
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
+import './ort-env';
 import * as ort from 'onnxruntime-node';
 import type { LlmSpec } from '../../common/manifest';
 import { BoundRunner } from './llm-bound';

@@ -7,6 +7,7 @@
  * changes; indices are those of onnxruntime_c_api.h (checked against a generated binding of the header, API ≥ 17).
  * Nothing here is loaded until `loadOrtCApi()` is called; failures say why, and callers fall back.
  */
+import './ort-env';
 import * as path from 'node:path';
 
 /** Positions in the OrtApi function table. */
