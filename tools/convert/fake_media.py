@@ -5,20 +5,23 @@ beside a fake LLM checkpoint from fake_checkpoints.py:
     /usr/bin/python3 tools/convert/fake_media.py --out /tmp/anygpt-media [--small-blocks]
 
 writes
-  AnyGPT-speech-modules/speechtokenizer/{config.json,ckpt.dev}             (seanet.py)
-  AnyGPT-speech-modules/soundstorm/speechtokenizer_soundstorm_mls.pt       (soundstorm.py)
+  AnyGPT-speech-modules/speechtokenizer/{config.json,ckpt.dev}             (upstream manifest)
+  AnyGPT-speech-modules/soundstorm/speechtokenizer_soundstorm_mls.pt       (upstream manifest)
   encodec_32khz/{config.json,preprocessor_config.json,model.safetensors}   (seanet.py)
   seed-tokenizer-2/seed_quantizer.pt    decoder + encoder (Q-Former, ln_vision, encode_task_layer) tensors,
                                         one shared codebook                  (seed_decoder.py, seed_encoder.py)
   seed-tokenizer-2/eva_vit_g.pth        the EVA ViT-g tensors (LAVIS file)   (seed_encoder.py)
   stable-diffusion-2-1-unclip/{unet,vae,image_normalizer,scheduler,image_noising_scheduler}/…    (unclip.py)
   stable-diffusion-2-1-unclip/{text_encoder,tokenizer}/…  (clip_text.py; no text_embedding.f32: the converter computes it)
+The two speech-module files are generated from upstream key manifests (fake_from_manifest.py); the others
+still from our replicas (no upstream module could be run for them here: docs/real-model.md §6).
 Codebook sizes follow the vocabulary blocks: full upstream layout (image 8192, speech 1024, music 4×2048) or,
 with --small-blocks, fake_checkpoints.SMALL_BLOCKS (image 32, speech 16, music 4×16). Widths are small (SEED
 encoder: seed_encoder.SMALL; text encoder: clip_text.SMALL at the UNet's cross-attention width).
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -27,35 +30,42 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clip_text  # noqa: E402
 import fake_checkpoints  # noqa: E402
+import fake_from_manifest  # noqa: E402
 import seanet  # noqa: E402
 import seed_decoder  # noqa: E402
 import seed_encoder  # noqa: E402
-import soundstorm  # noqa: E402
 import unclip  # noqa: E402
+
+
+def make_speech_modules(out, small_blocks=False, seed=0):
+    """AnyGPT-speech-modules/{speechtokenizer,soundstorm}: keys, shapes and dtypes from the upstream manifests
+    (made by running the upstream modules at these widths), values random."""
+    blocks = fake_checkpoints.SMALL_BLOCKS if small_blocks else {"speech": 1024}
+    sm = os.path.join(out, "AnyGPT-speech-modules")
+    spt = fake_from_manifest.read_manifest(f"speechtokenizer.fake-{blocks['speech']}")
+    os.makedirs(os.path.join(sm, "speechtokenizer"), exist_ok=True)
+    with open(os.path.join(sm, "speechtokenizer", "config.json"), "w") as f:
+        json.dump(spt["config"], f, indent=2)
+    last = max(
+        (k for k, _, _ in spt["keys"] if k.startswith("decoder.model.") and k.endswith(".conv.conv.weight_g")),
+        key=lambda k: int(k.split(".")[2]),
+    )
+    # Random Snake/residual stacks grow the signal ≈ 50×: scale the last conv so the fake's waveform is O(1).
+    spt_small = {last: lambda t: t / 50, last.replace("weight_g", "bias"): lambda t: t / 50}
+    fake_from_manifest.save_torch(
+        os.path.join(sm, "speechtokenizer", "ckpt.dev"), fake_from_manifest.tensors(spt, seed + 1, spt_small)
+    )
+    os.makedirs(os.path.join(sm, "soundstorm"), exist_ok=True)
+    fake_from_manifest.save_torch(
+        os.path.join(sm, "soundstorm", "speechtokenizer_soundstorm_mls.pt"),
+        fake_from_manifest.tensors(fake_from_manifest.read_manifest(f"soundstorm.fake-{blocks['speech']}"), seed + 2),
+    )
+    return sm
 
 
 def make(out, small_blocks=False, seed=0, text_dim=16, embed_dim=32):
     blocks = fake_checkpoints.SMALL_BLOCKS if small_blocks else {"image": 8192, "speech": 1024, "music": 8192}
-    sm = os.path.join(out, "AnyGPT-speech-modules")
-    seanet.make_fake_spt(
-        os.path.join(sm, "speechtokenizer"),
-        seed=seed + 1,
-        n_filters=2,
-        dimension=16,
-        semantic_dimension=8,
-        codebook_size=blocks["speech"],
-    )
-    os.makedirs(os.path.join(sm, "soundstorm"), exist_ok=True)
-    soundstorm.make_fake(
-        os.path.join(sm, "soundstorm", "speechtokenizer_soundstorm_mls.pt"),
-        seed=seed + 2,
-        dim=32,
-        depth=2,
-        heads=8,
-        dim_head=8,
-        codebook_size=blocks["speech"],
-        semantic_ids=blocks["speech"],
-    )
+    sm = make_speech_modules(out, small_blocks, seed)
     seanet.make_fake_encodec(
         os.path.join(out, "encodec_32khz"),
         seed=seed + 3,

@@ -10,7 +10,10 @@
 Written from the architecture description in docs/anygpt.md ("Speech", "Music", "Component sizes") and the
 module layouts of the upstream code as remembered; no upstream code is copied or imported.
 
-State-dict key names (all **[inferred]** from the upstream module names; check against the real files):
+State-dict key names: EnCodec's are **[inferred]** from the transformers module names (not checked: its upstream
+code could not be run here); SpeechTokenizer's are **checked** against speechtokenizer 0.1.2 itself
+(test/fixtures/upstream/manifests/speechtokenizer.json, tools/convert/oracle/make_fixtures.py). Loading is strict:
+keys other than those below and the UNUSED ones are an error that names them.
 
 EnCodec (transformers EncodecModel):
   encoder.layers.{i}.conv.{weight_g,weight_v,bias}          EncodecConv1d (weight-norm)

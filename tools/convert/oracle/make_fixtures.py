@@ -128,6 +128,22 @@ def soundstorm_fixtures(ss, out, src):
         ),
     )
     del real
+    # The same module at the small widths tools/convert/fake_media.py writes (speech codebook of the full
+    # vocabulary layout, 1024, and of fake_checkpoints.SMALL_BLOCKS, 16): the fakes are generated from these.
+    for cb in (1024, 16):
+        small = dict(codebook=cb, dim=32, depth=2, heads=8, dim_head=8, semantic=cb)
+        write_json(
+            os.path.join(out, "manifests", f"soundstorm.fake-{cb}.json"),
+            manifest(
+                build_soundstorm(ss, **small),
+                {
+                    "component": "SoundStorm, fake widths",
+                    "source": src["AnyGPT"],
+                    "config": small,
+                    "format": "torch.save(state_dict)",
+                },
+            ),
+        )
 
     d = os.path.join(out, "soundstorm")
     os.makedirs(d, exist_ok=True)
@@ -240,6 +256,20 @@ def speechtokenizer_fixtures(out, src):
         ),
     )
     del real
+    for cb in (1024, 16):  # as for SoundStorm above
+        small = dict(SPT_REAL, n_filters=2, dimension=16, semantic_dimension=8, codebook_size=cb)
+        write_json(
+            os.path.join(out, "manifests", f"speechtokenizer.fake-{cb}.json"),
+            manifest(
+                SpeechTokenizer(small),
+                {
+                    "component": "SpeechTokenizer, fake widths",
+                    "source": src["SpeechTokenizer"],
+                    "config": small,
+                    "format": "torch.save(state_dict)",
+                },
+            ),
+        )
     d = os.path.join(out, "speechtokenizer")
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(99)

@@ -1,0 +1,72 @@
+/**
+ * The upstream key manifests (test/fixtures/upstream/manifests, written by tools/convert/oracle/make_fixtures.py
+ * from the upstream modules) are what the fake checkpoints are generated from. Checked here: each names its
+ * upstream repository and commit; the fake-width manifests have exactly the real-size keys (up to the number of
+ * layers) and dtypes; and fakes generated from them load in the converter's strict loaders (needs
+ * /usr/bin/python3 with torch; that part is skipped with the reason otherwise).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+const DIR = path.join(ROOT, 'test', 'fixtures', 'upstream', 'manifests');
+const PY = '/usr/bin/python3';
+
+interface Manifest {
+  source: { repo: string; commit: string };
+  config: Record<string, unknown>;
+  keys: [string, number[], string][];
+}
+const read = (name: string) => JSON.parse(readFileSync(path.join(DIR, `${name}.json`), 'utf8')) as Manifest;
+/** Key set with layer indices folded, so a 2-layer fake compares with the 12-layer original. */
+const shapeless = (m: Manifest) =>
+  [...new Set(m.keys.map(([k, , dt]) => `${k.replace(/\.layers\.\d+\./, '.layers.N.')} ${dt}`))].sort();
+
+describe('convert: upstream key manifests → fake checkpoints', () => {
+  for (const component of ['soundstorm', 'speechtokenizer']) {
+    it(`${component}: the manifests name their upstream commit; fake widths have the real keys`, () => {
+      const real = read(component);
+      assert.match(real.source.commit, /^[0-9a-f]{40}$/);
+      assert.ok(real.source.repo.includes('/'));
+      assert.ok(real.keys.length > 50);
+      for (const cb of [1024, 16]) {
+        const fake = read(`${component}.fake-${cb}`);
+        assert.equal(fake.source.commit, real.source.commit);
+        assert.deepEqual(shapeless(fake), shapeless(real), `${component}.fake-${cb}`);
+      }
+    });
+  }
+
+  it('SoundStorm manifest has the keys the issue found (to_logits.2, EinMix bias [1,1,7,1024], to_out.bias)', () => {
+    const keys = new Map(read('soundstorm').keys.map(([k, s]) => [k, s]));
+    assert.deepEqual(keys.get('net.to_logits.2.weight'), [7, 1024, 1024]);
+    assert.deepEqual(keys.get('net.to_logits.2.bias'), [1, 1, 7, 1024]);
+    assert.deepEqual(keys.get('net.conformer.layers.11.attn.fn.to_out.bias'), [1024]);
+    assert.ok(!keys.has('net.to_logits.1.weight'));
+  });
+
+  it('fakes generated from the manifests load in the strict converter loaders', function () {
+    this.timeout(300000);
+    const probe = spawnSync(PY, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      console.log(`      skipped: ${PY} with torch + onnx is needed`);
+      this.skip();
+    }
+    const py = `
+import os, sys, tempfile, warnings
+warnings.filterwarnings("ignore")
+sys.path.insert(0, "tools/convert")
+import fake_media, seanet, soundstorm
+for small in (True, False):
+    d = tempfile.mkdtemp()
+    sm = fake_media.make_speech_modules(d, small_blocks=small)
+    spt, cfg = seanet.load_spt(os.path.join(sm, "speechtokenizer"))
+    net, scfg = soundstorm.load(os.path.join(sm, "soundstorm", "speechtokenizer_soundstorm_mls.pt"))
+    print(cfg["codebook_size"], scfg["codebook_size"], scfg["depth"], scfg["dim"])
+`;
+    const out = execFileSync('nice', ['-n', '10', PY, '-c', py], { cwd: ROOT, encoding: 'utf8' });
+    assert.deepEqual(out.trim().split('\n'), ['16 16 2 32', '1024 1024 2 32']);
+  });
+});
