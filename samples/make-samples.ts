@@ -75,9 +75,11 @@ const samples: Record<string, Cell[]> = {
     code('%task t2i\n%seed 7\na big red circle on the left'),
   ],
   caption: [
-    md('# Image → text\nAttach an image with a markdown image link; the path is relative to the notebook.'),
+    md(
+      '# Image → text\nAttach an image with a markdown image link; the path is relative to the notebook. `%task caption` describes the picture; a question about it is a chat message (`%task chat`, the default).',
+    ),
     code('%task caption\n![image](media/shapes.png)'),
-    code('%task caption\nWhat colour is it? ![image](media/shapes.png)'),
+    code('%task chat\nWhat colour is it? ![image](media/shapes.png)'),
   ],
   asr: [
     md('# Speech → text\n`media/voice.wav` is espeak-ng saying "red circle".'),

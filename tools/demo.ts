@@ -3,7 +3,7 @@
  * writes the executed notebooks plus every PNG/WAV to out/, then prints a summary table.
  * Needs models/anygpt-nano (or --model DIR: any model package, e.g. a test fixture).
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { MIME } from '../common/generation';
@@ -34,6 +34,8 @@ async function main(): Promise<number> {
     execFileSync(process.execPath, ['--import', 'tsx', join(samples, 'make-samples.ts')], { stdio: 'inherit' });
   const out = join(root, 'out');
   mkdirSync(out, { recursive: true });
+  // The executed notebooks link media/… relative to themselves: copy the samples' media so out/*.ipynb re-run and verify.
+  cpSync(join(samples, 'media'), join(out, 'media'), { recursive: true });
   const names = readdirSync(samples)
     .filter((f) => f.endsWith('.ipynb'))
     .map((f) => f.replace(/\.ipynb$/, ''))
@@ -59,6 +61,7 @@ async function main(): Promise<number> {
     let tokens = 0;
     let tps = 0;
     let warnings = 0;
+    const answers: string[] = [];
     for (const [i, cell] of result.nb.cells.entries()) {
       const source = Array.isArray(cell.source) ? cell.source.join('') : String(cell.source ?? '');
       const task = /^\s*%task\s+(\w+)/m.exec(source)?.[1];
@@ -85,6 +88,7 @@ async function main(): Promise<number> {
         if (g && o.output_type === 'execute_result') {
           tokens += g.tokens.length - g.promptLength;
           tps = Math.max(tps, g.stats.tokensPerSecond);
+          if (g.text.trim()) answers.push(g.text.trim());
         }
       }
       if (want && !got && !(cell.outputs ?? []).some((o) => o.output_type === 'error')) {
@@ -105,10 +109,11 @@ async function main(): Promise<number> {
       String(tokens),
       tps.toFixed(1),
       ((performance.now() - t0) / 1000).toFixed(1),
+      truncate(answers.map((a) => JSON.stringify(a)).join(' | '), 60) || '-',
       files.join(' ') || '-',
     ]);
   }
-  const head = ['notebook', 'cells', 'status', 'gen tokens', 'tok/s', 'seconds', 'files in out/'];
+  const head = ['notebook', 'cells', 'status', 'gen tokens', 'tok/s', 'seconds', 'the model said', 'files in out/'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c])).join('  ');
   console.log(`\nmodel: ${model}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
@@ -119,6 +124,10 @@ async function main(): Promise<number> {
     );
   console.log(`\nexecuted notebooks and media: ${out}`);
   return failed ? 1 : 0;
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
 main().then(

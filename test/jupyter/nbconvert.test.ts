@@ -203,18 +203,39 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     assert.match(html('t2i-fixture'), /<img src="data:image\/png;base64,/);
   });
 
-  it('with models/anygpt-nano: every sample executes end to end through nbconvert', function () {
+  it('with models/anygpt-nano: every sample executes end to end through nbconvert, and every answer is right', function () {
     if (!haveNano()) this.skip();
+    // What the samples' media hold (samples/make-samples.ts): a big red circle on the left, espeak saying
+    // "red circle", a flute playing A4. A sample must never show a wrong answer to a newcomer.
+    const rightAnswers: Record<string, [RegExp, RegExp][]> = {
+      asr: [[/%task asr/, /^red circle$/]],
+      caption: [
+        [/%task caption/, /^a big red circle on the left$/],
+        [/What colour is it\?/, /^red\.?$/],
+      ],
+      chat: [[/What colour is it\?/, /^red\.?$/]],
+      m2t: [[/%task m2t/, /^a flute playing the note A4$/]],
+    };
     for (const name of ['asr', 'caption', 'chat', 'm2t', 't2i', 't2m', 'tts']) {
       const nb = execute(name, 'anygpt-nbc-nano', 'nano');
+      const checked = new Set<RegExp>();
       for (const c of codeCells(nb)) {
         assert.ok(
           !c.outputs!.some((o) => o.output_type === 'error'),
           `${name}: ${JSON.stringify(c.outputs!.filter((o) => o.output_type === 'error'))}`,
         );
         const res = c.outputs!.find((o) => o.output_type === 'execute_result');
-        if (res) assert.equal((res.data![MIME.tokens] as TokensOutput).model.name, 'anygpt-nano');
+        if (!res) continue;
+        const record = res.data![MIME.tokens] as TokensOutput;
+        assert.equal(record.model.name, 'anygpt-nano');
+        const source = src(c.source);
+        for (const [cell, answer] of rightAnswers[name] ?? []) {
+          if (!cell.test(source)) continue;
+          assert.match(record.text.trim(), answer, `${name}: ${JSON.stringify(source)}`);
+          checked.add(cell);
+        }
       }
+      assert.equal(checked.size, (rightAnswers[name] ?? []).length, `${name}: every expected answer was produced`);
     }
   });
 });
