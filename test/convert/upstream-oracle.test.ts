@@ -128,7 +128,7 @@ describe('convert: upstream oracle (upstream-made checkpoints → our converter 
     await s.release();
   });
 
-  it('loaders are strict: a key we would not use, or one we need and miss, stops the loader naming it', function () {
+  it('loaders are strict (SoundStorm, SpeechTokenizer, UNet, VAE, image normaliser, text encoder): an unused or missing key stops the loader naming it', function () {
     const tmp = mkdtempSync(path.join(tmpdir(), 'anygpt-strict-'));
     try {
       const said = JSON.parse(
@@ -143,12 +143,19 @@ describe('convert: upstream oracle (upstream-made checkpoints → our converter 
         soundstorm_missing: 'net.conformer.layers.0.attn.fn.to_out.bias',
         speechtokenizer_extra: 'encoder.model.0.conv.conv.extra',
         speechtokenizer_missing: 'decoder.model.1.lstm.bias_hh_l1',
+        unet_extra: 'time_embedding.cond_proj.weight',
+        vae_extra: 'decoder.up_blocks.9.extra',
+        normaliser_extra: 'scale',
+        text_encoder_extra: 'text_model.final_layer_norm.extra',
       };
       for (const [k, key] of Object.entries(want)) {
         assert.notEqual(said[k], 'loaded', `${k}: loaded anyway`);
         assert.ok(said[k].includes(key), `${k}: ${said[k]}`);
         assert.match(said[k], k.endsWith('extra') ? /would not use/ : /missing/);
       }
+      // Known unused keys (the VAE's encoder half, the text encoder's position_ids buffer) load.
+      assert.equal(said.vae_encoder_half, 'loaded');
+      assert.equal(said.text_encoder_position_ids, 'loaded');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -175,13 +175,18 @@ def _weights(folder):
     p = os.path.join(folder, "model.safetensors")
     if os.path.isfile(p):
         st = SafeTensors(p)
-        return st.has, st.get, p
+        return st.has, st.get, p, list(st.header.keys())
     p = os.path.join(folder, "pytorch_model.bin")
     if os.path.isfile(p):
         import checkpoint
 
         r = checkpoint._TorchZipReader(p)
-        return (lambda k: k in r.state), (lambda k: torch.from_numpy(np.array(r.state[k].numpy(), dtype=np.float32))), p
+        return (
+            (lambda k: k in r.state),
+            (lambda k: torch.from_numpy(np.array(r.state[k].numpy(), dtype=np.float32))),
+            p,
+            list(r.state.keys()),
+        )
     raise FileNotFoundError(f"{folder}: no model.safetensors or pytorch_model.bin (the fp32 text_encoder weights)")
 
 
@@ -190,8 +195,12 @@ def load(text_encoder_dir):
     dims = {k: cfg[k] for k in KEYS if k in cfg}
     dims = dict(FULL, **dims)
     m = ClipTextModel(**dims)
-    has, get, path = _weights(text_encoder_dir)
+    has, get, path, present = _weights(text_encoder_dir)
     own = m.state_dict()
+    import checkpoint
+
+    # position_ids is a constant buffer (arange) that older transformers saved; it is not a weight.
+    checkpoint.check_keys(path, present, own.keys(), ("text_model.embeddings.position_ids",))
     for k in own:
         if not has(k):
             raise KeyError(f"{path}: missing {k}")

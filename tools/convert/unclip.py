@@ -334,13 +334,26 @@ def _vae_key(k):
 _OLD_VAE = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
 
 
-def _fill(model, get, has, keymap=lambda k: k, alt=lambda k: None, what=""):
+# Keys of the diffusers files that the converted graphs do not need: the VAE's encoder half (images are only
+# decoded). Everything else in the UNet and VAE files must be read (strict loading).
+VAE_UNUSED = ("encoder.", "quant_conv.")
+
+
+def _fill(model, get, has, keymap=lambda k: k, alt=lambda k: None, what="", present=None, unused=()):
+    import checkpoint
+
     own = model.state_dict()
+    names = {}
+    for k in own:
+        up = keymap(k)
+        if not has(up) and alt(up) and has(alt(up)):
+            up = alt(up)
+        names[k] = up
+    if present is not None:
+        checkpoint.check_keys(what, present, names.values(), unused)
     with torch.no_grad():
         for k in own:
-            up = keymap(k)
-            if not has(up) and alt(up) and has(alt(up)):
-                up = alt(up)
+            up = names[k]
             if not has(up):
                 raise KeyError(f"{what}: missing {up}")
             t = get(up)
@@ -485,7 +498,7 @@ def load(folder):
     ucfg = {k: v for k, v in rd("unet/config.json").items() if k in UNET_SD21}
     vcfg = {k: v for k, v in rd("vae/config.json").items() if k in VAE_SD21}
     st = SafeTensors(os.path.join(folder, "unet/diffusion_pytorch_model.safetensors"))
-    unet = _fill(UNet(**ucfg), st.get, st.has, what="unet")
+    unet = _fill(UNet(**ucfg), st.get, st.has, what=st.path, present=st.header.keys())
     st = SafeTensors(os.path.join(folder, "vae/diffusion_pytorch_model.safetensors"))
 
     def alt(k):
@@ -494,11 +507,14 @@ def load(folder):
                 return k.replace(f".{new}.", f".{old}.")
         return None
 
-    vae = _fill(VaeDecoder(**vcfg), st.get, st.has, _vae_key, alt, "vae")
+    vae = _fill(VaeDecoder(**vcfg), st.get, st.has, _vae_key, alt, st.path, st.header.keys(), VAE_UNUSED)
     extra = {"unet_cfg": unet.c, "vae_cfg": vae.c, "scheduler": rd("scheduler/scheduler_config.json")}
     p = os.path.join(folder, "image_normalizer/diffusion_pytorch_model.safetensors")
     if os.path.isfile(p):
         st = SafeTensors(p)
+        import checkpoint
+
+        checkpoint.check_keys(p, st.header.keys(), ("mean", "std"))
         extra["mean"], extra["std"] = st.get("mean").reshape(-1), st.get("std").reshape(-1)
     extra["text"], extra["text_note"] = text_embedding(folder, unet.c["cross_attention_dim"])
     return unet, vae, extra

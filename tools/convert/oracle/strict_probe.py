@@ -57,7 +57,42 @@ def main():
             shutil.copy(os.path.join(spt_dir, "config.json"), d)
             torch.save(sd, os.path.join(d, "ckpt.dev"))
             out[name] = attempt(lambda: seanet.load_spt(d))
+    out.update(diffusers_cases(a.tmp))
     print(json.dumps(out))
+
+
+def diffusers_cases(tmp):
+    """The unCLIP files have no upstream oracle (diffusers could not be run here): edit our own fakes."""
+    import clip_text
+    import unclip
+
+    d = os.path.join(tmp, "unclip")
+    unclip.make_fake(d, seed=5, embed_dim=32, text_dim=16, text_embedding=False)
+    clip_text.make_fake(d, dict(clip_text.SMALL, hidden_size=16, intermediate_size=32), seed=7)
+    out = {}
+    edits = {
+        "unet_extra": ("unet/diffusion_pytorch_model.safetensors", "time_embedding.cond_proj.weight"),
+        "vae_extra": ("vae/diffusion_pytorch_model.safetensors", "decoder.up_blocks.9.extra"),
+        "normaliser_extra": ("image_normalizer/diffusion_pytorch_model.safetensors", "scale"),
+        "text_encoder_extra": ("text_encoder/model.safetensors", "text_model.final_layer_norm.extra"),
+        # known and unused: the VAE encoder half, the text encoder's position_ids buffer
+        "vae_encoder_half": ("vae/diffusion_pytorch_model.safetensors", "encoder.conv_in.weight"),
+        "text_encoder_position_ids": ("text_encoder/model.safetensors", "text_model.embeddings.position_ids"),
+    }
+    for name, (rel, key) in edits.items():
+        p = os.path.join(d, rel)
+        if not os.path.isfile(p):
+            out[name] = f"no {rel} in the fake"
+            continue
+        st = seanet.SafeTensors(p)
+        orig = {k: st.get(k) for k in st.header}
+        seanet.write_safetensors(p, dict(orig, **{key: torch.zeros(3)}))
+        if name.startswith("text_encoder"):
+            out[name] = attempt(lambda: clip_text.load(os.path.join(d, "text_encoder")))
+        else:
+            out[name] = attempt(lambda: unclip.load(d))
+        seanet.write_safetensors(p, orig)
+    return out
 
 
 if __name__ == "__main__":
