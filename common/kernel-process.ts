@@ -30,6 +30,13 @@ export interface KernelExit {
   stderr: string;
 }
 
+/** Kernels this process started and has not disposed: killed, and their key files removed, when it exits. */
+const live = new Set<KernelProcess>();
+let exitHook = false;
+function disposeLiveKernels(): void {
+  for (const k of [...live]) k.dispose();
+}
+
 export class KernelProcess {
   private stderrTail = '';
   private spawnFailed = false;
@@ -57,6 +64,13 @@ export class KernelProcess {
       }),
     );
     this.spawnError.catch(() => undefined);
+    live.add(this);
+    if (!exitHook) {
+      // 'exit' runs for process.exit() and the end of the event loop, not for a fatal signal: a script that must
+      // clean up on SIGINT/SIGTERM turns them into process.exit (as `anygpt verify` does).
+      process.on('exit', disposeLiveKernels);
+      exitHook = true;
+    }
     proc.once('exit', (code, signal) => {
       const e: KernelExit = { code, signal, stderr: this.stderrTail };
       for (const l of this.exitListeners) l(e);
@@ -76,7 +90,8 @@ export class KernelProcess {
         argv[0],
         argv.slice(1).map((a) => a.replace('{connection_file}', file)),
         {
-          env: opts.env ?? process.env,
+          // The kernel exits by itself when we are gone (as under jupyter_client): no orphans even after SIGKILL.
+          env: { ...(opts.env ?? process.env), JPY_PARENT_PID: String(process.pid) },
           cwd: opts.cwd,
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: opts.detached ?? false,
@@ -137,6 +152,7 @@ export class KernelProcess {
 
   /** Kills the process if it still runs and removes the connection file. */
   dispose(): void {
+    live.delete(this);
     this.signal('SIGKILL');
     this.removeConnectionFile();
   }

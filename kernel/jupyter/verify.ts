@@ -326,6 +326,14 @@ export async function runVerify(args: string[]): Promise<number> {
     );
     return 2;
   }
+  // A fatal signal would skip every cleanup: turn it into process.exit, whose 'exit' hook stops the kernel this
+  // process started and removes its connection file (it holds the HMAC key).
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`anygpt verify: ${sig}; stopping the kernel\n`);
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
   try {
     const r = await verify(a);
     // 1 whenever the report says FAIL; 2 when it passed but a file could not be written.
@@ -333,5 +341,7 @@ export async function runVerify(args: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`anygpt verify: ${(e as Error).message}\n`);
     return 2;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
   }
 }
