@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CellOutputs, compactOps, type OutputData, type OutputOp } from './execution/outputs';
-import { CONTROLLER_ID, isAnyGptNotebook, LANGUAGE_ID } from './execution/kernelspec';
+import { CONTROLLER_ID, isAnyGptNotebook, LANGUAGE_ID } from './notebook-ownership';
 import { KernelSession, type ExitInfo } from './kernel/session';
 import { resolveNode } from './kernel/launcher';
 import { readSettings, samplingConfigMagic } from './settings';

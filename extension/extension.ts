@@ -4,11 +4,11 @@
  */
 import * as vscode from 'vscode';
 import { AnyGptController } from './controller';
-import { installKernelspec } from './commands/kernelspec';
+import { installKernelspec } from './commands/install-kernelspec';
 import { saveBytes, saveMediaAs, showTokens } from './commands/media';
-import { cachedModelInfo, selectModel } from './commands/model';
+import { cachedModelInfo, selectModel } from './commands/select-model';
 import { newNotebook, openSamples } from './commands/notebooks';
-import { verifyNotebook } from './commands/verify';
+import { verifyNotebook } from './commands/verify-notebook';
 import { registerMediaDrop } from './language/drop';
 import { registerKernelLanguage } from './language/kernelLanguage';
 import { registerJupyterDeduplication } from './jupyterExtension';

@@ -7,7 +7,7 @@
  * (remembered per workspace).
  */
 import * as vscode from 'vscode';
-import { CONTROLLER_ID, isAnyGptNotebook, JUPYTER_EXTENSION_ID, shouldClaimNotebook } from './execution/kernelspec';
+import { CONTROLLER_ID, isAnyGptNotebook, JUPYTER_EXTENSION_ID, shouldClaimNotebook } from './notebook-ownership';
 
 const USER_CHOSE_OTHER = 'anygpt.notebooksOnAnotherKernel';
 

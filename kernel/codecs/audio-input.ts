@@ -10,7 +10,7 @@
 import { ANONYMOUS, type ByteSource } from './byte-source';
 import { MediaError } from './errors';
 import { resample } from './resample';
-import { describeSeconds, parseWavHeader, readWavFrames } from './wav';
+import { describeSeconds, parseWavHeader, readWavFrames } from './wav-io';
 
 export type ChannelPolicy = 'first' | 'average';
 

@@ -5,7 +5,7 @@ import type { ByteSource } from './byte-source';
 import { MediaError } from './errors';
 import { Component, type ComponentHost, tensorFloats, tensorNumbers } from './onnx';
 import type { DecodedAudio } from './speech';
-import { encodeWav16 } from './wav';
+import { encodeWav16 } from './wav-io';
 
 export class MusicCodec {
   private readonly encoder: Component;

@@ -13,7 +13,7 @@ import { Component, type ComponentHost, tensorFloats, tensorNumbers } from './on
 import { Xoshiro128 } from '../../common/prng';
 import { soundstormGenerate, type SoundStormConfig } from './soundstorm';
 import { trimSilence } from './trim-silence';
-import { encodeWav16 } from './wav';
+import { encodeWav16 } from './wav-io';
 
 export type SpeechPurpose = 'input' | 'voice-prompt';
 

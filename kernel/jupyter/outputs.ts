@@ -6,7 +6,7 @@
 import { MIME, type Generation, type Span, type TokenRecord } from '../../common/generation';
 import { AUDIO_SCHEMA, type AudioOutput, type CellContext, type TokensOutput } from '../../common/outputs';
 import { bytesSource } from '../codecs/byte-source';
-import { parseWavHeader, readWavFrames } from '../codecs/wav';
+import { parseWavHeader, readWavFrames } from '../codecs/wav-io';
 import type { DecodedMedia } from './backend';
 
 export type MimeBundle = Record<string, unknown>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readAudio, type AudioRequest } from '../../kernel/codecs/audio-input';
 import { bytesSource, withSource } from '../../kernel/codecs/byte-source';
 import { MediaError } from '../../kernel/codecs/errors';
-import { parseWavHeader, readWavFrames, encodeWav16 } from '../../kernel/codecs/wav';
+import { parseWavHeader, readWavFrames, encodeWav16 } from '../../kernel/codecs/wav-io';
 import { resample } from '../../kernel/codecs/resample';
 import { makeWav, measureFrequency, sine } from './fixtures';
 

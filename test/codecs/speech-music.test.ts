@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaError, type Codecs } from '../../kernel/codecs';
 import { bytesSource } from '../../kernel/codecs/byte-source';
-import { parseWavHeader } from '../../kernel/codecs/wav';
+import { parseWavHeader } from '../../kernel/codecs/wav-io';
 import { DEFAULT_VOICE, FIXTURES, makeWav, openCodecs, sine } from './fixtures';
 
 async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<void> {

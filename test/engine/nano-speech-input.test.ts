@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { encodeWav16 } from '../../kernel/codecs/wav';
+import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import { Engine } from '../../kernel/engine/index';
 import { basePrompt } from '../../kernel/prompt/templates';
 import { readWav } from '../../tools/eval/audio';

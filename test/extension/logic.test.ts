@@ -11,7 +11,7 @@ import {
   type OutputOp,
 } from '../../extension/execution/outputs';
 import { findStats, formatStats } from '../../extension/execution/stats';
-import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/execution/kernelspec';
+import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/notebook-ownership';
 import { configMagic } from '../../extension/execution/sampling';
 import { tokenTable } from '../../extension/execution/tokenTable';
 import { mediaLink, modalitiesForFile, placeMedia } from '../../extension/language/mediaLinks';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { MIME } from '../../common/generation';
 import type { TokensOutput } from '../../common/outputs';
 import type { KernelClient } from '../../kernel/jupyter/kernel-client';
-import { encodeWav16 } from '../../kernel/codecs/wav';
+import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import { haveNano, launchModel, NANO, ROOT } from './helpers';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'engine', 'det');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { MIME, type Span } from '../../common/generation';
 import type { AudioOutput, TokensOutput } from '../../common/outputs';
-import { encodeWav16 } from '../../kernel/codecs/wav';
+import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';
 import {

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeWav16 } from '../../kernel/codecs/wav';
+import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import { writeNotebook, type Notebook } from '../../kernel/jupyter/notebook';
 import { CLI_JS, cleanupFixtures, ensureKernelBuilt, KERNEL_JS, mediaFixture } from './helpers';
 

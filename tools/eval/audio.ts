@@ -1,11 +1,11 @@
 /**
- * Audio measurements for the nano scorecard, in plain TypeScript: WAV reading (kernel/codecs/wav), FFT,
+ * Audio measurements for the nano scorecard, in plain TypeScript: WAV reading (kernel/codecs/wav-io.ts), FFT,
  * pitch by harmonic product spectrum, chord pitch classes by iterative harmonic salience, MFCC and DTW.
  */
 import { readFileSync } from 'node:fs';
 import { bytesSource } from '../../kernel/codecs/byte-source';
 import { resample } from '../../kernel/codecs/resample';
-import { parseWavHeader, readWavFrames } from '../../kernel/codecs/wav';
+import { parseWavHeader, readWavFrames } from '../../kernel/codecs/wav-io';
 
 export interface Audio {
   samples: Float32Array;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Generation, GenerationParams, Span } from '../../common/generation';
 import type { Manifest, Modality } from '../../common/manifest';
-import { encodeWav16 } from '../../kernel/codecs/wav';
+import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import { Engine } from '../../kernel/engine';
 import type { MediaSpan } from '../../kernel/engine/media-protocol';
 import { assistantMessage, basePrompt, chatPrompt, mediaTokenString } from '../../kernel/prompt/templates';
