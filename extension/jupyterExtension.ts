@@ -7,7 +7,8 @@
  * (remembered per workspace).
  */
 import * as vscode from 'vscode';
-import { CONTROLLER_ID, isAnyGptNotebook, JUPYTER_EXTENSION_ID, shouldClaimNotebook } from './notebook-ownership';
+import { CONTROLLER_ID, JUPYTER_EXTENSION_ID } from './identifiers';
+import { isAnyGptNotebook, shouldClaimNotebook } from './notebook-ownership';
 
 const USER_CHOSE_OTHER = 'anygpt.notebooksOnAnotherKernel';
 

@@ -1,9 +1,7 @@
-/** Is a notebook meant for our kernel? Read from its kernelspec / language_info (both .ipynb layouts). */
-export const KERNEL_NAME = 'anygpt';
-/** Our NotebookController's id; VS Code's `notebookKernel` context key is `<publisher>.<name>/<this>`. */
-export const CONTROLLER_ID = 'anygpt-local';
-export const LANGUAGE_ID = 'anygpt';
+/** Which notebooks are ours, the metadata we stamp on them, and when to claim one from the Jupyter extension. */
+import { KERNEL_NAME, LANGUAGE_ID } from './identifiers';
 
+/** Is a notebook meant for our kernel? Read from its kernelspec / language_info (both .ipynb layouts). */
 export function isAnyGptNotebook(metadata: Record<string, unknown> | undefined): boolean {
   if (!metadata) return false;
   // VS Code's ipynb serializer keeps notebook metadata either at the top level or under custom.metadata.
@@ -25,9 +23,6 @@ export const NOTEBOOK_METADATA = {
   kernelspec: { name: KERNEL_NAME, display_name: 'AnyGPT', language: LANGUAGE_ID },
   language_info: { name: LANGUAGE_ID, mimetype: 'text/x-anygpt', file_extension: '.anygpt' },
 };
-
-/** The Jupyter extension. When it is installed and our kernelspec is installed too, it lists "AnyGPT" as well. */
-export const JUPYTER_EXTENSION_ID = 'ms-toolsai.jupyter';
 
 /**
  * Whether to bind an AnyGPT notebook to our controller explicitly (notebook.selectKernel) when it is shown.

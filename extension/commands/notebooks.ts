@@ -1,6 +1,7 @@
 /** New AnyGPT Notebook (from a template) and Open Samples. */
 import * as vscode from 'vscode';
-import { CONTROLLER_ID, LANGUAGE_ID, NOTEBOOK_METADATA } from '../notebook-ownership';
+import { CONTROLLER_ID, LANGUAGE_ID } from '../identifiers';
+import { NOTEBOOK_METADATA } from '../notebook-ownership';
 
 const md = (s: string) => new vscode.NotebookCellData(vscode.NotebookCellKind.Markup, s, 'markdown');
 const code = (s: string) => new vscode.NotebookCellData(vscode.NotebookCellKind.Code, s, LANGUAGE_ID);

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LANGUAGE_ID } from '../notebook-ownership';
+import { LANGUAGE_ID } from '../identifiers';
 import { mediaLink, modalitiesForFile, placeMedia, type LinkModality } from './mediaLinks';
 
 const KIND = vscode.DocumentDropOrPasteEditKind.Empty.append('anygpt', 'media');

@@ -1,6 +1,6 @@
 /** Completion and hover for prompt cells, answered by the running kernel (complete_request / inspect_request). */
 import * as vscode from 'vscode';
-import { LANGUAGE_ID } from '../notebook-ownership';
+import { LANGUAGE_ID } from '../identifiers';
 import type { KernelSession } from '../kernel/session';
 
 export function registerKernelLanguage(session: () => KernelSession | undefined): vscode.Disposable[] {

@@ -11,22 +11,14 @@ import { readConnectionFile } from './connection';
 import { CellExecutor, KERNEL_VERSION } from './executor';
 import { Kernel } from './kernel';
 import { installKernelspec, type InstallOptions } from './kernelspec';
+import { kernelScriptPath, repoRootPath } from './paths';
 import { KernelSockets } from './sockets';
 
 const log = (s: string) => process.stderr.write(`[anygpt-kernel] ${s}\n`);
 
-/** dist/kernel.js when bundled; under tsx (tests) the source file, so point at the bundle beside the repo. */
-function kernelScript(): string {
-  return basename(__filename) === 'kernel.js' ? __filename : resolve(__dirname, '..', '..', 'dist', 'kernel.js');
-}
-
-function repoRoot(): string {
-  return basename(__filename) === 'kernel.js' ? resolve(__dirname, '..') : resolve(__dirname, '..', '..');
-}
-
 export function defaultModelDir(): string | undefined {
   if (process.env.ANYGPT_MODEL) return resolve(process.env.ANYGPT_MODEL);
-  const nano = join(repoRoot(), 'models', 'anygpt-nano');
+  const nano = join(repoRootPath(), 'models', 'anygpt-nano');
   return existsSync(join(nano, 'anygpt.json')) ? nano : undefined;
 }
 
@@ -65,7 +57,7 @@ function install(flags: Map<string, string | true>): void {
     threads: flags.has('--threads') ? Number(flags.get('--threads')) : undefined,
     name: flags.get('--name') as string | undefined,
     displayName: flags.get('--display-name') as string | undefined,
-    kernelScript: kernelScript(),
+    kernelScript: kernelScriptPath(),
   });
   process.stdout.write(`Installed kernelspec ${basename(dir)} in ${dir}\n`);
   if (!model) {

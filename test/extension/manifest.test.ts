@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOBS } from '../../common/knobs';
-import { CONTROLLER_ID } from '../../extension/notebook-ownership';
+import { CONTROLLER_ID } from '../../extension/identifiers';
 
 const root = process.cwd();
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
