@@ -3,12 +3,13 @@
  * It knows nothing of ONNX beyond LlmSession.forward, and nothing of workers: cancellation and streaming are hooks.
  *
  * Per step: raw logits → (record raw log-prob, entropy, top-5) → constraints → processors → greedy/multinomial.
- * With numBeams > 1 it runs beam search instead (beam.ts).
+ * With numBeams > 1 it runs beam search (beam.ts), or with doSample transformers' beam-sample (beam-sample.ts).
  */
 import type { GenerationParams, StopReason } from '../../common/generation';
 import { PER_MODALITY_FIELDS } from '../../common/knobs';
 import type { Manifest, Modality, SamplingPreset } from '../../common/manifest';
 import { beamSearch } from './beam';
+import { beamSample } from './beam-sample';
 import { ModalityConstraints, TEXT_STATE, type SpanState } from './constraints';
 import { stopIdsFor, type DecodeContext, type DecodeHooks, type DecodeResult } from './decode-context';
 import type { KvCache } from './llm';
@@ -66,8 +67,9 @@ export async function decode(
   hooks.onProgress?.('prefill', promptIds.length, promptIds.length);
 
   if (params.numBeams > 1) {
-    if (params.doSample) warnings.push('beam search is deterministic here: doSample is ignored when numBeams > 1');
-    const r = await beamSearch(ctx, constraints, first, state, promptIds, params, maxNew, hooks);
+    const r = params.doSample
+      ? await beamSample(ctx, constraints, first, state, promptIds, params, maxNew, hooks, new Xoshiro128(params.seed))
+      : await beamSearch(ctx, constraints, first, state, promptIds, params, maxNew, hooks);
     return { ...r, warnings: [...warnings, ...r.warnings], prefillMs, decodeMs: performance.now() - t0 - prefillMs };
   }
 
