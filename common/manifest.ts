@@ -188,6 +188,12 @@ export interface Templates {
   instructions: Record<'t2i' | 'caption' | 'asr' | 'tts' | 't2m' | 'm2t', string>;
   /** Token strings that end an assistant turn, besides the tokenizer EOS. */
   stopTokens: string[];
+  /**
+   * Whether a media-producing base task (t2i, tts, t2m) ends its prompt with the output's start tag when nothing
+   * asks otherwise (absent = true). Upstream's base inference ends the prompt at "[MMGPT]:" and lets the model
+   * write the tag, so converted AnyGPT packages set false; nano keeps true.
+   */
+  forceOutputStart?: boolean;
 }
 
 /** Sampling preset, mirroring upstream's config/*.json with HF semantics. */
@@ -214,6 +220,9 @@ export interface Manifest {
   specialTokens: string[];
   modalities: { image?: ImageSpec; speech?: SpeechSpec; music?: MusicSpec };
   templates: Templates;
-  /** Presets by output modality; "text" is the chat/text default. */
-  presets: Record<Modality, SamplingPreset>;
+  /**
+   * Presets by output modality; "text" is the base text task's and, without "chat", the chat default. "chat":
+   * the chat turn's (a converted AnyGPT: upstream's config/generate_config.json, 500 tokens, 5 beams sampling).
+   */
+  presets: Record<Modality, SamplingPreset> & { chat?: SamplingPreset };
 }

@@ -11,7 +11,14 @@ import { MANIFEST_FILE, type MediaModality, type Modality } from '../common/mani
 import { MediaError } from './codecs/errors';
 import { Engine, loadPackage, PackageError, type ExecutionProviderChoice, type MediaSpan } from './engine/index';
 import { TASKS, type Task } from './prompt/magics';
-import { basePrompt, chatPrompt, chatUserMessage, TASK_OUTPUT, type PromptMedia } from './prompt/templates';
+import {
+  basePrompt,
+  chatPrompt,
+  chatUserMessage,
+  forceOutputStart,
+  TASK_OUTPUT,
+  type PromptMedia,
+} from './prompt/templates';
 
 const USAGE = `usage:
   anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
@@ -257,7 +264,13 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     const media = await encodeInputs(engine, { image: o.image, speech: o.speech, music: o.music });
-    const prompt = buildPrompt(engine, task, text, media, !o['no-constrain']);
+    const prompt = buildPrompt(
+      engine,
+      task,
+      text,
+      media,
+      forceOutputStart(engine.pkg.manifest, o['no-constrain'] ? false : undefined),
+    );
     const preset: Modality = task === 'raw' ? 'text' : TASK_OUTPUT[task];
     if (cmd === 'tokens') {
       const g = engine.tokenize(prompt, { preset });
@@ -279,6 +292,8 @@ async function main(argv: string[]): Promise<number> {
     const knobs = Object.fromEntries(KNOBS.map((k) => [k.key, knobFlag(flags[k.flag] as string | undefined, k)]));
     const params: Partial<GenerationParams> = {
       preset,
+      // A chat turn takes the package's chat preset where it has one (a converted AnyGPT: upstream's chat config).
+      ...(task === 'chat' ? engine.pkg.manifest.presets.chat : undefined),
       ...knobs,
       minNewTokens: num(o['min-new-tokens'], 'min-new-tokens'),
       // As in a cell, temperature 0 means greedy; the preset's temperature stays (the engine wants > 0).

@@ -213,12 +213,16 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
         ]),
       ) as Manifest['templates']['instructions'],
       stopTokens: (tpl.stopTokens as Json[]).map((s, i) => c.str(s, `templates.stopTokens[${i}]`)),
+      ...(tpl.forceOutputStart === undefined
+        ? {}
+        : { forceOutputStart: c.bool(tpl.forceOutputStart, 'templates.forceOutputStart') }),
     },
     presets: {
       text: preset(c, presets.text, 'presets.text'),
       image: preset(c, presets.image, 'presets.image'),
       speech: preset(c, presets.speech, 'presets.speech'),
       music: preset(c, presets.music, 'presets.music'),
+      ...(presets.chat === undefined ? {} : { chat: preset(c, presets.chat, 'presets.chat') }),
     },
   };
 

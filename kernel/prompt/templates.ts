@@ -85,6 +85,15 @@ export function chatPrompt(tpl: ChatTemplate, history: readonly ChatTurn[], user
  * For X→text a user's own words replace the fixed instruction ("What colour is the cat?").
  */
 /**
+ * Whether a base task's prompt ends with the output's start tag: an explicit choice (a cell's %constrain, the
+ * CLI's --no-constrain) wins, else the package's templates.forceOutputStart (absent = true). Converted AnyGPT
+ * packages say false, which is what upstream's base inference does (its prompt ends at "[MMGPT]:").
+ */
+export function forceOutputStart(manifest: Manifest, explicit?: boolean): boolean {
+  return explicit ?? manifest.templates.forceOutputStart ?? true;
+}
+
+/**
  * The base-model prompt for a task. With `forceOutput`, a media-producing task (t2i, tts, t2m) ends with
  * " <soX>", as upstream's force_{image,speech,music}_generation does: the task already says which modality
  * the answer is, and a small or uncertain model would otherwise sometimes answer in text. The engine's

@@ -48,6 +48,35 @@ describe('cell plan: settings → GenerationParams and the prompt (no model)', (
     assert.ok(p.prompt.includes('a calm piano'));
   });
 
+  it("a converted AnyGPT (its manifest from tools/convert): chat takes upstream's chat preset, base tasks end at [MMGPT]:", () => {
+    const converted = validateManifest(
+      JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'convert', 'pkg-fp32', 'anygpt.json'), 'utf8')),
+    );
+    assert.ok(converted.presets.chat, 'the converter writes a chat preset');
+    assert.equal(converted.templates.forceOutputStart, false);
+    // That fixture converts the LLM alone: its presets and templates over the media fixture's modalities.
+    const real = {
+      ...M,
+      presets: converted.presets,
+      templates: { ...M.templates, forceOutputStart: converted.templates.forceOutputStart },
+    };
+    const chat = plan('Hello there', { manifest: real });
+    // upstream config/generate_config.json: 500 new tokens, 5 beams with sampling; min_new_tokens never acts there
+    assert.equal(chat.params.numBeams, 5);
+    assert.equal(chat.params.doSample, true);
+    assert.equal(chat.params.maxNewTokens, 500);
+    assert.equal(chat.params.minNewTokens, 0);
+    assert.equal(chat.params.preset, 'text');
+    const base = plan('%task t2i\na red circle', { manifest: real });
+    assert.equal(base.params.numBeams, 1, 'base tasks keep their modality preset');
+    assert.match(base.prompt, /\[MMGPT\]:$/, 'upstream ends the prompt at [MMGPT]: and lets the model write <soim>');
+    const forced = plan('%task t2i\n%constrain on\na red circle', { manifest: real });
+    assert.match(forced.prompt, /<soim>$/, 'forcing stays an option');
+    // nano-like packages (no chat preset, forceOutputStart absent) keep the text preset and the forced tag
+    assert.equal(M.presets.chat, undefined);
+    assert.match(plan('%task t2i\na red circle').prompt, /<soim>$/);
+  });
+
   it('cell magics override %config defaults, which override the preset', () => {
     const defaults: CellDefaults = { top_k: 7, temperature: 0.5, max_new_tokens: 9, seed: 42 };
     const p = plan('%top_k 3\nhi', { defaults });

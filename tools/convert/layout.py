@@ -28,8 +28,20 @@ def added_tokens(block_sizes=None):
     return out
 
 
-# Upstream config/*.json (docs/anygpt.md, "Generation settings") with HF semantics made explicit (top_k 50 is HF's default).
+# Upstream's config/*.json (docs/anygpt.md, "Generation settings") as transformers 4.34.1 runs them. top_k is unset
+# there, so GenerationConfig's default 50 applies. min_new_tokens (10 in every file) is left out: transformers adds
+# that processor only with an eos_token_id, and upstream's configs set none (docs/engine.md "min_new_tokens").
 PRESETS = {
+    "chat": dict(
+        doSample=True,
+        temperature=1.0,
+        topK=50,
+        topP=1.0,
+        repetitionPenalty=1.0,
+        maxNewTokens=500,
+        minNewTokens=0,
+        numBeams=5,
+    ),  # generate_config.json: the chat CLI's default (beam-sample)
     "text": dict(
         doSample=True,
         temperature=1.0,
@@ -37,7 +49,7 @@ PRESETS = {
         topP=1.0,
         repetitionPenalty=1.0,
         maxNewTokens=100,
-        minNewTokens=10,
+        minNewTokens=0,
         numBeams=1,
     ),  # text_generate_config.json (base)
     "image": dict(
@@ -47,7 +59,7 @@ PRESETS = {
         topP=1.0,
         repetitionPenalty=1.0,
         maxNewTokens=200,
-        minNewTokens=10,
+        minNewTokens=0,
         numBeams=1,
     ),  # image_generate_config.json
     "speech": dict(
@@ -57,7 +69,7 @@ PRESETS = {
         topP=1.0,
         repetitionPenalty=1.05,
         maxNewTokens=1500,
-        minNewTokens=10,
+        minNewTokens=0,
         numBeams=1,
     ),  # speech_generate_config.json
     "music": dict(
@@ -67,7 +79,7 @@ PRESETS = {
         topP=1.0,
         repetitionPenalty=1.15,
         maxNewTokens=2000,
-        minNewTokens=10,
+        minNewTokens=0,
         numBeams=1,
     ),  # music_generate_config.json
 }
@@ -110,6 +122,8 @@ TEMPLATES = {
         "m2t": "How would you describe the genre of this music?",
     },
     "stopTokens": ["<eos>"],
+    # Upstream's base inference ends the prompt at "[MMGPT]:" and lets the model write <soim>/<sosp>/<somu>.
+    "forceOutputStart": False,
 }
 
 # Prompt strings for golden tokenizer ids (docs/anygpt.md, "Base prompts" and "Chat prompts").

@@ -16,6 +16,7 @@ import {
   cellSeed,
   chatPrompt,
   chatUserMessage,
+  forceOutputStart,
   type Cell,
   type CellSettings,
   type ConfigKey,
@@ -90,14 +91,15 @@ export function planCell(input: PlanInput): CellPlan {
     chatTurn = { userMessage };
   } else {
     prompt = basePrompt(manifest, task, cell.text, [...media], cell.bodyLine, {
-      forceOutput: settings.constrain ?? true,
+      forceOutput: forceOutputStart(manifest, settings.constrain),
     });
   }
 
   const outputModality: Modality = cell.raw ? 'text' : TASK_OUTPUT[task];
   const notebookSeed = (input.defaults.seed as number | undefined) ?? 0;
   const seed = settings.seed ?? cellSeed(notebookSeed, input.source);
-  const p = manifest.presets[outputModality];
+  // A chat turn takes the package's chat preset where it has one (a converted AnyGPT: upstream's chat config).
+  const p = (task === 'chat' && !cell.raw && manifest.presets.chat) || manifest.presets[outputModality];
   const params: GenerationParams = {
     ...p,
     // %temperature 0 means greedy; the engine wants temperature > 0, so keep the preset's value.
