@@ -132,8 +132,17 @@ export class CellExecutor {
     if (cell.reset) this.conversation.reset();
     if (cell.model !== undefined) {
       const dir = resolvePath(ctx.cwd, cell.model);
+      const previous = this.models.loaded?.name ?? this.models.modelDir;
+      let backend: Backend;
+      try {
+        backend = await this.models.switchTo(dir, emit, ctx.executionCount);
+      } catch (e) {
+        // The slot kept the previous model and the conversation is untouched: say so, or every later error looks
+        // like the new package's.
+        if (previous && e instanceof Error) e.message += `\n(still using the previous model, ${previous})`;
+        throw e;
+      }
       this.conversation.reset();
-      const backend = await this.models.switchTo(dir, emit, ctx.executionCount);
       emit.stream('stdout', `model: ${backend.describeModel().name} (${dir}); conversation cleared\n`);
     }
     if (cell.voice === null) this.voice = undefined;
@@ -189,6 +198,7 @@ export class CellExecutor {
       media,
       history: this.conversation.contextFor(ctx.cellId),
     });
+    for (const w of plan.warnings) emit.warn(w);
     return { cell, plan, backend, model, timings };
   }
 

@@ -50,11 +50,24 @@ export class ModelSlot {
     return this.backend;
   }
 
-  /** Closes the current model and loads the one in `dir`. */
+  /**
+   * Loads the model in `dir` and only then closes the current one: a package that fails (missing, corrupt
+   * manifest, hash mismatch, a graph ORT rejects) leaves the previous model loaded and in use. Both are in memory
+   * while the new one loads.
+   */
   async switchTo(dir: string, emit: Emit, executionCount: number): Promise<Backend> {
-    await this.close();
+    const previous = { backend: this.backend, dir: this.dir };
+    this.backend = undefined;
     this.dir = dir;
-    return this.get(emit, executionCount);
+    try {
+      await this.get(emit, executionCount);
+    } catch (e) {
+      this.backend = previous.backend;
+      this.dir = previous.dir;
+      throw e;
+    }
+    await previous.backend?.close().catch(() => {});
+    return this.backend!;
   }
 
   async close(): Promise<void> {

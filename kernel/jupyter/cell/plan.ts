@@ -47,6 +47,8 @@ export interface CellPlan {
   context: CellContext;
   /** A chat turn: on success it joins the conversation as `userMessage`. */
   chatTurn?: { userMessage: string };
+  /** What the user should know about the prompt (e.g. a modality token string that is not in the vocabulary). */
+  warnings: string[];
 }
 
 export interface PlanInput {
@@ -125,7 +127,30 @@ export function planCell(input: PlanInput): CellPlan {
     notebookSeed,
     context,
     chatTurn,
+    warnings: unknownModalityTokens(prompt, manifest),
   };
+}
+
+/**
+ * Modality token strings in the prompt that the vocabulary lacks (`<👀999999>` past the codebook, `<👀007>` not
+ * written as the tokenizer writes it): the tokenizer silently splits them into text pieces, so the model sees
+ * something else than the user meant. Each one gets a warning with the valid range.
+ */
+export function unknownModalityTokens(prompt: string, manifest: Manifest): string[] {
+  const out: string[] = [];
+  for (const [modality, m] of Object.entries(manifest.modalities)) {
+    if (!m) continue;
+    const { prefix, size } = m.tokens;
+    const re = new RegExp(`<${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)>`, 'gu');
+    for (const [token, digits] of prompt.matchAll(re)) {
+      if (String(Number(digits)) === digits && Number(digits) < size) continue;
+      const w =
+        `${token} is not a vocabulary token (${modality} tokens are <${prefix}0> … <${prefix}${size - 1}>); ` +
+        'it is tokenized as plain text';
+      if (!out.includes(w)) out.push(w);
+    }
+  }
+  return out;
 }
 
 /** %raw: each media reference is replaced in place by its token string. */
