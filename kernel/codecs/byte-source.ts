@@ -3,7 +3,8 @@
  * A path-backed source never loads more than the reader asks for: a 2-hour WAV is parsed from its header
  * and only the kept prefix is read.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { MediaError } from './errors';
 import { basename } from 'node:path';
 
 export interface ByteSource {
@@ -28,13 +29,34 @@ export function bytesSource(bytes: Uint8Array, name = ANONYMOUS): ByteSource {
   };
 }
 
-/** Runs `fn` with a source over the file at `path`, closing the descriptor afterwards. */
+/** What a non-regular file is, for messages; undefined for a regular file. */
+export function notRegularFile(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Runs `fn` with a source over the file at `path`, closing the descriptor afterwards. Only regular files are read:
+ * a FIFO, socket or device could block a read forever (a FIFO's open blocks until a writer comes). The file is
+ * opened non-blocking and checked on its descriptor, so a file swapped after a check cannot slip through.
+ */
 export async function withSource<T>(input: MediaInput, fn: (src: ByteSource) => Promise<T> | T): Promise<T> {
   if (input instanceof Uint8Array) return fn(bytesSource(input));
   if ('bytes' in input) return fn(bytesSource(input.bytes, input.name));
-  const fd = openSync(input.path, 'r');
+  const fd = openSync(input.path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    const what = notRegularFile(st);
+    if (what)
+      throw new MediaError(
+        `${basename(input.path)} is ${what}, not a regular file; only files can be read`,
+        'unreadable',
+      );
+    const size = st.size;
     const src: ByteSource = {
       name: basename(input.path),
       size,

@@ -92,6 +92,8 @@ export class Codecs {
     codes: readonly (readonly number[])[],
     opts?: Pick<DecodeProgress, 'onProgress'>,
   ): Promise<DecodedAudio> {
+    // One ORT run: report its start too, so a long decode shows progress (and can be seen running).
+    opts?.onProgress?.(0, 1);
     const decoded = await this.musicCodec().decode(codes);
     opts?.onProgress?.(1, 1);
     return decoded;

@@ -10,8 +10,10 @@ import type { RawTokens } from '../codecs/tokens';
 import { WorkerClient } from './worker-client';
 import type { ExecutionProviderChoice, KvCacheChoice, KvMode } from './llm';
 import type { DecodedMediaFile, DecodeParams, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
+import type { OpenParams } from './protocol';
 import { mediaTokenString, tokenIdBlocks } from './media-tokens';
 import { loadPackage, type ModelPackage } from './package';
+import { overLimit, type PromptLimit } from './prompt-limit';
 import { resolveParams } from './params';
 import { buildGeneration } from './record';
 
@@ -24,6 +26,7 @@ export type { ExecutionProviderChoice, KvCacheChoice } from './llm';
 export type { WorkerOps, OpName } from './protocol';
 export type { DecodedMediaFile, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
 export { mediaTokenString, tokenIdBlocks } from './media-tokens';
+export { overLimit, type PromptLimit } from './prompt-limit';
 
 export const ENGINE_VERSION: string = pkgJson.version;
 
@@ -42,6 +45,11 @@ export interface EngineOptions {
   sessionOptions?: Record<string, unknown>;
   /** Where the EP fallback reason goes (default: console.error). */
   log?: (message: string) => void;
+  /**
+   * How long an aborted call may take to stop on its own before its worker thread is abandoned and replaced
+   * (default 100 ms; see client.ts). The replacement reopens the package, so the next call waits for that.
+   */
+  abortGraceMs?: number;
 }
 
 export interface GenerateOptions {
@@ -60,7 +68,10 @@ export interface EncodedMedia {
 }
 
 export interface DecodeMediaOptions extends DecodeParams {
-  /** Checked between diffusion / SoundStorm steps; the promise then rejects with MediaError code "aborted". */
+  /**
+   * Checked between diffusion / SoundStorm steps; a single ORT run that does not stop within abortGraceMs has its
+   * worker abandoned (client.ts). Either way the promise rejects with MediaError code "aborted".
+   */
   signal?: AbortSignal;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -68,6 +79,11 @@ export interface DecodeMediaOptions extends DecodeParams {
 export interface DecodeTokensOptions extends DecodeMediaOptions {
   /** How to read plain numbers: vocabulary ids (default) or block-relative code values. */
   numbers?: 'ids' | 'codes';
+}
+
+/** A prompt that cannot fit the model's context. */
+export class ContextError extends Error {
+  override name = 'ContextError';
 }
 
 export class Engine {
@@ -85,9 +101,9 @@ export class Engine {
   static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {
     const t0 = performance.now();
     const pkg = await loadPackage(dir, { llmVariant: opts.llmVariant });
-    const worker = new WorkerClient();
+    const worker = new WorkerClient({ abortGraceMs: opts.abortGraceMs });
     try {
-      const r = await worker.call('open', {
+      const params: OpenParams = {
         dir: pkg.dir,
         hash: pkg.hash,
         executionProvider: opts.executionProvider ?? 'auto',
@@ -95,7 +111,10 @@ export class Engine {
         sessionOptions: opts.sessionOptions,
         llmVariant: opts.llmVariant,
         kvCache: opts.kvCache,
-      });
+      };
+      const r = await worker.call('open', params);
+      // A worker abandoned after an interrupt is replaced by one that opens the same package again.
+      worker.setInit('open', params);
       if (r.fallbackReason) (opts.log ?? console.error)(`anygpt engine: ${r.fallbackReason}`);
       return new Engine(pkg, worker, r.executionProvider, performance.now() - t0, r.fallbackReason, {
         graph: r.llmGraph,
@@ -108,8 +127,24 @@ export class Engine {
     }
   }
 
-  /** Prompt ids (BOS per the manifest), as the LLM sees them. */
+  /** The longest prompt that could fit the context (prompt-limit.ts), or undefined when the tokenizer has no bound. */
+  get promptLimit(): PromptLimit | undefined {
+    const w = this.pkg.tokenizer.worstCase;
+    const maxPositions = this.pkg.manifest.llm.maxPositions;
+    return (
+      w && {
+        maxChars: maxPositions * w.chars,
+        charsPerToken: w.chars,
+        maxPositions,
+        countWhitespace: w.countWhitespace,
+      }
+    );
+  }
+
+  /** Prompt ids (BOS per the manifest), as the LLM sees them. A prompt longer than promptLimit is refused untokenized. */
   encode(prompt: string): number[] {
+    const over = overLimit(prompt, this.promptLimit);
+    if (over) throw new ContextError(over);
     const ids = this.pkg.tokenizer.encode(prompt);
     return this.pkg.manifest.tokenizer.addBos ? [this.pkg.vocab.bosId, ...ids] : ids;
   }
@@ -141,24 +176,25 @@ export class Engine {
     });
   }
 
+  /**
+   * Generates in the worker. The prompt is tokenized there too (a long prompt must not hold up the caller's thread:
+   * the kernel's main thread serves heartbeats and interrupts); only the length bound is checked here.
+   */
   async generate(
     prompt: string,
     params: Partial<GenerationParams> = {},
     opts: GenerateOptions = {},
   ): Promise<Generation> {
     const full = resolveParams(this.pkg.manifest, params);
-    const t0 = performance.now();
-    const promptIds = this.encode(prompt);
-    const tokenizeMs = performance.now() - t0;
+    const over = overLimit(prompt, this.promptLimit);
+    if (over) throw new ContextError(over);
     return this.worker.call(
       'generate',
       {
         prompt,
-        promptIds,
         params: full,
         engineVersion: ENGINE_VERSION,
         loadMs: this.loadMs,
-        tokenizeMs,
         stream: !!opts.onEvent,
         warnings: [],
       },
@@ -168,16 +204,17 @@ export class Engine {
 
   /**
    * A media file → codes and the token span for the prompt. Runs in the worker (codecs open on first use);
-   * bad input rejects with the codecs' MediaError (message and code intact).
+   * bad input rejects with the codecs' MediaError (message and code intact), an abort with MediaError "aborted".
    */
   async encodeMedia(
     modality: MediaModality,
     input: MediaSource,
     purpose: MediaPurpose = 'input',
+    opts: { signal?: AbortSignal } = {},
   ): Promise<EncodedMedia> {
     // The worker shares the process's cwd, but resolving here makes messages and behaviour independent of it.
     const src: MediaSource = 'path' in input ? { path: path.resolve(input.path) } : input;
-    const r = await this.worker.call('encodeMedia', { modality, input: src, purpose });
+    const r = await this.worker.call('encodeMedia', { modality, input: src, purpose }, { signal: opts.signal });
     return { codes: r.codes, tokens: mediaTokenString(this.pkg, modality, r.codes), warnings: r.warnings };
   }
 
@@ -222,9 +259,13 @@ export class Engine {
     };
   }
 
+  /**
+   * Releases the sessions and stops the worker. A worker still busy (a shutdown during a long decode) is not waited
+   * for: its queue would run the close only after the decode, so it is terminated at once.
+   */
   async close(): Promise<void> {
     try {
-      await this.worker.call('close', {});
+      if (!this.worker.busy) await this.worker.call('close', {});
     } finally {
       await this.worker.terminate();
     }

@@ -37,12 +37,13 @@ export interface OpenResult {
 
 export interface GenerateRequest {
   prompt: string;
-  promptIds: number[];
+  /** The prompt's ids; when absent the worker tokenizes `prompt` (BOS per the manifest) and times it. */
+  promptIds?: number[];
   params: GenerationParams;
   engineVersion: string;
   /** Timings measured on the main thread, copied into the record's stats. */
   loadMs: number;
-  tokenizeMs: number;
+  tokenizeMs?: number;
   /** Send token/progress/span events (off for benchmarks: each event is a postMessage). */
   stream: boolean;
   warnings: string[];

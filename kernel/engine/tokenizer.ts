@@ -8,6 +8,7 @@
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { PackageError } from './manifest-schema';
+import { charsPerToken } from './prompt-limit';
 
 interface AddedTokenJson {
   id: number;
@@ -20,6 +21,8 @@ export class TextTokenizer {
   /** Added tokens (string → id), in the tokenizer's order. The vocabulary map is derived from these. */
   readonly addedTokens: ReadonlyMap<string, number>;
   private readonly pieces: string[];
+  /** The most input characters one token can cover (prompt-limit.ts), or undefined when unbounded. */
+  readonly worstCase: { chars: number; countWhitespace: boolean } | undefined;
 
   constructor(json: unknown, config: unknown, file = 'tokenizer.json') {
     const j = json as { added_tokens?: AddedTokenJson[]; model?: { vocab?: unknown } };
@@ -35,6 +38,7 @@ export class TextTokenizer {
     const added = new Map<string, number>();
     for (const t of j.added_tokens) added.set(t.content, t.id);
     this.addedTokens = added;
+    this.worstCase = charsPerToken(json);
     // id -> piece table, for records and fast lookups during decoding.
     const vocab = this.tok.get_vocab(true);
     let max = -1;

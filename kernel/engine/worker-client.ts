@@ -1,6 +1,12 @@
 /**
  * The main-thread side of the worker protocol: starts the worker, sends typed requests, routes events,
  * and maps an AbortSignal onto the request's shared cancel flag.
+ *
+ * Interrupts: the worker checks the flag between steps (decode, diffusion, SoundStorm), but one ORT run (an
+ * EnCodec decode of 10,000 codes, a vocoder pass) cannot be stopped from JavaScript. So an aborted request that
+ * has not settled within `abortGraceMs` abandons its worker thread: the request rejects at once, the thread is
+ * told to terminate (it ends when its native call returns) and a fresh worker replays the init request (the
+ * engine's `open`), queued ahead of any later call.
  */
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -8,7 +14,14 @@ import { Worker } from 'node:worker_threads';
 import type { GenerationEvent } from '../../common/generation';
 import { MediaError, type MediaErrorCode } from '../codecs/errors';
 import { PackageError } from './manifest-schema';
+import { busyThreadEnded, busyThreadStarted } from './busy-threads';
 import type { OpName, OpParams, OpResult, RequestMessage, ResponseMessage, WorkerError } from './protocol';
+
+/** Default time an aborted request may take to settle on its own (one decode / diffusion step) before its worker is abandoned. */
+export const ABORT_GRACE_MS = 100;
+
+/** Operations whose abort rejects with MediaError "aborted" (the codecs' contract); others with an AbortError. */
+const MEDIA_OPS: ReadonlySet<string> = new Set(['encodeMedia', 'decodeSpan', 'decodeTokens']);
 
 interface Pending {
   resolve(v: unknown): void;
@@ -33,17 +46,50 @@ function startWorker(): Worker {
   return new Worker(built);
 }
 
+export interface WorkerClientOptions {
+  /** How long an aborted request may take to settle before its worker thread is abandoned (default ABORT_GRACE_MS). */
+  abortGraceMs?: number;
+}
+
 export class WorkerClient {
-  private readonly worker: Worker;
+  private worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | null = null;
+  private init?: { op: OpName; params: unknown };
+  private readonly abortGraceMs: number;
+  /** Worker threads abandoned after an interrupt, counted in busy-threads.ts until they exit. */
+  private restarts = 0;
 
-  constructor() {
-    this.worker = startWorker();
-    this.worker.on('message', (m: ResponseMessage) => this.onMessage(m));
-    this.worker.on('error', (e) => this.failAll(e));
-    this.worker.on('exit', (code) => this.failAll(new Error(`engine worker exited (code ${code})`)));
+  constructor(opts: WorkerClientOptions = {}) {
+    this.abortGraceMs = opts.abortGraceMs ?? ABORT_GRACE_MS;
+    this.worker = this.spawn();
+  }
+
+  /** How many times a worker thread was abandoned after an interrupt (for tests and logs). */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  /** True while a request is in flight (the worker may be inside a long native call). */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /**
+   * The request that brings a fresh worker to this one's state (the engine's `open`). Replayed first on the worker
+   * that replaces an abandoned one, so later calls queue behind it.
+   */
+  setInit<K extends OpName>(op: K, params: OpParams<K>): void {
+    this.init = { op, params };
+  }
+
+  private spawn(): Worker {
+    const w = startWorker();
+    w.on('message', (m: ResponseMessage) => this.onMessage(m));
+    w.on('error', (e) => this.failAll(e));
+    w.on('exit', (code) => this.failAll(new Error(`engine worker exited (code ${code})`)));
+    return w;
   }
 
   call<K extends OpName>(
@@ -55,14 +101,60 @@ export class WorkerClient {
     const id = this.nextId++;
     const cancel = new SharedArrayBuffer(4);
     const flag = new Int32Array(cancel);
-    const onAbort = () => Atomics.store(flag, 0, 1);
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let watchdog: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      Atomics.store(flag, 0, 1);
+      watchdog ??= setTimeout(() => this.abandon(id, op), this.abortGraceMs);
+    };
     return new Promise<OpResult<K>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
       const msg: RequestMessage<K> = { kind: 'request', id, op, params, cancel };
       this.worker.postMessage(msg);
-    }).finally(() => opts.signal?.removeEventListener('abort', onAbort));
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    }).finally(() => {
+      clearTimeout(watchdog);
+      opts.signal?.removeEventListener('abort', onAbort);
+    });
+  }
+
+  /**
+   * The aborted request `id` did not settle in time: reject it (and anything queued behind it), leave its thread
+   * to end when its native call returns, and start a fresh worker that replays the init request.
+   */
+  private abandon(id: number, op: OpName): void {
+    if (!this.pending.has(id) || this.dead) return;
+    this.restarts++;
+    const old = this.worker;
+    old.removeAllListeners();
+    busyThreadStarted();
+    old.once('exit', busyThreadEnded);
+    old.on('error', () => {});
+    old.unref();
+    void old.terminate().catch(() => {});
+    const stopped = [...this.pending.entries()];
+    this.pending.clear();
+    for (const [pid, p] of stopped) {
+      if (pid === id)
+        p.reject(
+          MEDIA_OPS.has(op) ? new MediaError(`${op} was interrupted`, 'aborted') : abortError(`${op} was interrupted`),
+        );
+      else p.reject(new Error('the engine worker was restarted after an interrupt; run the request again'));
+    }
+    this.worker = this.spawn();
+    if (this.init) {
+      const init = this.init;
+      const initId = this.nextId++;
+      this.pending.set(initId, {
+        resolve: () => {},
+        reject: (e) => {
+          this.dead = new Error(`the engine could not be reopened after an interrupt: ${e.message}`);
+          this.failAll(this.dead);
+        },
+      });
+      const cancel = new SharedArrayBuffer(4);
+      this.worker.postMessage({ kind: 'request', id: initId, op: init.op, params: init.params, cancel });
+    }
   }
 
   private onMessage(m: ResponseMessage): void {
@@ -82,15 +174,43 @@ export class WorkerClient {
   }
 
   private failAll(e: Error): void {
-    this.dead = e;
-    for (const p of this.pending.values()) p.reject(e);
+    this.dead ??= e;
+    const all = [...this.pending.values()];
     this.pending.clear();
+    for (const p of all) p.reject(e);
   }
 
-  async terminate(): Promise<void> {
-    this.dead = new Error('engine closed');
-    await this.worker.terminate();
+  /**
+   * Stops the worker. A thread inside a native call ends only when that call returns; waiting for it is capped at
+   * `waitMs` (a shutdown must not wait for a decode), after which it is left to end on its own and counted in
+   * busy-threads.ts so the process's exit path knows.
+   */
+  async terminate(waitMs = 250): Promise<void> {
+    this.dead ??= new Error('engine closed');
+    const w = this.worker;
+    w.removeAllListeners();
+    w.on('error', () => {});
+    let ended = false;
+    const done = w.terminate().then(
+      () => (ended = true),
+      () => (ended = true),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
+    if (!ended) {
+      busyThreadStarted();
+      void done.then(busyThreadEnded);
+      w.unref();
+    }
+    this.failAll(this.dead);
   }
+}
+
+function abortError(message: string): Error {
+  const e = new Error(message);
+  e.name = 'AbortError';
+  return e;
 }
 
 /**

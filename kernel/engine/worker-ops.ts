@@ -49,6 +49,12 @@ export function llmSpecFor(pkg: ModelPackage, variant: string | undefined): Mode
   return { ...llm, graph: ref };
 }
 
+/** Prompt ids as the LLM sees them (BOS per the manifest), as Engine.encode on the main thread. */
+function promptIdsOf(pkg: ModelPackage, prompt: string): number[] {
+  const ids = pkg.tokenizer.encode(prompt);
+  return pkg.manifest.tokenizer.addBos ? [pkg.vocab.bosId, ...ids] : ids;
+}
+
 export function registerEngineOps(): void {
   registerOp('open', async (p) => {
     const t0 = performance.now();
@@ -85,12 +91,15 @@ export function registerEngineOps(): void {
   registerOp('generate', async (req, ctx) => {
     if (!state) throw new Error('engine worker: no model open');
     const { pkg, llm } = state;
+    const t0 = performance.now();
+    const promptIds = req.promptIds ?? promptIdsOf(pkg, req.prompt);
+    const tokenizeMs = req.tokenizeMs ?? performance.now() - t0;
     // Streaming: a tracker over prompt + generated gives each token event its span and spots span starts/ends.
     const liveTokens: TokenRecord[] = [];
     const tracker = req.stream ? new SpanTracker(pkg, liveTokens) : null;
-    if (tracker) for (const id of req.promptIds) tracker.push(id, 'prompt');
+    if (tracker) for (const id of promptIds) tracker.push(id, 'prompt');
     const runBefore = llm.runMs;
-    const r = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, req.promptIds, req.params, {
+    const r = await decode({ llm, vocab: pkg.vocab, manifest: pkg.manifest }, promptIds, req.params, {
       cancelled: ctx.cancelled,
       onToken: tracker
         ? (s) => {
@@ -116,7 +125,7 @@ export function registerEngineOps(): void {
       model: { name: pkg.manifest.name, hash: pkg.hash, executionProvider: state.executionProvider },
       params: req.params,
       prompt: req.prompt,
-      promptIds: req.promptIds,
+      promptIds,
       generated: r.generated,
       stopReason: r.stopReason,
       warnings,
@@ -124,10 +133,10 @@ export function registerEngineOps(): void {
         loadMs: req.loadMs,
         prefillMs: r.prefillMs,
         decodeMs: r.decodeMs,
-        promptTokens: req.promptIds.length,
+        promptTokens: promptIds.length,
         generatedTokens: n,
         tokensPerSecond: r.decodeMs > 0 ? (n / r.decodeMs) * 1000 : 0,
-        stages: { tokenize: req.tokenizeMs, prefill: r.prefillMs, decode: r.decodeMs, 'session.run': decodeRunMs },
+        stages: { tokenize: tokenizeMs, prefill: r.prefillMs, decode: r.decodeMs, 'session.run': decodeRunMs },
       },
     });
     if (g.schema !== GENERATION_SCHEMA) throw new Error('schema mismatch');

@@ -6,11 +6,13 @@
  * Contract: every method is asynchronous and does its heavy work off the main thread (the engine's
  * worker), so heartbeats and interrupts are always served. `signal` aborts within one decode /
  * diffusion / SoundStorm step and the promise then resolves with what was produced (stopReason
- * "aborted") or rejects with an AbortError for encode/decode.
+ * "aborted") or rejects with an AbortError for encode/decode; a stage that cannot stop between steps (one long
+ * ORT run) has its worker thread abandoned and rejects with an AbortError too (kernel/engine/client.ts).
  */
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
 import type { Manifest, MediaModality } from '../../common/manifest';
 import type { DecodedMediaFile } from '../engine/media-protocol';
+import type { PromptLimit } from '../engine/prompt-limit';
 import type { MediaCodes } from '../prompt/templates';
 
 export interface ModelDescription {
@@ -22,6 +24,8 @@ export interface ModelDescription {
   executionProvider: 'cpu' | 'cuda';
   manifest: Manifest;
   loadMs: number;
+  /** The longest prompt that could fit the context, or undefined when the tokenizer gives no bound. */
+  promptLimit?: PromptLimit;
 }
 
 /** A decoded media item (PNG or WAV bytes) with the decoder's non-fatal warnings; the engine's own type. */
@@ -59,8 +63,8 @@ export interface Backend {
     opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void },
   ): Promise<Generation>;
   /** A media file (PNG/JPEG/…, WAV) → codes for the prompt. Throws a readable Error on bad input (a missing path: code ENOENT). */
-  encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia>;
-  encodeVoice(input: MediaInput): Promise<VoicePrompt>;
+  encodeMedia(modality: MediaModality, input: MediaInput, opts?: { signal?: AbortSignal }): Promise<EncodedMedia>;
+  encodeVoice(input: MediaInput, opts?: { signal?: AbortSignal }): Promise<VoicePrompt>;
   decodeSpan(
     codes: MediaCodes,
     opts: { voice?: VoicePrompt; signal?: AbortSignal; onProgress?: (p: Progress) => void },

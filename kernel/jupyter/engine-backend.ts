@@ -45,6 +45,7 @@ export class EngineBackend implements Backend {
       executionProvider: this.engine.executionProvider,
       manifest: pkg.manifest,
       loadMs: this.engine.loadMs,
+      promptLimit: this.engine.promptLimit,
     };
   }
 
@@ -60,16 +61,20 @@ export class EngineBackend implements Backend {
     return this.engine.generate(prompt, params, opts);
   }
 
-  async encodeMedia(modality: MediaModality, input: MediaInput): Promise<EncodedMedia> {
-    const r = await this.engine.encodeMedia(modality, input);
+  async encodeMedia(
+    modality: MediaModality,
+    input: MediaInput,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<EncodedMedia> {
+    const r = await asAbort(this.engine.encodeMedia(modality, input, 'input', opts));
     const { warnings } = r;
     return modality === 'music'
       ? { modality, codes: r.codes as number[][], warnings }
       : { modality, codes: r.codes as number[], warnings };
   }
 
-  async encodeVoice(input: MediaInput): Promise<VoicePrompt> {
-    const r = await this.engine.encodeMedia('speech', input, 'voice-prompt');
+  async encodeVoice(input: MediaInput, opts: { signal?: AbortSignal } = {}): Promise<VoicePrompt> {
+    const r = await asAbort(this.engine.encodeMedia('speech', input, 'voice-prompt', opts));
     return { kind: 'voice', data: r.codes, warnings: r.warnings };
   }
 
@@ -87,21 +92,27 @@ export class EngineBackend implements Backend {
       role: 'generated',
       complete: true,
     } as MediaSpan;
-    try {
-      return await this.engine.decodeSpan(span, {
+    return asAbort(
+      this.engine.decodeSpan(span, {
         seed: opts.seed,
         voicePrompt: media.modality === 'speech' ? (opts.voice?.data as number[][] | undefined) : undefined,
         signal: opts.signal,
         onProgress: (stage, done, total) => opts.onProgress?.({ stage, done, total }),
-      });
-    } catch (e) {
-      // Backend contract: an aborted decode rejects with AbortError (shown as KeyboardInterrupt).
-      if (e instanceof MediaError && e.code === 'aborted') throw new AbortError(e.message);
-      throw e;
-    }
+      }),
+    );
   }
 
   async close(): Promise<void> {
     await this.engine.close();
+  }
+}
+
+/** Backend contract: an aborted encode or decode rejects with AbortError (shown as KeyboardInterrupt). */
+async function asAbort<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof MediaError && e.code === 'aborted') throw new AbortError(e.message);
+    throw e;
   }
 }

@@ -9,12 +9,14 @@ import { Conversation, assistantMessage, helpText, mediaTokenString, parseCell, 
 import type { Cell, MediaCodes } from '../prompt';
 import type { Backend, BackendFactory, ModelDescription } from './backend';
 import { tokensBundle } from './outputs';
+import { checkCellSize, isDecodeCell, UNCHECKED_CELL_CHARS } from './cell/cell-size';
 import { resolvePath } from './cell/files';
 import { decodeWithProgress, showMedia } from './cell/media-display';
 import { MediaOutputs, checkMediaFiles, encodeMediaFile } from './cell/media-inputs';
 import { cellMetadata, decodeMetadata, type Timings } from './cell/metadata';
 import { ModelSlot } from './cell/model-slot';
 import {
+  checkInterrupt,
   Interrupted,
   SILENT,
   errorOutcome,
@@ -111,6 +113,13 @@ export class CellExecutor {
   }
 
   private async runCell(source: string, ctx: RunContext, emit: CellEmit, t0: number): Promise<Outcome> {
+    if (source.length > UNCHECKED_CELL_CHARS) {
+      // Bounded before parsing: a huge cell would hold the main thread (heartbeats, interrupts) for seconds.
+      const limit = isDecodeCell(source)
+        ? undefined
+        : (await this.models.get(emit, ctx.executionCount)).describeModel().promptLimit;
+      checkCellSize(source, limit);
+    }
     const cell = parseCell(source);
     const timings: Timings = { parse: performance.now() - t0 };
     await this.applySessionMagics(cell, ctx, emit);
@@ -169,7 +178,13 @@ export class CellExecutor {
         return this.decodeCell(cell, ctx, emit, timings, t0);
       default:
         if (cell.voice)
-          this.voice = await loadVoice({ ...cell, voice: cell.voice }, ctx.cwd, this.model(emit, ctx), emit);
+          this.voice = await loadVoice(
+            { ...cell, voice: cell.voice },
+            ctx.cwd,
+            this.model(emit, ctx),
+            emit,
+            ctx.signal,
+          );
         if (cell.reset && cell.model === undefined && !cell.voice) emit.stream('stdout', 'conversation cleared\n');
         return { status: 'ok' };
     }
@@ -178,17 +193,22 @@ export class CellExecutor {
   /** Files checked, voice and model loaded, media encoded: the cell's plan. */
   private async plan(cell: Cell, source: string, ctx: RunContext, emit: CellEmit, timings: Timings): Promise<Planned> {
     await checkMediaFiles(cell.media, ctx.cwd);
-    if (cell.voice) this.voice = await loadVoice({ ...cell, voice: cell.voice }, ctx.cwd, this.model(emit, ctx), emit);
+    if (cell.voice)
+      this.voice = await loadVoice({ ...cell, voice: cell.voice }, ctx.cwd, this.model(emit, ctx), emit, ctx.signal);
     const backend = await this.models.get(emit, ctx.executionCount);
     const model = backend.describeModel();
     const te = performance.now();
     const media: PlannedMedia[] = [];
     for (const ref of cell.media) {
+      checkInterrupt(ctx.signal, 'before encoding the media inputs');
       const codes =
-        ref.output !== undefined ? this.outputs.lookup(ref) : await encodeMediaFile(ref, ctx.cwd, backend, emit);
+        ref.output !== undefined
+          ? this.outputs.lookup(ref)
+          : await encodeMediaFile(ref, ctx.cwd, backend, emit, ctx.signal);
       media.push({ modality: ref.modality, tokens: mediaTokenString(model.manifest, codes), ref });
     }
     timings.encode = performance.now() - te;
+    checkInterrupt(ctx.signal, 'after encoding the media inputs');
     const plan = planCell({
       cell,
       source,
@@ -298,12 +318,14 @@ export class CellExecutor {
     const codes = parseModalityTokens(model.manifest, modality, tokens, line, col, parseWarnings);
     for (const w of parseWarnings) emit.warn(w);
     const key = `${ctx.executionCount}-decode`;
+    checkInterrupt(ctx.signal, 'before decoding');
     const decoded = await decodeWithProgress(backend, codes, {
       voice: this.voice?.prompt,
       signal: ctx.signal,
       emit,
       key,
     });
+    checkInterrupt(ctx.signal, `while decoding the ${modality} tokens`);
     timings.decode = performance.now() - t0;
     const metadata = decodeMetadata(model, timings, emit.warnings);
     await showMedia(decoded, codes, emit, metadata, { manifest: model.manifest, executionCount: ctx.executionCount });

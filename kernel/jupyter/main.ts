@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Backend, BackendOptions } from './backend';
 import { readConnectionFile } from './connection';
 import { CellExecutor, KERNEL_VERSION } from './executor';
+import { exitProcess } from './exit';
 import { Kernel } from './kernel';
 import { installKernelspec, type InstallOptions } from './kernelspec';
 import { kernelScriptPath, repoRootPath } from './paths';
@@ -136,13 +137,13 @@ async function serve(flags: Map<string, string | true>, rest: string[]): Promise
   const executor = new CellExecutor(modelDir, backendFactory(settings), { log });
   const sockets = new KernelSockets(info, log);
   await sockets.bind();
-  const kernel = new Kernel(sockets, executor, { log, exit: (code) => process.exit(code) });
+  const kernel = new Kernel(sockets, executor, { log, exit: (code) => exitProcess(code, log) });
   kernel.start();
 
   // jupyter_client sends SIGINT for interrupts *and* before every shutdown/restart; Node would exit 130.
   process.on('SIGINT', () => kernel.interrupt('SIGINT'));
   process.on('SIGTERM', () => {
-    void kernel.close().finally(() => process.exit(0));
+    void kernel.close().finally(() => exitProcess(0, log));
   });
   // Exit with the launcher (ipykernel's ParentPoller): orphaned kernels otherwise pile up.
   const ppid = Number(process.env.JPY_PARENT_PID);
@@ -152,7 +153,7 @@ async function serve(flags: Map<string, string | true>, rest: string[]): Promise
         process.kill(ppid, 0);
       } catch {
         log(`parent ${ppid} is gone; exiting`);
-        void kernel.close().finally(() => process.exit(0));
+        void kernel.close().finally(() => exitProcess(0, log));
       }
     }, 2000).unref();
   }

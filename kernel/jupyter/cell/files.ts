@@ -27,6 +27,8 @@ function fileProblem(
   const rel = isAbsolute(written) || written.startsWith('~/') ? '' : ` (relative to the notebook folder ${cwd})`;
   if (code === 'ENOENT') return `${what} not found: ${path}${rel}`;
   if (code === 'EISDIR') return `${what} is a directory, not a file: ${path}${rel}`;
+  if (code === 'ENOTREG')
+    return `${what} is not a regular file (a FIFO, socket or device would block the kernel): ${path}${rel}`;
   if (code === 'EACCES' || code === 'EPERM') return `${what} is not readable (permission denied): ${path}`;
   return undefined;
 }
@@ -44,7 +46,7 @@ export function fileError(
   return msg === undefined ? undefined : new PromptError(msg, at.line, at.col, at.length);
 }
 
-/** Fails with a located PromptError when `path` is missing, a directory or unreadable. */
+/** Fails with a located PromptError when `path` is missing, a directory, not a regular file (FIFO…) or unreadable. */
 export async function checkFile(
   path: string,
   written: string,
@@ -54,7 +56,9 @@ export async function checkFile(
 ): Promise<void> {
   let code: string | undefined;
   try {
-    if ((await stat(path)).isDirectory()) code = 'EISDIR';
+    const st = await stat(path);
+    if (st.isDirectory()) code = 'EISDIR';
+    else if (!st.isFile()) code = 'ENOTREG';
   } catch (e) {
     code = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
   }

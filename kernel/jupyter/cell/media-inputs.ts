@@ -5,7 +5,7 @@
 import { PromptError, type MediaCodes, type MediaRef } from '../../prompt';
 import type { Backend, EncodedMedia } from '../backend';
 import { checkFile, fileError, resolvePath } from './files';
-import type { CellEmit } from './outcome';
+import { Interrupted, isAbort, type CellEmit } from './outcome';
 
 /** The media codes of earlier cells, by execution count, for `out:N`. */
 export class MediaOutputs {
@@ -61,13 +61,15 @@ export async function encodeMediaFile(
   cwd: string,
   backend: Backend,
   emit: CellEmit,
+  signal?: AbortSignal,
 ): Promise<MediaCodes> {
   const path = resolvePath(cwd, ref.target);
   // The encoder reads the file itself, off the main thread and only as far as it needs.
   let r: EncodedMedia;
   try {
-    r = await backend.encodeMedia(ref.modality, { path });
+    r = await backend.encodeMedia(ref.modality, { path }, { signal });
   } catch (e) {
+    if (isAbort(e)) throw new Interrupted(`interrupted while encoding ${ref.target}`);
     throw (
       fileError(e, path, ref.target, cwd, ref) ??
       new PromptError(

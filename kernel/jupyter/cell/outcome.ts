@@ -43,6 +43,11 @@ export class Interrupted extends Error {
   override name = 'KeyboardInterrupt';
 }
 
+/** Between stages: an interrupt that arrived while a stage was finishing stops the cell before the next one. */
+export function checkInterrupt(signal: AbortSignal, where: string): void {
+  if (signal.aborted) throw new Interrupted(`interrupted ${where}`);
+}
+
 export function isAbort(e: unknown): boolean {
   return e instanceof Interrupted || (e instanceof Error && e.name === 'AbortError');
 }

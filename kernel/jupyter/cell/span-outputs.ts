@@ -8,7 +8,7 @@ import type { Manifest } from '../../../common/manifest';
 import { spanCodes, type MediaCodes } from '../../prompt';
 import type { Backend, DecodedMedia, VoicePrompt } from '../backend';
 import { codesLength, decodeWithProgress, showMedia } from './media-display';
-import { Interrupted, isAbort, type CellEmit } from './outcome';
+import { checkInterrupt, Interrupted, isAbort, type CellEmit } from './outcome';
 
 type MediaSpan = Exclude<Span, { kind: 'text' }>;
 
@@ -47,12 +47,14 @@ export async function showGeneratedMedia(g: Generation, o: SpanOutputOptions): P
     produced.push(codes);
     let decoded: DecodedMedia;
     try {
+      checkInterrupt(o.signal, 'before decoding');
       decoded = await decodeWithProgress(o.backend, codes, {
         voice: o.voice,
         signal: o.signal,
         emit: o.emit,
         key: `${o.executionCount}-${index}`,
       });
+      checkInterrupt(o.signal, 'after decoding');
     } catch (e) {
       if (isAbort(e))
         throw new Interrupted(

@@ -2,7 +2,7 @@
 import { PromptError, type Cell } from '../../prompt';
 import type { Backend, VoicePrompt } from '../backend';
 import { checkFile, fileError, resolvePath } from './files';
-import type { CellEmit } from './outcome';
+import { Interrupted, isAbort, type CellEmit } from './outcome';
 
 export interface Voice {
   path: string;
@@ -15,6 +15,7 @@ export async function loadVoice(
   cwd: string,
   model: () => Promise<Backend>,
   emit: CellEmit,
+  signal?: AbortSignal,
 ): Promise<Voice> {
   const use = cell.magics.find((m) => m.name === 'voice')!;
   const at = { line: use.line, col: use.argCol, length: cell.voice.length };
@@ -23,8 +24,9 @@ export async function loadVoice(
   const backend = await model();
   let prompt: VoicePrompt;
   try {
-    prompt = await backend.encodeVoice({ path });
+    prompt = await backend.encodeVoice({ path }, { signal });
   } catch (e) {
+    if (isAbort(e)) throw new Interrupted(`interrupted while encoding the voice prompt ${cell.voice}`);
     throw (
       fileError(e, path, cell.voice, cwd, at, 'voice file') ??
       new PromptError(`cannot use ${cell.voice} as a voice prompt: ${(e as Error).message}`, at.line, at.col, at.length)
