@@ -60,12 +60,18 @@ export type OpName = keyof WorkerOps;
 export type OpParams<K extends OpName> = WorkerOps[K]['params'];
 export type OpResult<K extends OpName> = WorkerOps[K]['result'];
 
+/** Cancel-flag value: the request is cancelled and its worker thread abandoned (worker-client.ts). */
+export const ABANDONED = 2;
+
 export interface RequestMessage<K extends OpName = OpName> {
   kind: 'request';
   id: number;
   op: K;
   params: OpParams<K>;
-  /** Int32Array(1) flag on a SharedArrayBuffer; non-zero = cancel. Checked by the worker every decode step. */
+  /**
+   * Int32Array(1) flag on a SharedArrayBuffer; non-zero = cancel. Checked by the worker every decode step.
+   * ABANDONED (2): the caller has given up on this worker too; it ends its thread once the request settles.
+   */
   cancel: SharedArrayBuffer;
 }
 

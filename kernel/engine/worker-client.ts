@@ -5,8 +5,9 @@
  * Interrupts: the worker checks the flag between steps (decode, diffusion, SoundStorm), but one ORT run (an
  * EnCodec decode of 10,000 codes, a vocoder pass) cannot be stopped from JavaScript. So an aborted request that
  * has not settled within `abortGraceMs` abandons its worker thread: the request rejects at once, the thread is
- * told to terminate (it ends when its native call returns) and a fresh worker replays the init request (the
- * engine's `open`), queued ahead of any later call.
+ * flagged ABANDONED and ends itself when its native call returns (Worker.terminate() on a thread inside
+ * onnxruntime aborts the process when the binding returns into the dying isolate), and a fresh worker replays the
+ * init request (the engine's `open`), queued ahead of any later call.
  */
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,15 @@ import type { GenerationEvent } from '../../common/generation';
 import { MediaError, type MediaErrorCode } from '../codecs/errors';
 import { PackageError } from './manifest-schema';
 import { busyThreadEnded, busyThreadStarted } from './busy-threads';
-import type { OpName, OpParams, OpResult, RequestMessage, ResponseMessage, WorkerError } from './protocol';
+import {
+  ABANDONED,
+  type OpName,
+  type OpParams,
+  type OpResult,
+  type RequestMessage,
+  type ResponseMessage,
+  type WorkerError,
+} from './protocol';
 
 /** Default time an aborted request may take to settle on its own (one decode / diffusion step) before its worker is abandoned. */
 export const ABORT_GRACE_MS = 100;
@@ -27,6 +36,8 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
   onEvent?: (e: GenerationEvent) => void;
+  /** The request's cancel flag (protocol.ts). */
+  flag: Int32Array;
 }
 
 /**
@@ -107,7 +118,7 @@ export class WorkerClient {
       watchdog ??= setTimeout(() => this.abandon(id, op), this.abortGraceMs);
     };
     return new Promise<OpResult<K>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent, flag });
       const msg: RequestMessage<K> = { kind: 'request', id, op, params, cancel };
       this.worker.postMessage(msg);
       if (opts.signal?.aborted) onAbort();
@@ -125,13 +136,7 @@ export class WorkerClient {
   private abandon(id: number, op: OpName): void {
     if (!this.pending.has(id) || this.dead) return;
     this.restarts++;
-    const old = this.worker;
-    old.removeAllListeners();
-    busyThreadStarted();
-    old.once('exit', busyThreadEnded);
-    old.on('error', () => {});
-    old.unref();
-    void old.terminate().catch(() => {});
+    this.letGo(this.worker);
     const stopped = [...this.pending.entries()];
     this.pending.clear();
     for (const [pid, p] of stopped) {
@@ -145,14 +150,15 @@ export class WorkerClient {
     if (this.init) {
       const init = this.init;
       const initId = this.nextId++;
+      const cancel = new SharedArrayBuffer(4);
       this.pending.set(initId, {
+        flag: new Int32Array(cancel),
         resolve: () => {},
         reject: (e) => {
           this.dead = new Error(`the engine could not be reopened after an interrupt: ${e.message}`);
           this.failAll(this.dead);
         },
       });
-      const cancel = new SharedArrayBuffer(4);
       this.worker.postMessage({ kind: 'request', id: initId, op: init.op, params: init.params, cancel });
     }
   }
@@ -181,29 +187,33 @@ export class WorkerClient {
   }
 
   /**
-   * Stops the worker. A thread inside a native call ends only when that call returns; waiting for it is capped at
-   * `waitMs` (a shutdown must not wait for a decode), after which it is left to end on its own and counted in
-   * busy-threads.ts so the process's exit path knows.
+   * Gives up on worker `w` while requests run on it: their flags say ABANDONED, so it ends itself once back in
+   * JavaScript; until then it is counted in busy-threads.ts, so the process's exit path knows not to wait for it.
    */
-  async terminate(waitMs = 250): Promise<void> {
-    this.dead ??= new Error('engine closed');
-    const w = this.worker;
+  private letGo(w: Worker): void {
+    for (const p of this.pending.values()) Atomics.store(p.flag, 0, ABANDONED);
     w.removeAllListeners();
     w.on('error', () => {});
-    let ended = false;
-    const done = w.terminate().then(
-      () => (ended = true),
-      () => (ended = true),
-    );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
-    clearTimeout(timer);
-    if (!ended) {
-      busyThreadStarted();
-      void done.then(busyThreadEnded);
-      w.unref();
+    busyThreadStarted();
+    w.once('exit', busyThreadEnded);
+    w.unref();
+  }
+
+  /**
+   * Stops the worker. An idle worker is terminated and awaited; a busy one (a shutdown during a long decode) is not
+   * waited for: its queue would run anything only after the decode, so it is let go (letGo) instead.
+   */
+  async terminate(): Promise<void> {
+    this.dead ??= new Error('engine closed');
+    const w = this.worker;
+    if (this.pending.size) {
+      this.letGo(w);
+      this.failAll(this.dead);
+      return;
     }
-    this.failAll(this.dead);
+    w.removeAllListeners();
+    w.on('error', () => {});
+    await w.terminate().catch(() => {});
   }
 }
 

@@ -5,7 +5,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { GenerationEvent } from '../../common/generation';
-import type { OpName, OpParams, OpResult, RequestMessage, ResponseMessage } from './protocol';
+import {
+  ABANDONED,
+  type OpName,
+  type OpParams,
+  type OpResult,
+  type RequestMessage,
+  type ResponseMessage,
+} from './protocol';
 
 export interface OpContext {
   /** True once the caller aborted this request. */
@@ -50,6 +57,10 @@ export function serve(): void {
           error: { name: err.name ?? 'Error', message: err.message ?? String(e), code, stack: err.stack },
         });
       }
+      // The caller replaced this worker while the request ran (a native call that could not be interrupted). The
+      // thread ends itself now that it is back in JavaScript; terminating it from outside while it was inside
+      // onnxruntime would make the binding throw into a dying isolate and abort the whole process.
+      if (Atomics.load(flag, 0) === ABANDONED) process.exit(0);
     });
   });
 }
