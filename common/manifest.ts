@@ -225,4 +225,24 @@ export interface Manifest {
    * the chat turn's (a converted AnyGPT: upstream's config/generate_config.json, 500 tokens, 5 beams sampling).
    */
   presets: Record<Modality, SamplingPreset> & { chat?: SamplingPreset };
+  /** What a small model was trained on (nano); a real AnyGPT declares none. */
+  world?: WorldSpec;
+}
+
+/** The tasks whose input is the user's text, for which a package may declare its world. */
+export const WORLD_TASKS = ['chat', 't2i', 'tts', 't2m'] as const;
+export type WorldTask = (typeof WORLD_TASKS)[number];
+
+/**
+ * A model's known world per task: word classes ("positions": left, right, …) and, per class, the words seen
+ * just before one of its words in training ("^" = start of text). The kernel warns about words outside it.
+ */
+export interface WorldSpec {
+  description?: string;
+  tasks: Partial<Record<WorldTask, WorldVocabulary>>;
+}
+
+export interface WorldVocabulary {
+  classes: Record<string, string[]>;
+  after: Record<string, string[]>;
 }

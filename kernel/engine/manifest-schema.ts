@@ -12,6 +12,8 @@ import {
   type Manifest,
   type OnnxRef,
   type SamplingPreset,
+  type WorldSpec,
+  WORLD_TASKS,
 } from '../../common/manifest';
 
 export class PackageError extends Error {
@@ -224,6 +226,7 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       music: preset(c, presets.music, 'presets.music'),
       ...(presets.chat === undefined ? {} : { chat: preset(c, presets.chat, 'presets.chat') }),
     },
+    ...(m.world === undefined ? {} : { world: world(c, m.world) }),
   };
 
   for (const key of Object.keys(mods)) {
@@ -397,6 +400,31 @@ export function referencedFiles(m: Manifest): { field: string; ref: FileRef }[] 
   if (mu) {
     onnx('modalities.music.encoder', mu.encoder);
     onnx('modalities.music.decoder', mu.decoder);
+  }
+  return out;
+}
+
+/** `world`: per task, word classes and the words seen before each class; every word a non-empty string. */
+function world(c: Checker, v: Json): WorldSpec {
+  const o = c.obj(v, 'world');
+  const tasks = c.obj(o.tasks, 'world.tasks');
+  const words = (x: Json, path: string): string[] => {
+    if (!Array.isArray(x)) c.fail(path, 'an array of words', x);
+    return (x as Json[]).map((w, i) => c.str(w, `${path}[${i}]`));
+  };
+  const out: WorldSpec = { description: c.optStr(o.description, 'world.description'), tasks: {} };
+  for (const [task, tv] of Object.entries(tasks)) {
+    const p = `world.tasks.${task}`;
+    if (!(WORLD_TASKS as readonly string[]).includes(task)) c.fail(p, `one of ${WORLD_TASKS.join(', ')}`, task);
+    const t = c.obj(tv, p);
+    const classes = c.obj(t.classes, `${p}.classes`);
+    const after = c.obj(t.after, `${p}.after`);
+    for (const k of Object.keys(after))
+      if (!Object.hasOwn(classes, k)) c.fail(`${p}.after.${k}`, `a class named in ${p}.classes`, k);
+    out.tasks[task as keyof WorldSpec['tasks']] = {
+      classes: Object.fromEntries(Object.entries(classes).map(([k, x]) => [k, words(x, `${p}.classes.${k}`)])),
+      after: Object.fromEntries(Object.entries(after).map(([k, x]) => [k, words(x, `${p}.after.${k}`)])),
+    };
   }
   return out;
 }

@@ -5,7 +5,15 @@
  * layer through `Emit`, so it is testable alone. The steps live in ./cell/.
  */
 import type { Generation } from '../../common/generation';
-import { Conversation, assistantMessage, helpText, mediaTokenString, parseCell, parseModalityTokens } from '../prompt';
+import {
+  Conversation,
+  assistantMessage,
+  helpText,
+  mediaTokenString,
+  parseCell,
+  parseModalityTokens,
+  unknownWordWarnings,
+} from '../prompt';
 import type { Cell, MediaCodes } from '../prompt';
 import type { Backend, BackendFactory, ModelDescription } from './backend';
 import { tokensBundle } from './outputs';
@@ -79,6 +87,11 @@ export class CellExecutor {
     return this.conversation.all();
   }
 
+  /** The task a cell without %task runs (for completion): the %config default, else chat. */
+  defaultTask(): string {
+    return String(this.defaults.task ?? 'chat');
+  }
+
   /** Execution counts whose media can be reused with out:N (for completion). */
   mediaOutputs(): number[] {
     return this.outputs.cells();
@@ -128,6 +141,7 @@ export class CellExecutor {
 
     const planned = await this.plan(cell, source, ctx, emit, timings);
     if (cell.action.kind === 'tokens') return this.showTokens(planned, ctx, emit, t0);
+    this.warnOutsideWorld(planned, emit);
     const g = await this.generate(planned, ctx, emit);
     const produced = await this.showSpans(g, planned, ctx, emit);
     planned.timings.total = performance.now() - t0;
@@ -220,6 +234,12 @@ export class CellExecutor {
     });
     for (const w of plan.warnings) emit.warn(w);
     return { cell, plan, backend, model, timings };
+  }
+
+  /** Words the model's declared world lacks (nano's), named before it generates something silently wrong. */
+  private warnOutsideWorld({ cell, plan, model }: Planned, emit: CellEmit): void {
+    if (cell.raw) return;
+    for (const w of unknownWordWarnings(model.name, model.manifest.world, plan.task, cell.text)) emit.warn(w);
   }
 
   /** %tokens: the prompt's tokens, without generating. */

@@ -16,6 +16,7 @@ import {
   helpText,
   parseCell,
   PromptError,
+  worldCompletions,
 } from '../prompt';
 
 export function cpToIndex(s: string, cp: number): number {
@@ -117,7 +118,7 @@ function listPaths(cwd: string, partial: string, filter: RegExp): string[] {
 export function complete(
   code: string,
   cursorCp: number,
-  opts: { cwd: string; manifest?: Manifest; outputs: number[] },
+  opts: { cwd: string; manifest?: Manifest; outputs: number[]; defaultTask?: string },
 ): CompleteReply {
   const cursor = cpToIndex(code, cursorCp);
   const lineStart = code.lastIndexOf('\n', cursor - 1) + 1;
@@ -208,6 +209,12 @@ export function complete(
       cursor - m[1].length,
     );
 
+  // a word of the prompt: the words the model's declared world knows for this cell's task
+  m = /([A-Za-z0-9#]*)$/.exec(before);
+  if (m && opts.manifest?.world) {
+    const task = /^\s*%task\s+(\w+)/m.exec(code)?.[1] ?? opts.defaultTask ?? 'chat';
+    return reply(worldCompletions(opts.manifest.world, task, m[1]), cursor - m[1].length);
+  }
   return reply([], cursor);
 }
 

@@ -204,6 +204,7 @@ export class Kernel {
       cwd: this.cwd(msg),
       manifest: this.manifest(),
       outputs: this.executor.mediaOutputs(),
+      defaultTask: this.executor.defaultTask(),
     });
   }
 

@@ -4,3 +4,4 @@ export * from './parse';
 export * from './templates';
 export * from './conversation';
 export * from './seed';
+export * from './world';

@@ -5,7 +5,7 @@ and the torch-side parity fixture test/fixtures/nano-parity.json.
 
 import hashlib, json, os, shutil, sys
 import torch
-import world, image_codec, audio_codec, lm, acoustic
+import world, image_codec, audio_codec, lm, acoustic, world_spec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "convert"))
@@ -342,6 +342,7 @@ def manifest(model, tok):
             "speech": preset(True, 50, 1.05, 110, 10, NANO_TEMPERATURE),
             "music": preset(True, 200, 1.0, 110, 10),
         },
+        "world": world_spec.spec(),
     }
 
 
