@@ -8,7 +8,8 @@
 #
 #   --work DIR   scratch folder (default /tmp/anygpt-fullsize; needs ≈ 28 GB + the largest package, 17 GB for
 #                fp16,int4); the fake and each package are deleted after their figures unless --keep
-#   --dtypes     one convert.py --llm-dtype per conversion, space-separated (default: "int4 fp16,int4")
+#   --dtypes     one convert.py --llm-dtype per conversion, space-separated (default: "int4 fp16,int4" on CPU,
+#                "fp16,int4" with --ep cuda)
 #   --fake-args  fake_checkpoints.py dimensions instead of the full size (a quick try of this script, e.g.
 #                "--layers 2 --hidden 64 --intermediate 172 --heads 4")
 #   --ep         execution provider for the engine runs; cuda also prints the GPU's memory in use (nvidia-smi).
@@ -22,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 WORK=/tmp/anygpt-fullsize
-DTYPES="int4 fp16,int4"
+DTYPES=""
 EP=cpu
 KEEP=0
 FAKE_ARGS="--layers 32 --hidden 4096 --intermediate 11008 --heads 32 --base-vocab 32000"
@@ -33,11 +34,13 @@ while [ $# -gt 0 ]; do
     --ep) EP=$2; shift 2 ;;
     --fake-args) FAKE_ARGS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "fullsize-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 case "$EP" in cpu|cuda) ;; *) echo "--ep: cpu or cuda" >&2; exit 2 ;; esac
+# GroupQueryAttention on CUDA needs fp16 activations: an int4-only package (fp32 activations) is a CPU package
+[ -n "$DTYPES" ] || { [ "$EP" = cuda ] && DTYPES="fp16,int4" || DTYPES="int4 fp16,int4"; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time; apt-get install time)" >&2; exit 2; }
 $PY -c 'import torch, onnx' || { echo "needs $PY with torch and onnx (python3-torch, python3-onnx)" >&2; exit 2; }
 [ -f "$ROOT/dist/cli.js" ] || (cd "$ROOT" && npm run build >/dev/null)
