@@ -44,6 +44,7 @@ const ROOMS = {
     forbid: ['kernel/cli', 'extension', 'media', 'tools', 'bench', 'test'],
     packages: ['vscode', 'onnxruntime-node'],
   },
+  'kernel/cli': { forbid: ['extension', 'media', 'tools', 'bench', 'test'], packages: ['vscode'] },
   extension: { forbid: ['kernel', 'media', 'tools', 'bench', 'test'], packages: ['onnxruntime-node'] },
   media: { forbid: ['kernel', 'extension', 'tools', 'bench', 'test'], packages: ['vscode', 'onnxruntime-node'] },
 };

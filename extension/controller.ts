@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CellOutputs, compactOps, type OutputData, type OutputOp } from './execution/outputs';
+import { CellOutputs, compactOps, type OutputData, type OutputOp } from './execution/cell-outputs';
 import { CONTROLLER_ID, LANGUAGE_ID } from './identifiers';
 import { isAnyGptNotebook } from './notebook-ownership';
 import { KernelSession, type ExitInfo } from './kernel/session';

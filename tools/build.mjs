@@ -24,7 +24,7 @@ const node = {
 };
 
 const entries = [
-  { in: 'kernel/cli.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+  { in: 'kernel/cli/anygpt.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
   { in: 'kernel/engine/worker.ts', out: 'dist/engine-worker.js' },
   { in: 'kernel/jupyter/main.ts', out: 'dist/kernel.js', banner: '#!/usr/bin/env node' },
   { in: 'extension/extension.ts', out: 'dist/extension.js' },

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } fro
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { MIME } from '../common/generation';
-import type { AudioOutput, TokensOutput } from '../common/outputs';
+import type { AudioOutput, TokensOutput } from '../common/output-payloads';
 import { KernelClient } from '../kernel/jupyter/kernel-client';
 import { executeNotebook, readNotebook, writeNotebook } from '../kernel/jupyter/notebook';
 import { kernelScriptPath } from '../kernel/jupyter/paths';

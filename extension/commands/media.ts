@@ -1,7 +1,7 @@
 /** Show Tokens of Cell and Save Output Media As… (also reached from the renderers through messaging). */
 import * as vscode from 'vscode';
 import { MIME, type Generation } from '../../common/generation';
-import type { AudioOutput } from '../../common/outputs';
+import type { AudioOutput } from '../../common/output-payloads';
 import { tokenTable } from '../execution/tokenTable';
 
 function activeCell(arg?: vscode.NotebookCell): vscode.NotebookCell | undefined {

@@ -2,7 +2,7 @@
  * What the cell status bar says about a generation, read from the kernel's `metadata.anygpt`
  * (common/outputs.ts OutputMetadata) so the big token payload never has to be parsed.
  */
-import type { OutputStatsMetadata } from '../../common/outputs';
+import type { OutputStatsMetadata } from '../../common/output-payloads';
 
 export interface CellStats {
   text: string;

@@ -16,7 +16,7 @@ import {
 } from '../prompt';
 import type { Cell, MediaCodes } from '../prompt';
 import type { Backend, BackendFactory, ModelDescription } from './backend';
-import { tokensBundle } from './outputs';
+import { tokensBundle } from './mime-bundles';
 import { checkCellSize, isDecodeCell, UNCHECKED_CELL_CHARS } from './cell/cell-size';
 import { resolvePath } from './cell/files';
 import { decodeWithProgress, showMedia } from './cell/media-display';

@@ -11,7 +11,7 @@ import type { CellExecutor, Emit, Outcome } from './executor';
 import { KERNEL_VERSION } from './executor';
 import { History } from './history';
 import { complete, inspect, isComplete } from './introspect';
-import type { MimeBundle } from './outputs';
+import type { MimeBundle } from './mime-bundles';
 import { ExecutionQueue } from './queue';
 import type { KernelSockets } from './sockets';
 import { newHeader, PROTOCOL_VERSION, type Header, type Message } from './wire';

@@ -19,7 +19,7 @@ import { accessSync, constants, existsSync, mkdirSync, realpathSync } from 'node
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write';
 import { MIME } from '../../common/generation';
-import type { TokensOutput } from '../../common/outputs';
+import type { TokensOutput } from '../../common/output-payloads';
 import { KernelClient } from './kernel-client';
 import { LANGUAGE_INFO } from './kernel';
 import { executeNotebook, readNotebook, source, writeNotebook, type NbCell, type Notebook } from './notebook';

@@ -4,7 +4,7 @@
  * save dialog); elsewhere the button is a plain download link.
  */
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
-import type { AudioOutput } from '../../common/outputs';
+import type { AudioOutput } from '../../common/output-payloads';
 import { el, shadowOf } from '../shared/dom';
 import { scopeOf } from '../shared/link';
 import { AudioPlayer } from './player';

@@ -3,7 +3,7 @@
  * frame heatmap) and spectrogram on canvas, with one playhead across all of them, play/pause/seek,
  * and download. Never autoplays.
  */
-import type { AudioOutput } from '../../common/outputs';
+import type { AudioOutput } from '../../common/output-payloads';
 import { cssColor, el } from '../shared/dom';
 import { codeHue, MODALITY_VAR, viridis } from '../shared/palette';
 import { emit, listen, PLAYHEAD_EVENT, SPAN_EVENT, type PlayheadLink, type SpanLink } from '../shared/link';

@@ -13,7 +13,7 @@ import { greyBlocks, makeWav, sine } from '../codecs/fixtures';
 import { cleanupMediaPackages, mediaPackage } from './media-fixture';
 
 const ROOT = path.join(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'kernel', 'cli.ts');
+const CLI = path.join(ROOT, 'kernel', 'cli', 'anygpt.ts');
 
 interface Run {
   code: number;

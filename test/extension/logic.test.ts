@@ -9,7 +9,7 @@ import {
   bundleToItems,
   type OutputData,
   type OutputOp,
-} from '../../extension/execution/outputs';
+} from '../../extension/execution/cell-outputs';
 import { findStats, formatStats } from '../../extension/execution/stats';
 import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/notebook-ownership';
 import { configMagic } from '../../extension/execution/sampling';

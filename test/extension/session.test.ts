@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CellOutputs } from '../../extension/execution/outputs';
+import { CellOutputs } from '../../extension/execution/cell-outputs';
 import { resolveNode } from '../../extension/kernel/launcher';
 import { KernelSession, type ExitInfo } from '../../extension/kernel/session';
 import { cleanupFixtures, longFixture, mediaFixture } from '../jupyter/helpers';

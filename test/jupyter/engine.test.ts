@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
-import type { TokensOutput } from '../../common/outputs';
+import type { TokensOutput } from '../../common/output-payloads';
 import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import { haveNano, launchModel, NANO, ROOT } from './helpers';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { MIME, type Span } from '../../common/generation';
-import type { AudioOutput, TokensOutput } from '../../common/outputs';
+import type { AudioOutput, TokensOutput } from '../../common/output-payloads';
 import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import { encode, newHeader, Signer } from '../../kernel/jupyter/wire';

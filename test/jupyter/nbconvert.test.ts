@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
-import type { AudioOutput, OutputMetadata, TokensOutput } from '../../common/outputs';
+import type { AudioOutput, OutputMetadata, TokensOutput } from '../../common/output-payloads';
 import sharp from 'sharp';
 import {
   cleanupFixtures,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
-import type { TokensOutput } from '../../common/outputs';
+import type { TokensOutput } from '../../common/output-payloads';
 import { readNotebook, writeNotebook, type Notebook } from '../../kernel/jupyter/notebook';
 import { runVerify, verify } from '../../kernel/jupyter/verify';
 import { cleanupFixtures, ensureKernelBuilt, mediaFixture } from './helpers';

@@ -5,7 +5,7 @@
  */
 import { GENERATION_SCHEMA, type Generation, type Span, type TokenRecord } from '../../common/generation';
 import type { Modality } from '../../common/manifest';
-import { AUDIO_SCHEMA, type AudioOutput } from '../../common/outputs';
+import { AUDIO_SCHEMA, type AudioOutput } from '../../common/output-payloads';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

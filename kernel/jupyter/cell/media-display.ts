@@ -4,7 +4,7 @@ import type { Manifest } from '../../../common/manifest';
 import { enlargeForDisplay } from '../../codecs';
 import type { MediaCodes } from '../../prompt';
 import type { Backend, DecodedMedia, VoicePrompt } from '../backend';
-import { audioBundle, imageBundle, progressText } from '../outputs';
+import { audioBundle, imageBundle, progressText } from '../mime-bundles';
 import type { CellEmit, Emit } from './outcome';
 
 /** Progress displays appear only for operations that take longer than this (ANYGPT_PROGRESS_DELAY_MS). */

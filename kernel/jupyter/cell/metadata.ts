@@ -1,6 +1,6 @@
 /** `metadata.anygpt` of a cell's outputs: what makes a result reproducible (model hash, engine, parameters, seed). */
 import type { Generation } from '../../../common/generation';
-import type { OutputMetadata } from '../../../common/outputs';
+import type { OutputMetadata } from '../../../common/output-payloads';
 import type { ModelDescription } from '../backend';
 import type { CellPlan } from './plan';
 

@@ -1,6 +1,6 @@
 /** The kernel's one loaded model: loaded on first use (with a progress display), replaced by `%model DIR`. */
 import type { Backend, BackendFactory, ModelDescription } from '../backend';
-import { progressText } from '../outputs';
+import { progressText } from '../mime-bundles';
 import type { Emit } from './outcome';
 
 export class ModelSlot {

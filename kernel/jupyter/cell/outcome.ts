@@ -3,7 +3,7 @@
  * warnings recorded along the way, and the `Outcome` that becomes the execute_reply.
  */
 import { PromptError } from '../../prompt';
-import type { MimeBundle } from '../outputs';
+import type { MimeBundle } from '../mime-bundles';
 
 export interface Emit {
   display(data: MimeBundle, metadata: Record<string, unknown>, displayId?: string): void;

@@ -6,7 +6,7 @@
  */
 import type { GenerationParams } from '../../../common/generation';
 import type { Manifest, Modality } from '../../../common/manifest';
-import type { CellContext } from '../../../common/outputs';
+import type { CellContext } from '../../../common/output-payloads';
 import {
   CONFIG_KEYS,
   PromptError,

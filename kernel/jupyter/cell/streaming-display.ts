@@ -5,7 +5,7 @@
  */
 import type { GenerationEvent } from '../../../common/generation';
 import type { Manifest, MediaModality } from '../../../common/manifest';
-import { streamingText, type MimeBundle } from '../outputs';
+import { streamingText, type MimeBundle } from '../mime-bundles';
 import type { Emit } from './outcome';
 
 const STREAM_INTERVAL_MS = 50;

@@ -5,12 +5,13 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Generation, GenerationParams } from '../common/generation';
-import { KNOBS, knobValueProblem, type Knob } from '../common/knobs';
-import { MANIFEST_FILE, type MediaModality, type Modality } from '../common/manifest';
-import { MediaError } from './codecs/errors';
-import { Engine, loadPackage, PackageError, type ExecutionProviderChoice, type MediaSpan } from './engine/index';
-import { TASKS, type Task } from './prompt/magics';
+import type { Generation, GenerationParams } from '../../common/generation';
+import { KNOBS, knobValueProblem, type Knob } from '../../common/knobs';
+import { MANIFEST_FILE, type MediaModality, type Modality } from '../../common/manifest';
+import { MediaError } from '../codecs/errors';
+import { Engine, loadPackage, PackageError, type ExecutionProviderChoice, type MediaSpan } from '../engine/index';
+import { repoRootPath } from '../jupyter/paths';
+import { TASKS, type Task } from '../prompt/magics';
 import {
   basePrompt,
   chatPrompt,
@@ -18,7 +19,7 @@ import {
   forceOutputStart,
   TASK_OUTPUT,
   type PromptMedia,
-} from './prompt/templates';
+} from '../prompt/templates';
 
 const USAGE = `usage:
   anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
@@ -54,8 +55,7 @@ const MEDIA_FLAGS: readonly MediaModality[] = ['image', 'speech', 'music'];
 
 function defaultModelDir(): string {
   if (process.env.ANYGPT_MODEL) return process.env.ANYGPT_MODEL;
-  // dist/cli.js or kernel/cli.ts: the repository root is one level up.
-  const fromRepo = path.join(__dirname, '..', 'models', 'anygpt-nano');
+  const fromRepo = path.join(repoRootPath(), 'models', 'anygpt-nano');
   return existsSync(fromRepo) ? fromRepo : path.join(process.cwd(), 'models', 'anygpt-nano');
 }
 
@@ -177,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'verify') {
     // Loaded only here: verify drives a kernel over zeromq, which the other commands never need.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { runVerify } = require('./jupyter/verify') as typeof import('./jupyter/verify');
+    const { runVerify } = require('../jupyter/verify') as typeof import('../jupyter/verify');
     return runVerify(argv.slice(1));
   }
   const { values: o, positionals } = parseArgs({

@@ -4,7 +4,7 @@
  * payload is compacted so thousands of speech/music tokens stay small in a saved notebook.
  */
 import { MIME, type Generation, type Span, type TokenRecord } from '../../common/generation';
-import { AUDIO_SCHEMA, type AudioOutput, type CellContext, type TokensOutput } from '../../common/outputs';
+import { AUDIO_SCHEMA, type AudioOutput, type CellContext, type TokensOutput } from '../../common/output-payloads';
 import { bytesSource } from '../codecs/byte-source';
 import { parseWavHeader, readWavFrames } from '../codecs/wav-io';
 import type { DecodedMedia } from './backend';
