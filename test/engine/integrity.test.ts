@@ -35,7 +35,14 @@ function inspect(args: string[], cacheDir: string): Promise<{ verify: InspectVer
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'kernel', 'cli', 'anygpt.ts'), 'inspect', '--json', ...args],
+      [
+        '--require',
+        require.resolve('tsx/cjs'),
+        path.join(ROOT, 'kernel', 'cli', 'anygpt.ts'),
+        'inspect',
+        '--json',
+        ...args,
+      ],
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ANYGPT_MODEL: '', ANYGPT_CACHE_DIR: cacheDir } },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout))),
     );

@@ -28,8 +28,8 @@ function newest(dir: string): number {
 /** Rebuild only the kernel bundle when its sources changed (npm test builds everything anyway). */
 export function ensureKernelBuilt(): void {
   // Everything bundled into dist/kernel.js, dist/engine-worker.js and dist/cli.js, plus the build script itself.
-  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'kernel/cli', 'common'].map(
-    (d) => join(ROOT, d),
+  const dirs = ['kernel/jupyter', 'kernel/prompt', 'kernel/engine', 'kernel/codecs', 'kernel/cli', 'common'].map((d) =>
+    join(ROOT, d),
   );
   const src = Math.max(...dirs.filter(existsSync).map(newest), statSync(join(ROOT, 'tools', 'build.mjs')).mtimeMs);
   const bundles = [KERNEL_JS, join(ROOT, 'dist', 'engine-worker.js'), CLI_JS];
