@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
-import type { OutputMetadata, TokensOutput } from '../../common/outputs';
+import type { OutputMetadata, TokensOutput } from '../../common/output-payloads';
 import type { KernelClient } from '../../kernel/jupyter/kernel-client';
 import type { Message } from '../../kernel/jupyter/wire';
 import { cleanupFixtures, launchModel, mediaFixture } from './helpers';
