@@ -233,6 +233,7 @@ export class CellExecutor {
       history: this.conversation.contextFor(ctx.cellId),
     });
     for (const w of plan.warnings) emit.warn(w);
+    if (plan.chatTurn && plan.context.contextTurns?.length) await this.checkConversationFits(plan, backend, model);
     return { cell, plan, backend, model, timings };
   }
 
@@ -240,6 +241,24 @@ export class CellExecutor {
   private warnOutsideWorld({ cell, plan, model }: Planned, emit: CellEmit): void {
     if (cell.raw) return;
     for (const w of unknownWordWarnings(model.name, model.manifest.world, plan.task, cell.text)) emit.warn(w);
+  }
+
+  /**
+   * A chat turn carries the whole conversation, so a long session eventually overflows the model's context and
+   * every later chat cell fails. Say that it is the conversation that is too long, and how to go on.
+   */
+  private async checkConversationFits(plan: CellPlan, backend: Backend, model: ModelDescription): Promise<void> {
+    const max = model.manifest.llm.maxPositions;
+    const { promptLength } = await backend.tokenize(plan.prompt);
+    if (promptLength < max) return;
+    const turns = plan.context.contextTurns?.length ?? 0;
+    const e = new Error(
+      `the conversation is too long for the model: with its ${turns} earlier turn(s) this chat turn's prompt has ` +
+        `${promptLength} tokens, and the model's context (llm.maxPositions) is ${max}. Run %reset to start a new ` +
+        'conversation (%history lists the turns it holds), or run this cell with %task or %raw, which send no history.',
+    );
+    e.name = 'ContextOverflow';
+    throw e;
   }
 
   /** %tokens: the prompt's tokens, without generating. */

@@ -1,7 +1,7 @@
 /**
  * Session state that used to break silently (issue 20, items 9 and 12), against the real kernel over the media
- * fixture package: a %model that fails keeps the previous model, and a %raw modality token string the vocabulary
- * lacks is named in a warning with the valid range.
+ * fixture package: a %model that fails keeps the previous model, a %raw modality token string the vocabulary
+ * lacks is named in a warning with the valid range, and a conversation that outgrows the context says so (item 10).
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,5 +79,22 @@ describe('session state: a failed %model, unknown modality tokens (real kernel)'
       resultOf(r.outputs)!.metadata.anygpt!.warnings!.some((w) => w.startsWith('<👀999999>')),
       'recorded',
     );
+  });
+
+  it('a conversation that outgrows the context says so and names %reset and %history', async () => {
+    await k.execute('%reset');
+    let overflow: Awaited<ReturnType<KernelClient['execute']>> | undefined;
+    for (let turn = 0; turn < 400 && !overflow; turn++) {
+      const r = await k.execute('Hello!');
+      if (r.reply.content.status !== 'ok') overflow = r;
+    }
+    assert.ok(overflow, 'the fixture context filled up');
+    assert.equal(overflow.reply.content.ename, 'ContextOverflow');
+    assert.match(
+      String(overflow.reply.content.evalue),
+      /^the conversation is too long for the model: with its \d+ earlier turn\(s\) .* Run %reset .*%history/,
+    );
+    await k.execute('%reset');
+    assert.equal((await k.execute('Hello!')).reply.content.status, 'ok', '%reset lets the session go on');
   });
 });
