@@ -233,7 +233,10 @@ export class CellExecutor {
       history: this.conversation.contextFor(ctx.cellId),
     });
     for (const w of plan.warnings) emit.warn(w);
-    if (plan.chatTurn && plan.context.contextTurns?.length) await this.checkConversationFits(plan, backend, model);
+    if (plan.chatTurn && plan.context.contextTurns?.length)
+      await this.checkConversationFits(plan, backend, model, () =>
+        planCell({ cell, source, defaults: this.defaults, manifest: model.manifest, media, history: [] }),
+      );
     return { cell, plan, backend, model, timings };
   }
 
@@ -247,10 +250,17 @@ export class CellExecutor {
    * A chat turn carries the whole conversation, so a long session eventually overflows the model's context and
    * every later chat cell fails. Say that it is the conversation that is too long, and how to go on.
    */
-  private async checkConversationFits(plan: CellPlan, backend: Backend, model: ModelDescription): Promise<void> {
+  private async checkConversationFits(
+    plan: CellPlan,
+    backend: Backend,
+    model: ModelDescription,
+    alone: () => CellPlan,
+  ): Promise<void> {
     const max = model.manifest.llm.maxPositions;
     const { promptLength } = await backend.tokenize(plan.prompt);
     if (promptLength < max) return;
+    // A message too long on its own gets the engine's own error: no %reset would help it.
+    if ((await backend.tokenize(alone().prompt)).promptLength >= max) return;
     const turns = plan.context.contextTurns?.length ?? 0;
     const e = new Error(
       `the conversation is too long for the model: with its ${turns} earlier turn(s) this chat turn's prompt has ` +
