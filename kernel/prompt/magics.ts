@@ -3,7 +3,7 @@
  * completer, the inspector and `%help` all read this table, so a magic is described in one place.
  * The sampling magics come from the knob table (common/knobs.ts), which the CLI and the extension share.
  */
-import { KNOBS, type KnobKey, type KnobName, type KnobRange } from '../../common/knobs';
+import { KNOBS, formatRange, type KnobKey, type KnobName, type KnobRange } from '../../common/knobs';
 
 export const TASKS = ['chat', 't2i', 'caption', 'asr', 'tts', 't2m', 'm2t'] as const;
 export type Task = (typeof TASKS)[number];
@@ -139,6 +139,8 @@ export function helpText(name?: string): string {
     const m = MAGIC_BY_NAME.get(name.replace(/^%/, ''));
     if (!m) return `No magic %${name}. Try %help.`;
     let out = `${m.usage}\n  ${m.help}`;
+    if (m.arg.kind === 'int' || m.arg.kind === 'float')
+      out += `\n  range ${formatRange(m.arg.range)}${m.arg.kind === 'int' ? ', whole numbers' : ''}`;
     if (m.name === 'task') out += '\n' + TASKS.map((t) => `    ${t.padEnd(8)} ${TASK_HELP[t]}`).join('\n');
     return out;
   }

@@ -10,6 +10,7 @@ import {
   chatPrompt,
   chatUserMessage,
   describePiece,
+  helpText,
   mediaTokenString,
   parseCell,
   parseModalityTokens,
@@ -72,6 +73,7 @@ describe('prompt: parse', () => {
     assert.equal(e.message, '%top_p 0 is out of range (0, 1]');
     assert.equal(parseCell('%top_p 1e-9\nhi').settings.topP, 1e-9);
     assert.equal(parseCell('%top_p 1\nhi').settings.topP, 1);
+    assert.match(helpText('top_p'), /range \(0, 1\]$/);
   });
 
   it('errors carry line and column', () => {
