@@ -57,7 +57,7 @@ export class Vocabulary {
       const id = tok.addedTokens.get(s) ?? tok.idOf(s);
       if (id === undefined)
         throw new PackageError(`${file}: ${field}: token ${JSON.stringify(s)} is not in the tokenizer's vocabulary`);
-      const ids = tok.encode(s);
+      const ids = tok.encodeInner(s);
       if (ids.length !== 1 || ids[0] !== id) {
         throw new PackageError(
           `${file}: ${field}: ${JSON.stringify(s)} must encode as the single token ${id}, got [${ids.join(', ')}]`,

@@ -7,8 +7,9 @@
   piece has the highest score, leftmost first on ties; byte fallback for unknown characters).
 * `SlowLlamaTokenizer`: a re-statement of transformers 4.34 `LlamaTokenizer.tokenize` rules (added tokens
   split first with a longest-match trie, lstrip/rstrip per AddedToken, `legacy` spacing, BOS prepended).
-  It is written from the documented behaviour, not copied, and is the source of our golden ids. Goldens
-  from the real transformers 4.34.1 + sentencepiece on the real AnyGPT files are still needed.
+  It is written from the documented behaviour, not copied, and is the source of the goldens of the fake
+  checkpoints. The independent check on LLaMA-2's real vocabulary with the sentencepiece library is
+  tools/convert/llama_goldens.py; goldens from transformers 4.34.1 on the real AnyGPT files are still needed.
 """
 
 import struct

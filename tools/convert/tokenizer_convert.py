@@ -4,18 +4,23 @@ reproduces the *slow* transformers 4.34 LlamaTokenizer used by AnyGPT.
 
     /usr/bin/python3 tools/convert/tokenizer_convert.py --src CHECKPOINT_DIR --out OUT_DIR [--goldens]
 
-How the slow rules map onto tokenizer.json:
+How the slow rules map onto tokenizer.json + tokenizer_config.json:
 * Added tokens (tokenizer_config `added_tokens_decoder`, else added_tokens.json) are written with
   `normalized: false`, so they are split on the raw text before anything else (slow: trie split first);
-  lstrip/rstrip are copied from the config.
+  lstrip/rstrip/single_word are copied from the config.
 * SentencePiece BPE → `BPE` model with the same vocabulary, merges ranked by the merged piece's score
   (SentencePiece merges the best-scoring pair first), `byte_fallback: true`, `fuse_unk: true`.
 * legacy=true (also when the key is absent or null: 4.34's default): every text chunk between added tokens
   gets SentencePiece's dummy prefix → normalizer Sequence[Prepend("▁"), Replace(" ", "▁")], applied per chunk.
-* legacy=false: only the start of the text gets "▁" → pre_tokenizer Metaspace(prepend_scheme "first").
-  Two known differences from the slow tokenizer remain in this mode (reported by --goldens and by the tests):
-  text that *starts with an added token* (slow emits a lone "▁" before it) and text that starts with a space.
+* legacy=false: chunks get no prefix → normalizer Replace(" ", "▁") only; the one "▁" in front of the whole text
+  (and the lone "▁" the slow tokenizer drops before a special token) is the engine's (kernel/engine/tokenizer.ts).
+* tokenizer_config.json gets `slow_tokenizer_rules`: the engine then splits on added tokens itself with the slow
+  rules (Python's whitespace for lstrip/rstrip, the legacy=false start of text), as the library differs there;
+  `additional_special_tokens` is copied for the legacy=false rule. Checked against sentencepiece on LLaMA-2's
+  real vocabulary: tools/convert/llama_goldens.py, test/convert/tokenizer-llama.test.ts.
 * BOS is added by a TemplateProcessing post-processor when add_bos_token (AnyGPT: true); EOS when add_eos_token.
+  (The engine adds BOS itself, from the manifest.)
+* single_word=true is not reproduced by the engine; the converter warns.
 """
 
 import argparse
@@ -152,20 +157,12 @@ def build_tokenizer_json(srcinfo):
             }
             for a in srcinfo["added"]
         ],
-        "normalizer": (
-            {
-                "type": "Sequence",
-                "normalizers": [
-                    {"type": "Prepend", "prepend": spm.SP},
-                    {"type": "Replace", "pattern": {"String": " "}, "content": spm.SP},
-                ],
-            }
-            if legacy
-            else None
-        ),
-        "pre_tokenizer": (
-            None if legacy else {"type": "Metaspace", "replacement": spm.SP, "prepend_scheme": "first", "split": False}
-        ),
+        "normalizer": {
+            "type": "Sequence",
+            "normalizers": ([{"type": "Prepend", "prepend": spm.SP}] if legacy else [])
+            + [{"type": "Replace", "pattern": {"String": " "}, "content": spm.SP}],
+        },
+        "pre_tokenizer": None,
         "post_processor": {"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": specials},
         "decoder": {
             "type": "Sequence",
@@ -209,8 +206,12 @@ def build_tokenizer_json(srcinfo):
             "legacy": legacy,
             "clean_up_tokenization_spaces": cfg.get("clean_up_tokenization_spaces", False),
             "converted_by": "tools/convert/tokenizer_convert.py (added_tokens_decoder is in tokenizer.json)",
+            "slow_tokenizer_rules": "LlamaTokenizer, transformers 4.34.1",
         }
     )
+    extra_special = [_tok_str(t, None) for t in cfg.get("additional_special_tokens") or []]
+    if extra_special:
+        small_cfg["additional_special_tokens"] = extra_special
     small_cfg.pop("model_max_length", None)
     return tj, small_cfg
 
@@ -253,10 +254,11 @@ def convert(src, out, log=print):
             f"  warning: {len(info['unreachable'])} pieces cannot be formed from two pieces (e.g. "
             f"{info['unreachable'][:3]}); SentencePiece may still emit them, tokenizer.json will not"
         )
-    if not info["legacy"]:
+    single = [a["content"] for a in info["added"] if a["single_word"]]
+    if single:
         log(
-            "  note: non-legacy mode: text that starts with an added token or a space tokenizes differently from "
-            "the slow tokenizer (see tools/convert/tokenizer_convert.py)"
+            f"  warning: {len(single)} added tokens have single_word true (e.g. {single[:3]}); the engine splits them "
+            "like the others, the slow tokenizer would not when they touch a word"
         )
     return info
 
