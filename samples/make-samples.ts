@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { encodeWav16 } from '../kernel/codecs/wav';
+import { LANGUAGE_INFO } from '../kernel/jupyter/language-info';
 
 const here = __dirname;
 const media = join(here, 'media');
@@ -56,7 +57,7 @@ const nb = (cells: Cell[]) => ({
   nbformat_minor: 5,
   metadata: {
     kernelspec: { name: 'anygpt', display_name: 'AnyGPT', language: 'anygpt' },
-    language_info: { name: 'anygpt', mimetype: 'text/x-anygpt', file_extension: '.anygpt' },
+    language_info: LANGUAGE_INFO,
   },
   cells: cells.map((c, i) =>
     c.kind === 'md'

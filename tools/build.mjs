@@ -1,6 +1,6 @@
 // Bundles every entry point that exists. Native modules stay external (they ship their own binaries).
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 
 // tsx is only resolved when the engine runs from TypeScript sources (tests), never from a bundle.
 const external = [
@@ -54,4 +54,6 @@ for (const e of browser.filter((e) => existsSync(e.in))) {
   );
 }
 await Promise.all(jobs);
+// The kernelspec logos travel beside dist/kernel.js; `install` copies them into the kernelspec folder.
+cpSync('kernel/jupyter/logo', 'dist/logo', { recursive: true });
 console.log(`built ${jobs.length} bundle(s)`);

@@ -15,18 +15,10 @@ import type { MimeBundle } from './mime-bundles';
 import { ExecutionQueue } from './queue';
 import type { KernelSockets } from './sockets';
 import { newHeader, PROTOCOL_VERSION, type Header, type Message } from './wire';
+import { LANGUAGE_INFO } from './language-info';
 
 type ShellOrControl = 'shell' | 'control' | 'stdin';
 type Handler = (channel: ShellOrControl, msg: Message) => Promise<void>;
-
-export const LANGUAGE_INFO = {
-  name: 'anygpt',
-  version: '1.0',
-  mimetype: 'text/x-anygpt',
-  file_extension: '.anygpt',
-  pygments_lexer: 'text',
-  codemirror_mode: 'markdown',
-};
 
 /**
  * A request's cursor_pos (code points): absent means the end of the code; an integer is clamped into the code;

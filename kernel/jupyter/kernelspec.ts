@@ -4,9 +4,9 @@
  * hides specs whose argv[0] it cannot find) and argv[1] the absolute bundled kernel, with no npx/sh
  * wrapper: VS Code sends SIGINT to the pid only, and a wrapper would swallow it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write';
 
 export interface InstallOptions {
@@ -74,5 +74,14 @@ export function installKernelspec(o: InstallOptions): string {
   mkdirSync(dir, { recursive: true });
   // Reinstalling replaces a kernel.json Jupyter may be reading: through a temporary file and a rename.
   writeFileAtomic(join(dir, 'kernel.json'), JSON.stringify(kernelJson(o), null, 2) + '\n');
+  // Front ends show these in their launchers and kernel menus (classic Notebook asks for logo-64x64.png).
+  const logos = join(dirname(resolve(o.kernelScript)), 'logo');
+  for (const f of LOGO_FILES) {
+    if (!existsSync(join(logos, f))) throw new Error(`${join(logos, f)} missing: run \`npm run build\``);
+    writeFileAtomic(join(dir, f), readFileSync(join(logos, f)));
+  }
   return dir;
 }
+
+/** The kernelspec resources Jupyter looks for by name (jupyter_client's KernelSpec resources). */
+export const LOGO_FILES = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'] as const;

@@ -144,8 +144,11 @@ export function audioBundle(media: DecodedMedia, src: AudioSource, label: string
   };
   return {
     [MIME.audio]: payload,
-    // No autoplay: browsers block it and users dislike it.
-    'text/html': `<audio controls preload="metadata" src="data:audio/wav;base64,${b64}"></audio>`,
+    // No autoplay: browsers block it and users dislike it. The caption gives the length, which a browser's
+    // control shows as "0:00 / 0:00" for a clip under a second.
+    'text/html':
+      `<audio controls preload="metadata" src="data:audio/wav;base64,${b64}"></audio>` +
+      `<div style="font-size:smaller;opacity:0.8">${modality}, ${duration.toFixed(2)} s</div>`,
     'text/plain': `<${modality} ${duration.toFixed(2)} s, ${sampleRate} Hz: ${label}>`,
   };
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../common/atomic-write';
 import type { KernelClient } from './kernel-client';
-import { LANGUAGE_INFO } from './kernel';
+import { LANGUAGE_INFO } from './language-info';
 import { NotebookError, validateNotebook } from './notebook-schema';
 import type { Message } from './wire';
 

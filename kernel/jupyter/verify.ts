@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../../common/atomic-write';
 import { MIME } from '../../common/generation';
 import type { TokensOutput } from '../../common/output-payloads';
 import { KernelClient } from './kernel-client';
-import { LANGUAGE_INFO } from './kernel';
+import { LANGUAGE_INFO } from './language-info';
 import { executeNotebook, readNotebook, source, writeNotebook, type NbCell, type Notebook } from './notebook';
 import { kernelScriptPath } from './paths';
 

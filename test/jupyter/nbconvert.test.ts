@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIME } from '../../common/generation';
@@ -200,7 +200,21 @@ describe('nbconvert executes the samples through the installed kernelspec', func
       tts.match(/<audio controls[^>]*src="data:audio\/wav;base64,[A-Za-z0-9+/=]{100,}/g) ??
       [];
     assert.equal(audios.length, 2, 'one playable <audio> per tts cell');
+    // The clip's length in words: a browser's control shows "0:00 / 0:00" for a clip under a second.
+    assert.equal(tts.match(/<\/audio><div[^>]*>speech, \d+\.\d\d s<\/div>/g)?.length, 2);
     assert.match(html('t2i-fixture'), /<img src="data:image\/png;base64,/);
+  });
+
+  it('--to html of a sample as shipped names a lexer nbconvert knows (no "No lexer found" warning)', () => {
+    copyFileSync(join(SAMPLES, 't2i.ipynb'), join(work, 't2i-shipped.ipynb'));
+    const r = spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--to', 'html', join(work, 't2i-shipped.ipynb')], {
+      env,
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 120000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /No lexer found/);
   });
 
   it('with models/anygpt-nano: every sample executes end to end through nbconvert, and every answer is right', function () {

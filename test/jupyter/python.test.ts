@@ -82,6 +82,14 @@ describe('jupyter kernel with real Python clients', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /anygpt-test\s+\S+anygpt-test\n/);
     assert.match(r.stdout, /anygpt-test-long\s+\S+anygpt-test-long/);
+    // Front ends find the logos as the spec's resources (classic Notebook requested logo-64x64.png and got a 404).
+    const res = py([
+      '-c',
+      'import json; from jupyter_client.kernelspec import KernelSpecManager as M; ' +
+        'print(json.dumps(sorted(M().get_all_specs()["anygpt-test"]["resources"])))',
+    ]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout), ['logo-32x32', 'logo-64x64', 'logo-svg']);
     // The model package travels in the spec's env (ANYGPT_MODEL), resolved to an absolute path.
     assert.ok(existsSync(join(spec.env.ANYGPT_MODEL, 'anygpt.json')), JSON.stringify(spec.env));
     // --ep / --threads are recorded for the kernel to read at start (the long kernel runs with them below).

@@ -1,0 +1,12 @@
+// Renders the kernelspec logos (kernel/jupyter/logo/logo-{32x32,64x64}.png) from logo-svg.svg; run after editing it:
+//   node tools/make-logo.mjs
+import sharp from 'sharp';
+
+const dir = new URL('../kernel/jupyter/logo/', import.meta.url).pathname;
+for (const size of [32, 64]) {
+  await sharp(`${dir}logo-svg.svg`, { density: 72 * (size / 64) * 4 })
+    .resize(size, size)
+    .png({ compressionLevel: 9 })
+    .toFile(`${dir}logo-${size}x${size}.png`);
+}
+console.log(`wrote ${dir}logo-32x32.png and logo-64x64.png`);
