@@ -142,8 +142,8 @@ export class CellExecutor {
     const planned = await this.plan(cell, source, ctx, emit, timings);
     if (cell.action.kind === 'tokens') return this.showTokens(planned, ctx, emit, t0);
     this.warnOutsideWorld(planned, emit);
-    const g = await this.generate(planned, ctx, emit);
-    const produced = await this.showSpans(g, planned, ctx, emit);
+    const { g, display } = await this.generate(planned, ctx, emit);
+    const produced = await this.showSpans(g, planned, ctx, emit, display);
     planned.timings.total = performance.now() - t0;
     this.remember(g, planned, ctx, produced);
     const metadata = cellMetadata({ ...planned, cellId: ctx.cellId, warnings: emit.warnings }, g);
@@ -282,7 +282,11 @@ export class CellExecutor {
   }
 
   /** Generates with live streaming into one display; an interrupt keeps the partial output and ends the cell. */
-  private async generate(p: Planned, ctx: RunContext, emit: CellEmit): Promise<Generation> {
+  private async generate(
+    p: Planned,
+    ctx: RunContext,
+    emit: CellEmit,
+  ): Promise<{ g: Generation; display: StreamingDisplay }> {
     const display = new StreamingDisplay(
       emit,
       `anygpt-${ctx.executionCount}-${Date.now().toString(36)}-text`,
@@ -305,11 +309,17 @@ export class CellExecutor {
         `interrupted after ${g.tokens.length - g.promptLength} generated tokens; the partial output is kept above${this.notAddedNote(p, ctx)}`,
       );
     }
-    return g;
+    return { g, display };
   }
 
   /** Decodes and shows every generated media span. */
-  private async showSpans(g: Generation, p: Planned, ctx: RunContext, emit: CellEmit): Promise<MediaCodes[]> {
+  private async showSpans(
+    g: Generation,
+    p: Planned,
+    ctx: RunContext,
+    emit: CellEmit,
+    status: StreamingDisplay,
+  ): Promise<MediaCodes[]> {
     const td = performance.now();
     const produced = await showGeneratedMedia(g, {
       backend: p.backend,
@@ -322,6 +332,7 @@ export class CellExecutor {
       signal: ctx.signal,
       voice: this.voice?.prompt,
       interruptNote: () => this.notAddedNote(p, ctx),
+      status,
     });
     p.timings.decode = performance.now() - td;
     return produced;

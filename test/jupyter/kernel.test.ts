@@ -171,12 +171,28 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     const count = img.reply.content.execution_count as number;
     const d = findData(img.outputs, 'image/png');
     assert.ok(d, 'image display');
-    assert.ok(
-      img.outputs.some(
-        (o) => o.header.msg_type === 'update_display_data' && /decoded image in/.test(JSON.stringify(o.content)),
-      ),
-      'decode progress display',
+    // Decode progress shows in the generation's own display (one status line per cell), then gives way to its
+    // summary: no separate progress output, no "decoded image in N ms" left in the cell.
+    const textId = (o: (typeof img.outputs)[number]) =>
+      (o.content as { transient?: { display_id?: string } }).transient?.display_id;
+    const displays = img.outputs.filter(
+      (o) =>
+        o.header.msg_type === 'display_data' && textId(o) && !/loading model|loaded /.test(JSON.stringify(o.content)),
     );
+    assert.equal(displays.length, 1, JSON.stringify(displays.map((o) => o.content)));
+    const updates = img.outputs.filter(
+      (o) =>
+        o.header.msg_type === 'update_display_data' &&
+        textId(o) !== undefined &&
+        !/loading model|loaded /.test(JSON.stringify(o.content)),
+    );
+    assert.ok(updates.every((o) => textId(o) === textId(displays[0])));
+    assert.ok(
+      updates.some((o) => /\[#*\.*\] \d+\/\d+/.test(JSON.stringify(o.content))),
+      'decode progress in the status line',
+    );
+    assert.match(JSON.stringify(updates.at(-1)!.content), /\[image: \d+ codes\]/);
+    assert.doesNotMatch(JSON.stringify(img.outputs.map((o) => o.content)), /decoded image in/);
     const gi = tokensOf(img);
     assert.deepEqual((spanOf(gi, 'image', 'generated') as { codes: number[] }).codes, MEDIA_IMAGE_GREYS);
     const streamed = img.outputs

@@ -82,14 +82,15 @@ describe('jupyter kernel with real Python clients', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /anygpt-test\s+\S+anygpt-test\n/);
     assert.match(r.stdout, /anygpt-test-long\s+\S+anygpt-test-long/);
-    // Front ends find the logos as the spec's resources (classic Notebook requested logo-64x64.png and got a 404).
+    // Front ends serve the logos from the spec's resource folder (classic Notebook asked for logo-64x64.png: a 404).
     const res = py([
       '-c',
-      'import json; from jupyter_client.kernelspec import KernelSpecManager as M; ' +
-        'print(json.dumps(sorted(M().get_all_specs()["anygpt-test"]["resources"])))',
+      'import json, os; from jupyter_client.kernelspec import KernelSpecManager as M; ' +
+        'd = M().get_kernel_spec("anygpt-test").resource_dir; ' +
+        'print(json.dumps(sorted(f for f in os.listdir(d) if f.startswith("logo-"))))',
     ]);
     assert.equal(res.status, 0, res.stderr);
-    assert.deepEqual(JSON.parse(res.stdout), ['logo-32x32', 'logo-64x64', 'logo-svg']);
+    assert.deepEqual(JSON.parse(res.stdout), ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']);
     // The model package travels in the spec's env (ANYGPT_MODEL), resolved to an absolute path.
     assert.ok(existsSync(join(spec.env.ANYGPT_MODEL, 'anygpt.json')), JSON.stringify(spec.env));
     // --ep / --threads are recorded for the kernel to read at start (the long kernel runs with them below).

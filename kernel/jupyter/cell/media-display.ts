@@ -4,8 +4,9 @@ import type { Manifest } from '../../../common/manifest';
 import { enlargeForDisplay } from '../../codecs';
 import type { MediaCodes } from '../../prompt';
 import type { Backend, DecodedMedia, VoicePrompt } from '../backend';
-import { audioBundle, imageBundle, progressText } from '../mime-bundles';
+import { audioBundle, imageBundle, progressText, type MimeBundle } from '../mime-bundles';
 import type { CellEmit, Emit } from './outcome';
+import type { StatusLine } from './streaming-display';
 
 /** Progress displays appear only for operations that take longer than this (ANYGPT_PROGRESS_DELAY_MS). */
 const PROGRESS_DELAY_MS = Number(process.env.ANYGPT_PROGRESS_DELAY_MS ?? 250);
@@ -17,10 +18,10 @@ export function codesLength(c: MediaCodes): number {
 export async function decodeWithProgress(
   backend: Backend,
   codes: MediaCodes,
-  opts: { voice?: VoicePrompt; signal: AbortSignal; emit: CellEmit; key: string },
+  opts: { voice?: VoicePrompt; signal: AbortSignal; emit: CellEmit; key: string; status?: StatusLine },
 ): Promise<DecodedMedia> {
   const { emit } = opts;
-  const id = `anygpt-${opts.key}-progress`;
+  const line = opts.status ?? ownStatusLine(emit, `anygpt-${opts.key}-progress`);
   let shown = false;
   const t = performance.now();
   const decoded = await backend.decodeSpan(codes, {
@@ -30,16 +31,24 @@ export async function decodeWithProgress(
       // Fast decodes show no progress bar at all (no flashing output); slow ones show it after a moment.
       if (!shown && performance.now() - t < PROGRESS_DELAY_MS && p.done < p.total) return;
       if (!shown && p.done >= p.total && performance.now() - t < PROGRESS_DELAY_MS) return;
-      const data = progressText(p.stage, p.done, p.total);
-      if (!shown) emit.display(data, {}, id);
-      else emit.update(data, {}, id);
+      line.progress(progressText(p.stage, p.done, p.total));
       shown = true;
     },
   });
-  if (shown)
-    emit.update({ 'text/plain': `decoded ${codes.modality} in ${(performance.now() - t).toFixed(0)} ms` }, {}, id);
+  if (shown) line.settle({ 'text/plain': `decoded ${codes.modality} in ${(performance.now() - t).toFixed(0)} ms` });
   for (const w of decoded.warnings ?? []) emit.warn(w);
   return decoded;
+}
+
+/** A display of its own (a %decode cell has no generation display to share). */
+function ownStatusLine(emit: Emit, id: string): StatusLine {
+  let shown = false;
+  const show = (data: MimeBundle) => {
+    if (shown) emit.update(data, {}, id);
+    else emit.display(data, {}, id);
+    shown = true;
+  };
+  return { progress: show, settle: show };
 }
 
 /** Where shown media came from: a generated span (linked to the tokens output) or a %decode cell. */

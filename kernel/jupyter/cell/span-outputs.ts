@@ -9,6 +9,7 @@ import { spanCodes, type MediaCodes } from '../../prompt';
 import type { Backend, DecodedMedia, VoicePrompt } from '../backend';
 import { codesLength, decodeWithProgress, showMedia } from './media-display';
 import { checkInterrupt, Interrupted, isAbort, type CellEmit } from './outcome';
+import type { StatusLine } from './streaming-display';
 
 type MediaSpan = Exclude<Span, { kind: 'text' }>;
 
@@ -36,6 +37,8 @@ export interface SpanOutputOptions {
   voice?: VoicePrompt;
   /** Appended to the interrupt message (what happened to the conversation turn). */
   interruptNote: () => string;
+  /** Where decode progress shows: the generation's display, so the cell keeps one status line. */
+  status: StatusLine;
 }
 
 /** Decodes and shows each generated media span; returns the codes shown (for `out:N`). */
@@ -53,6 +56,7 @@ export async function showGeneratedMedia(g: Generation, o: SpanOutputOptions): P
         signal: o.signal,
         emit: o.emit,
         key: `${o.executionCount}-${index}`,
+        status: o.status,
       });
       checkInterrupt(o.signal, 'after decoding');
     } catch (e) {

@@ -10,8 +10,20 @@ import type { Emit } from './outcome';
 
 const STREAM_INTERVAL_MS = 50;
 
-export class StreamingDisplay {
+/**
+ * One live status line: a later stage's progress (decoding a span) shown in place, then settled into what the
+ * line should say when the stage is done. The generation's own display is one, so a media cell keeps a single
+ * text output instead of a stream, a progress bar and a "decoded in N ms" line.
+ */
+export interface StatusLine {
+  progress(data: MimeBundle): void;
+  /** The stage is done; `summary` is what a line of its own would keep saying (the generation's keeps its text). */
+  settle(summary: MimeBundle): void;
+}
+
+export class StreamingDisplay implements StatusLine {
   private text = '';
+  private finished?: { data: MimeBundle; metadata: Record<string, unknown> };
   private open?: { modality: MediaModality; count: number };
   private shown = false;
   private lastFlush = 0;
@@ -62,6 +74,19 @@ export class StreamingDisplay {
     if (this.shown) this.emit.update(data, metadata, this.displayId);
     else this.emit.display(data, metadata, this.displayId);
     this.shown = true;
+    this.finished = { data, metadata };
+  }
+
+  progress(data: MimeBundle): void {
+    this.stop();
+    if (this.shown) this.emit.update(data, this.finished?.metadata ?? {}, this.displayId);
+    else this.emit.display(data, {}, this.displayId);
+    this.shown = true;
+  }
+
+  /** Back to the generation's summary: decode timings live in the metadata, not in the text. */
+  settle(): void {
+    if (this.finished) this.emit.update(this.finished.data, this.finished.metadata, this.displayId);
   }
 
   private readonly flush = (): void => {
