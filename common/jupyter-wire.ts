@@ -105,14 +105,20 @@ export function decode(frames: Buffer[], signer: Signer, history?: SignatureHist
       throw new WireError(`${what} is not JSON`);
     }
   };
-  const h = parse(header, 'header') as Header;
-  if (!h || typeof h.msg_type !== 'string') throw new WireError('header without msg_type');
+  // Every part is a JSON object (null reads as {}): handlers index into them, and `false` or `[1]` is no message.
+  const object = (b: Buffer, what: string) => {
+    const v = parse(b, what) ?? {};
+    if (typeof v !== 'object' || Array.isArray(v)) throw new WireError(`${what} is not a JSON object`);
+    return v as Record<string, unknown>;
+  };
+  const h = object(header, 'header') as unknown as Header;
+  if (typeof h.msg_type !== 'string') throw new WireError('header without msg_type');
   return {
     idents: frames.slice(0, d),
     header: h,
-    parent_header: parse(parent, 'parent_header') ?? {},
-    metadata: parse(metadata, 'metadata') ?? {},
-    content: parse(content, 'content') ?? {},
+    parent_header: object(parent, 'parent_header') as Message['parent_header'],
+    metadata: object(metadata, 'metadata'),
+    content: object(content, 'content'),
     buffers: frames.slice(d + 6),
   };
 }

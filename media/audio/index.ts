@@ -4,6 +4,7 @@
  * save dialog); elsewhere the button is a plain download link.
  */
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
+import { checkAudioOutput } from '../../common/output-check';
 import type { AudioOutput } from '../../common/output-payloads';
 import { el, shadowOf } from '../shared/dom';
 import { scopeOf } from '../shared/link';
@@ -20,7 +21,7 @@ export interface RenderAudioOptions {
 
 export function renderAudio(
   host: HTMLElement,
-  out: AudioOutput,
+  saved: unknown,
   options: RenderAudioOptions = {},
 ): AudioPlayer | undefined {
   const id = options.id ?? 'standalone';
@@ -28,14 +29,25 @@ export function renderAudio(
   const ctl = new AbortController();
   live.set(id, ctl);
   const root = shadowOf(host, AUDIO_CSS);
-  if (!out || typeof out.wav !== 'string' || !out.sampleRate) {
+  // A saved notebook can hold anything under this MIME type: check it before the player decodes it.
+  let out: AudioOutput;
+  try {
+    out = checkAudioOutput(saved);
+  } catch (e) {
     root.appendChild(
-      el('div', { class: 'error', text: 'This output is not an AnyGPT audio record (needs "wav" and "sampleRate").' }),
+      el('div', { class: 'error', text: `This output is not an AnyGPT audio record: ${(e as Error).message}` }),
     );
     return undefined;
   }
-  const player = new AudioPlayer(root, out, { scope: scopeOf(host), signal: ctl.signal, save: options.save });
-  player.mount(options.limitSec);
+  let player: AudioPlayer;
+  try {
+    player = new AudioPlayer(root, out, { scope: scopeOf(host), signal: ctl.signal, save: options.save });
+    player.mount(options.limitSec);
+  } catch (e) {
+    // Well-formed JSON around a WAV that cannot be decoded (truncated, not RIFF).
+    root.appendChild(el('div', { class: 'error', text: `Could not play this audio: ${(e as Error).message}` }));
+    return undefined;
+  }
   return player;
 }
 
@@ -46,9 +58,9 @@ export const activate: ActivationFunction = (ctx: RendererContext<unknown>) => {
     : undefined;
   return {
     renderOutputItem(item: OutputItem, element: HTMLElement) {
-      let out: AudioOutput;
+      let out: unknown;
       try {
-        out = item.json() as AudioOutput;
+        out = item.json();
       } catch (e) {
         shadowOf(element, AUDIO_CSS).appendChild(
           el('div', { class: 'error', text: `Could not read the audio record: ${String(e)}` }),

@@ -5,6 +5,7 @@
  */
 import type { ActivationFunction, OutputItem } from 'vscode-notebook-renderer';
 import type { Generation } from '../../common/generation';
+import { checkGeneration } from '../../common/output-check';
 import { el, shadowOf } from '../shared/dom';
 import { scopeOf } from '../shared/link';
 import { TokenInspector } from './inspector';
@@ -12,14 +13,18 @@ import { TOKENS_CSS } from './styles';
 
 const live = new Map<string, AbortController>();
 
-export function renderGeneration(host: HTMLElement, gen: Generation, id = 'standalone'): void {
+export function renderGeneration(host: HTMLElement, saved: unknown, id = 'standalone'): void {
   live.get(id)?.abort();
   const ctl = new AbortController();
   live.set(id, ctl);
   const root = shadowOf(host, TOKENS_CSS);
-  if (!gen || !Array.isArray(gen.tokens)) {
+  // A saved notebook can hold anything under this MIME type: check it before the inspector indexes into it.
+  let gen: Generation;
+  try {
+    gen = checkGeneration(saved);
+  } catch (e) {
     root.appendChild(
-      el('div', { class: 'error', text: 'This output is not an AnyGPT Generation record (no "tokens" array).' }),
+      el('div', { class: 'error', text: `This output is not an AnyGPT Generation record: ${(e as Error).message}` }),
     );
     return;
   }
@@ -28,9 +33,9 @@ export function renderGeneration(host: HTMLElement, gen: Generation, id = 'stand
 
 export const activate: ActivationFunction = () => ({
   renderOutputItem(item: OutputItem, element: HTMLElement) {
-    let gen: Generation;
+    let gen: unknown;
     try {
-      gen = item.json() as Generation;
+      gen = item.json();
     } catch (e) {
       const root = shadowOf(element, TOKENS_CSS);
       root.appendChild(el('div', { class: 'error', text: `Could not read the token record: ${String(e)}` }));
