@@ -58,6 +58,9 @@ describe('jupyter kernel with real Python clients', function () {
       { stdio: 'pipe' },
     );
     env = jupyterSandboxEnv(tmp, prefix, {
+      // jupyter_kernel_test wants every display_data of its %decode sample to carry image/png; on a loaded machine
+      // a slow decode adds a text progress display first (kernel.test.ts covers progress with the delay at 0).
+      ANYGPT_PROGRESS_DELAY_MS: '60000',
       ANYGPT_TEST_KERNEL: 'anygpt-test',
       ANYGPT_TEST_LONG_KERNEL: 'anygpt-test-long',
     });
