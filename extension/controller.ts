@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CellOutputs, compactOps, type OutputData, type OutputOp } from './execution/cell-outputs';
+import { isMessageType } from '../common/jupyter-messages';
 import { CONTROLLER_ID, LANGUAGE_ID } from './identifiers';
 import { isAnyGptNotebook } from './notebook-ownership';
 import { KernelSession, type ExitInfo } from './kernel/session';
@@ -311,8 +312,8 @@ export class AnyGptController implements vscode.Disposable {
         cell.document.getText(),
         { cellId, cwd: dirname(notebook.uri.fsPath), anygpt: { cwd: dirname(notebook.uri.fsPath) } },
         (m) => {
-          if (m.header.msg_type === 'execute_input') {
-            const n = (m.content as { execution_count?: number }).execution_count;
+          if (isMessageType(m, 'execute_input')) {
+            const n = m.content.execution_count;
             if (typeof n === 'number') exec.executionOrder = n;
             return;
           }
