@@ -140,3 +140,15 @@ export function isMessageType<T extends MsgType>(msg: Message<unknown>, type: T)
 export function contentOf<T extends MsgType>(msg: Message<unknown>, _type: T): Partial<ContentMap[T]> {
   return (msg.content ?? {}) as Partial<ContentMap[T]>;
 }
+
+/**
+ * Content received from a peer, before it is checked: the fields msg_type T's content may have, each of
+ * unknown type. A handler checks each field it reads (typeof, clamping) and so arrives at ContentMap[T].
+ */
+export type Untrusted<C> = { readonly [K in keyof C]?: unknown };
+
+/** A received message's content as Untrusted<ContentMap[T]>; a non-object content reads as empty. */
+export function receivedContent<T extends MsgType>(msg: Message<unknown>, _type: T): Untrusted<ContentMap[T]> {
+  const c = msg.content;
+  return typeof c === 'object' && c !== null ? (c as Untrusted<ContentMap[T]>) : {};
+}

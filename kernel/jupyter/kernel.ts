@@ -16,6 +16,7 @@ import { ExecutionQueue } from './queue';
 import type { KernelSockets } from './sockets';
 import { newHeader, PROTOCOL_VERSION, type Header, type Message } from './wire';
 import { LANGUAGE_INFO } from './language-info';
+import { receivedContent, type HistoryRequestContent } from '../../common/jupyter-messages';
 
 type ShellOrControl = 'shell' | 'control' | 'stdin';
 type Handler = (channel: ShellOrControl, msg: Message) => Promise<void>;
@@ -30,6 +31,25 @@ export function cursorPos(code: string, pos: unknown): number {
   if (typeof pos !== 'number' || !Number.isInteger(pos))
     throw new TypeError(`cursor_pos must be an integer, got ${JSON.stringify(pos) ?? typeof pos}`);
   return Math.min(Math.max(pos, 0), end);
+}
+
+/** A history_request's fields that have the protocol's types; a field of another type reads as absent. */
+function historyRequest(msg: Message): Partial<HistoryRequestContent> {
+  const c = receivedContent(msg, 'history_request');
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const bool = (v: unknown) => (typeof v === 'boolean' ? v : undefined);
+  const type = c.hist_access_type;
+  return {
+    hist_access_type: type === 'range' || type === 'tail' || type === 'search' ? type : undefined,
+    output: bool(c.output),
+    raw: bool(c.raw),
+    session: num(c.session),
+    start: num(c.start),
+    stop: num(c.stop),
+    n: num(c.n),
+    pattern: typeof c.pattern === 'string' ? c.pattern : undefined,
+    unique: bool(c.unique),
+  };
 }
 
 export interface KernelOptions {
@@ -60,9 +80,10 @@ export class Kernel {
         execute_request: (ch, m) => this.enqueueExecute(ch, m),
         complete_request: (ch, m) => this.simple(ch, m, () => this.complete(m)),
         inspect_request: (ch, m) => this.simple(ch, m, () => this.inspect(m)),
-        is_complete_request: (ch, m) => this.simple(ch, m, () => isComplete(String(m.content.code ?? ''))),
+        is_complete_request: (ch, m) =>
+          this.simple(ch, m, () => isComplete(String(receivedContent(m, 'is_complete_request').code ?? ''))),
         history_request: (ch, m) =>
-          this.simple(ch, m, () => ({ status: 'ok', history: this.history.query(m.content as never) })),
+          this.simple(ch, m, () => ({ status: 'ok', history: this.history.query(historyRequest(m)) })),
         comm_info_request: (ch, m) => this.simple(ch, m, () => ({ status: 'ok', comms: {} })),
         comm_open: (_ch, m) => this.rejectComm(m),
         comm_msg: async () => {},
@@ -190,7 +211,7 @@ export class Kernel {
   }
 
   private complete(msg: Message) {
-    const c = msg.content as { code?: unknown; cursor_pos?: unknown };
+    const c = receivedContent(msg, 'complete_request');
     const code = String(c.code ?? '');
     return complete(code, cursorPos(code, c.cursor_pos), {
       cwd: this.cwd(msg),
@@ -201,7 +222,7 @@ export class Kernel {
   }
 
   private inspect(msg: Message) {
-    const c = msg.content as { code?: unknown; cursor_pos?: unknown; detail_level?: number };
+    const c = receivedContent(msg, 'inspect_request');
     const code = String(c.code ?? '');
     return inspect(code, cursorPos(code, c.cursor_pos), {
       manifest: this.manifest(),
@@ -212,7 +233,7 @@ export class Kernel {
 
   private async rejectComm(msg: Message): Promise<void> {
     // No comm targets: close it at once so widgets/extensions do not wait.
-    await this.publish('comm_close', { comm_id: (msg.content as { comm_id?: string }).comm_id, data: {} }, msg);
+    await this.publish('comm_close', { comm_id: receivedContent(msg, 'comm_open').comm_id, data: {} }, msg);
   }
 
   private cwd(msg: Message): string {
@@ -235,12 +256,7 @@ export class Kernel {
   }
 
   private async execute(channel: ShellOrControl, msg: Message): Promise<'ok' | 'error'> {
-    const content = msg.content as {
-      code?: string;
-      silent?: boolean;
-      store_history?: boolean;
-      stop_on_error?: boolean;
-    };
+    const content = receivedContent(msg, 'execute_request');
     const code = String(content.code ?? '');
     const stopOnError = content.stop_on_error !== false;
     let dropped: { abort(): Promise<void> }[] = [];
@@ -324,7 +340,7 @@ export class Kernel {
   private async shutdown(channel: ShellOrControl, msg: Message): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    const restart = (msg.content as { restart?: boolean }).restart === true;
+    const restart = receivedContent(msg, 'shutdown_request').restart === true;
     this.interrupt('shutdown');
     await this.publish('status', { execution_state: 'busy' }, msg);
     await this.reply(channel, msg, 'shutdown_reply', { status: 'ok', restart });

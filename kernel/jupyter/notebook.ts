@@ -8,6 +8,7 @@ import type { KernelClient } from './kernel-client';
 import { LANGUAGE_INFO } from './language-info';
 import { NotebookError, validateNotebook } from './notebook-schema';
 import type { Message } from './wire';
+import { isMessageType } from '../../common/jupyter-messages';
 
 export interface NbOutput {
   output_type: 'stream' | 'display_data' | 'execute_result' | 'error';
@@ -54,44 +55,38 @@ export function foldOutputs(msgs: Message[]): NbOutput[] {
   const outs: NbOutput[] = [];
   const byDisplay = new Map<string, NbOutput>();
   for (const m of msgs) {
-    const c = m.content as Record<string, unknown>;
-    const transient = (c.transient ?? {}) as { display_id?: string };
-    switch (m.header.msg_type) {
-      case 'stream': {
-        const last = outs[outs.length - 1];
-        if (last && last.output_type === 'stream' && last.name === c.name)
-          last.text = String(last.text) + String(c.text);
-        else outs.push({ output_type: 'stream', name: c.name, text: c.text });
-        break;
+    if (isMessageType(m, 'stream')) {
+      const c = m.content;
+      const last = outs[outs.length - 1];
+      if (last && last.output_type === 'stream' && last.name === c.name) last.text = String(last.text) + String(c.text);
+      else outs.push({ output_type: 'stream', name: c.name, text: c.text });
+    } else if (isMessageType(m, 'display_data')) {
+      const c = m.content;
+      const o: NbOutput = { output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} };
+      outs.push(o);
+      const id = c.transient?.display_id;
+      if (id) byDisplay.set(id, o);
+    } else if (isMessageType(m, 'update_display_data')) {
+      const c = m.content;
+      const id = c.transient?.display_id;
+      const o = id ? byDisplay.get(id) : undefined;
+      if (o) {
+        o.data = c.data;
+        o.metadata = c.metadata ?? {};
       }
-      case 'display_data': {
-        const o: NbOutput = { output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} };
-        outs.push(o);
-        if (transient.display_id) byDisplay.set(transient.display_id, o);
-        break;
-      }
-      case 'update_display_data': {
-        const o = transient.display_id ? byDisplay.get(transient.display_id) : undefined;
-        if (o) {
-          o.data = c.data;
-          o.metadata = c.metadata ?? {};
-        }
-        break;
-      }
-      case 'execute_result':
-        outs.push({
-          output_type: 'execute_result',
-          execution_count: c.execution_count,
-          data: c.data,
-          metadata: c.metadata ?? {},
-        });
-        break;
-      case 'error':
-        outs.push({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback });
-        break;
-      case 'clear_output':
-        outs.length = 0;
-        break;
+    } else if (isMessageType(m, 'execute_result')) {
+      const c = m.content;
+      outs.push({
+        output_type: 'execute_result',
+        execution_count: c.execution_count,
+        data: c.data,
+        metadata: c.metadata ?? {},
+      });
+    } else if (isMessageType(m, 'error')) {
+      const c = m.content;
+      outs.push({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback });
+    } else if (isMessageType(m, 'clear_output')) {
+      outs.length = 0;
     }
   }
   return outs;
