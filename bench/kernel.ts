@@ -12,10 +12,17 @@
  *   (on the long-generating LLaMA fixture: nano's 512-token context ends generations too soon)
  *   (KeyboardInterrupt). The protocol tests require < 100 ms.
  *
+ * - interrupt latency per stage (benchInterruptStages, over models/anygpt-nano): each long stage (LLM generation,
+ *   SoundStorm, the speech vocoder, the music decode, the encode of a long WAV input, the image decode) is
+ *   started, interrupt_request is sent on control a fixed delay after the stage shows it has begun, and the bench
+ *   reports ms from the interrupt to the execute_reply (KeyboardInterrupt) and to the reply of the next (short)
+ *   cell, i.e. the kernel being usable again. Target ≤ 200 ms (issue 20). "finished first" means the stage ended
+ *   before the interrupt landed, so nothing was measured.
+ *
  * Run alone: `node --import tsx bench/kernel.ts` (or `npm run bench kernel`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as zmq from 'zeromq';
@@ -189,6 +196,154 @@ export async function benchKernel(): Promise<Record<string, number>> {
     ].join('\n') + '\n',
   );
   return out;
+}
+
+const STAGE_TARGET_MS = 200;
+const STAGE_DELAY_MS = 150;
+/** nano's music: 2 codebooks of 256 codes; ids interleave the codebooks frame by frame (as in the hostile tests). */
+const musicCodes = (n: number) => Array.from({ length: n }, (_, i) => (i % 2) * 256 + ((i * 7) % 256)).join(' ');
+const speechCodes = (n: number) => Array.from({ length: n }, (_, i) => (i * 13) % 256).join(' ');
+const imageCodes = (n: number) => Array.from({ length: n }, (_, i) => (i * 11) % 256).join(' ');
+type Msg = { header: { msg_type: string }; content: unknown };
+const textOf = (m: Msg) => {
+  const t = (m.content as { data?: Record<string, unknown> }).data?.['text/plain'];
+  return typeof t === 'string' ? t : '';
+};
+const anyOutput = (m: Msg) => ['display_data', 'update_display_data', 'stream'].includes(m.header.msg_type);
+
+/** A 16-bit mono PCM WAV of `seconds` of a tone at 44.1 kHz (so reading it also resamples to the codec's rate). */
+function writeLongWav(path: string, seconds: number): void {
+  const rate = 44100;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  writeFileSync(path, buf);
+}
+
+type StageRow = { stage: string; cell: string; interruptToReplyMs: number; interruptToReadyMs: number; status: string };
+
+/**
+ * Interrupt latency per stage over nano: for each stage, run its cell, wait until `begun` sees the stage start,
+ * wait STAGE_DELAY_MS more, send interrupt_request on control; report interrupt → execute_reply and
+ * interrupt → reply of the next short cell (a small music decode, which needs a working engine worker).
+ */
+export async function benchInterruptStages(): Promise<{ rows: StageRow[]; targetMs: number; table: string }> {
+  ensureKernelBuilt();
+  if (!existsSync(join(NANO, 'anygpt.json'))) throw new Error('models/anygpt-nano is missing');
+  const dir = mkdtempSync(join(tmpdir(), 'anygpt-bench-stages-'));
+  writeLongWav(join(dir, 'long.wav'), 600);
+  const k = await KernelClient.launch([process.execPath, KERNEL_JS, '--model', NANO, '-f', '{connection_file}'], {
+    env: { ...process.env, ANYGPT_PROGRESS_DELAY_MS: '0' },
+    cwd: dir,
+  });
+  const stages: { stage: string; cell: string; begun: (m: Msg) => boolean }[] = [
+    { stage: 'LLM generation', cell: '%max_new_tokens 400\n%temperature 1.5\nhello', begun: anyOutput },
+    {
+      stage: 'SoundStorm (speech decode, 3,000 codes)',
+      cell: `%decode speech ${speechCodes(3000)}`,
+      begun: (m) => /soundstorm|acoustic/i.test(textOf(m)) || /\b0\/\d+$/.test(textOf(m)),
+    },
+    {
+      stage: 'speech vocoder (after SoundStorm, 3,000 codes)',
+      cell: `%decode speech ${speechCodes(3000)}`,
+      begun: (m) => {
+        const p = /(\d+)\/(\d+)$/.exec(textOf(m));
+        return !!p && p[1] === p[2];
+      },
+    },
+    {
+      stage: 'music decode (10,000 codes)',
+      cell: `%decode music ${musicCodes(10000)}`,
+      begun: (m) => /music decode .* 0\/1/.test(textOf(m)),
+    },
+    { stage: 'speech encode (600 s WAV input)', cell: '%task asr\n![speech](long.wav)', begun: () => true },
+    { stage: 'music encode (600 s WAV input)', cell: '![music](long.wav)\ndescribe', begun: () => true },
+    { stage: 'image decode (32 codes)', cell: `%decode image ${imageCodes(32)}`, begun: () => true },
+    {
+      stage: '%task tts (LLM + speech decode)',
+      cell: '%task tts\n%max_new_tokens 200\nred circle blue square green triangle',
+      begun: anyOutput,
+    },
+  ];
+  const rows: StageRow[] = [];
+  try {
+    for (const warm of [
+      `%decode music ${musicCodes(20)}`,
+      `%decode speech ${speechCodes(10)}`,
+      '%max_new_tokens 2\nhi',
+    ]) {
+      const r = await k.execute(warm);
+      if (r.reply.content.status !== 'ok') throw new Error(`warm-up cell failed: ${String(r.reply.content.evalue)}`);
+    }
+    for (const s of stages) {
+      let trigger!: () => void;
+      const reached = new Promise<void>((r) => (trigger = r));
+      const exec = k.execute(s.cell, {
+        stopOnError: false,
+        timeoutMs: 120000,
+        onOutput: (m) => s.begun(m as Msg) && trigger(),
+      });
+      // Stages without a progress message of their own are interrupted a fixed delay after the request.
+      const started = await Promise.race([reached.then(() => true), exec.then(() => false)]);
+      let replyMs = NaN;
+      let readyMs = NaN;
+      let status = 'finished first';
+      if (started) {
+        await new Promise((r) => setTimeout(r, STAGE_DELAY_MS));
+        const t0 = performance.now();
+        await k.request('control', 'interrupt_request', {}, { timeoutMs: 5000 });
+        const r = await exec;
+        replyMs = performance.now() - t0;
+        const ename = r.reply.content.ename;
+        status =
+          ename === 'KeyboardInterrupt'
+            ? 'KeyboardInterrupt'
+            : `${String(r.reply.content.status)} ${String(ename ?? '')}`.trim();
+        const next = await k.execute(`%decode music ${musicCodes(8)}`, { stopOnError: false });
+        readyMs = performance.now() - t0;
+        if (next.reply.content.status !== 'ok') throw new Error(`kernel not ready after interrupting ${s.stage}`);
+        if (status === 'ok') status = 'finished first (ok)';
+        if (status !== 'KeyboardInterrupt') replyMs = readyMs = NaN;
+      } else {
+        await exec;
+      }
+      rows.push({
+        stage: s.stage,
+        cell: s.cell.slice(0, 40),
+        interruptToReplyMs: r1(replyMs),
+        interruptToReadyMs: r1(readyMs),
+        status,
+      });
+    }
+  } finally {
+    await k.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const cell = (v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(1)}`);
+  const verdict = (v: number) => (Number.isNaN(v) ? '' : v <= STAGE_TARGET_MS ? 'OK' : 'MISSED');
+  const table = [
+    `interrupt latency per stage (models/anygpt-nano; interrupt_request on control ${STAGE_DELAY_MS} ms after the stage began; target ≤ ${STAGE_TARGET_MS} ms)`,
+    '| stage | outcome | interrupt → KeyboardInterrupt reply (ms) | target | | interrupt → next cell done (ms) |',
+    '|---|---|---:|---:|---|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.stage} | ${r.status} | ${cell(r.interruptToReplyMs)} | ≤ ${STAGE_TARGET_MS} | ${verdict(r.interruptToReplyMs)} | ${cell(r.interruptToReadyMs)} |`,
+    ),
+  ].join('\n');
+  process.stderr.write(table + '\n');
+  return { rows, targetMs: STAGE_TARGET_MS, table };
 }
 
 if (require.main === module) {
