@@ -403,8 +403,12 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.equal(await ic('%nope'), 'invalid');
     const h = await k.request('shell', 'history_request', { hist_access_type: 'tail', n: 2, output: false, raw: true });
     assert.equal((h.reply.content as { history: unknown[] }).history.length, 2);
-    // A field of the wrong type reads as absent (a numeric pattern used to throw, and no reply came).
-    const hs = await k.request('shell', 'history_request', { hist_access_type: 'search', pattern: 5, n: 1 });
+    // A field of the wrong type reads as absent (a numeric pattern used to throw: an error reply, no history).
+    const hs = await k.request('shell', 'history_request', {
+      hist_access_type: 'search',
+      pattern: 5 as unknown as string,
+      n: 1,
+    });
     assert.equal((hs.reply.content as { history: unknown[] }).history.length, 1);
     const ci = await k.request('shell', 'comm_info_request', {});
     assert.deepEqual(ci.reply.content, { status: 'ok', comms: {} });
