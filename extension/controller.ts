@@ -317,7 +317,7 @@ export class AnyGptController implements vscode.Disposable {
             if (typeof n === 'number') exec.executionOrder = n;
             return;
           }
-          mirror.push(outputs.apply(m.header.msg_type, m.content));
+          mirror.push(outputs.applyMessage(m));
         },
       );
       if (typeof reply.execution_count === 'number') exec.executionOrder = reply.execution_count;

@@ -6,6 +6,9 @@
  * Output metadata follows the Jupyter extension's shape ({outputType, metadata, executionCount,
  * transient}) because VS Code's built-in .ipynb serializer reads exactly that when saving.
  */
+import { isMessageType, type ContentMap, type MsgType } from '../../common/jupyter-messages';
+import type { Message } from '../../common/jupyter-wire';
+
 export const STDOUT = 'application/vnd.code.notebook.stdout';
 export const STDERR = 'application/vnd.code.notebook.stderr';
 export const ERROR = 'application/vnd.code.notebook.error';
@@ -24,6 +27,20 @@ export interface OutputData {
     transient?: { display_id?: string };
   };
 }
+
+/** The iopub message types that make or change outputs. */
+const OUTPUT_TYPES = [
+  'stream',
+  'display_data',
+  'update_display_data',
+  'execute_result',
+  'error',
+  'clear_output',
+] as const satisfies readonly MsgType[];
+type OutputMsgType = (typeof OUTPUT_TYPES)[number];
+
+/** One output message as [msg_type, content]: a union discriminated by its first element. */
+export type OutputMessage = { [T in OutputMsgType]: [msgType: T, content: ContentMap[T]] }[OutputMsgType];
 
 export type OutputOp =
   { kind: 'append'; output: OutputData } | { kind: 'replace'; index: number; output: OutputData } | { kind: 'clear' };
@@ -86,22 +103,32 @@ export class CellOutputs {
 
   constructor(private readonly executionCount: () => number | undefined = () => undefined) {}
 
-  /** Apply one iopub message; returns the operations to mirror on the notebook. */
-  apply(msgType: string, content: Record<string, unknown>): OutputOp[] {
+  /**
+   * Apply one iopub message from our kernel (one that makes no output returns no operations). Its content is
+   * read as its msg_type's (the wire decoder has checked it is an object); missing fields still get defaults.
+   */
+  applyMessage(msg: Message<unknown>): OutputOp[] {
+    for (const type of OUTPUT_TYPES)
+      if (isMessageType(msg, type)) return this.apply(...([type, msg.content] as OutputMessage));
+    return [];
+  }
+
+  /** Apply one output message; returns the operations to mirror on the notebook. */
+  apply(...msg: OutputMessage): OutputOp[] {
+    const [msgType, content] = msg;
     const ops: OutputOp[] = [];
     if (msgType === 'clear_output') {
       if (content.wait) this.clearPending = true;
       else ops.push(...this.clear());
       return ops;
     }
-    const out = this.toOutput(msgType, content);
-    if (!out) return ops;
+    const out = this.toOutput(msg);
     if (this.clearPending && msgType !== 'update_display_data') {
       this.clearPending = false;
       ops.push(...this.clear());
     }
     if (msgType === 'update_display_data') {
-      const id = (content.transient as { display_id?: string } | undefined)?.display_id;
+      const id = content.transient?.display_id;
       for (const index of (id && this.displays.get(id)) || []) {
         this.outputs[index] = {
           ...out,
@@ -126,7 +153,7 @@ export class CellOutputs {
       }
     }
     this.outputs.push(out);
-    const id = (content.transient as { display_id?: string } | undefined)?.display_id;
+    const id = msgType === 'stream' || msgType === 'error' ? undefined : content.transient?.display_id;
     if (id) this.displays.set(id, [...(this.displays.get(id) ?? []), this.outputs.length - 1]);
     ops.push({ kind: 'append', output: out });
     return ops;
@@ -138,7 +165,8 @@ export class CellOutputs {
     return [{ kind: 'clear' }];
   }
 
-  private toOutput(msgType: string, c: Record<string, unknown>): OutputData | undefined {
+  private toOutput(msg: Exclude<OutputMessage, [msgType: 'clear_output', content: unknown]>): OutputData {
+    const [msgType, c] = msg;
     switch (msgType) {
       case 'stream': {
         const mime = c.name === 'stderr' ? STDERR : STDOUT;
@@ -147,24 +175,19 @@ export class CellOutputs {
       case 'display_data':
       case 'update_display_data':
       case 'execute_result': {
-        const data = (c.data ?? {}) as Record<string, unknown>;
         const outputType = msgType === 'execute_result' ? 'execute_result' : 'display_data';
         return {
-          items: bundleToItems(data),
+          items: bundleToItems(c.data ?? {}),
           metadata: {
             outputType,
-            metadata: (c.metadata ?? {}) as Record<string, unknown>,
-            ...(outputType === 'execute_result'
-              ? { executionCount: (c.execution_count as number | undefined) ?? this.executionCount() }
-              : {}),
-            ...(c.transient && Object.keys(c.transient as object).length
-              ? { transient: c.transient as { display_id?: string } }
-              : {}),
+            metadata: c.metadata ?? {},
+            ...(msgType === 'execute_result' ? { executionCount: c.execution_count ?? this.executionCount() } : {}),
+            ...(c.transient && Object.keys(c.transient).length ? { transient: c.transient } : {}),
           },
         };
       }
       case 'error': {
-        const tb = (c.traceback as string[] | undefined) ?? [];
+        const tb = c.traceback ?? [];
         const payload = {
           name: String(c.ename ?? 'Error'),
           message: String(c.evalue ?? ''),
@@ -175,8 +198,6 @@ export class CellOutputs {
           metadata: { outputType: 'error' },
         };
       }
-      default:
-        return undefined;
     }
   }
 }

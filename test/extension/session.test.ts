@@ -39,7 +39,7 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
     const types: string[] = [];
     const reply = await session.execute('%seed 3\nhello there', { cellId: 'cell-a' }, (m) => {
       types.push(m.header.msg_type);
-      outs.apply(m.header.msg_type, m.content);
+      outs.applyMessage(m);
     });
     assert.equal(reply.status, 'ok');
     assert.ok(types.includes('execute_input'));
@@ -75,7 +75,7 @@ describe('extension: kernel session (real kernel over the real engine, fixture p
       const started = Date.now();
       const outs = new CellOutputs();
       const run = slow.execute('%task tts\n%seed 1\n%max_new_tokens 16000\na long sentence to speak', {}, (m) =>
-        outs.apply(m.header.msg_type, m.content),
+        outs.applyMessage(m),
       );
       setTimeout(() => slow.interrupt(), 800);
       const reply = await run;
