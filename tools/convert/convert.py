@@ -25,6 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import atomic  # noqa: E402
 import checkpoint as ckpt_mod  # noqa: E402
 import layout  # noqa: E402
 import llm_builder  # noqa: E402
@@ -204,23 +205,25 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
     log("[2/5] tokenizer")
     tokenizer_convert.convert(src, out, log=lambda m: log(m))
     os.makedirs(os.path.join(out, "checks"), exist_ok=True)
-    with open(os.path.join(out, "checks", "tokenizer-goldens.json"), "w", encoding="utf-8") as f:
-        json.dump(
-            {
-                "source": "tools/convert/spm.py SlowLlamaTokenizer (our reference of transformers 4.34 rules)",
-                "legacy": tok["legacy"],
-                "goldens": tokenizer_convert.goldens(tok),
-            },
-            f,
-            ensure_ascii=False,
-            indent=1,
-        )
+    atomic.write_json(
+        os.path.join(out, "checks", "tokenizer-goldens.json"),
+        {
+            "source": "tools/convert/spm.py SlowLlamaTokenizer (our reference of transformers 4.34 rules)",
+            "legacy": tok["legacy"],
+            "goldens": tokenizer_convert.goldens(tok),
+        },
+        ensure_ascii=False,
+        indent=1,
+    )
 
     graphs = {}
     for j, d in enumerate(dtypes):
         fn = "llm.onnx" if j == 0 else f"llm-{d}.onnx"
         log(f"[3/5] LLM graph {fn} ({d}, activations/KV {kv})")
-        info = llm_builder.build(ck, cfg, os.path.join(out, fn), d, act_dtype=kv, max_positions=max_positions, log=log)
+        with atomic.staged(out, [fn, fn + ".data"]) as tmpd:
+            info = llm_builder.build(
+                ck, cfg, os.path.join(tmpd, fn), d, act_dtype=kv, max_positions=max_positions, log=log
+            )
         graphs[d] = (fn, info)
 
     media = {k: v for k, v in (media or {}).items() if v}
@@ -278,25 +281,24 @@ def convert(src, out, dtypes, *, max_positions=4608, name=None, force=False, has
         "presets": layout.PRESETS,
     }
     log("[5/5] manifest")
-    with open(os.path.join(out, "anygpt.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, ensure_ascii=False, indent=2)
-    with open(os.path.join(out, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
-        f.write(
-            f"# {manifest['name']}\n\n{manifest['description']}\n\n"
-            f"* LLM: {n_params / 1e9:.3f} B params, graphs: "
-            + ", ".join(f"{graphs[d][0]} ({d})" for d in dtypes)
-            + f"; RoPE tables cover {max_positions} positions; KV {kv}.\n"
-            f"* Tokenizer: slow LlamaTokenizer rules, legacy={tok['legacy']}. Compare "
-            "checks/tokenizer-goldens.json with transformers 4.34.1 before relying on exact ids.\n"
-            f"* Media components: {', '.join(mods) or 'none'} (fp32 graphs; see docs/real-model.md for what was "
-            "parity-tested)."
-            + (
-                " The image encoder graph was supplied with --image-encoder, not converted."
-                if media.get("image_encoder")
-                else ""
-            )
-            + "\n"
+    atomic.write_json(os.path.join(out, "anygpt.json"), manifest, ensure_ascii=False, indent=2)
+    atomic.write_text(
+        os.path.join(out, "MODEL_CARD.md"),
+        f"# {manifest['name']}\n\n{manifest['description']}\n\n"
+        f"* LLM: {n_params / 1e9:.3f} B params, graphs: "
+        + ", ".join(f"{graphs[d][0]} ({d})" for d in dtypes)
+        + f"; RoPE tables cover {max_positions} positions; KV {kv}.\n"
+        f"* Tokenizer: slow LlamaTokenizer rules, legacy={tok['legacy']}. Compare "
+        "checks/tokenizer-goldens.json with transformers 4.34.1 before relying on exact ids.\n"
+        f"* Media components: {', '.join(mods) or 'none'} (fp32 graphs; see docs/real-model.md for what was "
+        "parity-tested)."
+        + (
+            " The image encoder graph was supplied with --image-encoder, not converted."
+            if media.get("image_encoder")
+            else ""
         )
+        + "\n"
+    )
     total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if os.path.isfile(os.path.join(out, f)))
     log(f"done: {out} ({total / GiB:.2f} GiB) in {time.time() - t0:.1f} s")
     return manifest

@@ -25,6 +25,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import atomic  # noqa: E402
 import layout  # noqa: E402
 
 
@@ -43,22 +44,25 @@ def _finalize(tmp_path, out_dir, name, log):
     """Moves an exported graph into the package; large graphs get one external-data file."""
     import onnx
 
-    dst = os.path.join(out_dir, name)
     m = onnx.load(tmp_path)  # also loads torch's per-tensor external files, if any
     size = sum(t.ByteSize() for t in m.graph.initializer)
     ref = {"path": name}
-    if size > 1.8 * 2**30:
-        onnx.save_model(
-            m,
-            dst,
-            save_as_external_data=True,
-            all_tensors_to_one_file=True,
-            location=name + ".data",
-            size_threshold=1024,
-        )
-        ref["externalData"] = [{"path": name + ".data"}]
-    else:
-        onnx.save_model(m, dst)
+    external = size > 1.8 * 2**30
+    # Saved under a staging folder in the package, then renamed into place (a failed save leaves the old file).
+    with atomic.staged(out_dir, [name, name + ".data"] if external else [name]) as stage:
+        dst = os.path.join(stage, name)
+        if external:
+            onnx.save_model(
+                m,
+                dst,
+                save_as_external_data=True,
+                all_tensors_to_one_file=True,
+                location=name + ".data",
+                size_threshold=1024,
+            )
+            ref["externalData"] = [{"path": name + ".data"}]
+        else:
+            onnx.save_model(m, dst)
     log(f"  {name}: {size / 2**20:.1f} MiB of weights")
     return ref
 
@@ -169,7 +173,8 @@ def _seed_encoder(seed_dir, encoder_graph, dims, out, log):
     """image_encoder.onnx: our export of the SEED encoder, or the --image-encoder graph copied as it is."""
     if encoder_graph:
         log(f"  SEED encoder: supplied graph {encoder_graph} (copied, not converted)")
-        shutil.copyfile(encoder_graph, os.path.join(out, "image_encoder.onnx"))
+        with atomic.staged(out, ["image_encoder.onnx"]) as stage:
+            shutil.copyfile(encoder_graph, os.path.join(stage, "image_encoder.onnx"))
         return {"path": "image_encoder.onnx"}
     import seed_encoder
 
@@ -223,7 +228,7 @@ def convert_image(seed_dir, unclip_dir, encoder_graph, out, contents, log):
     lat = unet.c["sample_size"]
     unet_ref = _export_to(out, "image_unet.onnx", lambda q: unclip.export_unet(unet, q, lat, lat), log)
     vae_ref = _export_to(out, "image_vae_decoder.onnx", lambda q: unclip.export_vae(vae, q, lat, lat), log)
-    extra["text"].astype("<f4").tofile(os.path.join(out, "image_text_embedding.f32"))
+    atomic.write_bytes(os.path.join(out, "image_text_embedding.f32"), extra["text"].astype("<f4").tobytes())
     dec = {
         "kind": "seed-unclip",
         "seedDecoder": seed_ref,
@@ -232,8 +237,8 @@ def convert_image(seed_dir, unclip_dir, encoder_graph, out, contents, log):
         "textEmbedding": {"path": "image_text_embedding.f32"},
     }
     if "mean" in extra:
-        extra["mean"].numpy().astype("<f4").tofile(os.path.join(out, "image_norm_mean.f32"))
-        extra["std"].numpy().astype("<f4").tofile(os.path.join(out, "image_norm_std.f32"))
+        atomic.write_bytes(os.path.join(out, "image_norm_mean.f32"), extra["mean"].numpy().astype("<f4").tobytes())
+        atomic.write_bytes(os.path.join(out, "image_norm_std.f32"), extra["std"].numpy().astype("<f4").tobytes())
         dec["imageNormalizer"] = {"mean": {"path": "image_norm_mean.f32"}, "std": {"path": "image_norm_std.f32"}}
     s = extra["scheduler"]
     dec["scheduler"] = {

@@ -29,6 +29,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import atomic  # noqa: E402
 import layout  # noqa: E402
 import spm  # noqa: E402
 
@@ -239,10 +240,8 @@ def convert(src, out, log=print):
     info = load_sources(src)
     tj, small_cfg = build_tokenizer_json(info)
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump(tj, f, ensure_ascii=False, separators=(",", ":"))
-    with open(os.path.join(out, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump(small_cfg, f, ensure_ascii=False, indent=2)
+    atomic.write_json(os.path.join(out, "tokenizer.json"), tj, ensure_ascii=False, separators=(",", ":"))
+    atomic.write_json(os.path.join(out, "tokenizer_config.json"), small_cfg, ensure_ascii=False, indent=2)
     mode = "legacy" if info["legacy"] else "non-legacy"
     log(
         f"  tokenizer.json: {len(tj['model']['vocab'])} base pieces, {len(tj['model']['merges'])} merges, "

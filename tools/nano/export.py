@@ -3,12 +3,13 @@ the default voice prompt (default_voice.wav),
 and the torch-side parity fixture test/fixtures/nano-parity.json.
 """
 
-import hashlib, json, os, shutil, sys
+import hashlib, json, os, sys
 import torch
 import world, image_codec, audio_codec, lm, acoustic, world_spec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "convert"))
+import atomic  # noqa: E402  (package files: temporary file, fsync, rename)
 import llm_builder  # noqa: E402  (the converter's LLaMA graph builder: the real AnyGPT's graph shape)
 
 OUT = os.environ.get("NANO_OUT", os.path.join(ROOT, "models", "anygpt-nano"))
@@ -63,16 +64,17 @@ class MusicDecoder(torch.nn.Module):  # audio_codes [1,1,Q,F] -> [1,1,T]
 
 
 def onnx_export(module, args, path, inputs, outputs, axes, fold=True):
-    torch.onnx.export(
-        module,
-        args,
-        os.path.join(OUT, path),
-        input_names=inputs,
-        output_names=outputs,
-        dynamic_axes=axes,
-        opset_version=17,
-        do_constant_folding=fold,
-    )
+    with atomic.staged(OUT, [path]) as stage:
+        torch.onnx.export(
+            module,
+            args,
+            os.path.join(stage, path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            do_constant_folding=fold,
+        )
 
 
 def export_llm(model, vocab):
@@ -89,9 +91,10 @@ def export_llm(model, vocab):
         "rms_norm_eps": 1e-5,
         "rope_theta": c.rope_theta,
     }
-    llm_builder.build(
-        HFNames(model), config, os.path.join(OUT, "llm.onnx"), "fp32", max_positions=c.max_pos, log=lambda *a: None
-    )
+    with atomic.staged(OUT, ["llm.onnx", "llm.onnx.data"]) as stage:
+        llm_builder.build(
+            HFNames(model), config, os.path.join(stage, "llm.onnx"), "fp32", max_positions=c.max_pos, log=lambda *a: None
+        )
 
 
 def export_codecs():
@@ -221,7 +224,8 @@ NANO_TEMPERATURE = 0.5  # the text and speech presets' (see manifest())
 
 
 def write_default_voice():
-    world.write_wav(os.path.join(OUT, DEFAULT_VOICE), world.espeak(DEFAULT_VOICE_TEXT, world.TTS_VOICE))
+    with atomic.staged(OUT, [DEFAULT_VOICE]) as stage:
+        world.write_wav(os.path.join(stage, DEFAULT_VOICE), world.espeak(DEFAULT_VOICE_TEXT, world.TTS_VOICE))
 
 
 def sha(path):
@@ -403,17 +407,19 @@ def main():
     model = lm.LM(len(tok))
     model.load_state_dict(torch.load(os.environ.get("NANO_LM", os.path.join(world.WORK, "lm.pt"))))
     model.eval()
-    tok.save(os.path.join(OUT, "tokenizer.json"))
+    with atomic.staged(OUT, ["tokenizer.json"]) as stage:
+        tok.save(os.path.join(stage, "tokenizer.json"))
     with torch.no_grad():
         export_llm(model, len(tok))
         export_codecs()
     write_default_voice()
-    with open(os.path.join(OUT, "anygpt.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest(model, tok), f, ensure_ascii=False, indent=2)
-        f.write("\n")
+    atomic.write_text(
+        os.path.join(OUT, "anygpt.json"), json.dumps(manifest(model, tok), ensure_ascii=False, indent=2) + "\n"
+    )
     card = os.path.join(os.path.dirname(__file__), "MODEL_CARD.md")
     if os.path.exists(card):
-        shutil.copy(card, os.path.join(OUT, "MODEL_CARD.md"))
+        with open(card, "rb") as f:
+            atomic.write_bytes(os.path.join(OUT, "MODEL_CARD.md"), f.read())
     media = lm.Media(smoke="--smoke" in sys.argv)
     fx = FIXTURES
     os.makedirs(fx, exist_ok=True)
