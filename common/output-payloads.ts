@@ -100,4 +100,9 @@ export interface OutputMetadata extends OutputStatsMetadata {
   cellId?: string;
   /** Kernel addition: non-fatal adjustments shown on stderr during the cell (trimmed input, truncated span, …). */
   warnings?: string[];
+  /**
+   * Kernel addition: execution counts of the oldest conversation turns this chat prompt left out to fit the model's
+   * context (`%overflow drop-oldest`); absent when none were.
+   */
+  droppedTurns?: number[];
 }

@@ -14,7 +14,7 @@ import {
   parseModalityTokens,
   unknownWordWarnings,
 } from '../prompt';
-import type { Cell, MediaCodes } from '../prompt';
+import type { Cell, MediaCodes, Turn } from '../prompt';
 import type { Backend, BackendFactory, ModelDescription } from './backend';
 import { tokensBundle } from './mime-bundles';
 import { checkCellSize, isDecodeCell, UNCHECKED_CELL_CHARS } from './cell/cell-size';
@@ -223,20 +223,21 @@ export class CellExecutor {
     }
     timings.encode = performance.now() - te;
     checkInterrupt(ctx.signal, 'after encoding the media inputs');
-    const plan = planCell({
-      cell,
-      source,
-      defaults: this.defaults,
-      manifest: model.manifest,
-      cellId: ctx.cellId,
-      media,
-      history: this.conversation.contextFor(ctx.cellId),
-    });
-    for (const w of plan.warnings) emit.warn(w);
+    const history = this.conversation.contextFor(ctx.cellId);
+    const planWith = (turns: readonly Turn[]) =>
+      planCell({
+        cell,
+        source,
+        defaults: this.defaults,
+        manifest: model.manifest,
+        cellId: ctx.cellId,
+        media,
+        history: turns,
+      });
+    let plan = planWith(history);
     if (plan.chatTurn && plan.context.contextTurns?.length)
-      await this.checkConversationFits(plan, backend, model, () =>
-        planCell({ cell, source, defaults: this.defaults, manifest: model.manifest, media, history: [] }),
-      );
+      plan = await this.fitConversation(plan, history, planWith, backend, model, emit);
+    for (const w of plan.warnings) emit.warn(w);
     return { cell, plan, backend, model, timings };
   }
 
@@ -248,24 +249,47 @@ export class CellExecutor {
 
   /**
    * A chat turn carries the whole conversation, so a long session eventually overflows the model's context and
-   * every later chat cell fails. Say that it is the conversation that is too long, and how to go on.
+   * every later chat cell fails. Say that it is the conversation that is too long, and how to go on; with
+   * %overflow drop-oldest, leave the oldest turns out of this prompt (one at a time, until it fits) and warn.
    */
-  private async checkConversationFits(
+  private async fitConversation(
     plan: CellPlan,
+    history: readonly Turn[],
+    planWith: (turns: readonly Turn[]) => CellPlan,
     backend: Backend,
     model: ModelDescription,
-    alone: () => CellPlan,
-  ): Promise<void> {
+    emit: CellEmit,
+  ): Promise<CellPlan> {
     const max = model.manifest.llm.maxPositions;
     const { promptLength } = await backend.tokenize(plan.prompt);
-    if (promptLength < max) return;
-    // A message too long on its own gets the engine's own error: no %reset would help it.
-    if ((await backend.tokenize(alone().prompt)).promptLength >= max) return;
+    if (promptLength < max) return plan;
+    // A message too long on its own gets the engine's own error: no %reset or dropped turn would help it.
+    const alone = planWith([]);
+    if ((await backend.tokenize(alone.prompt)).promptLength >= max) return plan;
+    if (plan.overflow === 'drop-oldest') {
+      let fitted = alone;
+      let dropped = history.length;
+      // The message fits alone, so some suffix of the history fits; keep as many of the latest turns as fit.
+      for (let k = 1; k < history.length; k++) {
+        const candidate = planWith(history.slice(k));
+        if ((await backend.tokenize(candidate.prompt)).promptLength < max) {
+          [fitted, dropped] = [candidate, k];
+          break;
+        }
+      }
+      const counts = history.slice(0, dropped).map((t) => t.executionCount);
+      emit.warn(
+        `the conversation is too long for the model's context (${max} tokens max): dropped the ${dropped} oldest ` +
+          `turn(s) [${counts.join(', ')}] from this turn's prompt; %history lists them`,
+      );
+      return { ...fitted, droppedTurns: counts };
+    }
     const turns = plan.context.contextTurns?.length ?? 0;
     const e = new Error(
       `the conversation is too long for the model: with its ${turns} earlier turn(s) this chat turn's prompt has ` +
         `${promptLength} tokens, and the model's context (llm.maxPositions) is ${max}. Run %reset to start a new ` +
-        'conversation (%history lists the turns it holds), or run this cell with %task or %raw, which send no history.',
+        'conversation (%history lists the turns it holds), or run this cell with %task or %raw, which send no ' +
+        'history; %overflow drop-oldest (or %config overflow=drop-oldest) leaves the oldest turns out instead.',
     );
     e.name = 'ContextOverflow';
     throw e;

@@ -18,6 +18,10 @@ export const TASK_HELP: Record<Task, string> = {
   m2t: 'music → text (attach ![music](x.wav))',
 };
 
+/** What a chat turn does when the conversation outgrows the model's context (%overflow, %config overflow=). */
+export const OVERFLOW_POLICIES = ['error', 'drop-oldest'] as const;
+export type OverflowPolicy = (typeof OVERFLOW_POLICIES)[number];
+
 export type ArgKind =
   | { kind: 'none' }
   | { kind: 'enum'; values: readonly string[] }
@@ -60,6 +64,13 @@ export const MAGICS: readonly MagicSpec[] = [
     '%constrain on|off',
     'Modality-aware constrained decoding (default on).',
   ),
+  spec(
+    'overflow',
+    { kind: 'enum', values: OVERFLOW_POLICIES },
+    '%overflow error|drop-oldest',
+    "When a chat turn with its history outgrows the model's context: fail (error, default) or leave the oldest " +
+      'turns out of this prompt, with a warning (drop-oldest).',
+  ),
   spec('model', { kind: 'path' }, '%model DIR', 'Load another model package; clears the conversation.'),
   spec(
     'config',
@@ -94,19 +105,20 @@ export const MAGIC_BY_NAME: ReadonlyMap<string, MagicSpec> = new Map(MAGICS.map(
 
 /** Keys `%config key=value` accepts, each validated by the magic of the same name. */
 export const CONFIG_KEYS = configKeys();
-export type ConfigKey = 'task' | KnobName | 'template' | 'constrain';
+export type ConfigKey = 'task' | KnobName | 'template' | 'constrain' | 'overflow';
 
 /** The CellSettings field each config key (and the magic of the same name) sets. */
-export type SettingKey = 'task' | KnobKey | 'template' | 'constrain';
+export type SettingKey = 'task' | KnobKey | 'template' | 'constrain' | 'overflow';
 export const SETTING_OF: Readonly<Record<ConfigKey, SettingKey>> = {
   task: 'task',
   ...(Object.fromEntries(KNOBS.map((k) => [k.name, k.key])) as Record<KnobName, KnobKey>),
   template: 'template',
   constrain: 'constrain',
+  overflow: 'overflow',
 };
 
 function configKeys(): readonly ConfigKey[] {
-  return ['task', ...KNOBS.map((k) => k.name), 'template', 'constrain'];
+  return ['task', ...KNOBS.map((k) => k.name), 'template', 'constrain', 'overflow'];
 }
 
 /** Levenshtein distance, for "did you mean" hints on misspelt magics and values. */

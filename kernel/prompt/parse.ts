@@ -19,6 +19,7 @@ import {
   closest,
   type ConfigKey,
   type MagicSpec,
+  type OverflowPolicy,
   type Task,
 } from './magics';
 
@@ -70,6 +71,7 @@ export type CellSettings = { [K in KnobKey]?: number } & {
   task?: Task;
   template?: 'mmgpt' | 'anygpt';
   constrain?: boolean;
+  overflow?: OverflowPolicy;
 };
 
 export type CellAction =

@@ -97,4 +97,58 @@ describe('session state: a failed %model, unknown modality tokens (real kernel)'
     await k.execute('%reset');
     assert.equal((await k.execute('Hello!')).reply.content.status, 'ok', '%reset lets the session go on');
   });
+
+  it('%config overflow=drop-oldest leaves the oldest turns out of the prompt, warns and records them', async () => {
+    await k.execute('%reset');
+    const counts: number[] = [];
+    let overflow: Awaited<ReturnType<KernelClient['execute']>> | undefined;
+    for (let turn = 0; turn < 400 && !overflow; turn++) {
+      const r = await k.execute('Hello!');
+      if (r.reply.content.status === 'ok') counts.push(r.reply.content.execution_count as number);
+      else overflow = r;
+    }
+    assert.ok(overflow, 'the fixture context filled up');
+    assert.equal(overflow.reply.content.ename, 'ContextOverflow', 'without the option the error stays');
+    assert.match(String(overflow.reply.content.evalue), /%overflow drop-oldest/);
+
+    const set = await k.execute('%config overflow=drop-oldest');
+    assert.equal(set.reply.content.status, 'ok', String(set.reply.content.evalue));
+    const r = await k.execute('Hello!');
+    assert.equal(r.reply.content.status, 'ok', String(r.reply.content.evalue));
+    const m = /dropped the (\d+) oldest turn\(s\) \[([\d, ]+)\] from this turn's prompt; %history lists them/.exec(
+      stderrOf(r.outputs),
+    );
+    assert.ok(m, stderrOf(r.outputs));
+    assert.match(stderrOf(r.outputs), /the conversation is too long for the model's context \(\d+ tokens max\)/);
+    const dropped = m[2].split(', ').map(Number);
+    assert.equal(dropped.length, Number(m[1]));
+    assert.deepEqual(dropped, counts.slice(0, dropped.length), 'the oldest turns, in order');
+    const result = resultOf(r.outputs)!;
+    assert.deepEqual(result.metadata.anygpt!.droppedTurns, dropped, 'the metadata records them');
+    assert.ok(result.metadata.anygpt!.warnings!.some((w) => w.includes('dropped the')));
+    const sent = result.data[MIME.tokens].cell!.contextTurns!;
+    assert.deepEqual(sent, counts.slice(dropped.length), 'contextTurns lists only the turns sent');
+
+    // The dropped turns stay in the conversation: %history still lists them.
+    const history = await k.execute('%history');
+    const listed = history.outputs
+      .filter((o) => o.header.msg_type === 'stream')
+      .map((o) => (o.content as { text: string }).text)
+      .join('');
+    assert.match(listed, new RegExp(`\\b${counts[0]}\\b`));
+
+    const bad = await k.execute('%overflow maybe\nHello!');
+    assert.equal(bad.reply.content.status, 'error');
+    assert.match(
+      String(bad.reply.content.evalue),
+      /^line 1, col 11: bad value "maybe" for %overflow; expected error\|drop-oldest/,
+    );
+    // The cell magic does the same for one cell, over a %config overflow=error.
+    await k.execute('%config overflow=error');
+    assert.equal((await k.execute('Hello!')).reply.content.ename, 'ContextOverflow');
+    const once = await k.execute('%overflow drop-oldest\nHello!');
+    assert.equal(once.reply.content.status, 'ok', String(once.reply.content.evalue));
+    assert.ok(resultOf(once.outputs)!.metadata.anygpt!.droppedTurns!.length > 0);
+    await k.execute('%reset');
+  });
 });

@@ -109,6 +109,12 @@ describe('prompt: parse', () => {
       set: { seed: 7, task: 'tts', constrain: true },
       line: 1,
     });
+    assert.deepEqual(parseCell('%config overflow=drop-oldest').action, {
+      kind: 'config',
+      set: { overflow: 'drop-oldest' },
+      line: 1,
+    });
+    assert.equal(parseCell('%overflow drop-oldest\nhi').settings.overflow, 'drop-oldest');
     assert.deepEqual(parseCell('%help task').action, { kind: 'help', topic: 'task' });
     const r = parseCell('%reset');
     assert.equal(r.reset, true);

@@ -41,6 +41,7 @@ export function cellMetadata(
     timings: roundTimings(timings),
     cellId,
     ...(warnings.length ? { warnings: [...warnings] } : {}),
+    ...(plan.droppedTurns?.length ? { droppedTurns: [...plan.droppedTurns] } : {}),
   };
   if (generation) anygpt.stopReason = generation.stopReason;
   return { anygpt };

@@ -22,6 +22,7 @@ import {
   type ConfigKey,
   type MagicValue,
   type MediaRef,
+  type OverflowPolicy,
   type PromptMedia,
   type Task,
   type Turn,
@@ -47,6 +48,13 @@ export interface CellPlan {
   context: CellContext;
   /** A chat turn: on success it joins the conversation as `userMessage`. */
   chatTurn?: { userMessage: string };
+  /** What a chat turn does when it outgrows the model's context (%overflow; default error). */
+  overflow: OverflowPolicy;
+  /**
+   * Execution counts of the conversation's oldest turns this prompt leaves out to fit the context (%overflow
+   * drop-oldest); they stay in the conversation. Set by the executor, which alone can count tokens.
+   */
+  droppedTurns?: number[];
   /** What the user should know about the prompt (e.g. a modality token string that is not in the vocabulary). */
   warnings: string[];
 }
@@ -127,6 +135,7 @@ export function planCell(input: PlanInput): CellPlan {
     notebookSeed,
     context,
     chatTurn,
+    overflow: settings.overflow ?? 'error',
     warnings: unknownModalityTokens(prompt, manifest),
   };
 }
