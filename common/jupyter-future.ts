@@ -5,7 +5,7 @@
  * in either order (there is no ordering across channels, so outputs may still follow the reply). A future that
  * times out, is disposed, or whose kernel is lost rejects both promises that are still open.
  */
-import type { ContentMap, ReplyTo, RequestType, TypedMessage } from './jupyter-messages';
+import { isMessageType, type ContentMap, type ReplyTo, type RequestType, type TypedMessage } from './jupyter-messages';
 import type { ClientChannel } from './jupyter-transport';
 import type { Header, Message } from './jupyter-wire';
 
@@ -98,7 +98,7 @@ export class KernelFuture<R extends RequestType = RequestType> implements Future
     if (this.disposed) return;
     if (channel === 'iopub') {
       this.onIOPub?.(msg);
-      if (msg.header.msg_type === 'status' && (msg.content as ContentMap['status']).execution_state === 'idle') {
+      if (isMessageType(msg, 'status') && msg.content.execution_state === 'idle') {
         this.idle = true;
         this.settleIfDone();
       }

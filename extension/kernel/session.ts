@@ -4,7 +4,7 @@
  * Free of `vscode` so it can be driven by tests against the real kernel.
  */
 import { JupyterClient } from '../../common/jupyter-client';
-import type { ContentMap, ExecuteReplyContent } from '../../common/jupyter-messages';
+import { isMessageType, type ContentMap, type ExecuteReplyContent } from '../../common/jupyter-messages';
 import type { Message } from '../../common/jupyter-wire';
 import { ZmqTransport } from '../../common/jupyter-zmq';
 import { KernelProcess } from '../../common/kernel-process';
@@ -109,7 +109,7 @@ export class KernelSession {
       {
         metadata,
         onIOPub: (m) => {
-          if (m.header.msg_type === 'status' && (m.content as ContentMap['status']).execution_state === 'idle') return;
+          if (isMessageType(m, 'status') && m.content.execution_state === 'idle') return;
           onIopub(m);
         },
       },
