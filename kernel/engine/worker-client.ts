@@ -119,9 +119,11 @@ export class WorkerClient {
     };
     return new Promise<OpResult<K>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent, flag });
+      // An already-aborted request reaches the worker cancelled: set after postMessage, the worker (a thread of its
+      // own) could run steps before this thread got to it, e.g. when the machine is busy.
+      if (opts.signal?.aborted) onAbort();
       const msg: RequestMessage<K> = { kind: 'request', id, op, params, cancel };
       this.worker.postMessage(msg);
-      if (opts.signal?.aborted) onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
     }).finally(() => {
       clearTimeout(watchdog);
