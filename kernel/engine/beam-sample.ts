@@ -24,8 +24,9 @@
 import type { GenerationParams, StopReason } from '../../common/generation';
 import type { Xoshiro128 } from '../../common/prng';
 import type { ModalityConstraints, SpanState } from './constraints';
+import { growBeams, type Beam } from './beam-grow';
 import { stopIdsFor, type DecodeContext, type DecodeHooks } from './decode-context';
-import type { KvCache, StepResult } from './llm';
+import type { StepResult } from './llm';
 import type { GeneratedStep } from './record';
 import {
   logSumExp,
@@ -41,16 +42,6 @@ import {
 
 /** transformers' default; upstream's configs set none. */
 export const LENGTH_PENALTY = 1;
-
-interface Beam {
-  steps: GeneratedStep[];
-  /** Running (warped) score. */
-  score: number;
-  logits: Float32Array;
-  cache: KvCache;
-  state: SpanState;
-  seen: SeenSet;
-}
 
 interface Hypothesis {
   steps: GeneratedStep[];
@@ -235,24 +226,7 @@ export async function beamSample(
     if (cands.length && hyps.isDone(cands[0].score, curLength)) done = true;
     hooks.onProgress?.('beam', step + 1, maxNew);
     if (done) break;
-    const isLast = step + 1 >= maxNew;
-    const grown: Beam[] = [];
-    for (const n of next) {
-      const seen = n.parent.seen.clone();
-      seen.add(n.id);
-      const base = {
-        steps: [...n.parent.steps, n.rec],
-        score: n.score,
-        state: constraints.next(n.parent.state, n.id),
-        seen,
-      };
-      if (isLast) grown.push({ ...base, logits: n.parent.logits, cache: n.parent.cache });
-      else {
-        const r = await llm.forward([n.id], n.parent.cache);
-        grown.push({ ...base, logits: r.logits, cache: r.cache });
-      }
-    }
-    beams = grown;
+    beams = await growBeams(next, llm, constraints, step + 1 >= maxNew);
   }
   if (!done)
     for (const b of beams)

@@ -11,19 +11,11 @@
  */
 import type { GenerationParams, StopReason } from '../../common/generation';
 import type { ModalityConstraints, SpanState } from './constraints';
+import { growBeams, type Beam } from './beam-grow';
 import { stopIdsFor, type DecodeContext, type DecodeHooks } from './decode-context';
-import type { KvCache, StepResult } from './llm';
+import type { StepResult } from './llm';
 import type { GeneratedStep } from './record';
 import { buildProcessors, logSumExp, rawStats, SeenSet } from './sampling';
-
-interface Beam {
-  steps: GeneratedStep[];
-  score: number;
-  logits: Float32Array;
-  cache: KvCache;
-  state: SpanState;
-  seen: SeenSet;
-}
 
 interface Hypothesis {
   steps: GeneratedStep[];
@@ -120,24 +112,12 @@ export async function beamSearch(
         break;
       }
     }
-    const isLast = step + 1 >= maxNew;
-    const grown: Beam[] = [];
-    for (const n of next) {
-      const seen = n.parent.seen.clone();
-      seen.add(n.id);
-      const base = {
-        steps: [...n.parent.steps, n.rec],
-        score: n.total,
-        state: constraints.next(n.parent.state, n.id),
-        seen,
-      };
-      if (isLast) grown.push({ ...base, logits: n.parent.logits, cache: n.parent.cache });
-      else {
-        const r = await llm.forward([n.id], n.parent.cache);
-        grown.push({ ...base, logits: r.logits, cache: r.cache });
-      }
-    }
-    beams = grown;
+    beams = await growBeams(
+      next.map((n) => ({ ...n, score: n.total })),
+      llm,
+      constraints,
+      step + 1 >= maxNew,
+    );
   }
   const pool: Hypothesis[] = [...finished];
   for (const b of beams)
