@@ -25,13 +25,17 @@ const shapeless = (m: Manifest) =>
   [...new Set(m.keys.map(([k, , dt]) => `${k.replace(/\.layers\.\d+\./, '.layers.N.')} ${dt}`))].sort();
 
 describe('convert: upstream key manifests → fake checkpoints', () => {
-  for (const component of ['soundstorm', 'speechtokenizer']) {
+  for (const [component, sizes] of [
+    ['soundstorm', [1024, 16]],
+    ['speechtokenizer', [1024, 16]],
+    ['encodec', [2048, 16]],
+  ] as const) {
     it(`${component}: the manifests name their upstream commit; fake widths have the real keys`, () => {
       const real = read(component);
       assert.match(real.source.commit, /^[0-9a-f]{40}$/);
       assert.ok(real.source.repo.includes('/'));
       assert.ok(real.keys.length > 50);
-      for (const cb of [1024, 16]) {
+      for (const cb of sizes) {
         const fake = read(`${component}.fake-${cb}`);
         assert.equal(fake.source.commit, real.source.commit);
         assert.deepEqual(shapeless(fake), shapeless(real), `${component}.fake-${cb}`);
@@ -47,7 +51,19 @@ describe('convert: upstream key manifests → fake checkpoints', () => {
     assert.ok(!keys.has('net.to_logits.1.weight'));
   });
 
-  it('fakes generated from the manifests load in the strict converter loaders', function () {
+  it('EnCodec manifest: the facebook/encodec_32khz keys (weight norm as weight_g/_v, 4 codebooks of 2048 × 128, no conv shortcut)', () => {
+    const m = read('encodec');
+    const keys = new Map(m.keys.map(([k, s]) => [k, s]));
+    assert.deepEqual(keys.get('quantizer.layers.3.codebook.embed'), [2048, 128]);
+    assert.ok(!keys.has('quantizer.layers.4.codebook.embed'));
+    assert.deepEqual(keys.get('encoder.layers.0.conv.weight_v'), [64, 1, 7]);
+    assert.deepEqual(keys.get('decoder.layers.1.lstm.weight_hh_l1'), [4096, 1024]);
+    assert.ok(![...keys.keys()].some((k) => k.includes('shortcut')));
+    const params = m.keys.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+    assert.ok(Math.abs(params * 4 - 236e6) < 1e6, `${params} parameters: model.safetensors is 236 MB`);
+  });
+
+  it('fakes generated from the manifests load in the strict converter loaders; the converter EnCodec defaults equal the upstream config', function () {
     this.timeout(300000);
     const probe = spawnSync(PY, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
     if (probe.status !== 0) {
@@ -58,15 +74,19 @@ describe('convert: upstream key manifests → fake checkpoints', () => {
 import os, sys, tempfile, warnings
 warnings.filterwarnings("ignore")
 sys.path.insert(0, "tools/convert")
-import fake_media, seanet, soundstorm
+import fake_media, seanet, soundstorm, fake_from_manifest
+real = fake_from_manifest.read_manifest("encodec")["config"]
+print(sorted(k for k, v in real.items() if seanet.ENCODEC_32K.get(k) != v))
 for small in (True, False):
     d = tempfile.mkdtemp()
     sm = fake_media.make_speech_modules(d, small_blocks=small)
     spt, cfg = seanet.load_spt(os.path.join(sm, "speechtokenizer"))
     net, scfg = soundstorm.load(os.path.join(sm, "soundstorm", "speechtokenizer_soundstorm_mls.pt"))
     print(cfg["codebook_size"], scfg["codebook_size"], scfg["depth"], scfg["dim"])
+    m, ecfg = seanet.load_encodec(fake_media.make_encodec(os.path.join(d, "encodec"), 16 if small else 2048))
+    print(ecfg["codebook_size"], ecfg["num_filters"], len(m.codebooks))
 `;
     const out = execFileSync('nice', ['-n', '10', PY, '-c', py], { cwd: ROOT, encoding: 'utf8' });
-    assert.deepEqual(out.trim().split('\n'), ['16 16 2 32', '1024 1024 2 32']);
+    assert.deepEqual(out.trim().split('\n'), ['[]', '16 16 2 32', '16 2 4', '1024 1024 2 32', '2048 2 4']);
   });
 });

@@ -128,6 +128,35 @@ describe('convert: upstream oracle (upstream-made checkpoints → our converter 
     await s.release();
   });
 
+  it('EnCodec encoder: codes equal upstream transformers EncodecModel.encode', async () => {
+    const r = ref('encodec');
+    const s = await session('music_encoder.onnx');
+    for (const c of r.cases) {
+      const out = await s.run({ waveform: new ort.Tensor('float32', f32(c.waveform), [1, 1, c.T]) });
+      const Q = c.codes.length;
+      const F = c.codes[0].length;
+      assert.equal(F, Math.ceil(c.T / r.hop));
+      assert.deepEqual(out.audio_codes.dims, [1, 1, Q, F]);
+      assert.deepEqual(Array.from(out.audio_codes.data as BigInt64Array, Number), c.codes.flat());
+    }
+    await s.release();
+  });
+
+  it('EnCodec decoder: waveform equals upstream transformers EncodecModel.decode within 1e-4', async () => {
+    const r = ref('encodec');
+    const s = await session('music_decoder.onnx');
+    for (const c of r.cases) {
+      const Q = c.codes.length;
+      const F = c.codes[0].length;
+      const out = await s.run({ audio_codes: i64(c.codes.flat(), [1, 1, Q, F]) });
+      assert.deepEqual(out.waveform.dims, [1, 1, r.hop * F]);
+      const m = maxAbs(out.waveform.data as Float32Array, f32(c.decoded));
+      console.log(`      T=${c.T}: max-abs ${m.toExponential(1)}`);
+      assert.ok(m <= TOL, `max-abs ${m}`);
+    }
+    await s.release();
+  });
+
   it('loaders are strict (SoundStorm, SpeechTokenizer, UNet, VAE, image normaliser, text encoder): an unused or missing key stops the loader naming it', function () {
     const tmp = mkdtempSync(path.join(tmpdir(), 'anygpt-strict-'));
     try {

@@ -7,13 +7,13 @@ beside a fake LLM checkpoint from fake_checkpoints.py:
 writes
   AnyGPT-speech-modules/speechtokenizer/{config.json,ckpt.dev}             (upstream manifest)
   AnyGPT-speech-modules/soundstorm/speechtokenizer_soundstorm_mls.pt       (upstream manifest)
-  encodec_32khz/{config.json,preprocessor_config.json,model.safetensors}   (seanet.py)
+  encodec_32khz/{config.json,preprocessor_config.json,model.safetensors}   (upstream manifest)
   seed-tokenizer-2/seed_quantizer.pt    decoder + encoder (Q-Former, ln_vision, encode_task_layer) tensors,
                                         one shared codebook                  (seed_decoder.py, seed_encoder.py)
   seed-tokenizer-2/eva_vit_g.pth        the EVA ViT-g tensors (LAVIS file)   (seed_encoder.py)
   stable-diffusion-2-1-unclip/{unet,vae,image_normalizer,scheduler,image_noising_scheduler}/…    (unclip.py)
   stable-diffusion-2-1-unclip/{text_encoder,tokenizer}/…  (clip_text.py; no text_embedding.f32: the converter computes it)
-The two speech-module files are generated from upstream key manifests (fake_from_manifest.py); the others
+The two speech-module files and EnCodec are generated from upstream key manifests (fake_from_manifest.py); the others
 still from our replicas (no upstream module could be run for them here: docs/real-model.md §6).
 Codebook sizes follow the vocabulary blocks: full upstream layout (image 8192, speech 1024, music 4×2048) or,
 with --small-blocks, fake_checkpoints.SMALL_BLOCKS (image 32, speech 16, music 4×16). Widths are small (SEED
@@ -63,17 +63,36 @@ def make_speech_modules(out, small_blocks=False, seed=0):
     return sm
 
 
+def make_encodec(folder, codebook_size, seed=0):
+    """facebook/encodec_32khz layout (config.json, preprocessor_config.json, model.safetensors): keys, shapes and
+    config from the upstream manifest made by transformers' EncodecModel at 2 filters, hidden 8; values random."""
+    m = fake_from_manifest.read_manifest(f"encodec.fake-{codebook_size}")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(m["config"], f, indent=2)
+    with open(os.path.join(folder, "preprocessor_config.json"), "w") as f:
+        json.dump(
+            {
+                "chunk_length_s": None,
+                "feature_extractor_type": "EncodecFeatureExtractor",
+                "feature_size": 1,
+                "overlap": None,
+                "padding_side": "right",
+                "padding_value": 0.0,
+                "return_attention_mask": True,
+                "sampling_rate": m["config"]["sampling_rate"],
+            },
+            f,
+            indent=2,
+        )
+    seanet.write_safetensors(os.path.join(folder, "model.safetensors"), fake_from_manifest.tensors(m, seed))
+    return folder
+
+
 def make(out, small_blocks=False, seed=0, text_dim=16, embed_dim=32):
     blocks = fake_checkpoints.SMALL_BLOCKS if small_blocks else {"image": 8192, "speech": 1024, "music": 8192}
     sm = make_speech_modules(out, small_blocks, seed)
-    seanet.make_fake_encodec(
-        os.path.join(out, "encodec_32khz"),
-        seed=seed + 3,
-        num_filters=2,
-        hidden_size=8,
-        codebook_dim=8,
-        codebook_size=blocks["music"] // 4,
-    )
+    make_encodec(os.path.join(out, "encodec_32khz"), blocks["music"] // 4, seed + 3)
     dims = dict(seed_decoder.SMALL, n_embed=blocks["image"], out_dim=embed_dim)
     torch.manual_seed(seed + 4)
     m = seed_decoder.SeedDecoder(**dims)

@@ -10,9 +10,9 @@
 Written from the architecture description in docs/anygpt.md ("Speech", "Music", "Component sizes") and the
 module layouts of the upstream code as remembered; no upstream code is copied or imported.
 
-State-dict key names: EnCodec's are **[inferred]** from the transformers module names (not checked: its upstream
-code could not be run here); SpeechTokenizer's are **checked** against speechtokenizer 0.1.2 itself
-(test/fixtures/upstream/manifests/speechtokenizer.json, tools/convert/oracle/make_fixtures.py). Loading is strict:
+State-dict key names are **checked** against the upstream modules themselves: EnCodec's against transformers'
+modeling_encodec.py (test/fixtures/upstream/manifests/encodec.json), SpeechTokenizer's against speechtokenizer
+0.1.2 (manifests/speechtokenizer.json); both made by tools/convert/oracle/make_fixtures.py. Loading is strict:
 keys other than those below and the UNUSED ones are an error that names them.
 
 EnCodec (transformers EncodecModel):
@@ -56,7 +56,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # ---------------------------------------------------------------------------------------------- configs
-ENCODEC_32K = dict(  # facebook/encodec_32khz config.json [S; verify use_conv_shortcut, compress]
+ENCODEC_32K = dict(  # facebook/encodec_32khz: as manifests/encodec.json["config"] (transformers' conversion script)
     audio_channels=1,
     sampling_rate=32000,
     num_filters=64,

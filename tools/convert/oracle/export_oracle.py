@@ -4,7 +4,7 @@ converter's own loaders and exporters, the functions convert.py runs on the real
 
     /usr/bin/python3 tools/convert/oracle/export_oracle.py --fixtures test/fixtures/upstream --out DIR
 
-writes DIR/{speech_acoustic,speech_acoustic_peaked,speech_encoder,speech_decoder}.onnx for
+writes DIR/{speech_acoustic,speech_acoustic_peaked,speech_encoder,speech_decoder,music_encoder,music_decoder}.onnx for
 test/convert/upstream-oracle.test.ts, which compares them in onnxruntime-node with the upstream outputs.
 """
 
@@ -25,7 +25,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="soundstorm,speechtokenizer")
+    ap.add_argument("--only", default="soundstorm,speechtokenizer,encodec")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
     os.makedirs(a.out, exist_ok=True)
@@ -43,6 +43,12 @@ def main():
         hop = int(np.prod(cfg["strides"]))
         seanet.export_codec(
             spt, "speech", os.path.join(a.out, "speech_encoder.onnx"), os.path.join(a.out, "speech_decoder.onnx"), hop
+        )
+    if "encodec" in only:
+        m, cfg = seanet.load_encodec(os.path.join(a.fixtures, "encodec"))
+        hop = int(np.prod(cfg["upsampling_ratios"]))
+        seanet.export_codec(
+            m, "music", os.path.join(a.out, "music_encoder.onnx"), os.path.join(a.out, "music_decoder.onnx"), hop
         )
     print("ok")
 

@@ -36,6 +36,16 @@ UPSTREAM = {
     ),  # speechtokenizer 0.1.2, AnyGPT's pin
     "einops": ("arogozhnikov/einops", "5b960621df194a1373f1f8419db83338b3620327"),  # v0.7.0; AnyGPT pins none
     "beartype": ("beartype/beartype", "58b1982be4dfb69560a889518d8e1ce9f641d1a1"),  # v0.16.4, AnyGPT's pin
+    # EnCodec: modeling_encodec.py at this commit (a later version than AnyGPT's pin 4.34.1, which this
+    # environment cannot bring: see ENCODEC below) and configuration_encodec.py at ENCODEC_CONFIG_COMMIT.
+    "transformers": ("huggingface/transformers", "1484ad89e052a50e1e002f75f700110c7ca5a145"),
+}
+ENCODEC_CONFIG_COMMIT = "1c70522e01cdf5fcc6ebda6c372ee0198d557c53"
+# Which checkouts each component runs.
+NEEDS = {
+    "soundstorm": ("AnyGPT", "einops", "beartype"),
+    "speechtokenizer": ("SpeechTokenizer", "einops", "beartype"),
+    "encodec": ("transformers",),
 }
 
 
@@ -48,9 +58,10 @@ def commit_of(path):
     ).stdout.strip()
 
 
-def check_upstream(root):
+def check_upstream(root, names):
     got = {}
-    for name, (repo, want) in UPSTREAM.items():
+    for name in names:
+        repo, want = UPSTREAM[name]
         p = os.path.join(root, name)
         if not os.path.isdir(p):
             sys.exit(f"error: {p} missing: check out {repo} at {want} there")
@@ -330,23 +341,172 @@ def speechtokenizer_fixtures(out, src):
     write_json(os.path.join(d, "reference.json"), {"source": src, "config": SPT_ORACLE, "hop": hop, "cases": cases})
 
 
+# ------------------------------------------------------------------------------------------------ EnCodec
+# facebook/encodec_32khz as transformers' convert_encodec_checkpoint_to_pytorch.py builds it (model_name
+# "encodec_32khz": ratios 8-5-4-4, 2.2 kbps, 64 filters, 32 kHz, 2048 codes, non-causal, no normalisation, no
+# conv shortcut) on EncodecConfig's defaults for the rest.
+ENCODEC_REAL = dict(
+    upsampling_ratios=[8, 5, 4, 4],
+    target_bandwidths=[2.2],
+    num_filters=64,
+    sampling_rate=32000,
+    codebook_size=2048,
+    use_causal_conv=False,
+    normalize=False,
+    use_conv_shortcut=False,
+)
+ENCODEC_ORACLE = dict(ENCODEC_REAL, num_filters=4, hidden_size=8, codebook_size=64)
+
+
+def import_encodec():
+    from transformers.models.encodec.configuration_encodec import EncodecConfig
+    from transformers.models.encodec.modeling_encodec import EncodecModel
+
+    return EncodecConfig, EncodecModel
+
+
+def encodec_config_json(cfg):
+    """config.json as save_pretrained writes the fields the converter reads (all EncodecConfig arguments)."""
+    keys = (
+        "target_bandwidths sampling_rate audio_channels normalize chunk_length_s overlap hidden_size num_filters "
+        "num_residual_layers upsampling_ratios norm_type kernel_size last_kernel_size residual_kernel_size "
+        "dilation_growth_rate use_causal_conv pad_mode compress num_lstm_layers trim_right_ratio codebook_size "
+        "codebook_dim use_conv_shortcut"
+    ).split()
+    return dict({k: getattr(cfg, k) for k in keys}, model_type="encodec", architectures=["EncodecModel"])
+
+
+def encodec_fixtures(out, src):
+    import seanet  # our safetensors writer: safetensors (the library) is not in Debian
+
+    EncodecConfig, EncodecModel = import_encodec()
+    src = dict(src["transformers"], configuration_commit=ENCODEC_CONFIG_COMMIT)
+    real = EncodecModel(EncodecConfig(**ENCODEC_REAL))
+    write_json(
+        os.path.join(out, "manifests", "encodec.json"),
+        manifest(
+            real,
+            {
+                "component": "EnCodec 32 kHz (music encoder + decoder)",
+                "source": src,
+                "module": "transformers/models/encodec/modeling_encodec.py EncodecModel(EncodecConfig(**config))",
+                "config": encodec_config_json(real.config),
+                "file": "facebook/encodec_32khz model.safetensors (+ config.json)",
+                "format": "safetensors (save_pretrained)",
+            },
+        ),
+    )
+    del real
+    # The fake widths of tools/convert/fake_media.py: 2 filters, hidden 8, codebook of the music block / 4
+    # (full layout 8192 → 2048; fake_checkpoints.SMALL_BLOCKS 64 → 16).
+    for cb in (2048, 16):
+        small = dict(ENCODEC_REAL, num_filters=2, hidden_size=8, codebook_size=cb)
+        m = EncodecModel(EncodecConfig(**small))
+        write_json(
+            os.path.join(out, "manifests", f"encodec.fake-{cb}.json"),
+            manifest(
+                m,
+                {
+                    "component": "EnCodec, fake widths",
+                    "source": src,
+                    "config": encodec_config_json(m.config),
+                    "format": "safetensors (save_pretrained)",
+                },
+            ),
+        )
+    d = os.path.join(out, "encodec")
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(321)
+    m = EncodecModel(EncodecConfig(**ENCODEC_ORACLE)).eval()
+    cfg = m.config
+    hop = int(np.prod(cfg.upsampling_ratios))
+    # Upstream's init leaves the LSTM biases at 0 and the codebooks empty: vary the biases, scale the encoder's
+    # last conv so that its output has zero mean and unit spread over a training clip, and fill the codebooks
+    # with Gaussian vectors shrinking per layer (like residuals).
+    rng = np.random.default_rng(21)
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            if ".lstm.bias" in n:
+                p.copy_(0.1 * torch.randn_like(p))
+        T = 120 * hop
+        t = np.arange(T) / cfg.sampling_rate
+        train = 0.3 * np.sin(2 * np.pi * (110 + 300 * t) * t) + 0.2 * rng.standard_normal(T)
+        vec = m.encoder(torch.from_numpy(train.astype(np.float32)).reshape(1, 1, T))[0]  # [D, F]
+        last = m.encoder.layers[-1].conv
+        mean, gain = vec.mean(1), 1.0 / float((vec - vec.mean(1, keepdim=True)).std())
+        last.weight_g.mul_(gain)
+        last.bias.copy_((last.bias - mean) * gain)
+        for q, layer in enumerate(m.quantizer.layers):
+            e = torch.randn_like(layer.codebook.embed) * 0.7**q
+            layer.codebook.embed.copy_(e)
+            layer.codebook.embed_avg.copy_(e)
+            layer.codebook.cluster_size.fill_(1.0)
+        # and the decoder's last conv so that its waveform spreads like audio (std 0.3), not ≈ 0.02
+        x = torch.from_numpy(train.astype(np.float32)).reshape(1, 1, T)
+        y = m.decode(m.encode(x, return_dict=True).audio_codes, [None], return_dict=True).audio_values
+        out_conv = m.decoder.layers[-1].conv
+        out_conv.weight_g.mul_(0.3 / float(y.std()))
+        out_conv.bias.mul_(0.3 / float(y.std()))
+    sd = m.state_dict()
+    seanet.write_safetensors(os.path.join(d, "model.safetensors"), sd)
+    write_json(os.path.join(d, "config.json"), encodec_config_json(cfg))
+    rng = np.random.default_rng(6)
+    cases = []
+    for T, f0 in ((4 * hop + 123, 330), (9 * hop, 200)):
+        t = np.arange(T) / cfg.sampling_rate
+        wav = 0.3 * np.sin(2 * np.pi * f0 * (1 + 2 * t) * t) + 0.2 * rng.standard_normal(T)
+        x = torch.from_numpy(wav.astype(np.float32)).reshape(1, 1, T)
+        with torch.no_grad():
+            enc = m.encode(x, return_dict=True)
+            codes = enc.audio_codes  # [chunks=1, B=1, Q, F]
+            dec = m.decode(codes, enc.audio_scales, return_dict=True).audio_values  # [1, 1, hop·F]
+            # how close the nearest code came to the second (codes must not hinge on fp32 rounding)
+            res = m.encoder(x)
+            gap = float("inf")
+            for layer in m.quantizer.layers:
+                h = res.permute(0, 2, 1).reshape(-1, res.shape[1])
+                dist = torch.cdist(h, layer.codebook.embed)
+                two = dist.topk(2, largest=False).values
+                gap = min(gap, float((two[:, 1] - two[:, 0]).min()))
+                res = res - layer.decode(layer.encode(res))
+        if gap < 1e-4:
+            sys.exit(f"EnCodec oracle T={T}: nearest codes only {gap} apart; change the seed")
+        cases.append(
+            {"T": T, "waveform": b64(x), "codes": codes[0, 0].tolist(), "decoded": b64(dec), "minCodeGap": gap}
+        )
+    write_json(
+        os.path.join(d, "reference.json"),
+        {
+            "source": src,
+            "config": encodec_config_json(cfg),
+            "hop": hop,
+            "note": "EncodecModel.encode / .decode (return_dict); codes [Q][F] of the single chunk",
+            "cases": cases,
+        },
+    )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upstream", required=True, help="folder with one checkout per upstream repository")
     ap.add_argument(
         "--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "test", "fixtures", "upstream")
     )
-    ap.add_argument("--only", default="soundstorm,speechtokenizer")
+    ap.add_argument("--only", default=",".join(NEEDS))
     a = ap.parse_args()
-    src = check_upstream(a.upstream)
+    only = a.only.split(",")
+    src = check_upstream(a.upstream, sorted({n for c in only for n in NEEDS[c]}))
     for name in ("einops", "beartype", "SpeechTokenizer"):
         sys.path.insert(0, os.path.join(a.upstream, name))
+    sys.path.insert(0, os.path.join(a.upstream, "transformers", "src"))  # not a checkout: see ENCODEC above
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     torch.set_num_threads(1)
-    only = a.only.split(",")
     if "soundstorm" in only:
         soundstorm_fixtures(import_soundstorm(a.upstream), a.out, src)
     if "speechtokenizer" in only:
         speechtokenizer_fixtures(a.out, src)
+    if "encodec" in only:
+        encodec_fixtures(a.out, src)
 
 
 if __name__ == "__main__":
