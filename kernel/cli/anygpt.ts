@@ -4,9 +4,9 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Generation, GenerationParams } from '../../common/generation';
 import { KNOBS, knobValueProblem, type Knob } from '../../common/knobs';
+import { COMMANDS, DEFAULT_OUT_DIR, packageVariants, parseCommand, usage, UsageError, type Command } from './args';
 import { MANIFEST_FILE, type MediaModality, type Modality } from '../../common/manifest';
 import { MediaError } from '../codecs/errors';
 import { Engine, loadPackage, PackageError, type ExecutionProviderChoice, type MediaSpan } from '../engine/index';
@@ -17,37 +17,10 @@ import {
   chatPrompt,
   chatUserMessage,
   forceOutputStart,
+  TASK_INPUT,
   TASK_OUTPUT,
   type PromptMedia,
 } from '../prompt/templates';
-
-const USAGE = `usage:
-  anygpt generate [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] [--out DIR] [--json] [options] "prompt"
-  anygpt tokens   [--model DIR] [--task TASK] [--image F] [--speech F] [--music F] "prompt"
-  anygpt inspect  [DIR] [--variant NAME] [--verify] [--json]
-  anygpt verify   NOTEBOOK.ipynb [--model DIR] [--update] [--force] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb
-
-tasks (templates from the package manifest; default "raw" sends the prompt as written):
-  raw      the prompt string as is (no media files)
-  chat     the chat template (system prompt, [Human]: … <eoh> [MMGPT]:); any of --image/--speech/--music
-  t2i      text → image     tts  text → speech     t2m  text → music
-  caption  --image → text   asr  --speech → text   m2t  --music → text   (the prompt text is optional)
-
-generate options:
-  ${KNOBS.map((k) => `--${k.flag} ${k.placeholder}`).join('  ')}
-  --min-new-tokens N  --greedy (also --temperature 0)  --no-constrain
-  --ep auto|cpu|cuda  --threads N  --json (print the Generation record; file paths go to stderr)
-  --variant NAME  run a graph from anygpt.json llm.variants instead of llm.graph (e.g. int4, the fast one on CPU)
-  --out DIR   where generated images (PNG) and audio (WAV) go (default: the current directory)
-  --voice F   a WAV whose voice speech output imitates (speech decoding with an acoustic model)
-
-inspect options:
-  --verify        read and check every file of the package (all variants), whatever the verification stamp says
-  --variant NAME  open that llm.variants graph (only its files are verified)
-Loads verify a file once and then trust it while its size, mtime, ctime and inode are unchanged (a stamp in
-$ANYGPT_CACHE_DIR or $XDG_CACHE_HOME/anygpt or ~/.cache/anygpt); docs/model-package.md "Verification".
-
-The default model is models/anygpt-nano (or $ANYGPT_MODEL).`;
 
 type CliTask = Task | 'raw';
 const CLI_TASKS: readonly CliTask[] = ['raw', ...TASKS];
@@ -74,7 +47,7 @@ function requireModel(dir: string | undefined): string {
 
 function parseTask(task: string): CliTask {
   if (!(CLI_TASKS as readonly string[]).includes(task))
-    throw new Error(`unknown --task ${JSON.stringify(task)} (one of: ${CLI_TASKS.join(', ')})`);
+    throw new UsageError(`unknown --task ${JSON.stringify(task)} (one of: ${CLI_TASKS.join(', ')})`);
   return task as CliTask;
 }
 
@@ -140,7 +113,7 @@ async function writeMedia(
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name}: expected a number, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name}: expected a number, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -148,7 +121,7 @@ function num(v: string | undefined, name: string): number | undefined {
 function knobFlag(v: string | undefined, knob: Knob): number | undefined {
   const n = num(v, knob.flag);
   const problem = n === undefined ? undefined : knobValueProblem(knob, n, v);
-  if (problem) throw new Error(`--${knob.flag}: ${problem}`);
+  if (problem) throw new UsageError(`--${knob.flag}: ${problem}`);
   return n;
 }
 
@@ -168,43 +141,90 @@ function describeSpans(g: Generation): string {
     .join('\n');
 }
 
+const isCommand = (c: string | undefined): c is Command => (COMMANDS as readonly (string | undefined)[]).includes(c);
+
+/** The model a --help describes: --model DIR (or inspect's DIR) when given, else the default one. */
+function helpModel(args: string[]): string | undefined {
+  const i = args.findIndex((a) => a === '--model' || a.startsWith('--model='));
+  if (i >= 0) return args[i].includes('=') ? args[i].slice('--model='.length) : args[i + 1];
+  const d = defaultModelDir();
+  return existsSync(path.join(d, MANIFEST_FILE)) ? d : undefined;
+}
+
+/**
+ * --variant against the package's llm.variants, before anything loads: nano has none, and the engine's own
+ * message ("llmVariant …") reads like a broken package.
+ */
+function checkVariant(dir: string, variant: string | undefined): void {
+  if (variant === undefined) return;
+  const variants = packageVariants(dir) ?? [];
+  if (!variants.length)
+    throw new UsageError(
+      `--variant ${JSON.stringify(variant)}: the package at ${dir} has no variants (its anygpt.json lists no llm.variants); run without --variant`,
+    );
+  if (!variants.includes(variant))
+    throw new UsageError(`--variant ${JSON.stringify(variant)}: the package at ${dir} has ${variants.join(', ')}`);
+}
+
+/** What an X→text task or a text-only task needs from the media flags, named as flags. */
+function checkTaskInputs(task: CliTask, files: Partial<Record<MediaModality, string>>, text: string): void {
+  const given = MEDIA_FLAGS.filter((m) => files[m]);
+  if (task === 'raw' || task === 'chat') {
+    if (task === 'raw' && given.length)
+      throw new UsageError(
+        `--task raw sends the prompt as written; --${given[0]} needs --task chat, caption, asr or m2t`,
+      );
+    if (!text && !given.length)
+      throw new UsageError(
+        `a prompt is required (the text to send${task === 'chat' ? ', or --image/--speech/--music FILE' : ''})`,
+      );
+    return;
+  }
+  const input = TASK_INPUT[task];
+  if (input) {
+    if (!files[input])
+      throw new UsageError(
+        `--task ${task} needs --${input} FILE (the ${input} to turn into text)${text ? '' : '; the prompt text is optional'}`,
+      );
+    const other = given.find((m) => m !== input);
+    if (other) throw new UsageError(`--task ${task} reads --${input} only; --${other} needs --task chat`);
+    return;
+  }
+  if (given.length) throw new UsageError(`--task ${task} takes text only; --${given[0]} needs --task chat`);
+  if (!text) throw new UsageError(`--task ${task} needs a prompt: the text to turn into ${TASK_OUTPUT[task]}`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(USAGE);
+    const topic = cmd === 'help' && argv[1] && isCommand(argv[1]) ? argv[1] : undefined;
+    (cmd ? console.log : console.error)(usage(topic, helpModel(argv.slice(1))));
     return cmd ? 0 : 2;
   }
+  if (!isCommand(cmd)) throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
   if (cmd === 'verify') {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(usage('verify', undefined));
+      return 0;
+    }
     // Loaded only here: verify drives a kernel over zeromq, which the other commands never need.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runVerify } = require('../jupyter/verify') as typeof import('../jupyter/verify');
     return runVerify(argv.slice(1));
   }
-  const { values: o, positionals } = parseArgs({
-    args: argv.slice(1),
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      task: { type: 'string', default: 'raw' },
-      json: { type: 'boolean', default: false },
-      ...Object.fromEntries(KNOBS.map((k) => [k.flag, { type: 'string' } as const])),
-      'min-new-tokens': { type: 'string' },
-      greedy: { type: 'boolean', default: false },
-      'no-constrain': { type: 'boolean', default: false },
-      ep: { type: 'string', default: 'auto' },
-      threads: { type: 'string' },
-      variant: { type: 'string' },
-      image: { type: 'string' },
-      speech: { type: 'string' },
-      music: { type: 'string' },
-      voice: { type: 'string' },
-      out: { type: 'string' },
-      verify: { type: 'boolean', default: false },
-    },
-  });
+  const { values: o, positionals } = parseCommand(cmd, argv.slice(1)) as {
+    values: Record<string, string | undefined> &
+      Record<'json' | 'greedy' | 'no-constrain' | 'verify' | 'help', boolean>;
+    positionals: string[];
+  };
+  if (o.help) {
+    console.log(usage(cmd, helpModel(argv.slice(1))));
+    return 0;
+  }
 
   if (cmd === 'inspect') {
     const dir = requireModel(positionals[0] ?? o.model);
+    checkVariant(dir, o.variant);
     const pkg = await loadPackage(dir, { llmVariant: o.variant, verify: o.verify ? 'full' : 'stamp' });
     const m = pkg.manifest;
     // The graph check needs a session: open the engine on CPU briefly (its own load finds the files stamped).
@@ -245,25 +265,22 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  if (cmd !== 'generate' && cmd !== 'tokens') {
-    console.error(`unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
-    return 2;
-  }
   const text = positionals.join(' ');
   const task = parseTask(o.task ?? 'raw');
-  const hasMedia = !!(o.image || o.speech || o.music);
-  // X→text tasks and chat with media may go without words; everything else needs a prompt.
-  if (!text && !(hasMedia && task !== 'raw')) throw new Error(`${cmd}: a prompt is required`);
-  const ep = o.ep as ExecutionProviderChoice;
+  const files = { image: o.image, speech: o.speech, music: o.music };
+  checkTaskInputs(task, files, text);
+  const ep = (o.ep ?? 'auto') as ExecutionProviderChoice;
   if (!['auto', 'cpu', 'cuda'].includes(ep))
-    throw new Error(`--ep: expected auto, cpu or cuda, got ${JSON.stringify(o.ep)}`);
-  const engine = await Engine.open(requireModel(o.model), {
+    throw new UsageError(`--ep: expected auto, cpu or cuda, got ${JSON.stringify(o.ep)}`);
+  const modelDir = requireModel(o.model);
+  checkVariant(modelDir, o.variant);
+  const engine = await Engine.open(modelDir, {
     executionProvider: cmd === 'tokens' ? 'cpu' : ep,
     threads: num(o.threads, 'threads'),
     llmVariant: cmd === 'tokens' ? undefined : o.variant,
   });
   try {
-    const media = await encodeInputs(engine, { image: o.image, speech: o.speech, music: o.music });
+    const media = await encodeInputs(engine, files);
     const prompt = buildPrompt(
       engine,
       task,
@@ -334,9 +351,9 @@ async function main(argv: string[]): Promise<number> {
           },
     });
     if (!o.json) process.stdout.write('\n');
-    const files = await writeMedia(engine, g, path.resolve(o.out ?? '.'), voicePrompt, ac.signal);
+    const written = await writeMedia(engine, g, path.resolve(o.out ?? DEFAULT_OUT_DIR), voicePrompt, ac.signal);
     // With --json, stdout is the record alone; the file list goes to stderr.
-    for (const f of files) (o.json ? console.error : console.log)(`wrote ${f}`);
+    for (const f of written) (o.json ? console.error : console.log)(`wrote ${f}`);
     if (o.json) console.log(JSON.stringify(g, null, 2));
     else {
       const s = g.stats;
@@ -361,6 +378,13 @@ function formatInspect(i: Record<string, unknown>): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
+    if (e instanceof UsageError) {
+      const cmd = process.argv[2];
+      console.error(
+        `anygpt: ${e.message}\n\n${usage(e.command ?? (isCommand(cmd) ? cmd : undefined), helpModel(process.argv.slice(3)))}`,
+      );
+      process.exit(2);
+    }
     const kind = e instanceof PackageError ? 'invalid model package: ' : e instanceof MediaError ? 'media: ' : '';
     console.error(`anygpt: ${kind}${e.message}`);
     process.exit(1);

@@ -244,9 +244,12 @@ export class LlmSession {
   private static openBound(file: string, spec: LlmSpec, cfg: SessionConfig, gqa: boolean): LlmSession | string {
     if (!gqa) return `${path.basename(file)} has no GroupQueryAttention, so its cache cannot be updated in place`;
     const choice = cfg.executionProvider ?? 'auto';
+    const missing = choice === 'auto' ? missingCudaLibraries() : undefined;
     const eps: ('cpu' | 'cuda')[] =
-      choice === 'cuda' ? ['cuda'] : choice === 'cpu' || missingCudaLibraries() ? ['cpu'] : ['cuda', 'cpu'];
+      choice === 'cuda' ? ['cuda'] : choice === 'cpu' || missing ? ['cpu'] : ['cuda', 'cpu'];
     const reasons: string[] = [];
+    // auto without the CUDA provider libraries: say so, as createSession does (the CLI and kernel print it).
+    const noCuda = missing ? `CUDA provider library not installed (${missing}); using CPU` : undefined;
     for (const ep of eps) {
       let runner: BoundRunner;
       try {
@@ -275,7 +278,7 @@ export class LlmSession {
       runner.hasPositionIds = info.hasPositionIds;
       const kernel = RowStats.create(spec.vocabSize);
       if (kernel) runner.setLogitsRows(kernel.rawRows);
-      const fallback = reasons.length ? `CUDA unavailable (${reasons.join('; ')}); using CPU` : undefined;
+      const fallback = reasons.length ? `CUDA unavailable (${reasons.join('; ')}); using CPU` : noCuda;
       return new LlmSession(undefined, spec, info, ep, 'bound', fallback, { runner, file, cfg }, kernel);
     }
     return reasons.join('; ');

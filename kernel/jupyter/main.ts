@@ -23,21 +23,35 @@ export function defaultModelDir(): string | undefined {
   return existsSync(join(nano, 'anygpt.json')) ? nano : undefined;
 }
 
+const KERNEL_USAGE = `usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE
+       anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--ep auto|cpu|cuda] [--threads N]
+                             [--name NAME] [--display-name TEXT]
+       anygpt-kernel --version | --help
+
+  Jupyter starts the kernel with a connection file (-f); \`install\` writes a kernelspec that does so
+  (default --user; --name anygpt, --display-name "AnyGPT").
+  --model DIR      the model package (default: $ANYGPT_MODEL, else models/anygpt-nano; %model DIR in a cell)
+  --ep auto|cpu|cuda  execution provider (default: $ANYGPT_EP, else cpu; auto falls back to CPU, saying why)
+  --threads N      intra-op threads (default: $ANYGPT_THREADS, else ONNX Runtime decides)`;
+
+/** A mistake in the command line: printed with the usage, exit status 2. */
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): { flags: Map<string, string | true>; rest: string[] } {
   const flags = new Map<string, string | true>();
   const rest: string[] = [];
   const valued = new Set(['--prefix', '--model', '--name', '--display-name', '-f', '--ep', '--threads']);
-  const switches = new Set(['--user', '--sys-prefix', '--version']);
+  const switches = new Set(['--user', '--sys-prefix', '--version', '--help', '-h']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('-')) {
       const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
       if (valued.has(k)) {
         const val = v ?? argv[++i];
-        if (val === undefined) throw new Error(`${k} needs a value`);
+        if (val === undefined) throw new UsageError(`${k} needs a value`);
         flags.set(k, val);
       } else if (switches.has(k)) flags.set(k, true);
-      else throw new Error(`unknown option ${k}; options: ${[...valued, ...switches].join(' ')}`);
+      else throw new UsageError(`unknown option ${k}`);
     } else rest.push(a);
   }
   return { flags, rest };
@@ -126,10 +140,7 @@ function backendFactory(settings: EngineSettings) {
 
 async function serve(flags: Map<string, string | true>, rest: string[]): Promise<void> {
   const file = (flags.get('-f') as string | undefined) ?? rest[0];
-  if (!file)
-    throw new Error(
-      'usage: anygpt-kernel [--model DIR] [--ep auto|cpu|cuda] [--threads N] -f CONNECTION_FILE | anygpt-kernel install [--user|--sys-prefix|--prefix P] [--model DIR] [--ep auto|cpu|cuda] [--threads N]',
-    );
+  if (!file) throw new UsageError('no connection file (-f CONNECTION_FILE)');
   const settings = engineSettings(flags, process.env);
   const info = readConnectionFile(file);
   const modelDir = (flags.get('--model') as string | undefined) ?? defaultModelDir();
@@ -161,6 +172,10 @@ async function serve(flags: Map<string, string | true>, rest: string[]): Promise
 
 async function main(argv: string[]): Promise<void> {
   const { flags, rest } = parseArgs(argv);
+  if (flags.has('--help') || flags.has('-h')) {
+    process.stdout.write(KERNEL_USAGE + '\n');
+    return;
+  }
   if (flags.has('--version')) {
     process.stdout.write(`anygpt-kernel ${KERNEL_VERSION}\n`);
     return;
@@ -171,5 +186,9 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e) => {
   log((e as Error).message);
+  if (e instanceof UsageError) {
+    process.stderr.write(`\n${KERNEL_USAGE}\n`);
+    process.exit(2);
+  }
   process.exit(1);
 });

@@ -304,6 +304,9 @@ export async function verify(a: VerifyArgs): Promise<VerifyResult> {
   return { ok: !verdicts.some(isFailure), verdicts, reportPath, executedPath, writeErrors };
 }
 
+const VERIFY_USAGE =
+  'usage: anygpt verify NOTEBOOK.ipynb [--model DIR] [--update] [--force] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb';
+
 /** CLI entry for `anygpt verify …`; returns the exit code (0 reproduced, 1 the report says FAIL, 2 usage/error). */
 export async function runVerify(args: string[]): Promise<number> {
   const a: VerifyArgs = { notebook: '' };
@@ -316,14 +319,12 @@ export async function runVerify(args: string[]): Promise<number> {
     else if (x === '--out') a.outDir = args[++i];
     else if (!x.startsWith('-') && !a.notebook) a.notebook = x;
     else {
-      process.stderr.write(`anygpt verify: unknown argument ${x}\n`);
+      process.stderr.write(`anygpt verify: unknown argument ${x}\n${VERIFY_USAGE}\n`);
       return 2;
     }
   }
   if (!a.notebook) {
-    process.stderr.write(
-      'usage: anygpt verify NOTEBOOK.ipynb [--model DIR] [--update] [--force] [--out DIR] | NOTEBOOK.ipynb --against OTHER.ipynb\n',
-    );
+    process.stderr.write(`${VERIFY_USAGE}\n`);
     return 2;
   }
   // A fatal signal would skip every cleanup: turn it into process.exit, whose 'exit' hook stops the kernel this
