@@ -24,6 +24,7 @@ export class JupyterClient {
   private readonly futures = new Map<string, KernelFuture>();
   private readonly iopubListeners = new Set<(msg: Message) => void>();
   private lost?: Error;
+  private readonly lostListeners: ((error: Error) => void)[] = [];
 
   constructor(
     private readonly transport: KernelTransport,
@@ -145,8 +146,16 @@ export class JupyterClient {
 
   /** The kernel is gone: every open future rejects with `error`, and so does every later request. */
   kernelLost(error: Error): void {
+    const first = !this.lost;
     this.lost ??= error;
     for (const f of [...this.futures.values()]) f.fail(this.lost);
+    if (first) for (const l of this.lostListeners.splice(0)) l(this.lost);
+  }
+
+  /** Called once, when the client is lost (the kernel died, the connection broke, or close()). */
+  onLost(listener: (error: Error) => void): void {
+    if (this.lost) listener(this.lost);
+    else this.lostListeners.push(listener);
   }
 
   get isLost(): boolean {
