@@ -232,8 +232,20 @@ describe('eval:nano on models/anygpt-nano (1–2 cases per task)', function () {
           ['text→music', 0.8],
           ['music→text', 0.9],
           ['chat edits', 0.8],
+          // issue 22: every task again, in phrasings training never used (tools/nano/paraphrase.py)
+          ...Array.from({ length: 7 }, () => ['held-out phrasings', 0.8]),
         ],
       );
+      for (const x of r.rows.filter((y) => y.task === 'held-out phrasings'))
+        assert.ok(x.n >= 1 && x.n <= 2, `${x.check}: ${x.n} cases`);
+      const para = r.cases.paraphrase as { task: string; input: string }[];
+      assert.deepEqual(
+        [...new Set(para.map((c) => c.task))],
+        ['t2i', 'caption', 'asr', 'tts', 't2m', 'm2t', 'chat_edit'],
+      );
+      // the manifest's fixed instructions are the trained phrasing, never a held-out one
+      const fixed = Object.values(fixture.instructions as Record<string, string>);
+      for (const c of para) assert.ok(!fixed.includes(c.input), c.input);
       for (const x of r.rows) {
         assert.ok(x.measured === null || (x.measured >= 0 && x.measured <= 1), `${x.check}: ${x.measured}`);
         if (x.target !== null && x.measured !== null) assert.equal(x.pass, x.measured >= x.target, x.check);

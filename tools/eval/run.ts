@@ -20,7 +20,17 @@ import { normalise, parseCaption, wordAccuracy, wordErrors, type ObjectAttribute
 export const ROOT = resolve(__dirname, '..', '..');
 export const DEFAULT_MODEL = join(ROOT, 'models', 'anygpt-nano');
 export const DEFAULT_FIXTURE = join(ROOT, 'test', 'fixtures', 'nano-eval.json');
-export const TASKS = ['t2i', 'caption', 'asr', 'tts', 't2m', 'm2t', 'chat_edit', 'chat_image_question'] as const;
+export const TASKS = [
+  't2i',
+  'caption',
+  'asr',
+  'tts',
+  't2m',
+  'm2t',
+  'chat_edit',
+  'chat_image_question',
+  'paraphrase',
+] as const;
 export type TaskName = (typeof TASKS)[number];
 
 export interface EvalOptions {
@@ -81,8 +91,23 @@ interface Fixture extends World {
     m2t: { audio: string; expected: string; attributes: MusicAttributes }[];
     chat_edit: { turns: string[]; template: string; expectedFirst: ObjectAttributes; expected: ObjectAttributes }[];
     chat_image_question?: { image: string; question: string; expected: string }[];
+    /** Held-out phrasings (tools/nano/paraphrase.py): the same tasks asked in words training never used. */
+    paraphrase?: Paraphrases;
   };
 }
+
+interface Paraphrases {
+  t2i: { text: string; expected: ObjectAttributes }[];
+  caption: { image: string; instruction: string; expected: string; attributes: ObjectAttributes }[];
+  asr: { audio: string; instruction: string; expected: string }[];
+  tts: { text: string; words: string }[];
+  t2m: { text: string; expected: MusicAttributes }[];
+  m2t: { audio: string; instruction: string; expected: string }[];
+  chat_edit: { turns: string[]; expectedFirst: ObjectAttributes; expected: ObjectAttributes }[];
+}
+
+/** The held-out phrasing rows' target, for every task (issue 22). */
+export const PARAPHRASE_TARGET = 0.8;
 
 interface MusicAttributes {
   kind: 'note' | 'chord';
@@ -545,6 +570,133 @@ export async function runEval(opts: EvalOptions = {}): Promise<Report> {
       cases.chat_image_question = res;
       row('chat questions', 'answer about an attached image exact', res.length, frac(res.map((r) => r.ok)), null);
     }
+
+    // ------------------------------------------------------------ held-out phrasings of every task
+    const para = fx.cases.paraphrase;
+    if (tasks.has('paraphrase') && para) {
+      log('held-out phrasings');
+      const seed0 = baseSeed + 800;
+      const out: Record<string, { input: string; expected: unknown; got: unknown; ok: boolean }[]> = {};
+      const put = (task: string, input: string, expected: unknown, got: unknown, ok: boolean) =>
+        (out[task] ??= []).push({ input, expected, got, ok });
+      for (const [i, c] of take(para.t2i).entries()) {
+        const g = await gen(basePrompt(manifest, 't2i', c.text, [], 1, { forceOutput: true }), 'image', seed0 + i);
+        const { analysis, error } = await image(g, seed0 + i);
+        put(
+          't2i',
+          c.text,
+          c.expected,
+          analysis ? pick(analysis) : error,
+          !!analysis && attrsMatch(analysis, c.expected, ['colour', 'shape', 'position']),
+        );
+      }
+      for (const [i, c] of take(para.caption).entries()) {
+        const enc = await engine.encodeMedia('image', { path: media(c.image) });
+        const g = await ask(c.instruction, { modality: 'image', tokens: enc.tokens }, 'caption', seed0 + 100 + i);
+        const p = parseCaption(g.text);
+        put('caption', c.instruction, c.expected, g.text, !!p && ATTRS.every((k) => p[k] === c.attributes[k]));
+      }
+      const asr: { hyp: string; ref: string }[] = [];
+      for (const [i, c] of take(para.asr).entries()) {
+        const enc = await engine.encodeMedia('speech', { path: media(c.audio) });
+        const g = await ask(c.instruction, { modality: 'speech', tokens: enc.tokens }, 'asr', seed0 + 200 + i);
+        asr.push({ hyp: g.text, ref: c.expected });
+        put('asr', c.instruction, c.expected, g.text, wordErrors(g.text, c.expected).errors === 0);
+      }
+      const tts: { hyp: string; ref: string }[] = [];
+      for (const [i, c] of take(para.tts).entries()) {
+        const seed = seed0 + 300 + i;
+        const span = firstSpan(
+          await gen(basePrompt(manifest, 'tts', c.text, [], 1, { forceOutput: true }), 'speech', seed),
+          'speech',
+        );
+        let heard = '';
+        if (span?.codes.length) {
+          const wav = await engine.decodeSpan(span, { seed });
+          const back = await engine.encodeMedia('speech', { bytes: wav.data, name: `para-tts-${i}.wav` });
+          heard = (await ask('', { modality: 'speech', tokens: back.tokens }, 'asr', seed)).text;
+        }
+        tts.push({ hyp: heard, ref: c.words });
+        put('tts', c.text, c.words, heard, wordErrors(heard, c.words).errors === 0);
+      }
+      for (const [i, c] of take(para.t2m).entries()) {
+        const seed = seed0 + 400 + i;
+        const span = firstSpan(
+          await gen(basePrompt(manifest, 't2m', c.text, [], 1, { forceOutput: true }), 'music', seed),
+          'music',
+        );
+        let ok = false;
+        let got: unknown = 'no music span';
+        if (span?.codes[0]?.length) {
+          const a = readWav((await engine.decodeSpan(span, { seed })).data);
+          if (c.expected.kind === 'note') {
+            const p = detectPitch(a.samples, a.sampleRate);
+            got = p?.hz;
+            ok = !!p && Math.abs(cents(p.hz, c.expected.hz[0])) <= 50;
+          } else {
+            const pcs = detectChord(a.samples, a.sampleRate, 3)
+              .pitchClasses.slice()
+              .sort((x, y) => x - y);
+            got = pcs;
+            ok =
+              pcs.join() ===
+              c.expected.midi
+                .map((m) => m % 12)
+                .sort((x, y) => x - y)
+                .join();
+          }
+        }
+        put('t2m', c.text, c.expected.name + ' ' + c.expected.timbre, got, ok);
+      }
+      for (const [i, c] of take(para.m2t).entries()) {
+        const enc = await engine.encodeMedia('music', { path: media(c.audio) });
+        const g = await ask(c.instruction, { modality: 'music', tokens: enc.tokens }, 'm2t', seed0 + 500 + i);
+        put('m2t', c.instruction, c.expected, g.text, normalise(g.text) === normalise(c.expected));
+      }
+      const tpl = manifest.templates.chat[manifest.templates.defaultChat];
+      for (const [i, c] of take(para.chat_edit).entries()) {
+        const seed = seed0 + 600 + 2 * i;
+        const g1 = await gen(chatPrompt(tpl, [], c.turns[0]), 'image', seed);
+        const g2 = await gen(
+          chatPrompt(tpl, [{ user: c.turns[0], assistant: assistantMessage(g1, manifest) }], c.turns[1]),
+          'image',
+          seed + 1,
+        );
+        const second = await image(g2, seed + 1);
+        put(
+          'chat_edit',
+          c.turns.join(' / '),
+          c.expected,
+          second.analysis ? pick(second.analysis) : second.error,
+          !!second.analysis && attrsMatch(second.analysis, c.expected, ATTRS),
+        );
+      }
+      cases.paraphrase = Object.entries(out).flatMap(([task, xs]) => xs.map((x) => ({ task, ...x })));
+      const name: Record<string, string> = {
+        t2i: 'text→image: colour, shape and position',
+        caption: 'image→text: all attributes',
+        asr: 'ASR: word accuracy (seen voices)',
+        tts: 'text→speech: own-ASR word accuracy',
+        t2m: 'text→music: note / chord right',
+        m2t: 'music→text: caption exact',
+        chat_edit: 'chat edits: edit applied (4 attributes)',
+      };
+      for (const task of Object.keys(name)) {
+        const xs = out[task] ?? [];
+        const measured =
+          task === 'asr'
+            ? asr.length
+              ? wordAccuracy(asr)
+              : null
+            : task === 'tts'
+              ? tts.length
+                ? wordAccuracy(tts)
+                : null
+              : frac(xs.map((x) => x.ok));
+        row('held-out phrasings', name[task], xs.length, measured, PARAPHRASE_TARGET);
+      }
+    } else if (tasks.has('paraphrase'))
+      notes.push('the fixture has no held-out phrasing cases (tools/nano/paraphrase.py --fixtures adds them)');
 
     // ------------------------------------------------------------ the instruments on ground truth
     if (opts.calibrate !== false) {
