@@ -63,6 +63,30 @@ describe('convert: upstream key manifests → fake checkpoints', () => {
     assert.ok(Math.abs(params * 4 - 236e6) < 1e6, `${params} parameters: model.safetensors is 236 MB`);
   });
 
+  it('SEED manifests (AnyGPT seed2/ Blip2QformerQuantizer, EVA ViT-g): the shapes the converter reads', () => {
+    const q = read('seed_quantizer');
+    const v = read('eva_vit_g');
+    assert.equal(q.source.commit, read('soundstorm').source.commit);
+    const qk = new Map(q.keys.map(([k, s]) => [k, s]));
+    const vk = new Map(v.keys.map(([k, s]) => [k, s]));
+    // cross-attention in every 2nd Q-Former layer (0 … 10), keys from the 1408-wide ViT
+    assert.deepEqual(qk.get('Qformer.bert.encoder.layer.10.crossattention.self.key.weight'), [768, 1408]);
+    assert.ok(!qk.has('Qformer.bert.encoder.layer.11.crossattention.self.key.weight'));
+    assert.deepEqual(qk.get('Qformer.bert.encoder.layer.0.intermediate_query.dense.weight'), [3072, 768]);
+    assert.deepEqual(qk.get('quantize.embedding.weight'), [8192, 32]);
+    assert.deepEqual(qk.get('query_tokens'), [1, 32, 768]);
+    assert.deepEqual(qk.get('ln_vision.weight'), [1408]);
+    assert.deepEqual(qk.get('distill_image_proj.weight'), [1024, 1024]);
+    assert.deepEqual(qk.get('blocks_image.3.attn.qkv.weight'), [2304, 768]);
+    assert.ok(![...qk.keys()].some((k) => k.startsWith('visual_encoder.')));
+    // EVA ViT-g: 39 blocks, q and v biases only, 257 positions, no final norm
+    assert.deepEqual(vk.get('pos_embed'), [1, 257, 1408]);
+    assert.deepEqual(vk.get('blocks.38.attn.qkv.weight'), [4224, 1408]);
+    assert.deepEqual(vk.get('blocks.38.attn.q_bias'), [1408]);
+    assert.ok(!vk.has('blocks.39.attn.q_bias') && !vk.has('blocks.0.attn.k_bias') && !vk.has('norm.weight'));
+    assert.deepEqual(vk.get('blocks.0.mlp.fc1.weight'), [6144, 1408]);
+  });
+
   it('fakes generated from the manifests load in the strict converter loaders; the converter EnCodec defaults equal the upstream config', function () {
     this.timeout(300000);
     const probe = spawnSync(PY, ['-c', 'import torch, onnx'], { encoding: 'utf8' });

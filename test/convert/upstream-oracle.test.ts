@@ -157,6 +157,35 @@ describe('convert: upstream oracle (upstream-made checkpoints → our converter 
     await s.release();
   });
 
+  it('SEED encoder: codes equal upstream Blip2QformerQuantizer.get_codebook_indices; pre-quantisation features within 1e-4', async () => {
+    const r = ref('seed');
+    const s = await session('image_encoder.onnx');
+    for (const c of r.encode.cases) {
+      const out = await s.run({ pixel_values: new ort.Tensor('float32', f32(c.pixels), [1, 3, 224, 224]) });
+      assert.deepEqual(Array.from(out.codes.data as BigInt64Array, Number), c.codes, c.image);
+      const m = maxAbs(out.features.data as Float32Array, f32(c.features));
+      console.log(
+        `      ${c.image}: features max-abs ${m.toExponential(1)}, nearest-code gap ${c.minCodeGap.toExponential(1)}`,
+      );
+      assert.ok(m <= TOL, `${c.image}: max-abs ${m}`);
+    }
+    await s.release();
+  });
+
+  it('SEED decoder: image_embeds equal upstream Blip2QformerQuantizer.get_codebook_entry within 1e-4', async () => {
+    const r = ref('seed');
+    const s = await session('image_seed_decoder.onnx');
+    for (const c of r.decode.cases) {
+      const out = await s.run({ codes: i64(c.codes, [1, 32]) });
+      const want = f32(c.image_embeds);
+      assert.deepEqual(out.image_embeds.dims, [1, want.length]);
+      const m = maxAbs(out.image_embeds.data as Float32Array, want);
+      console.log(`      max-abs ${m.toExponential(1)}`);
+      assert.ok(m <= TOL, `max-abs ${m}`);
+    }
+    await s.release();
+  });
+
   it('loaders are strict (SoundStorm, SpeechTokenizer, UNet, VAE, image normaliser, text encoder): an unused or missing key stops the loader naming it', function () {
     const tmp = mkdtempSync(path.join(tmpdir(), 'anygpt-strict-'));
     try {

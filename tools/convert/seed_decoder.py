@@ -7,8 +7,9 @@ Upstream's `get_codebook_entry` (docs/anygpt.md, "Images"):
   Linear(768,256)→ReLU→Linear(256,128)→ReLU→Linear(128,32) (no bias) → flatten [1,1024]
   → distill_image_proj Linear(1024,1024) → image_embeds [1,1024].
 
-Checkpoint keys (`AILab-CVC/seed-tokenizer-2/seed_quantizer.pt`, Blip2QformerQuantizer state_dict) [inferred from
-the module names; check against the real file]: quantize.embedding.weight, decode_task_layer.{0,2}.{weight,bias},
+Checkpoint keys (`AILab-CVC/seed-tokenizer-2/seed_quantizer.pt`, Blip2QformerQuantizer state_dict) [checked against
+upstream's module (test/fixtures/upstream/manifests/seed_quantizer.json, and the oracle in
+test/convert/upstream-oracle.test.ts); the real file was not read]: quantize.embedding.weight, decode_task_layer.{0,2}.{weight,bias},
 pos_embed_image, blocks_image.{i}.{norm1,norm2}.{weight,bias}, blocks_image.{i}.attn.{qkv,proj}.{weight,bias},
 blocks_image.{i}.mlp.{fc1,fc2}.{weight,bias}, image_down.{0,2,4}.weight, distill_image_proj.{weight,bias}.
 Other keys (the encoder: Q-Former, encode_task_layer, blocks, pos_embed) are ignored here.

@@ -19,7 +19,9 @@ for checks; the engine ignores it).
 
 Written from docs/anygpt.md ("Images") and from reading the upstream module definitions (AnyGPT seed2/seed_qformer/{eva_vit,blip2,
 qformer_quantizer}.py; the causal Q-Former from AILab-CVC/SEED models/Qformer_casual.py, which AnyGPT vendors as
-qformer_causual.py); no upstream code is copied, and nothing here was run against upstream code or weights.
+qformer_causual.py); no upstream code is copied. Checked against the upstream modules themselves at small widths
+(test/fixtures/upstream/seed, tools/convert/oracle/make_fixtures.py; test/convert/upstream-oracle.test.ts), not
+against the real weights.
 
 Weights. `seed_quantizer.pt` (AILab-CVC/seed-tokenizer-2) is a Blip2QformerQuantizer state_dict that upstream
 loads with strict=False. The spec infers that it is too small (1.23 GB) to hold the 1 B-parameter ViT, which
@@ -27,7 +29,8 @@ upstream loads from LAVIS' `eva_vit_g.pth` (a plain state_dict of the ViT; downl
 `eva_vit.py` create_eva_vit_g). So the loader takes the ViT tensors from `visual_encoder.*` keys in
 seed_quantizer.pt if there are any, else from `eva_vit_g.pth` (keys without the prefix) beside it.
 
-Key names **[inferred from the upstream module names, not read from the real files]**:
+Key names **[checked against the keys of the upstream modules (test/fixtures/upstream/manifests/{seed_quantizer,
+eva_vit_g}.json); the real files were not read]**:
   ViT (eva_vit_g.pth; or visual_encoder.<same> in seed_quantizer.pt): cls_token [1,1,W], pos_embed [1,257,W],
     patch_embed.proj.{weight,bias}, blocks.{i}.norm1.{weight,bias}, blocks.{i}.attn.qkv.weight [3W,W],
     blocks.{i}.attn.q_bias, blocks.{i}.attn.v_bias, blocks.{i}.attn.proj.{weight,bias}, blocks.{i}.norm2.*,

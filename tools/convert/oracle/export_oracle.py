@@ -4,7 +4,8 @@ converter's own loaders and exporters, the functions convert.py runs on the real
 
     /usr/bin/python3 tools/convert/oracle/export_oracle.py --fixtures test/fixtures/upstream --out DIR
 
-writes DIR/{speech_acoustic,speech_acoustic_peaked,speech_encoder,speech_decoder,music_encoder,music_decoder}.onnx for
+writes DIR/{speech_acoustic,speech_acoustic_peaked,speech_encoder,speech_decoder,music_encoder,music_decoder,
+image_encoder,image_seed_decoder}.onnx for
 test/convert/upstream-oracle.test.ts, which compares them in onnxruntime-node with the upstream outputs.
 """
 
@@ -18,6 +19,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import seanet  # noqa: E402
+import seed_decoder  # noqa: E402
+import seed_encoder  # noqa: E402
 import soundstorm  # noqa: E402
 
 
@@ -25,7 +28,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="soundstorm,speechtokenizer,encodec")
+    ap.add_argument("--only", default="soundstorm,speechtokenizer,encodec,seed")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
     os.makedirs(a.out, exist_ok=True)
@@ -50,6 +53,18 @@ def main():
         seanet.export_codec(
             m, "music", os.path.join(a.out, "music_encoder.onnx"), os.path.join(a.out, "music_decoder.onnx"), hop
         )
+    if "seed" in only:
+        import json
+
+        d = os.path.join(a.fixtures, "seed")
+        with open(os.path.join(d, "reference.json")) as f:
+            heads = json.load(f)["heads"]
+        # head counts are not stored in the files: upstream's (eva ViT and Q-Former from their configs, 12 in
+        # the decoder's blocks_image at every width)
+        enc, _ = seed_encoder.load(d, vit_heads=heads["vit"], heads=heads["qformer"])
+        seed_encoder.export(enc, os.path.join(a.out, "image_encoder.onnx"))
+        dec, _ = seed_decoder.load(os.path.join(d, "seed_quantizer.pt"), heads=heads["blocks_image"])
+        seed_decoder.export(dec, os.path.join(a.out, "image_seed_decoder.onnx"))
     print("ok")
 
 

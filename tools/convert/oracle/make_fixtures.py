@@ -27,6 +27,7 @@ import types
 
 import numpy as np
 import torch
+from torch import nn
 
 UPSTREAM = {
     "AnyGPT": ("OpenMOSS/AnyGPT", "282b58fa96ae3f14d639b23f47b4732bf68883f0"),
@@ -46,7 +47,21 @@ NEEDS = {
     "soundstorm": ("AnyGPT", "einops", "beartype"),
     "speechtokenizer": ("SpeechTokenizer", "einops", "beartype"),
     "encodec": ("transformers",),
+    "seed": ("AnyGPT", "einops"),
 }
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def use_shims(name):
+    """Puts tools/convert/oracle/shims/<name> (our stand-ins for timm / transformers library code, see its
+    README) first on sys.path, dropping another component's shims of the same package names."""
+    for k in list(sys.modules):
+        if k.split(".")[0] in ("transformers", "timm"):
+            del sys.modules[k]
+    sys.path[:] = [p for p in sys.path if not p.startswith(os.path.join(HERE, "shims"))]
+    sys.path.insert(0, os.path.join(HERE, "shims", name))
 
 
 def commit_of(path):
@@ -486,6 +501,189 @@ def encodec_fixtures(out, src):
     )
 
 
+# --------------------------------------------------------------------------------------------------- SEED
+# AnyGPT's seed2/seed_qformer (Blip2QformerQuantizer, as seed2/seed_llama_tokenizer.py ImageTokenizer builds it:
+# EVA ViT-g from create_eva_vit_g, BERT-base Q-Former with 32 causal queries, codebook 8192 × 32, decoder depth 4,
+# image features 1024). Upstream runs it in fp16 on a GPU; the oracle runs fp32 (vit_precision "fp32").
+SEED_ORACLE = dict(
+    vit=dict(embed_dim=16, depth=2, num_heads=2),
+    bert=dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96),
+    model=dict(codebook_embed_dim=8, n_embed=64, decode_depth=2, image_features_dim=64),
+)
+SEED_REAL = dict(vit=dict(embed_dim=1408, depth=39, num_heads=1408 // 88), bert={}, model={})
+
+
+def build_seed(vit, bert, model):
+    """Blip2QformerQuantizer with create_eva_vit_g's VisionTransformer at `vit` widths (its download of
+    eva_vit_g.pth skipped) and bert-base-uncased's config updated by `bert` (the shim's from_pretrained)."""
+    from functools import partial
+
+    from seed2.seed_qformer import blip2, eva_vit, qformer_quantizer
+    from transformers.models.bert import configuration_bert
+
+    configuration_bert.PRETRAINED_OVERRIDE.clear()
+    configuration_bert.PRETRAINED_OVERRIDE.update(bert)
+
+    def create_vit(img_size=224, drop_path_rate=0.4, use_checkpoint=False, precision="fp16"):
+        m = eva_vit.VisionTransformer(
+            img_size=img_size,
+            patch_size=14,
+            use_mean_pooling=False,
+            mlp_ratio=4.3637,
+            qkv_bias=True,
+            drop_path_rate=drop_path_rate,
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),
+            use_checkpoint=use_checkpoint,
+            **vit,
+        )
+        if precision == "fp16":
+            eva_vit.convert_weights_to_fp16(m)
+        return m
+
+    blip2.create_eva_vit_g = create_vit
+    return qformer_quantizer.Blip2QformerQuantizer(vit_precision="fp32", **model).eval()
+
+
+class _NoInit:
+    """Keys only: skip the random init of the 1 B-value ViT (allocation without touching the pages)."""
+
+    MODS = (nn.Linear, nn.Conv2d, nn.LayerNorm, nn.Embedding)
+
+    def __enter__(self):
+        from timm.models import layers
+
+        layers.SKIP_INIT = True
+        self.saved = [m.reset_parameters for m in self.MODS]
+        for m in self.MODS:
+            m.reset_parameters = lambda self: None
+
+    def __exit__(self, *exc):
+        from timm.models import layers
+
+        layers.SKIP_INIT = False
+        for m, f in zip(self.MODS, self.saved):
+            m.reset_parameters = f
+
+
+def seed_fixtures(out, src):
+    src = dict(src["AnyGPT"], path="seed2/seed_qformer")
+    meta = {
+        "source": src,
+        "module": "seed2/seed_qformer/qformer_quantizer.py Blip2QformerQuantizer(vit_precision='fp32'), ViT from "
+        "eva_vit.py create_eva_vit_g (its weight download skipped)",
+    }
+    with _NoInit():
+        real = build_seed(**SEED_REAL)
+    sd = real.state_dict()
+    write_json(
+        os.path.join(out, "manifests", "seed_quantizer.json"),
+        dict(
+            meta,
+            component="SEED tokenizer (Blip2QformerQuantizer without its ViT)",
+            config={"num_query_token": 32, "codebook_embed_dim": 32, "n_embed": 8192, "decode_depth": 4},
+            file="AILab-CVC/seed-tokenizer-2 seed_quantizer.pt (loaded with strict=False: these are the keys "
+            "upstream can fill; the file may hold fewer or more)",
+            format="torch.save(state_dict)",
+            keys=[[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in sd.items()
+                  if not k.startswith("visual_encoder.")],
+        ),
+    )
+    write_json(
+        os.path.join(out, "manifests", "eva_vit_g.json"),
+        dict(
+            meta,
+            component="EVA ViT-g (SEED's image encoder)",
+            config=dict(SEED_REAL["vit"], patch_size=14, img_size=224, mlp_ratio=4.3637),
+            file="LAVIS eva_vit_g.pth (create_eva_vit_g loads it with strict=False)",
+            format="torch.save(state_dict)",
+            keys=manifest(real.visual_encoder, {})["keys"],
+        ),
+    )
+    del real, sd
+
+    d = os.path.join(out, "seed")
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(4242)
+    m = build_seed(**SEED_ORACLE)
+    g = torch.Generator().manual_seed(17)
+    # Upstream's inits (BERT's N(0, 0.02), zero biases, unit LayerNorms, zero position embeddings, a uniform
+    # ±1/n codebook) make every query alike: draw every tensor anew at O(1) scales.
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            if n.endswith("bias"):
+                p.copy_(0.05 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1:  # LayerNorm weights
+                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
+            elif n in ("query_tokens", "pos_embed", "pos_embed_image") or n.endswith(("cls_token", "pos_embed")):
+                p.copy_(torch.randn(p.shape, generator=g))
+            elif n == "quantize.embedding.weight":
+                continue
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / float(np.sqrt(p[0].numel())))
+        # smooth-ish pixel patterns in the normalised range
+        def image(kind, seed):
+            r = np.random.default_rng(seed)
+            y, x = np.mgrid[0:224, 0:224] / 224.0
+            if kind == "gradient":
+                a = np.stack([x, y, (x + y) / 2]) * 3 - 1.5
+            elif kind == "blocks":
+                a = np.kron(r.standard_normal((3, 8, 8)), np.ones((28, 28)))
+            else:
+                a = r.standard_normal((3, 224, 224))
+            return torch.from_numpy(a.astype(np.float32))[None]
+
+        train = torch.cat([image(k, 100 + i) for i, k in enumerate(("gradient", "blocks", "noise", "blocks", "noise"))])
+        feats = []
+        h = m.encode_task_layer.register_forward_hook(lambda mod, i, o: feats.append(o))
+        m.get_codebook_indices(train)
+        h.remove()
+        f = feats[0].reshape(-1, feats[0].shape[-1])
+        last = m.encode_task_layer[2]
+        mean, std = f.mean(0), f.std(0)
+        last.weight.div_(std[:, None])
+        last.bias.copy_((last.bias - mean) / std)
+        m.quantize.embedding.weight.copy_(torch.randn(m.quantize.embedding.weight.shape, generator=g))
+    sd = m.state_dict()
+    torch.save({k: v for k, v in sd.items() if not k.startswith("visual_encoder.")}, os.path.join(d, "seed_quantizer.pt"))
+    torch.save(m.visual_encoder.state_dict(), os.path.join(d, "eva_vit_g.pth"))
+
+    cases = []
+    for i, kind in enumerate(("gradient", "blocks", "noise")):
+        x = image(kind, i)
+        feats = []
+        h = m.encode_task_layer.register_forward_hook(lambda mod, inp, o: feats.append(o))
+        with torch.no_grad():
+            ids, _ = m.get_codebook_indices(x)
+        h.remove()
+        z = feats[0].reshape(-1, feats[0].shape[-1])
+        e = m.quantize.embedding.weight
+        dist = (z**2).sum(1, keepdim=True) + (e**2).sum(1) - 2 * z @ e.t()
+        two = dist.topk(2, largest=False).values
+        gap = float((two[:, 1] - two[:, 0]).min())
+        if gap < 2e-4:  # squared distances of ≈ 16: fp32 rounding is ≈ 1e-5
+            sys.exit(f"SEED oracle {kind}: nearest codes only {gap} apart; change the seed")
+        cases.append({"image": kind, "pixels": b64(x), "codes": ids[0].tolist(), "features": b64(feats[0]),
+                      "minCodeGap": gap})
+    g2 = torch.Generator().manual_seed(5)
+    decode = []
+    for ids in [c["codes"] for c in cases] + [torch.randint(0, 64, (32,), generator=g2).tolist()]:
+        with torch.no_grad():
+            emb = m.get_codebook_entry(torch.tensor([ids]))
+        decode.append({"codes": ids, "image_embeds": b64(emb)})
+    write_json(
+        os.path.join(d, "reference.json"),
+        {
+            "source": src,
+            "config": SEED_ORACLE,
+            "heads": {"vit": SEED_ORACLE["vit"]["num_heads"], "qformer": SEED_ORACLE["bert"]["num_attention_heads"],
+                      "blocks_image": 12},
+            "encode": {"note": "Blip2QformerQuantizer.get_codebook_indices (fp32); features = encode_task_layer "
+                       "output before the quantizer", "cases": cases},
+            "decode": {"note": "Blip2QformerQuantizer.get_codebook_entry", "cases": decode},
+        },
+    )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upstream", required=True, help="folder with one checkout per upstream repository")
@@ -498,15 +696,22 @@ def main():
     src = check_upstream(a.upstream, sorted({n for c in only for n in NEEDS[c]}))
     for name in ("einops", "beartype", "SpeechTokenizer"):
         sys.path.insert(0, os.path.join(a.upstream, name))
-    sys.path.insert(0, os.path.join(a.upstream, "transformers", "src"))  # not a checkout: see ENCODEC above
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    sys.path.insert(0, os.path.join(HERE, ".."))
     torch.set_num_threads(1)
     if "soundstorm" in only:
         soundstorm_fixtures(import_soundstorm(a.upstream), a.out, src)
     if "speechtokenizer" in only:
         speechtokenizer_fixtures(a.out, src)
     if "encodec" in only:
+        use_shims("encodec")
+        os.environ["ANYGPT_ORACLE_TRANSFORMERS_MODELS"] = os.path.join(
+            a.upstream, "transformers", "src", "transformers", "models"
+        )
         encodec_fixtures(a.out, src)
+    if "seed" in only:
+        use_shims("seed")
+        sys.path.insert(0, os.path.join(a.upstream, "AnyGPT"))  # seed2/ sits at the repository root
+        seed_fixtures(a.out, src)
 
 
 if __name__ == "__main__":

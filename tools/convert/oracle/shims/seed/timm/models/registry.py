@@ -1,0 +1,3 @@
+# SHIM (ours)
+def register_model(fn):
+    return fn

@@ -1,0 +1,6 @@
+# SHIM (ours)
+import logging as _logging
+
+
+class logging:
+    get_logger = staticmethod(_logging.getLogger)
