@@ -1,18 +1,24 @@
 /**
- * Worker operations that run kernel/codecs next to the LLM session: encodeMedia, decodeSpan, decodeTokens.
+ * Worker operations that run kernel/codecs: openMedia, encodeMedia, decodeSpan, decodeTokens.
  *
- * Why here: the codec loops (PNDM, SoundStorm) are JS between ORT runs and ORT's run() blocks its thread, so
- * the kernel's main thread must never host them. The codecs module (sharp, wavefile, its sessions) is loaded
- * on the first media request, not at model load, and its sessions are released with the package.
+ * Why in a worker: the codec loops (PNDM, SoundStorm) are JS between ORT runs and ORT's run() blocks its thread,
+ * so the kernel's main thread must never host them. Why in their own worker (the engine starts a second one for
+ * media, opened with `openMedia`): one long ORT run (an EnCodec decode, a vocoder pass) cannot be stopped, so an
+ * interrupt abandons the thread it runs on; with the codecs apart, that costs reopening the codecs, not reloading
+ * the LLM (minutes and a second copy in memory for a 7B model). The codecs module (sharp, wavefile, its sessions)
+ * is loaded on the first media request, and its sessions are released with the package.
  */
 import './ort-env';
 import type { MediaModality } from '../../common/manifest';
 import type { Codecs, DecodedMedia, DecodeOptions } from '../codecs';
 import type { DecodedMediaFile } from './media-protocol';
 import './media-protocol';
-import { onPackageRelease, openPackage } from './worker-ops';
+import { loadPackage, type ModelPackage } from './package';
+import { onPackageRelease } from './worker-ops';
 import { registerOp, type OpContext } from './worker-host';
 
+/** The package this (media) worker serves, set by openMedia. */
+let media: { pkg: ModelPackage; executionProvider: 'cpu' | 'cuda'; threads?: number } | null = null;
 let codecs: { hash: string; codecs: Codecs } | null = null;
 
 /**
@@ -24,8 +30,8 @@ let codecs: { hash: string; codecs: Codecs } | null = null;
 const codecsModule = (): typeof import('../codecs') => require('../codecs');
 
 async function openCodecs(): Promise<Codecs> {
-  const st = openPackage();
-  if (!st) throw new Error('engine worker: no model open');
+  const st = media;
+  if (!st) throw new Error('media worker: no model open');
   if (codecs?.hash === st.pkg.hash) return codecs.codecs;
   const { Codecs } = codecsModule();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -61,7 +67,7 @@ function flagSignal(ctx: OpContext): { signal: AbortSignal; poll(): void; dispos
 }
 
 function stageOf(modality: MediaModality): string {
-  const m = openPackage()?.pkg.manifest.modalities;
+  const m = media?.pkg.manifest.modalities;
   if (modality === 'image') return m?.image?.decoder.kind === 'seed-unclip' ? 'diffusion' : 'image decode';
   if (modality === 'speech') return m?.speech?.acoustic ? 'soundstorm' : 'speech decode';
   return 'music decode';
@@ -115,7 +121,19 @@ export function registerCodecOps(): void {
   onPackageRelease(async () => {
     const c = codecs;
     codecs = null;
+    media = null;
     await c?.codecs.dispose();
+  });
+
+  registerOp('openMedia', async ({ dir, hash, executionProvider, threads }) => {
+    const pkg = await loadPackage(dir, { hashFiles: false, knownHash: hash });
+    if (codecs && codecs.hash !== hash) {
+      const c = codecs;
+      codecs = null;
+      await c.codecs.dispose();
+    }
+    media = { pkg, executionProvider, threads };
+    return null;
   });
 
   registerOp('encodeMedia', async ({ modality, input, purpose }) => {

@@ -1,6 +1,7 @@
 /**
- * The engine's public facade. Everything heavy (ORT sessions, the decode loop) runs in a worker thread;
- * this side loads and validates the package, tokenizes, and returns Generation records.
+ * The engine's public facade. Everything heavy runs in two worker threads: one holds the LLM session and its
+ * decode loop, the other the media codecs (codec-ops.ts says why they are apart). This side loads and validates
+ * the package, tokenizes, and returns Generation records.
  */
 import * as path from 'node:path';
 import type { Generation, GenerationEvent, GenerationParams } from '../../common/generation';
@@ -47,7 +48,8 @@ export interface EngineOptions {
   log?: (message: string) => void;
   /**
    * How long an aborted call may take to stop on its own before its worker thread is abandoned and replaced
-   * (default 100 ms; see client.ts). The replacement reopens the package, so the next call waits for that.
+   * (default 100 ms; see worker-client.ts). The replacement reopens the package (for a media call: the codecs
+   * only), so the next call on that worker waits for that.
    */
   abortGraceMs?: number;
 }
@@ -90,18 +92,22 @@ export class Engine {
   private constructor(
     readonly pkg: ModelPackage,
     private readonly worker: WorkerClient,
+    private readonly media: WorkerClient,
     readonly executionProvider: 'cpu' | 'cuda',
     /** Package load + session creation, ms. */
     readonly loadMs: number,
     readonly fallbackReason?: string,
     /** The graph the LLM session runs (llm.graph.path or the chosen variant's) and its KV-cache mode. */
     readonly llm: { graph: string; variant?: string; kvCache: KvMode } = { graph: '', kvCache: 'dynamic' },
+    /** The media worker's openMedia: every media call waits for it, and rejects with its error. */
+    private readonly mediaOpen: Promise<unknown> = Promise.resolve(),
   ) {}
 
   static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {
     const t0 = performance.now();
     const pkg = await loadPackage(dir, { llmVariant: opts.llmVariant });
     const worker = new WorkerClient({ abortGraceMs: opts.abortGraceMs });
+    const media = new WorkerClient({ abortGraceMs: opts.abortGraceMs });
     try {
       const params: OpenParams = {
         dir: pkg.dir,
@@ -116,15 +122,39 @@ export class Engine {
       // A worker abandoned after an interrupt is replaced by one that opens the same package again.
       worker.setInit('open', params);
       if (r.fallbackReason) (opts.log ?? console.error)(`anygpt engine: ${r.fallbackReason}`);
-      return new Engine(pkg, worker, r.executionProvider, performance.now() - t0, r.fallbackReason, {
-        graph: r.llmGraph,
-        variant: opts.llmVariant,
-        kvCache: r.kvCache,
-      });
+      // The media worker opens the package only (no session); requests queue behind its open, so none waits here.
+      const mediaParams = {
+        dir: pkg.dir,
+        hash: pkg.hash,
+        executionProvider: r.executionProvider,
+        threads: opts.threads,
+      };
+      media.setInit('openMedia', mediaParams);
+      const mediaOpen = media.call('openMedia', mediaParams);
+      mediaOpen.catch(() => {}); // a failure is reported by the media call that waits for it
+      return new Engine(
+        pkg,
+        worker,
+        media,
+        r.executionProvider,
+        performance.now() - t0,
+        r.fallbackReason,
+        {
+          graph: r.llmGraph,
+          variant: opts.llmVariant,
+          kvCache: r.kvCache,
+        },
+        mediaOpen,
+      );
     } catch (e) {
-      await worker.terminate();
+      await Promise.all([worker.terminate(), media.terminate()]);
       throw e;
     }
+  }
+
+  /** Worker threads abandoned after an interrupt, per worker: a stuck media run must not cost the LLM session. */
+  get workerRestarts(): { llm: number; media: number } {
+    return { llm: this.worker.restartCount, media: this.media.restartCount };
   }
 
   /** The longest prompt that could fit the context (prompt-limit.ts), or undefined when the tokenizer has no bound. */
@@ -214,15 +244,17 @@ export class Engine {
   ): Promise<EncodedMedia> {
     // The worker shares the process's cwd, but resolving here makes messages and behaviour independent of it.
     const src: MediaSource = 'path' in input ? { path: path.resolve(input.path) } : input;
-    const r = await this.worker.call('encodeMedia', { modality, input: src, purpose }, { signal: opts.signal });
+    await this.mediaOpen;
+    const r = await this.media.call('encodeMedia', { modality, input: src, purpose }, { signal: opts.signal });
     return { codes: r.codes, tokens: mediaTokenString(this.pkg, modality, r.codes), warnings: r.warnings };
   }
 
   /** A media span of a Generation → PNG or WAV (diffusion / SoundStorm run in the worker). */
-  decodeSpan(span: MediaSpan, opts: DecodeMediaOptions = {}): Promise<DecodedMediaFile> {
+  async decodeSpan(span: MediaSpan, opts: DecodeMediaOptions = {}): Promise<DecodedMediaFile> {
     if ((span as { kind: string }).kind === 'text')
-      return Promise.reject(new TypeError('decodeSpan: a text span has no media to decode'));
-    return this.worker.call(
+      throw new TypeError('decodeSpan: a text span has no media to decode');
+    await this.mediaOpen;
+    return this.media.call(
       'decodeSpan',
       { span, seed: opts.seed, voicePrompt: opts.voicePrompt },
       this.decodeCallOptions(opts),
@@ -233,8 +265,13 @@ export class Engine {
    * Raw tokens → media, for `%decode` and the token inspector: a token string, token strings or numbers
    * (vocabulary ids unless opts.numbers is 'codes'). Errors name the wrong token (MediaError "invalid-tokens").
    */
-  decodeTokens(raw: RawTokens, modality?: MediaModality, opts: DecodeTokensOptions = {}): Promise<DecodedMediaFile> {
-    return this.worker.call(
+  async decodeTokens(
+    raw: RawTokens,
+    modality?: MediaModality,
+    opts: DecodeTokensOptions = {},
+  ): Promise<DecodedMediaFile> {
+    await this.mediaOpen;
+    return this.media.call(
       'decodeTokens',
       {
         raw,
@@ -264,10 +301,14 @@ export class Engine {
    * for: its queue would run the close only after the decode, so it is terminated at once.
    */
   async close(): Promise<void> {
-    try {
-      if (!this.worker.busy) await this.worker.call('close', {});
-    } finally {
-      await this.worker.terminate();
-    }
+    await Promise.all([this.worker, this.media].map((w) => closeWorker(w)));
+  }
+}
+
+async function closeWorker(w: WorkerClient): Promise<void> {
+  try {
+    if (!w.busy) await w.call('close', {});
+  } finally {
+    await w.terminate();
   }
 }

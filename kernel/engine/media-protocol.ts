@@ -53,8 +53,19 @@ export interface DecodedMediaFile {
   warnings: string[];
 }
 
+/** Opens the package for the media worker: manifest and paths only, no LLM session (codecs open on first use). */
+export interface OpenMediaParams {
+  dir: string;
+  /** Identity computed by the main thread (the worker does not rehash). */
+  hash: string;
+  /** The device the LLM session resolved to; the codecs follow it. */
+  executionProvider: 'cpu' | 'cuda';
+  threads?: number;
+}
+
 declare module './protocol' {
   interface WorkerOps {
+    openMedia: { params: OpenMediaParams; result: null };
     encodeMedia: { params: EncodeMediaRequest; result: EncodeMediaResult };
     decodeSpan: { params: DecodeParams & { span: MediaSpan }; result: DecodedMediaFile };
     decodeTokens: { params: DecodeTokensRequest; result: DecodedMediaFile };

@@ -22,11 +22,6 @@ let state: LlmState | null = null;
 /** Called before the open package goes away (re-open, close), so other rooms' sessions can be released. */
 const releaseHooks: (() => Promise<void>)[] = [];
 
-/** The package the worker has open, for other worker ops (kernel/codecs). */
-export function openPackage(): Readonly<LlmState> | null {
-  return state;
-}
-
 export function onPackageRelease(hook: () => Promise<void>): void {
   releaseHooks.push(hook);
 }

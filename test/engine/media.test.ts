@@ -275,6 +275,30 @@ describe('engine: media decode abort and responsiveness', function () {
   });
 });
 
+describe('engine: an abandoned media run leaves the LLM session alone', function () {
+  after(cleanupMediaPackages);
+
+  it('abandons only the media worker; generation goes on without reopening the LLM', async () => {
+    // No grace: the aborted decode's thread is abandoned at once, as a stuck ORT run's would be.
+    const engine = await Engine.open(unclipPackage(ABORT_STEPS), { ...opts, abortGraceMs: 0 });
+    try {
+      const before = await engine.generate(prompt('hi'), { seed: 1 });
+      const span = mediaSpan(await engine.generate(prompt('img'), { seed: 1 }), 'image');
+      const ac = new AbortController();
+      const err = await engine
+        .decodeSpan(span, { signal: ac.signal, onProgress: (_s, done) => done === 1 && ac.abort() })
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof MediaError && err.code === 'aborted', String(err));
+      assert.deepEqual(engine.workerRestarts, { llm: 0, media: 1 });
+      assert.equal((await engine.generate(prompt('hi'), { seed: 1 })).text, before.text);
+      // The replacement media worker reopened the package and decodes again.
+      assert.equal((await engine.decodeSpan(span, { seed: 3 })).mime, 'image/png');
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe('engine: codecs open lazily', () => {
   after(cleanupMediaPackages);
 
