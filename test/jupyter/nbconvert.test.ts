@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MIME } from '../../common/generation';
 import type { AudioOutput, OutputMetadata, TokensOutput } from '../../common/output-payloads';
 import sharp from 'sharp';
+import { launch } from '../media/browser';
 import {
   cleanupFixtures,
   ensureKernelBuilt,
@@ -29,6 +31,7 @@ const PY = '/usr/bin/python3';
 const haveNbconvert =
   existsSync(PY) && spawnSync(PY, ['-m', 'jupyter', 'nbconvert', '--version'], { stdio: 'ignore' }).status === 0;
 const SAMPLES = join(ROOT, 'samples');
+const SHOTS = join(ROOT, 'test-output', 'frontends');
 
 interface Output {
   output_type: string;
@@ -205,6 +208,62 @@ describe('nbconvert executes the samples through the installed kernelspec', func
     // The clip's length in words: a browser's control shows "0:00 / 0:00" for a clip under a second.
     assert.equal(tts.match(/<\/audio><div[^>]*>speech, \d+\.\d\d s<\/div>/g)?.length, 2);
     assert.match(html('t2i-fixture'), /<img src="data:image\/png;base64,/);
+  });
+
+  it('--to html of an executed sample, opened in Chromium: each <audio> plays (duration > 0, play() resolves), no lexer warning', async () => {
+    const r = spawnSync(
+      PY,
+      [
+        '-m',
+        'jupyter',
+        'nbconvert',
+        '--to',
+        'html',
+        '--output',
+        'tts-fixture.browser',
+        join(work, 'tts-fixture.run.ipynb'),
+      ],
+      { env, cwd: work, encoding: 'utf8', timeout: 120000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /No lexer found/);
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+      // tsx compiles callbacks passed to page.evaluate with esbuild's keepNames, which references __name.
+      await page.addInitScript('window.__name = (f) => f;');
+      // The export links require.js and MathJax from a CDN; the machine is offline, and the audio needs neither.
+      await page.route(/^https?:/, (route) => route.abort());
+      await page.goto(pathToFileURL(join(work, 'tts-fixture.browser.html')).href);
+      const states = await page.$$eval('audio', (els) =>
+        Promise.all(
+          els.map(async (el) => {
+            const audio = el as HTMLAudioElement;
+            if (audio.readyState < 1)
+              await new Promise((ok, fail) => {
+                audio.addEventListener('loadedmetadata', ok, { once: true });
+                audio.addEventListener('error', () => fail(new Error(`audio error ${audio.error?.code}`)), {
+                  once: true,
+                });
+                audio.load();
+              });
+            await audio.play();
+            const playing = !audio.paused;
+            audio.pause();
+            return { duration: audio.duration, playing };
+          }),
+        ),
+      );
+      assert.equal(states.length, 2, 'one <audio> per tts cell');
+      for (const s of states) {
+        assert.ok(s.duration > 0 && Number.isFinite(s.duration), `duration ${s.duration}`);
+        assert.ok(s.playing, 'play() resolved and the element plays');
+      }
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, 'nbconvert-tts.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('--to html of a sample as shipped names a lexer nbconvert knows (no "No lexer found" warning)', () => {
