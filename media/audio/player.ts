@@ -5,7 +5,7 @@
  */
 import type { AudioOutput } from '../../common/output-payloads';
 import { cssColor, el } from '../shared/dom';
-import { codeHue, MODALITY_VAR, viridis } from '../shared/palette';
+import { codeHue, resolveColour, viridis } from '../shared/palette';
 import { emit, listen, PLAYHEAD_EVENT, SPAN_EVENT, type PlayheadLink, type SpanLink } from '../shared/link';
 import { envelope, formatTime, spectrogram, type Spectrogram } from './dsp';
 import { base64ToBytes, decodeWav, type DecodedWav } from './wav';
@@ -298,11 +298,7 @@ export class AudioPlayer {
     const width = Math.floor(this.stack.clientWidth);
     if (width <= 0) return;
     const dpr = window.devicePixelRatio || 1;
-    const accent = cssColor(
-      this.root.host,
-      MODALITY_VAR[this.out.modality].cssVar,
-      MODALITY_VAR[this.out.modality].fallback,
-    );
+    const accent = resolveColour(this.root, `var(--m-${this.out.modality})`);
     const muted = cssColor(this.root.host, '--vscode-descriptionForeground', '#888');
     this.drawWave(width, dpr, accent, muted);
     if (this.frameCount()) this.drawTimeline(width, dpr);

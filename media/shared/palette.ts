@@ -1,6 +1,9 @@
 /**
- * Modality colours. Chips and canvases take them from the VS Code theme's chart colours so they
- * follow light, dark and high-contrast themes; the hex values are fallbacks outside VS Code.
+ * Modality colours, derived from the VS Code theme: each starts from the theme's chart colour and is mixed a quarter
+ * of the way towards the editor's text colour. Chart colours are tuned for charts on the theme's background, not
+ * for small marks (light themes' orange is 2.9:1 on white); the text colour always contrasts with the background,
+ * so the mix keeps the hue and lifts every modality to at least 3:1 (WCAG non-text contrast) in light, dark and
+ * high-contrast themes (test/media/contrast.test.ts). The hex values are fallbacks outside VS Code.
  */
 import type { Modality } from '../../common/manifest';
 
@@ -11,10 +14,30 @@ export const MODALITY_VAR: Record<Modality, { cssVar: string; fallback: string }
   music: { cssVar: '--vscode-charts-green', fallback: '#89d185' },
 };
 
+/** How much of the theme's text colour goes into a modality colour. */
+export const TOWARDS_TEXT = 25;
+
 /** CSS custom properties that the renderers' stylesheets use (`--m-text` …). */
 export const MODALITY_CSS = Object.entries(MODALITY_VAR)
-  .map(([m, v]) => `--m-${m}: var(${v.cssVar}, ${v.fallback});`)
+  .map(
+    ([m, v]) =>
+      `--m-${m}: color-mix(in srgb, var(${v.cssVar}, ${v.fallback}) ${100 - TOWARDS_TEXT}%, var(--vscode-editor-foreground, #808080));`,
+  )
   .join(' ');
+
+/**
+ * A CSS colour as canvas can use it: custom properties hold unresolved `color-mix(…)` text, so let the browser
+ * compute it on a probe element inside `root` (where the variables are defined).
+ */
+export function resolveColour(root: ShadowRoot | HTMLElement, css: string): string {
+  const probe = document.createElement('i');
+  probe.style.display = 'none';
+  probe.style.color = css;
+  root.appendChild(probe);
+  const c = getComputedStyle(probe).color;
+  probe.remove();
+  return c;
+}
 
 /** A stable, pleasant colour for a code id (hue spread by the golden angle). */
 export function codeHue(code: number): number {

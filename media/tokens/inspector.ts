@@ -1,6 +1,13 @@
 /**
  * The token inspector UI: header with counts, toolbar (search, whitespace, colour scale, copy),
- * a virtualised wrap-around list of chips and one lazily-filled hover card.
+ * a virtualised wrap-around list of chips and one lazily-filled details pane.
+ *
+ * Keyboard: the chip list is a WAI-ARIA listbox with a roving tabindex (arrows, Home/End, PageUp/PageDown move;
+ * Enter or Space pins a token or toggles a media group; Esc releases the pin and keeps focus). The inspector keeps
+ * its keystrokes: a notebook output's webview forwards every key that bubbles to its window to the workbench, whose
+ * keybindings would edit or run cells, and Tab past the last control would land in the next cell's editor (VS Code
+ * puts a focus sink there). So keys stop at the inspector, Tab cycles inside it, and only Esc with nothing left to
+ * release, function keys and Ctrl/Cmd shortcuts other than text editing reach VS Code (its focus commands included).
  */
 import type { Generation, Span, TokenRecord } from '../../common/generation';
 import { copyText, el } from '../shared/dom';
@@ -14,6 +21,7 @@ import {
   idsJson,
   logprobHue,
   matches,
+  mediaSpans,
   showWhitespace,
   summarize,
   type ColourMode,
@@ -26,6 +34,25 @@ const CHIP_PAD = 12; // padding + border, keep in sync with .chip in styles.ts
 const MAX_CHIP = 220;
 const MOSAIC_W = 34;
 const MAX_VIEW = 380;
+const MODIFIERS = new Set(['Control', 'Shift', 'Alt', 'Meta']);
+/** Ctrl/Cmd shortcuts that edit or move within the search box: the input handles them, VS Code must not. */
+const EDITING_KEYS = new Set([
+  'a',
+  'c',
+  'v',
+  'x',
+  'y',
+  'z',
+  'enter',
+  ' ',
+  'backspace',
+  'delete',
+  'home',
+  'end',
+  'arrowleft',
+  'arrowright',
+  'tab',
+]);
 
 export interface InspectorOptions {
   scope: string;
@@ -47,16 +74,20 @@ export class TokenInspector {
   private playing = -1;
   private selected = -1;
   private pinned = false;
+  /** Position in `shown` of the chip that holds the list's tab stop. */
+  private active = 0;
   private measureCtx: CanvasRenderingContext2D | null = null;
 
   private readonly scroller = el('div', {
     class: 'scroller',
-    attrs: { tabindex: '0', role: 'list', 'aria-label': 'Tokens' },
+    attrs: { role: 'listbox', 'aria-label': 'Tokens', 'aria-describedby': 'tok-help' },
   });
-  private readonly sizer = el('div', { class: 'sizer' });
+  private readonly sizer = el('div', { class: 'sizer', attrs: { role: 'none' } });
   /** Docked details pane, not a floating tooltip: a notebook output clips anything drawn outside its box. */
-  private readonly tip = el('div', { class: 'tip', attrs: { 'aria-live': 'polite' } });
-  private readonly matchInfo = el('span', { class: 'muted match-info' });
+  private readonly tip = el('div', { class: 'tip', attrs: { id: 'tok-details', 'aria-live': 'polite' } });
+  private readonly matchInfo = el('span', { class: 'muted match-info', attrs: { 'aria-live': 'polite' } });
+  private readonly expandButton = el('button', { class: 'btn expand' });
+  private copyIdsButton: HTMLButtonElement | undefined;
   private readonly legend = el('div', { class: 'legend' });
   private frame = 0;
 
@@ -70,10 +101,26 @@ export class TokenInspector {
     const { gen } = this;
     this.scroller.appendChild(this.sizer);
     this.placeholder();
-    const wrap = el('div', { class: 'insp' }, this.header(), this.toolbar(), this.legend, this.scroller, this.tip);
+    const help = el('span', {
+      class: 'sr-only',
+      attrs: { id: 'tok-help' },
+      text: 'Arrow keys move between tokens, Enter pins a token or opens a media group, Escape releases the pin.',
+    });
+    const wrap = el(
+      'div',
+      { class: 'insp' },
+      this.header(),
+      this.toolbar(),
+      this.legend,
+      help,
+      this.scroller,
+      this.tip,
+    );
     this.root.appendChild(wrap);
+    wrap.addEventListener('keydown', (e) => this.containKey(e), { signal: this.opts.signal });
     this.items = buildItems(gen, this.expanded);
     this.updateLegend();
+    this.updateButtons();
     this.scroller.addEventListener('scroll', () => this.schedule(), { passive: true, signal: this.opts.signal });
     this.scroller.addEventListener('mouseover', (e) => this.onHover(e), { signal: this.opts.signal });
     this.scroller.addEventListener(
@@ -84,10 +131,28 @@ export class TokenInspector {
       { signal: this.opts.signal },
     );
     this.scroller.addEventListener('click', (e) => this.onClick(e), { signal: this.opts.signal });
+    this.scroller.addEventListener('keydown', (e) => this.onListKey(e), { signal: this.opts.signal });
     this.scroller.addEventListener(
-      'keydown',
+      'focusin',
       (e) => {
-        if (e.key === 'Escape') this.unpin();
+        const hit = this.itemAt(e);
+        if (!hit) return;
+        const pos = this.shown.indexOf(hit.index);
+        if (pos >= 0 && pos !== this.active) {
+          // Focus moved by click or script: that chip becomes the tab stop.
+          this.active = pos;
+          for (const n of this.sizer.querySelectorAll<HTMLElement>('[tabindex="0"]')) n.tabIndex = -1;
+          hit.node.tabIndex = 0;
+        }
+        if (!this.pinned) this.showTip(hit.index);
+      },
+      { signal: this.opts.signal },
+    );
+    this.scroller.addEventListener(
+      'focus',
+      (e) => {
+        // The list itself is a tab stop only while the active chip is scrolled out of the rendered rows.
+        if (e.target === this.scroller) this.focusActive();
       },
       { signal: this.opts.signal },
     );
@@ -120,11 +185,13 @@ export class TokenInspector {
         ),
       );
     const st = gen.stats;
+    // A prompt-only record (%tokens) generated nothing: no rate and no stop reason to report.
+    const ran = s.generated > 0;
     const stats = [
       `${s.prompt.toLocaleString('en-US')} prompt \u00b7 ${s.generated.toLocaleString('en-US')} generated`,
-      st ? `${st.tokensPerSecond.toFixed(1)} tok/s` : '',
+      ran && st ? `${st.tokensPerSecond.toFixed(1)} tok/s` : '',
       `seed ${gen.params?.seed ?? '?'}`,
-      gen.stopReason ? `stop: ${gen.stopReason}` : '',
+      ran && gen.stopReason ? `stop: ${gen.stopReason}` : '',
     ].filter(Boolean);
     return el(
       'div',
@@ -156,7 +223,16 @@ export class TokenInspector {
     search.addEventListener(
       'keydown',
       (e) => {
-        if (e.key === 'Enter') this.jumpToMatch(e.shiftKey ? -1 : 1);
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          this.jumpToMatch(e.shiftKey ? -1 : 1);
+        } else if (e.key === 'Escape' && search.value) {
+          // The first Esc clears the search (consumed); the next one leaves the inspector.
+          e.preventDefault();
+          search.value = '';
+          this.query = '';
+          this.refilter();
+        }
       },
       { signal: this.opts.signal },
     );
@@ -184,30 +260,30 @@ export class TokenInspector {
       },
       { signal: this.opts.signal },
     );
-    const expand = el('button', {
-      text: 'Expand media',
-      class: 'btn',
-      title: 'Show every media token instead of one group per span',
-    });
+    const expand = this.expandButton;
     expand.addEventListener(
       'click',
       () => {
-        const all = this.expanded.size === 0;
-        this.expanded = new Set(all ? this.gen.spans.map((_, i) => i) : []);
-        expand.textContent = all ? 'Collapse media' : 'Expand media';
+        // Expand every group unless all are open already; the label always names what a click does.
+        const media = mediaSpans(this.gen);
+        this.expanded = new Set(this.allExpanded() ? [] : media);
         this.rebuild();
       },
       { signal: this.opts.signal },
     );
     const copyIds = this.copyButton(
-      'Copy ids',
-      () => idsJson(this.gen, this.query ? this.shownItems() : undefined),
-      'Token ids as a JSON array (only matches while searching)',
+      () => (this.query.trim() ? 'Copy matching ids' : 'Copy ids'),
+      () => idsJson(this.gen, this.items, this.query),
+      () =>
+        this.query.trim()
+          ? 'Ids of the tokens that match the search, as a JSON array'
+          : 'All token ids as a JSON array (while searching: only the matching ones)',
     );
+    this.copyIdsButton = copyIds;
     const copyJson = this.copyButton(
-      'Copy JSON',
+      () => 'Copy JSON',
       () => JSON.stringify(this.gen, null, 1),
-      'The whole Generation record',
+      () => 'The whole Generation record',
     );
     return el(
       'div',
@@ -230,18 +306,42 @@ export class TokenInspector {
     return el('label', { class: 'check' }, box, el('span', { text: label }));
   }
 
-  private copyButton(label: string, value: () => string, title: string): HTMLElement {
-    const b = el('button', { text: label, class: 'btn', title });
+  private copyButton(label: () => string, value: () => string, title: () => string): HTMLButtonElement {
+    const b = el('button', { text: label(), class: 'btn', title: title() });
     b.addEventListener(
       'click',
       async () => {
         const ok = await copyText(value(), b);
         b.textContent = ok ? 'Copied' : 'Copy failed';
-        setTimeout(() => (b.textContent = label), 1200);
+        setTimeout(() => (b.textContent = label()), 1200);
       },
       { signal: this.opts.signal },
     );
     return b;
+  }
+
+  private allExpanded(): boolean {
+    const media = mediaSpans(this.gen);
+    return media.length > 0 && media.every((i) => this.expanded.has(i));
+  }
+
+  /** Labels that follow the state: the expand button names what it will do, copy names what it copies. */
+  private updateButtons(): void {
+    const media = mediaSpans(this.gen);
+    const all = this.allExpanded();
+    this.expandButton.hidden = media.length === 0;
+    this.expandButton.textContent = all ? 'Collapse media' : 'Expand media';
+    this.expandButton.title = all
+      ? 'Show each media span as one group again'
+      : 'Show every media token instead of one group per span';
+    const b = this.copyIdsButton;
+    if (b && b.textContent !== 'Copied' && b.textContent !== 'Copy failed') {
+      b.textContent = this.query.trim() ? 'Copy matching ids' : 'Copy ids';
+    }
+    if (b)
+      b.title = this.query.trim()
+        ? 'Ids of the tokens that match the search, as a JSON array'
+        : 'All token ids as a JSON array (while searching: only the matching ones)';
   }
 
   private updateLegend(): void {
@@ -262,11 +362,25 @@ export class TokenInspector {
   // --- layout
 
   private rebuild(): void {
+    const anchor = this.activeToken();
     this.items = buildItems(this.gen, this.expanded);
-    this.refilter();
+    this.refilter(anchor);
   }
 
-  private refilter(): void {
+  /** First token of the active chip's item, or -1. */
+  private activeToken(): number {
+    const i = this.shown[this.active];
+    return i === undefined || !this.items[i] ? -1 : this.items[i].first;
+  }
+
+  /** Keep the active chip on the item that starts at token `first` across a rebuild or filter (or the next one). */
+  private keepActive(first: number): void {
+    if (first < 0) return;
+    const k = this.shown.findIndex((i) => this.items[i].first >= first);
+    this.active = k >= 0 ? k : Math.max(0, this.shown.length - 1);
+  }
+
+  private refilter(anchor = this.activeToken()): void {
     this.matchSet.clear();
     if (this.query.trim()) {
       for (let i = 0; i < this.items.length; i++)
@@ -275,11 +389,10 @@ export class TokenInspector {
     } else {
       this.matchInfo.textContent = '';
     }
+    this.updateButtons();
     this.relayout(true);
-  }
-
-  private shownItems(): Item[] {
-    return this.onlyMatches && this.query.trim() ? [...this.matchSet].map((i) => this.items[i]) : this.items;
+    this.keepActive(anchor);
+    this.paint();
   }
 
   private label(item: Item): string {
@@ -320,6 +433,7 @@ export class TokenInspector {
       this.widths[k] = Math.min(MAX_CHIP, Math.max(16, w));
     }
     this.rows = layoutRows(this.widths, width, GAP);
+    this.active = Math.min(this.active, Math.max(0, this.shown.length - 1));
     const height = this.rows.length * ROW_H;
     this.sizer.style.height = `${height}px`;
     this.scroller.style.height = `${Math.min(MAX_VIEW, height + 8)}px`;
@@ -343,16 +457,28 @@ export class TokenInspector {
       this.rows.length,
     );
     const frag = document.createDocumentFragment();
+    let activeNode: HTMLElement | undefined;
     for (let r = first; r < last; r++) {
       const row = this.rows[r];
-      const line = el('div', { class: 'row', style: { top: `${r * ROW_H}px` } });
-      for (let k = row.start; k < row.end; k++) line.appendChild(this.chip(this.shown[k], this.widths[k]));
+      const line = el('div', { class: 'row', style: { top: `${r * ROW_H}px` }, attrs: { role: 'none' } });
+      for (let k = row.start; k < row.end; k++) {
+        const node = this.chip(this.shown[k], this.widths[k], k);
+        if (k === this.active) activeNode = node;
+        line.appendChild(node);
+      }
       frag.appendChild(line);
     }
+    // Repainting replaces the focused chip: give focus back to its replacement, or focus would fall out of the output.
+    const focused = this.root.activeElement;
+    const hadFocus = !!focused && (focused === this.scroller || this.sizer.contains(focused));
     this.sizer.replaceChildren(frag);
+    // While the active chip is not rendered, the list itself keeps the tab stop (its focus handler scrolls back).
+    if (activeNode || !this.shown.length) this.scroller.removeAttribute('tabindex');
+    else this.scroller.setAttribute('tabindex', '0');
+    if (hadFocus) (activeNode ?? this.scroller).focus({ preventScroll: true });
   }
 
-  private chip(index: number, width: number): HTMLElement {
+  private chip(index: number, width: number, pos: number): HTMLElement {
     const item = this.items[index];
     const cls = ['chip', `m-${item.modality}`, item.generated ? 'gen' : 'prompt'];
     if (item.kind === 'token' && item.special) cls.push('special');
@@ -361,15 +487,27 @@ export class TokenInspector {
     if (this.playing >= 0 && this.covers(item, this.playing)) cls.push('playing');
     const node = el('span', {
       class: cls.join(' '),
-      attrs: { 'data-i': String(index), role: 'listitem' },
+      attrs: {
+        'data-i': String(index),
+        id: `tok-${index}`,
+        role: 'option',
+        tabindex: pos === this.active ? '0' : '-1',
+        'aria-selected': String(index === this.selected),
+        'aria-setsize': String(this.shown.length),
+        'aria-posinset': String(pos + 1),
+        'aria-label': this.chipLabel(item),
+        'aria-describedby': 'tok-details',
+      },
       style: { width: `${width}px` },
     });
     if (item.kind === 'group') {
       node.classList.add('group');
+      if (item.expanded) node.classList.add('open');
+      node.title = item.expanded ? 'Collapse this span into one group' : "Show this span's tokens";
       node.append(
         this.mosaic(this.gen.spans[item.span]),
         el('span', { class: 'label', text: item.label }),
-        el('span', { class: 'caret', text: '\u25b8' }),
+        el('span', { class: 'caret', text: item.expanded ? '\u25be' : '\u25b8' }),
       );
       return node;
     }
@@ -382,6 +520,15 @@ export class TokenInspector {
       }
     }
     return node;
+  }
+
+  /** What a screen reader says for a chip: its text, id and place; the details pane follows on focus. */
+  private chipLabel(item: Item): string {
+    if (item.kind === 'group')
+      return `${item.label}, ${item.generated ? 'generated' : 'prompt'} media group, ${item.expanded ? 'open' : 'collapsed'}`;
+    const t = this.gen.tokens[item.last];
+    const lp = t.logprob !== undefined ? `, log p ${t.logprob.toFixed(2)}` : '';
+    return `${this.label(item)}, id ${t.id}, ${t.modality}, ${t.generated ? 'generated' : 'prompt'}${lp}`;
   }
 
   private covers(item: Item, token: number): boolean {
@@ -431,33 +578,161 @@ export class TokenInspector {
     if (this.pinned) return;
     const hit = this.itemAt(e);
     if (!hit) return;
-    this.showTip(hit.index, hit.node);
+    this.showTip(hit.index);
   }
 
   private onClick(e: MouseEvent): void {
     const hit = this.itemAt(e);
     if (!hit) return;
-    const item = this.items[hit.index];
+    const pos = this.shown.indexOf(hit.index);
+    if (pos >= 0) this.active = pos;
+    this.activate(hit.index, false);
+  }
+
+  /** Click, Enter or Space on a chip: a group opens or closes; a token is pinned (again: released). */
+  private activate(index: number, toggle: boolean): void {
+    const item = this.items[index];
     if (item.kind === 'group') {
       emit<SpanLink>(SPAN_EVENT, { scope: this.opts.scope, span: item.span });
-      this.expanded.add(item.span);
+      if (item.expanded) this.expanded.delete(item.span);
+      else this.expanded.add(item.span);
+      this.selected = -1;
+      this.pinned = false;
       this.placeholder();
       this.rebuild();
       return;
     }
+    if (toggle && this.pinned && this.selected === index) {
+      this.unpin();
+      return;
+    }
     if (item.kind === 'token' && this.gen.tokens[item.first].span >= 0)
       emit<SpanLink>(SPAN_EVENT, { scope: this.opts.scope, span: this.gen.tokens[item.first].span });
-    this.selected = hit.index;
+    this.selected = index;
     this.pinned = true;
-    this.showTip(hit.index, hit.node);
+    this.showTip(index);
     this.paint();
   }
 
   private unpin(): void {
     this.pinned = false;
     this.selected = -1;
-    this.placeholder();
+    const item = this.shown[this.active];
+    if (item !== undefined && this.sizer.contains(this.root.activeElement)) this.showTip(item);
+    else this.placeholder();
     this.paint();
+  }
+
+  // --- keyboard
+
+  /** Keys inside the list: the listbox pattern over a wrapping, virtualised list. */
+  private onListKey(e: KeyboardEvent): void {
+    if (!this.shown.length || e.ctrlKey || e.metaKey || e.altKey) return;
+    const k = this.active;
+    const r = rowOf(this.rows, k);
+    const row = this.rows[r];
+    const page = Math.max(1, Math.floor((this.scroller.clientHeight || MAX_VIEW) / ROW_H) - 1);
+    const down = (n: number) => {
+      const target = this.rows[Math.max(0, Math.min(this.rows.length - 1, r + n))];
+      return Math.min(target.end - 1, target.start + (k - row.start));
+    };
+    let next: number | undefined;
+    switch (e.key) {
+      case 'ArrowRight':
+        next = k + 1;
+        break;
+      case 'ArrowLeft':
+        next = k - 1;
+        break;
+      case 'ArrowDown':
+        next = down(1);
+        break;
+      case 'ArrowUp':
+        next = down(-1);
+        break;
+      case 'PageDown':
+        next = down(page);
+        break;
+      case 'PageUp':
+        next = down(-page);
+        break;
+      case 'Home':
+        next = 0;
+        break;
+      case 'End':
+        next = this.shown.length - 1;
+        break;
+      case 'Enter':
+      case ' ':
+        e.preventDefault();
+        this.activate(this.shown[k], true);
+        return;
+      case 'Escape':
+        if (this.pinned) {
+          e.preventDefault(); // consumed: the inspector keeps focus
+          this.unpin();
+        }
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    this.moveTo(Math.max(0, Math.min(this.shown.length - 1, next)));
+  }
+
+  private moveTo(pos: number): void {
+    this.active = pos;
+    this.scrollToActive();
+    this.paint();
+    this.focusActive();
+    if (!this.pinned) this.showTip(this.shown[pos]);
+  }
+
+  private scrollToActive(): void {
+    const r = rowOf(this.rows, this.active);
+    if (r < 0) return;
+    const top = r * ROW_H;
+    const view = this.scroller.clientHeight || MAX_VIEW;
+    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
+    else if (top + ROW_H > this.scroller.scrollTop + view - 8) this.scroller.scrollTop = top + ROW_H - view + 8;
+  }
+
+  private focusActive(): void {
+    let node = this.sizer.querySelector<HTMLElement>('[tabindex="0"]');
+    if (!node) {
+      this.scrollToActive();
+      this.paint();
+      node = this.sizer.querySelector<HTMLElement>('[tabindex="0"]');
+    }
+    node?.focus({ preventScroll: true });
+  }
+
+  /**
+   * Every key pressed inside the inspector stays inside it (see the file comment), except what is meant for
+   * VS Code: Esc that nothing inside consumed, function keys, and Ctrl/Cmd shortcuts that are not text editing.
+   * Tab wraps around the inspector's controls instead of walking into the next cell.
+   */
+  private containKey(e: KeyboardEvent): void {
+    if (e.key === 'Tab' && !e.ctrlKey && !e.metaKey && !e.altKey) this.cycleTab(e);
+    if (e.key === 'Escape' && !e.defaultPrevented) return;
+    if (/^F\d{1,2}$/.test(e.key)) return;
+    if ((e.ctrlKey || e.metaKey) && !EDITING_KEYS.has(e.key.toLowerCase()) && !MODIFIERS.has(e.key)) return;
+    e.stopPropagation();
+  }
+
+  private cycleTab(e: KeyboardEvent): void {
+    const stops = [...this.root.querySelectorAll<HTMLElement>('input, select, button, [tabindex="0"]')].filter(
+      (n) => !n.hidden && !(n as HTMLButtonElement).disabled && n.getClientRects().length > 0,
+    );
+    if (!stops.length) return;
+    const at = stops.indexOf(this.root.activeElement as HTMLElement);
+    if (e.shiftKey && at <= 0) {
+      e.preventDefault();
+      stops[stops.length - 1].focus();
+    } else if (!e.shiftKey && at === stops.length - 1) {
+      e.preventDefault();
+      stops[0].focus();
+    }
   }
 
   private setPlaying(token: number): void {
@@ -480,6 +755,7 @@ export class TokenInspector {
         : ([...sorted].reverse().find((i) => i < cur) ?? sorted[sorted.length - 1]);
     this.selected = next;
     const pos = this.shown.indexOf(next);
+    if (pos >= 0) this.active = pos;
     const r = rowOf(this.rows, pos);
     if (r >= 0) this.scroller.scrollTop = Math.max(0, r * ROW_H - this.scroller.clientHeight / 2);
     this.paint();
@@ -491,12 +767,12 @@ export class TokenInspector {
     this.tip.replaceChildren(
       el('div', {
         class: 'muted hint',
-        text: 'Hover a token for its id, log-probs, entropy and top-5 alternatives. Click to pin (Esc to release); click a media group to expand it.',
+        text: 'Hover or focus a token (Tab, then arrow keys) for its id, log-probs, entropy and top-5 alternatives. Click or Enter pins it (Esc releases); a media group opens and closes the same way.',
       }),
     );
   }
 
-  private showTip(index: number, _anchor: HTMLElement): void {
+  private showTip(index: number): void {
     const item = this.items[index];
     this.tip.replaceChildren(
       ...(item.kind === 'group' ? this.groupCard(item) : this.tokenCards(item.first, item.last)),
@@ -534,7 +810,12 @@ export class TokenInspector {
           ),
           this.kv(rows),
         ),
-        el('div', { class: 'muted side', text: 'Click to expand the tokens and highlight the matching media output.' }),
+        el('div', {
+          class: 'muted side',
+          text: item.expanded
+            ? 'Click or Enter collapses the span into one group again.'
+            : 'Click or Enter shows its tokens and highlights the matching media output.',
+        }),
       ),
     ];
   }

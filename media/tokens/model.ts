@@ -19,10 +19,15 @@ export interface TokenItem {
   generated: boolean;
 }
 
-/** A media span shown as one labelled chip until expanded. */
+/**
+ * A media span: one labelled chip that stands for its tokens while collapsed, and the header chip in front of them
+ * (which collapses it again) once expanded.
+ */
 export interface GroupItem {
   kind: 'group';
   span: number;
+  /** True for the header of an expanded span: its tokens follow as their own items. */
+  expanded: boolean;
   modality: Modality;
   first: number;
   /** Exclusive. */
@@ -90,22 +95,26 @@ export function buildItems(gen: Generation, expanded: ReadonlySet<number> = new 
   while (i < toks.length) {
     const t = toks[i];
     const span = t.span >= 0 ? gen.spans[t.span] : undefined;
-    if (span && span.kind !== 'text' && !expanded.has(t.span) && t.modality !== 'text') {
-      // Group the run of tokens that belong to this media span (start/end tags have span -1).
+    if (span && span.kind !== 'text' && t.modality !== 'text' && (i === 0 || toks[i - 1].span !== t.span)) {
+      // The run of tokens that belong to this media span (start/end tags have span -1).
       let end = i;
       while (end < toks.length && toks[end].span === t.span) end++;
       const n = end - i;
+      const open = expanded.has(t.span);
       items.push({
         kind: 'group',
         span: t.span,
+        expanded: open,
         modality: span.modality,
         first: i,
         end,
         label: `${span.modality} \u00b7 ${n} token${n === 1 ? '' : 's'}`,
         generated: span.role === 'generated',
       });
-      i = end;
-      continue;
+      if (!open) {
+        i = end;
+        continue;
+      }
     }
     const m = BYTE_PIECE.exec(t.piece);
     if (m) {
@@ -167,7 +176,7 @@ export function summarize(gen: Generation): Summary {
 /** Does this item match a search? A number matches token ids exactly; text matches pieces (case-insensitive). */
 export function matches(gen: Generation, item: Item, query: string): boolean {
   const q = query.trim();
-  if (!q) return false;
+  if (!q || (item.kind === 'group' && item.expanded)) return false;
   const asId = /^\d+$/.test(q) ? Number(q) : undefined;
   const lower = q.toLowerCase();
   const last = item.kind === 'token' ? item.last : item.end - 1;
@@ -215,13 +224,43 @@ export function formatProb(p: number): string {
   return p.toExponential(1);
 }
 
-/** Ids in a plain JSON array, for "copy ids". */
-export function idsJson(gen: Generation, items: readonly Item[] | undefined): string {
-  if (!items) return JSON.stringify(gen.tokens.map((t) => t.id));
+/** The media spans (indices into Generation.spans) that the inspector shows as groups. */
+export function mediaSpans(gen: Generation): number[] {
+  const out: number[] = [];
+  gen.spans.forEach((s, i) => {
+    if (s.kind !== 'text' && gen.tokens.some((t) => t.span === i && t.modality !== 'text')) out.push(i);
+  });
+  return out;
+}
+
+/** Token indices an item stands for; the header of an expanded span stands for none (its tokens are items). */
+export function tokensOf(item: Item): number[] {
+  if (item.kind === 'group' && item.expanded) return [];
+  const last = item.kind === 'token' ? item.last : item.end - 1;
+  const out: number[] = [];
+  for (let k = item.first; k <= last; k++) out.push(k);
+  return out;
+}
+
+/**
+ * Ids in a plain JSON array, for "copy ids": all of them, or with `query` only the matching tokens (a collapsed media
+ * group contributes the codes that match, not the whole span).
+ */
+export function idsJson(gen: Generation, items: readonly Item[], query = ''): string {
+  const q = query.trim();
   const ids: number[] = [];
   for (const it of items) {
-    const last = it.kind === 'token' ? it.last : it.end - 1;
-    for (let k = it.first; k <= last; k++) ids.push(gen.tokens[k].id);
+    if (q && !matches(gen, it, q)) continue;
+    const toks = tokensOf(it);
+    const own = q && it.kind === 'group' ? toks.filter((k) => matchesToken(gen, k, q)) : toks;
+    for (const k of own) ids.push(gen.tokens[k].id);
   }
   return JSON.stringify(ids);
+}
+
+function matchesToken(gen: Generation, k: number, q: string): boolean {
+  const t = gen.tokens[k];
+  if (/^\d+$/.test(q)) return t.id === Number(q);
+  const lower = q.toLowerCase();
+  return t.piece.toLowerCase().includes(lower) || displayPiece(t.piece).toLowerCase().includes(lower);
 }

@@ -6,6 +6,8 @@ export const TOKENS_CSS = `
   --fg: var(--vscode-editor-foreground, #1f1f1f); --muted: var(--vscode-descriptionForeground, #717171);
   --bg: var(--vscode-editor-background, #fff); --border: var(--vscode-panel-border, rgba(128,128,128,.35));
   --chip-font: var(--vscode-editor-font-family, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace);
+  --focus: var(--vscode-focusBorder, #0090f1);
+  --match: var(--vscode-editor-findMatchHighlightBorder, var(--vscode-editor-findMatchBorder, var(--vscode-focusBorder, #f2cc60)));
   color: var(--fg); font-family: var(--vscode-font-family, system-ui, sans-serif); font-size: 12px; }
 .insp { position: relative; border: 1px solid var(--border); border-radius: 6px; padding: 8px 10px 10px; }
 .head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; margin-bottom: 8px; }
@@ -20,8 +22,11 @@ export const TOKENS_CSS = `
 .spacer { flex: 1; }
 .search { width: 180px; padding: 3px 6px; color: var(--vscode-input-foreground, inherit); background: var(--vscode-input-background, transparent);
   border: 1px solid var(--vscode-input-border, var(--border)); border-radius: 3px; font: inherit; }
-.search:focus, select:focus, .btn:focus-visible, .scroller:focus-visible { outline: 1px solid var(--vscode-focusBorder, #0090f1); outline-offset: -1px; }
+.search:focus, select:focus, .btn:focus-visible, .scroller:focus-visible { outline: 1px solid var(--focus); outline-offset: -1px; }
 .check { display: inline-flex; align-items: center; gap: 3px; color: var(--muted); cursor: pointer; }
+.check input { margin: 0 2px 0 0; accent-color: var(--vscode-checkbox-background, auto); }
+.check input:focus-visible { outline: 2px solid var(--focus); outline-offset: 1px; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 select { font: inherit; color: var(--vscode-dropdown-foreground, inherit); background: var(--vscode-dropdown-background, transparent);
   border: 1px solid var(--vscode-dropdown-border, var(--border)); border-radius: 3px; padding: 2px 4px; }
 .btn { font: inherit; padding: 3px 9px; border-radius: 3px; cursor: pointer; border: 1px solid var(--vscode-button-border, transparent);
@@ -41,12 +46,15 @@ select { font: inherit; color: var(--vscode-dropdown-foreground, inherit); backg
 .chip.prompt { border-style: dashed; background: color-mix(in srgb, var(--c) 7%, transparent); }
 .chip.special { font-style: italic; color: var(--muted); background: transparent; }
 .chip.lp { background: color-mix(in srgb, var(--lp) 40%, transparent); border-color: color-mix(in srgb, var(--lp) 70%, transparent); }
-.chip.match { box-shadow: 0 0 0 2px var(--vscode-editor-findMatchHighlightBorder, var(--vscode-focusBorder, #f2cc60)) inset;
-  background: var(--vscode-editor-findMatchHighlightBackground, rgba(234,92,0,.33)); }
-.chip.selected { outline: 2px solid var(--vscode-focusBorder, #0090f1); outline-offset: 0; }
+/* A match is marked by a ring and an underline, never by the background: that carries the log-prob colour. */
+.chip.match { box-shadow: 0 0 0 2px var(--match) inset; text-decoration: underline 2px var(--match); text-underline-offset: 2px; }
+.chip.selected { outline: 2px solid var(--focus); outline-offset: 0; }
+.chip:focus { outline: 1px dashed var(--focus); outline-offset: 1px; }
+.chip.selected:focus { outline: 2px solid var(--focus); outline-offset: 1px; }
 .chip.playing { outline: 2px solid var(--c); background: color-mix(in srgb, var(--c) 45%, transparent); }
 .chip.group { display: inline-flex; align-items: center; gap: 5px; cursor: pointer; padding-left: 2px; font-family: var(--vscode-font-family, sans-serif); }
 .chip.group:hover { background: color-mix(in srgb, var(--c) 30%, transparent); }
+.chip.group.open { background: transparent; border-style: solid; }
 .mosaic { width: 34px; height: 14px; border-radius: 2px; flex: none; }
 .caret { color: var(--muted); }
 .tip { margin-top: 8px; padding: 8px 10px; min-height: 96px; box-sizing: border-box; border-radius: 4px; font-size: 12px;

@@ -14,8 +14,13 @@ describe('token inspector model', () => {
       groups.map((g) => g.kind === 'group' && g.label),
       ['image \u00b7 32 tokens', 'music \u00b7 40 tokens'],
     );
+    // expanded: every token is its own item, after a header chip per media span that collapses it again
     const expanded = buildItems(gen, new Set(gen.spans.map((_, i) => i)));
-    assert.equal(expanded.length, gen.tokens.length);
+    assert.equal(expanded.length, gen.tokens.length + 2);
+    assert.deepEqual(
+      expanded.filter((i) => i.kind === 'group').map((g) => g.kind === 'group' && g.expanded),
+      [true, true],
+    );
   });
 
   it('merges byte-fallback tokens into whole characters but leaves a lone byte alone', () => {

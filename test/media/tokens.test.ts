@@ -112,7 +112,7 @@ describe('token inspector (Chromium)', function () {
     const gen = makeGeneration({ musicFrames: 20 });
     const id = await mount(page, 'tokens', gen);
     await page.locator(`#${id} .chip.group`).first().click();
-    assert.equal((await q(id, '.chip.m-music')).length, 80);
+    assert.equal((await q(id, '.chip.m-music:not(.group)')).length, 80);
   });
 
   it('stays virtualised with 10 k tokens and reaches the last one by scrolling', async () => {
