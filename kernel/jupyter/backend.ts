@@ -56,7 +56,8 @@ export interface Progress {
 
 export interface Backend {
   describeModel(): ModelDescription;
-  tokenize(prompt: string): Promise<Generation>;
+  /** A prompt-only record; `params` are recorded in it (the cell's seed), nothing is sampled. */
+  tokenize(prompt: string, params?: GenerationParams): Promise<Generation>;
   generate(
     prompt: string,
     params: GenerationParams,

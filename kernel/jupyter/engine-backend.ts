@@ -49,8 +49,8 @@ export class EngineBackend implements Backend {
     };
   }
 
-  async tokenize(prompt: string): Promise<Generation> {
-    return this.engine.tokenize(prompt);
+  async tokenize(prompt: string, params?: GenerationParams): Promise<Generation> {
+    return this.engine.tokenize(prompt, params);
   }
 
   generate(

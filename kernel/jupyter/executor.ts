@@ -298,7 +298,8 @@ export class CellExecutor {
   /** %tokens: the prompt's tokens, without generating. */
   private async showTokens(p: Planned, ctx: RunContext, emit: CellEmit, t0: number): Promise<Outcome> {
     const tt = performance.now();
-    const g = await p.backend.tokenize(p.plan.prompt);
+    // The cell's parameters go into the record so that its seed is the one the cell status bar shows (metadata).
+    const g = await p.backend.tokenize(p.plan.prompt, p.plan.params);
     p.timings.tokenize = performance.now() - tt;
     p.timings.total = performance.now() - t0;
     const metadata = cellMetadata({ ...p, cellId: ctx.cellId, warnings: emit.warnings }, undefined, g.promptLength);

@@ -35,8 +35,14 @@ describe('jupyter kernel over the real engine (fixture package)', function () {
 
   it('%tokens shows the prompt without generating; codec failures are clear errors', async () => {
     const r = await k.execute('%tokens\nhello <👀1>');
-    const g = (r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens];
+    const result = r.outputs.at(-1)!.content as {
+      data: Record<string, TokensOutput>;
+      metadata: { anygpt: { seed: number } };
+    };
+    const g = result.data[MIME.tokens];
     assert.equal(g.tokens.length, g.promptLength);
+    // one seed: the record the inspector shows and the metadata the cell status bar reads agree (issue 24 item 8)
+    assert.equal(g.params.seed, result.metadata.anygpt.seed);
     const d = await k.execute('%decode speech 1 2 3', { stopOnError: false });
     assert.equal(d.reply.content.status, 'error');
     assert.match(String(d.reply.content.evalue), /stub\.onnx|contract/);

@@ -25,13 +25,61 @@ export function describeConfig(set: CellDefaults, s: SessionState): string {
   return lines.join('\n');
 }
 
+/** A run of this many media tokens (`<👀12>`…) or more is shown as its first two and last codes with a count. */
+const LONG_RUN = 6;
+const TOKEN_RUN = new RegExp(`(?:<[^<>\\s]+?\\d+>){${LONG_RUN},}`, 'gu');
+
+/** `<👀1><👀2>…(64 codes)…<👀9>`: a media token string short enough to read. */
+export function shortenTokenRuns(s: string): string {
+  return s.replace(TOKEN_RUN, (run) => {
+    const codes = run.match(/<[^<>]+>/gu) ?? [];
+    return `${codes[0]}${codes[1]}…(${codes.length} codes)…${codes[codes.length - 1]}`;
+  });
+}
+
+/** Lines of at most `width` characters, broken at spaces where possible; continuation lines are indented. */
+export function wrapLine(head: string, text: string, width = 100): string {
+  const indent = ' '.repeat(Math.min(head.length, 12));
+  const lines: string[] = [];
+  let line = head;
+  let empty = true;
+  const flush = () => {
+    lines.push(line);
+    line = indent;
+    empty = true;
+  };
+  for (let w of text.split(' ')) {
+    while (w) {
+      const room = width - line.length - (empty ? 0 : 1);
+      if (w.length <= room) {
+        line += (empty ? '' : ' ') + w;
+        empty = false;
+        w = '';
+      } else if (!empty && w.length <= width - indent.length) flush();
+      else {
+        // a word longer than a line (a path): break it
+        const cut = Math.max(1, room);
+        line += (empty ? '' : ' ') + w.slice(0, cut);
+        w = w.slice(cut);
+        flush();
+      }
+    }
+  }
+  if (!empty) lines.push(line);
+  return lines.length ? lines.join('\n') : head.trimEnd();
+}
+
 export function describeHistory(turns: readonly Turn[]): string {
   if (!turns.length) return 'conversation is empty';
-  const clip = (s: string) => (s.length > 120 ? s.slice(0, 117) + '…' : s).replace(/\n/g, ' ');
+  const clip = (s: string) => {
+    const short = shortenTokenRuns(s).replace(/\s+/g, ' ');
+    return short.length > 400 ? short.slice(0, 397) + '…' : short;
+  };
   return turns
     .map(
       (t, i) =>
-        `${i + 1}. [${t.executionCount}]${t.cellId ? ` (cell ${t.cellId.slice(0, 8)})` : ''}\n   user: ${clip(t.user)}\n   assistant: ${clip(t.assistant)}`,
+        `${i + 1}. [${t.executionCount}]${t.cellId ? ` (cell ${t.cellId.slice(0, 8)})` : ''}\n` +
+        `${wrapLine('   user: ', clip(t.user))}\n${wrapLine('   assistant: ', clip(t.assistant))}`,
     )
     .join('\n');
 }
