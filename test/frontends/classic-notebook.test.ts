@@ -135,6 +135,16 @@ describe('classic Notebook 6.4 in Chromium', function () {
     assert.equal(results.length, 1, 'one Out[] per code cell');
     assert.match(results[0], /^\d+ prompt tokens \+ \d+ generated \(stop: [\w-]+\) · seed 7 · fixture-media/);
     assert.doesNotMatch(await page.innerText('#notebook-container'), /Traceback|Error/);
+    // The header shows the kernelspec's logo (the notebook hides the <img> when the kernelspec has none or it fails).
+    const logo = await page.$eval('img.current_kernel_logo', (e) => {
+      const i = e as HTMLImageElement;
+      return { w: i.naturalWidth, shown: getComputedStyle(i).display !== 'none', src: i.getAttribute('src') };
+    });
+    assert.deepEqual(
+      { w: logo.w, shown: logo.shown },
+      { w: 64, shown: true },
+      `kernel logo in the header: ${JSON.stringify(logo)}`,
+    );
     await page.screenshot({ path: join(SHOTS, 'classic-t2i.png'), fullPage: true });
 
     await save(page);
