@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Xoshiro128 } from '../../common/prng';
 import { soundstormGenerate, type SoundStormNet } from '../../kernel/codecs/soundstorm';
+import { unclipClassLabel } from '../../kernel/codecs/unclip';
 
 const ROOT = path.join(__dirname, '..', '..');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'upstream');
@@ -184,6 +185,47 @@ describe('convert: upstream oracle (upstream-made checkpoints → our converter 
       assert.ok(m <= TOL, `max-abs ${m}`);
     }
     await s.release();
+  });
+
+  it('unCLIP UNet (class_labels) and VAE decoder: equal upstream diffusers 0.20.2 within 1e-4', async () => {
+    const r = ref('unclip');
+    const u = await session('image_unet.onnx');
+    const D = r.unet.labelDim;
+    const text = f32(r.unet.text);
+    const ctx = new Float32Array(2 * text.length);
+    ctx.set(text);
+    ctx.set(text, text.length);
+    const out = await u.run({
+      sample: new ort.Tensor('float32', f32(r.unet.sample), [2, 4, 8, 8]),
+      timestep: new ort.Tensor('float32', Float32Array.of(r.unet.timestep, r.unet.timestep), [2]),
+      encoder_hidden_states: new ort.Tensor('float32', ctx, [2, 77, text.length / 77]),
+      class_labels: new ort.Tensor('float32', f32(r.unet.class_labels), [2, D]),
+    });
+    const mu = maxAbs(out.out_sample.data as Float32Array, f32(r.unet.out_sample));
+    const v = await session('image_vae_decoder.onnx');
+    const img = await v.run({ latent_sample: new ort.Tensor('float32', f32(r.vae.latent), [1, 4, 8, 8]) });
+    assert.deepEqual(img.sample.dims, r.vae.imageShape);
+    const mv = maxAbs(img.sample.data as Float32Array, f32(r.vae.image));
+    console.log(`      UNet max-abs ${mu.toExponential(1)}, VAE max-abs ${mv.toExponential(1)}`);
+    assert.ok(mu <= TOL && mv <= TOL, `UNet ${mu}, VAE ${mv}`);
+    await u.release();
+    await v.release();
+  });
+
+  it('unCLIP class label (kernel/codecs/unclip.ts, with the converted image normaliser) equals upstream noise_image_embeddings', () => {
+    const r = ref('unclip');
+    const raw = (name: string) => {
+      const b = readFileSync(path.join(dir, name));
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    };
+    const c = r.classLabel;
+    const got = unclipClassLabel(f32(c.embeds), f32(c.noise), {
+      mean: raw('image_norm_mean.f32'),
+      std: raw('image_norm_std.f32'),
+    });
+    const m = maxAbs(got, f32(c.label));
+    console.log(`      max-abs ${m.toExponential(1)}`);
+    assert.ok(m <= 1e-5, `max-abs ${m}`);
   });
 
   it('loaders are strict (SoundStorm, SpeechTokenizer, UNet, VAE, image normaliser, text encoder): an unused or missing key stops the loader naming it', function () {

@@ -12,7 +12,9 @@ fake checkpoints in the diffusers folder layout, ONNX exports to docs/codecs.md:
 Folder layout (as on the hub, [S]/[inferred]): unet/{config.json,diffusion_pytorch_model.safetensors},
 vae/{config.json,diffusion_pytorch_model.safetensors}, image_normalizer/{config.json,
 diffusion_pytorch_model.safetensors} (keys mean, std [1,D]), scheduler/scheduler_config.json,
-image_noising_scheduler/scheduler_config.json. Key names follow diffusers ≥ 0.14 module names **[inferred]**:
+image_noising_scheduler/scheduler_config.json. Key names follow diffusers' module names, **checked** against
+diffusers 0.20.2 itself (test/fixtures/upstream/unclip: a diffusers-made checkpoint loads strictly and matches;
+full-size key lists in test/fixtures/upstream/manifests/unclip_*.json):
   conv_in, time_embedding.linear_{1,2}, class_embedding.linear_{1,2} (class_embed_type "projection"),
   {down_blocks.i,mid_block,up_blocks.i}.resnets.j.{norm1,conv1,time_emb_proj,norm2,conv2,conv_shortcut},
   ….attentions.j.{norm,proj_in,proj_out,transformer_blocks.0.{norm1,attn1,norm2,attn2,norm3,ff.net.0.proj,ff.net.2}}
@@ -42,7 +44,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seanet import SafeTensors, write_safetensors  # noqa: E402
 
-UNET_SD21 = dict(  # stabilityai/stable-diffusion-2-1-unclip unet/config.json [S/inferred: verify]
+UNET_SD21 = dict(  # stabilityai/stable-diffusion-2-1-unclip unet/config.json as we read it [S: the file is not here]
     in_channels=4,
     out_channels=4,
     block_out_channels=[320, 640, 1280, 1280],

@@ -5,7 +5,7 @@ converter's own loaders and exporters, the functions convert.py runs on the real
     /usr/bin/python3 tools/convert/oracle/export_oracle.py --fixtures test/fixtures/upstream --out DIR
 
 writes DIR/{speech_acoustic,speech_acoustic_peaked,speech_encoder,speech_decoder,music_encoder,music_decoder,
-image_encoder,image_seed_decoder}.onnx for
+image_encoder,image_seed_decoder,image_unet,image_vae_decoder}.onnx and image_norm_{mean,std}.f32 for
 test/convert/upstream-oracle.test.ts, which compares them in onnxruntime-node with the upstream outputs.
 """
 
@@ -22,13 +22,14 @@ import seanet  # noqa: E402
 import seed_decoder  # noqa: E402
 import seed_encoder  # noqa: E402
 import soundstorm  # noqa: E402
+import unclip  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="soundstorm,speechtokenizer,encodec,seed")
+    ap.add_argument("--only", default="soundstorm,speechtokenizer,encodec,seed,unclip")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
     os.makedirs(a.out, exist_ok=True)
@@ -65,6 +66,13 @@ def main():
         seed_encoder.export(enc, os.path.join(a.out, "image_encoder.onnx"))
         dec, _ = seed_decoder.load(os.path.join(d, "seed_quantizer.pt"), heads=heads["blocks_image"])
         seed_decoder.export(dec, os.path.join(a.out, "image_seed_decoder.onnx"))
+    if "unclip" in only:
+        unet, vae, extra = unclip.load(os.path.join(a.fixtures, "unclip"))
+        unclip.export_unet(unet, os.path.join(a.out, "image_unet.onnx"))
+        unclip.export_vae(vae, os.path.join(a.out, "image_vae_decoder.onnx"))
+        for k in ("mean", "std"):  # as media_convert.py writes them into a package
+            with open(os.path.join(a.out, f"image_norm_{k}.f32"), "wb") as f:
+                f.write(extra[k].numpy().astype("<f4").tobytes())
     print("ok")
 
 

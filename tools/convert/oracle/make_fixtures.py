@@ -20,6 +20,7 @@ The upstream code runs unchanged. Only package `__init__` files that import trai
 import argparse
 import base64
 import json
+import math
 import os
 import subprocess
 import sys
@@ -40,6 +41,7 @@ UPSTREAM = {
     # EnCodec: modeling_encodec.py at this commit (a later version than AnyGPT's pin 4.34.1, which this
     # environment cannot bring: see ENCODEC below) and configuration_encodec.py at ENCODEC_CONFIG_COMMIT.
     "transformers": ("huggingface/transformers", "1484ad89e052a50e1e002f75f700110c7ca5a145"),
+    "diffusers": ("huggingface/diffusers", "399834ee7743cb77b3177f3ec0678a7bb88ad9ea"),  # v0.20.2, AnyGPT's pin
 }
 ENCODEC_CONFIG_COMMIT = "1c70522e01cdf5fcc6ebda6c372ee0198d557c53"
 # Which checkouts each component runs.
@@ -48,6 +50,7 @@ NEEDS = {
     "speechtokenizer": ("SpeechTokenizer", "einops", "beartype"),
     "encodec": ("transformers",),
     "seed": ("AnyGPT", "einops"),
+    "unclip": ("diffusers",),
 }
 
 
@@ -547,20 +550,20 @@ def build_seed(vit, bert, model):
 class _NoInit:
     """Keys only: skip the random init of the 1 B-value ViT (allocation without touching the pages)."""
 
-    MODS = (nn.Linear, nn.Conv2d, nn.LayerNorm, nn.Embedding)
+    MODS = (nn.Linear, nn.Conv2d, nn.LayerNorm, nn.Embedding, nn.GroupNorm)
 
     def __enter__(self):
-        from timm.models import layers
-
-        layers.SKIP_INIT = True
+        layers = sys.modules.get("timm.models.layers")
+        if layers:
+            layers.SKIP_INIT = True
         self.saved = [m.reset_parameters for m in self.MODS]
         for m in self.MODS:
             m.reset_parameters = lambda self: None
 
     def __exit__(self, *exc):
-        from timm.models import layers
-
-        layers.SKIP_INIT = False
+        layers = sys.modules.get("timm.models.layers")
+        if layers:
+            layers.SKIP_INIT = False
         for m, f in zip(self.MODS, self.saved):
             m.reset_parameters = f
 
@@ -684,6 +687,163 @@ def seed_fixtures(out, src):
     )
 
 
+# ------------------------------------------------------------------------------------------ diffusers unCLIP
+def unclip_fixtures(out, src):
+    """diffusers 0.20.2 UNet2DConditionModel, AutoencoderKL and StableUnCLIPImageNormalizer at the tiny widths
+    of tools/convert/unclip.py (block types, projection class embedding, linear projection, attention head dims
+    as SD 2.1 unCLIP), and its schedulers with the SD 2.1 unCLIP configs: checkpoints in the diffusers folder
+    layout, the modules' outputs, PNDM timesteps, alphas and a PLMS trajectory."""
+    import seanet
+    import unclip
+    from diffusers.models.autoencoder_kl import AutoencoderKL
+    from diffusers.models.embeddings import get_timestep_embedding
+    from diffusers.models.unet_2d_condition import UNet2DConditionModel
+    from diffusers.pipelines.stable_diffusion.stable_unclip_image_normalizer import StableUnCLIPImageNormalizer
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+    from diffusers.schedulers.scheduling_pndm import PNDMScheduler
+
+    src = src["diffusers"]
+    # full-size key manifests at the SD 2.1 unCLIP configs as tools/convert/unclip.py reads them (the hub's
+    # config.json files are not in any repository here: our reading, as for SpeechTokenizer's)
+    n4 = len(unclip.VAE_SD21["block_out_channels"])
+    for name, build, cfg in (
+        ("unet", lambda c: UNet2DConditionModel(**c), dict(unclip.UNET_SD21)),
+        (
+            "vae",
+            lambda c: AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * n4, up_block_types=["UpDecoderBlock2D"] * n4, **c),
+            dict(unclip.VAE_SD21),
+        ),
+        ("image_normalizer", lambda c: StableUnCLIPImageNormalizer(**c), {"embedding_dim": 1024}),
+    ):
+        with _NoInit():
+            m = build(cfg)
+        write_json(
+            os.path.join(out, "manifests", f"unclip_{name}.json"),
+            manifest(
+                m,
+                {
+                    "component": f"stable-diffusion-2-1-unclip {name}",
+                    "source": src,
+                    "module": f"diffusers {type(m).__name__}",
+                    "config": cfg,
+                    "file": f"stabilityai/stable-diffusion-2-1-unclip {name}/diffusion_pytorch_model.safetensors",
+                    "format": "safetensors",
+                },
+            ),
+        )
+        del m
+    d = os.path.join(out, "unclip")
+    torch.manual_seed(77)
+    g = torch.Generator().manual_seed(78)
+    ucfg = dict(unclip.UNET_TINY)
+    ucfg.pop("sample_size", None)
+    unet = UNet2DConditionModel(sample_size=8, **ucfg).eval()
+    vcfg = {k: v for k, v in unclip.VAE_TINY.items() if k not in ("sample_size",)}
+    n = len(vcfg["block_out_channels"])
+    vae = AutoencoderKL(
+        down_block_types=["DownEncoderBlock2D"] * n, up_block_types=["UpDecoderBlock2D"] * n, sample_size=16, **vcfg
+    ).eval()
+    D = ucfg["projection_class_embeddings_input_dim"] // 2
+    norm = StableUnCLIPImageNormalizer(embedding_dim=D)
+    # default inits leave GroupNorm/LayerNorm affines at 1/0, zero conv_out and biases: draw them anew
+    with torch.no_grad():
+        for m in (unet, vae, norm):
+            for name, p in m.named_parameters():
+                if name.endswith("bias"):
+                    p.copy_(0.05 * torch.randn(p.shape, generator=g))
+                elif p.dim() == 1:
+                    p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
+                elif name in ("mean", "std"):
+                    p.copy_(torch.randn(p.shape, generator=g) if name == "mean" else 0.5 + torch.rand(p.shape, generator=g))
+                else:
+                    p.copy_(torch.randn(p.shape, generator=g) / float(np.sqrt(p[0].numel())))
+    for sub, m in (("unet", unet), ("vae", vae), ("image_normalizer", norm)):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+        seanet.write_safetensors(
+            os.path.join(d, sub, "diffusion_pytorch_model.safetensors"), {k: v.contiguous() for k, v in m.state_dict().items()}
+        )
+        cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dict(m.config).items() if not k.startswith("_")}
+        write_json(os.path.join(d, sub, "config.json"), dict(cfg, _class_name=type(m).__name__))
+    sched_cfg = {
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "beta_start": 0.00085,
+        "num_train_timesteps": 1000,
+        "prediction_type": "v_prediction",
+        "set_alpha_to_one": False,
+        "skip_prk_steps": True,
+        "steps_offset": 1,
+    }
+    noising_cfg = {"beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 1000}
+    write_json(os.path.join(d, "scheduler", "scheduler_config.json"), dict(sched_cfg, _class_name="PNDMScheduler"))
+    write_json(
+        os.path.join(d, "image_noising_scheduler", "scheduler_config.json"), dict(noising_cfg, _class_name="DDPMScheduler")
+    )
+    text = torch.randn(1, 77, ucfg["cross_attention_dim"], generator=g)
+    with open(os.path.join(d, "text_embedding.f32"), "wb") as f:
+        f.write(np.ascontiguousarray(text.numpy(), dtype="<f4").tobytes())
+
+    x = torch.randn(2, 4, 8, 8, generator=g)
+    ctx = text.expand(2, -1, -1).contiguous()
+    lab = torch.randn(2, 2 * D, generator=g)
+    lab[0] = 0
+    z = torch.randn(1, 4, 8, 8, generator=g)
+    emb = torch.randn(1, D, generator=g)
+    with torch.no_grad():
+        y = unet(x, torch.tensor([901.0, 901.0]), ctx, class_labels=lab).sample
+        img = vae.decode(z).sample
+        scaled, unscaled = norm.scale(emb), norm.unscale(emb)
+    # the class label AnyGPT's pipeline (seed2/pipeline_stable_unclip_img2img.py, "Copied from" this diffusers
+    # method) builds from a SEED image embedding at noise_level 0
+    import types as _types
+
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_unclip import StableUnCLIPPipeline
+
+    noise = torch.randn(1, D, generator=g)
+    ddpm = DDPMScheduler(**noising_cfg)
+    with torch.no_grad():
+        label = StableUnCLIPPipeline.noise_image_embeddings(
+            _types.SimpleNamespace(image_normalizer=norm, image_noising_scheduler=ddpm), emb, 0, noise=noise
+        )
+
+    pndm = PNDMScheduler(**sched_cfg)
+    timesteps = {}
+    for steps in (1, 2, 20, 25, 50):
+        pndm.set_timesteps(steps)
+        timesteps[str(steps)] = pndm.timesteps.tolist()
+    pndm = PNDMScheduler(**sched_cfg)
+    pndm.set_timesteps(20)
+    sample = torch.from_numpy(np.random.default_rng(9).standard_normal(16).astype(np.float32))
+    init = sample.clone()
+    traj = []
+    for k, t in enumerate(pndm.timesteps):
+        o = torch.tensor([0.5 * math.sin(0.11 * j + 0.7 * k) for j in range(16)], dtype=torch.float32)
+        sample = pndm.step(o, t, sample).prev_sample
+        traj.append(sample.tolist())
+    te = {str(t): get_timestep_embedding(torch.tensor([t]), 16, flip_sin_to_cos=True, downscale_freq_shift=0)[0].tolist()
+          for t in (0, 100)}
+    write_json(
+        os.path.join(d, "reference.json"),
+        {
+            "source": src,
+            "unet": {"timestep": 901.0, "sample": b64(x), "text": b64(ctx[0]), "class_labels": b64(lab),
+                     "out_sample": b64(y), "labelDim": 2 * D},
+            "vae": {"latent": b64(z), "image": b64(img), "imageShape": list(img.shape)},
+            "normaliser": {"embeds": b64(emb), "scaled": b64(scaled), "unscaled": b64(unscaled)},
+            "classLabel": {"embeds": b64(emb), "noise": b64(noise), "noiseLevel": 0, "label": b64(label)},
+            "scheduler": {
+                "config": sched_cfg,
+                "timesteps": timesteps,
+                "alphasCumprod": pndm.alphas_cumprod.tolist(),
+                "plms": {"steps": 20, "sampleInit": init.tolist(), "trajectory": traj,
+                         "modelOutput": "0.5 * sin(0.11 j + 0.7 k) at step k, element j"},
+                "noising": {"config": noising_cfg, "alphasCumprod0": float(ddpm.alphas_cumprod[0])},
+                "timestepEmbedding": {"dim": 16, **te},
+            },
+        },
+    )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upstream", required=True, help="folder with one checkout per upstream repository")
@@ -712,6 +872,12 @@ def main():
         use_shims("seed")
         sys.path.insert(0, os.path.join(a.upstream, "AnyGPT"))  # seed2/ sits at the repository root
         seed_fixtures(a.out, src)
+    if "unclip" in only:
+        use_shims("diffusers")
+        import hub_stubs  # noqa: F401
+
+        sys.path.insert(0, os.path.join(a.upstream, "diffusers", "src"))
+        unclip_fixtures(a.out, src)
 
 
 if __name__ == "__main__":
