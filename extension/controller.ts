@@ -1,7 +1,9 @@
 /**
- * The "AnyGPT (local)" NotebookController for .ipynb: a thin Jupyter client in front of our kernel
- * process. The kernel starts on the first execution, cells run one at a time in submission order,
- * cancellation becomes SIGINT, and a crash leaves every output in place and offers a restart.
+ * An AnyGPT NotebookController for .ipynb: a thin Jupyter client in front of one kernel per notebook. "AnyGPT
+ * (local)" runs our kernel as a child process; one controller per connected Jupyter Server ("AnyGPT (host)")
+ * runs it there (extension/remote). Where the kernel lives is the KernelSource's business; everything else is
+ * shared: the kernel starts on the first execution, cells run one at a time in submission order, cancellation
+ * becomes an interrupt, and a crash leaves every output in place and offers a restart.
  */
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
@@ -10,16 +12,33 @@ import { CellOutputs, compactOps, type OutputData, type OutputOp } from './execu
 import { isMessageType } from '../common/jupyter-messages';
 import { CONTROLLER_ID, LANGUAGE_ID } from './identifiers';
 import { isAnyGptNotebook } from './notebook-ownership';
-import { KernelSession, type ExitInfo } from './kernel/session';
+import { KernelSession } from './kernel/session';
+import type { ExitInfo, NotebookKernelSession } from './kernel/notebook-session';
 import { resolveNode } from './kernel/launcher';
 import { readSettings, samplingConfigMagic } from './settings';
 
 export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy' | 'dead';
 
+/** Where a controller's kernels run. */
+export interface KernelSource {
+  /** The NotebookController id (the `notebookKernel` context key ends with it). */
+  id: string;
+  label: string;
+  description: string;
+  detail: string;
+  /** Whether AnyGPT notebooks prefer this controller (only the local one: a server is the user's choice). */
+  preferred: boolean;
+  /** A session for this notebook, not started yet; throws an Error the user can act on when it cannot. */
+  createSession(notebook: vscode.NotebookDocument): Promise<NotebookKernelSession>;
+  /** Whether the execute metadata carries the notebook's folder (a remote kernel has its own). */
+  sendsNotebookFolder: boolean;
+}
+
 /** One notebook's kernel (Jupyter convention: one kernel per notebook). */
 interface NotebookKernel {
-  session?: KernelSession;
-  starting?: Promise<KernelSession>;
+  notebook?: vscode.NotebookDocument;
+  session?: NotebookKernelSession;
+  starting?: Promise<NotebookKernelSession>;
   queue: Promise<void>;
   generation: number; // bumps on interrupt/restart to drop queued cells
   /** The cell executing now (interrupt targets it). */
@@ -37,22 +56,23 @@ export class AnyGptController implements vscode.Disposable {
   private readonly outputsChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeOutputs = this.outputsChanged.event;
 
+  private readonly selected = new Set<string>();
+  private readonly source: KernelSource;
+
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
+    source?: KernelSource,
   ) {
-    this.controller = vscode.notebooks.createNotebookController(
-      CONTROLLER_ID,
-      'jupyter-notebook',
-      vscode.l10n.t('AnyGPT (local)'),
-    );
-    this.controller.description = vscode.l10n.t('Multimodal prompts on a local ONNX model');
-    this.controller.detail = vscode.l10n.t('Runs the AnyGPT Jupyter kernel as a child process of VS Code');
+    this.source = source ?? localKernelSource(context, log);
+    this.controller = vscode.notebooks.createNotebookController(this.source.id, 'jupyter-notebook', this.source.label);
+    this.controller.description = this.source.description;
+    this.controller.detail = this.source.detail;
     this.controller.supportedLanguages = [LANGUAGE_ID, 'markdown', 'plaintext'];
     this.controller.supportsExecutionOrder = true;
     this.controller.executeHandler = (cells, notebook) => this.enqueue(cells, notebook);
     const prefer = (nb: vscode.NotebookDocument) => {
-      if (nb.notebookType === 'jupyter-notebook' && isAnyGptNotebook(nb.metadata))
+      if (this.source.preferred && nb.notebookType === 'jupyter-notebook' && isAnyGptNotebook(nb.metadata))
         this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
     };
     vscode.workspace.notebookDocuments.forEach(prefer);
@@ -63,6 +83,10 @@ export class AnyGptController implements vscode.Disposable {
       vscode.workspace.onDidOpenNotebookDocument(prefer),
       vscode.workspace.onDidCloseNotebookDocument((nb) => void this.shutdown(nb.uri)),
       vscode.window.onDidChangeActiveNotebookEditor(() => this.stateEmitter.fire(this.state)),
+      this.controller.onDidChangeSelectedNotebooks(({ notebook, selected }) => {
+        if (selected) this.selected.add(notebook.uri.toString());
+        else this.selected.delete(notebook.uri.toString());
+      }),
     );
   }
 
@@ -77,11 +101,17 @@ export class AnyGptController implements vscode.Disposable {
   }
 
   /** The active notebook's kernel session. */
-  get kernelSession(): KernelSession | undefined {
+  get kernelSession(): NotebookKernelSession | undefined {
     return this.sessionOf();
   }
 
-  sessionOf(uri?: vscode.Uri): KernelSession | undefined {
+  /** Whether this controller runs (or is selected for) the given notebook (default: the active one). */
+  owns(uri?: vscode.Uri): boolean {
+    const key = this.keyOf(uri);
+    return !!key && (this.selected.has(key) || !!this.kernels.get(key)?.session);
+  }
+
+  sessionOf(uri?: vscode.Uri): NotebookKernelSession | undefined {
     const key = this.keyOf(uri);
     return key ? this.kernels.get(key)?.session : undefined;
   }
@@ -96,9 +126,10 @@ export class AnyGptController implements vscode.Disposable {
     return (uri ?? vscode.window.activeNotebookEditor?.notebook.uri)?.toString();
   }
 
-  private kernel(key: string): NotebookKernel {
+  private kernel(key: string, notebook?: vscode.NotebookDocument): NotebookKernel {
     let k = this.kernels.get(key);
     if (!k) this.kernels.set(key, (k = { queue: Promise.resolve(), generation: 0, state: 'stopped' }));
+    k.notebook ??= notebook ?? vscode.workspace.notebookDocuments.find((nb) => nb.uri.toString() === key);
     return k;
   }
 
@@ -110,36 +141,16 @@ export class AnyGptController implements vscode.Disposable {
 
   // --- kernel lifecycle
 
-  private async ensureKernel(k: NotebookKernel): Promise<KernelSession> {
+  private async ensureKernel(k: NotebookKernel): Promise<NotebookKernelSession> {
     if (k.session?.running) return k.session;
     k.starting ??= this.startKernel(k).finally(() => (k.starting = undefined));
     return k.starting;
   }
 
-  private async startKernel(k: NotebookKernel): Promise<KernelSession> {
-    const s = readSettings();
-    const node = resolveNode(s.nodePath);
-    if (!node) {
-      throw new Error(
-        s.nodePath
-          ? vscode.l10n.t('anygpt.nodePath "{0}" is not an executable.', s.nodePath)
-          : vscode.l10n.t('No "node" on PATH. Install Node.js 20 or newer, or set anygpt.nodePath to its full path.'),
-      );
-    }
-    const kernelScript = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernel.js').fsPath;
-    const modelPath = s.modelPath || this.bundledModel();
+  private async startKernel(k: NotebookKernel): Promise<NotebookKernelSession> {
+    if (!k.notebook) throw new Error(vscode.l10n.t('The notebook of this kernel is closed.'));
+    const session = await this.source.createSession(k.notebook);
     this.setState(k, 'starting');
-    this.log.info(
-      `starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider}, threads ${s.threads || 'ORT default'})`,
-    );
-    const session = new KernelSession({
-      node,
-      kernelScript,
-      modelPath,
-      executionProvider: s.executionProvider,
-      threads: s.threads,
-      cwd: this.workspaceDir(),
-    });
     session.onExit((e) => this.onKernelExit(k, session, e));
     try {
       await vscode.window.withProgress(
@@ -153,7 +164,7 @@ export class AnyGptController implements vscode.Disposable {
     k.session = session;
     this.setState(k, 'idle');
     this.log.info(`kernel ready: ${JSON.stringify(session.kernelInfo?.implementation_version ?? '')}`);
-    const magic = samplingConfigMagic(s);
+    const magic = samplingConfigMagic(readSettings());
     if (magic)
       await session
         .execute(magic, {}, () => undefined)
@@ -161,17 +172,7 @@ export class AnyGptController implements vscode.Disposable {
     return session;
   }
 
-  /** The nano model shipped inside the extension, when this build has it. */
-  private bundledModel(): string | undefined {
-    const dir = vscode.Uri.joinPath(this.context.extensionUri, 'models', 'anygpt-nano').fsPath;
-    return existsSync(join(dir, 'anygpt.json')) ? dir : undefined;
-  }
-
-  private workspaceDir(): string | undefined {
-    return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  }
-
-  private onKernelExit(k: NotebookKernel, session: KernelSession, e: ExitInfo): void {
+  private onKernelExit(k: NotebookKernel, session: NotebookKernelSession, e: ExitInfo): void {
     if (session !== k.session) return;
     k.session = undefined;
     if (e.expected) {
@@ -262,7 +263,7 @@ export class AnyGptController implements vscode.Disposable {
       );
       return Promise.resolve();
     }
-    const k = this.kernel(notebook.uri.toString());
+    const k = this.kernel(notebook.uri.toString(), notebook);
     const gen = k.generation;
     // Create the executions now so every queued cell shows as pending right away.
     const execs = cells
@@ -290,7 +291,7 @@ export class AnyGptController implements vscode.Disposable {
     const cell = exec.cell;
     exec.start(Date.now());
     await exec.clearOutput();
-    let session: KernelSession;
+    let session: NotebookKernelSession;
     try {
       session = await this.ensureKernel(k);
     } catch (e) {
@@ -308,9 +309,10 @@ export class AnyGptController implements vscode.Disposable {
     this.setState(k, 'busy');
     try {
       const cellId = cellIdentity(cell);
+      const folder = dirname(notebook.uri.fsPath);
       const reply = await session.execute(
         cell.document.getText(),
-        { cellId, cwd: dirname(notebook.uri.fsPath), anygpt: { cwd: dirname(notebook.uri.fsPath) } },
+        this.source.sendsNotebookFolder ? { cellId, cwd: folder, anygpt: { cwd: folder } } : { cellId },
         (m) => {
           if (isMessageType(m, 'execute_input')) {
             const n = m.content.execution_count;
@@ -343,6 +345,46 @@ export class AnyGptController implements vscode.Disposable {
     this.kernels.clear();
     this.disposables.forEach((d) => d.dispose());
   }
+}
+
+/** The kernel as a child process of VS Code, with the node, model and execution provider of the settings. */
+function localKernelSource(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): KernelSource {
+  const bundledModel = () => {
+    const dir = vscode.Uri.joinPath(context.extensionUri, 'models', 'anygpt-nano').fsPath;
+    return existsSync(join(dir, 'anygpt.json')) ? dir : undefined;
+  };
+  return {
+    id: CONTROLLER_ID,
+    label: vscode.l10n.t('AnyGPT (local)'),
+    description: vscode.l10n.t('Multimodal prompts on a local ONNX model'),
+    detail: vscode.l10n.t('Runs the AnyGPT Jupyter kernel as a child process of VS Code'),
+    preferred: true,
+    sendsNotebookFolder: true,
+    createSession: async () => {
+      const s = readSettings();
+      const node = resolveNode(s.nodePath);
+      if (!node) {
+        throw new Error(
+          s.nodePath
+            ? vscode.l10n.t('anygpt.nodePath "{0}" is not an executable.', s.nodePath)
+            : vscode.l10n.t('No "node" on PATH. Install Node.js 20 or newer, or set anygpt.nodePath to its full path.'),
+        );
+      }
+      const kernelScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'kernel.js').fsPath;
+      const modelPath = s.modelPath || bundledModel();
+      log.info(
+        `starting kernel: ${node} ${kernelScript} (model ${modelPath ?? 'none'}, ep ${s.executionProvider}, threads ${s.threads || 'ORT default'})`,
+      );
+      return new KernelSession({
+        node,
+        kernelScript,
+        modelPath,
+        executionProvider: s.executionProvider,
+        threads: s.threads,
+        cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      });
+    },
+  };
 }
 
 /** nbformat 4.5 cell ids survive save/reopen; fall back to the cell URI (stable for the session). */

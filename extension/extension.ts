@@ -12,10 +12,14 @@ import { verifyNotebook } from './commands/verify-notebook';
 import { registerMediaDrop } from './language/drop';
 import { registerKernelLanguage } from './language/kernelLanguage';
 import { registerJupyterDeduplication } from './jupyterExtension';
+import { RemoteServers, type ConnectArgs } from './remote/servers';
 import { readSettings } from './settings';
 import { CellStatsProvider, ModelStatus } from './status';
 
-export function activate(context: vscode.ExtensionContext): { controller: AnyGptController } {
+export function activate(context: vscode.ExtensionContext): {
+  controller: AnyGptController;
+  remotes: RemoteServers;
+} {
   const log = vscode.window.createOutputChannel('AnyGPT', { log: true });
   const verifyOut = vscode.window.createOutputChannel('AnyGPT Verify');
   const bundled = vscode.Uri.joinPath(context.extensionUri, 'models', 'anygpt-nano').fsPath;
@@ -23,13 +27,21 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
   const cellStats = new CellStatsProvider();
   const status = new ModelStatus(bundled);
   const sub = context.subscriptions;
-  sub.push(log, verifyOut, controller, status);
+  const remotes = new RemoteServers(context, log);
+  sub.push(log, verifyOut, controller, remotes, status);
+  /** The controller that runs (or is selected for) a notebook; the local one when none is. */
+  const owner = (uri?: vscode.Uri) => [controller, ...remotes.all].find((c) => c.owns(uri)) ?? controller;
+  const wire = (c: AnyGptController) =>
+    sub.push(
+      c.onDidChangeState(() => status.setKernelState(owner().state)),
+      c.onDidChangeOutputs(() => cellStats.refresh()),
+    );
+  wire(controller);
+  sub.push(remotes.onDidAddController(wire));
 
   // --- status
   sub.push(
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellStats),
-    controller.onDidChangeState((s) => status.setKernelState(s)),
-    controller.onDidChangeOutputs(() => cellStats.refresh()),
     vscode.window.onDidChangeActiveNotebookEditor((e) => status.setVisible(!!e)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('anygpt')) status.update();
@@ -53,10 +65,15 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
       verifyNotebook(context.extensionUri, verifyOut, bundled),
     ),
     vscode.commands.registerCommand('anygpt.openSamples', () => openSamples(context.extensionUri)),
-    vscode.commands.registerCommand('anygpt.restartKernel', (arg?: unknown) => controller.restart(notebookUriOf(arg))),
-    vscode.commands.registerCommand('anygpt.interruptKernel', (arg?: unknown) =>
-      controller.interrupt(notebookUriOf(arg)),
-    ),
+    vscode.commands.registerCommand('anygpt.restartKernel', (arg?: unknown) => {
+      const uri = notebookUriOf(arg);
+      return owner(uri).restart(uri);
+    }),
+    vscode.commands.registerCommand('anygpt.interruptKernel', (arg?: unknown) => {
+      const uri = notebookUriOf(arg);
+      owner(uri).interrupt(uri);
+    }),
+    vscode.commands.registerCommand('anygpt.connectJupyterServer', (args?: ConnectArgs) => remotes.connect(args)),
     vscode.commands.registerCommand('anygpt.showLog', () => log.show()),
   );
 
@@ -75,12 +92,15 @@ export function activate(context: vscode.ExtensionContext): { controller: AnyGpt
     const info = cachedModelInfo(context, readSettings().modelPath || bundled);
     return !info || info.modalities.includes(m);
   };
-  sub.push(...registerMediaDrop(modelHas), ...registerKernelLanguage(() => controller.kernelSession));
+  sub.push(...registerMediaDrop(modelHas), ...registerKernelLanguage(() => owner().kernelSession));
 
   // --- the Jupyter extension, when installed, also lists our kernelspec: bind AnyGPT notebooks to ours
   sub.push(...registerJupyterDeduplication(context, controller.controller, log));
 
-  return { controller };
+  // Servers connected in earlier sessions (their tokens are in SecretStorage).
+  void remotes.restore().catch((e) => log.warn(`restoring Jupyter Servers: ${e}`));
+
+  return { controller, remotes };
 }
 
 /** The notebook a command targets: a Uri, a notebook toolbar context ({ notebookEditor }), else the active notebook (undefined). */

@@ -9,6 +9,9 @@ import type { Message } from '../../common/jupyter-wire';
 import { ZmqTransport } from '../../common/jupyter-zmq';
 import { KernelProcess } from '../../common/kernel-process';
 import { kernelArgv, kernelEnv, type KernelSettings } from './launcher';
+import type { ExitInfo, NotebookKernelSession } from './notebook-session';
+
+export type { ExitInfo } from './notebook-session';
 
 export interface SessionOptions extends KernelSettings {
   node: string;
@@ -18,18 +21,9 @@ export interface SessionOptions extends KernelSettings {
   readyTimeoutMs?: number;
 }
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Last lines the kernel wrote to stderr, for the crash message. */
-  stderr: string;
-  /** True when we asked it to stop. */
-  expected: boolean;
-}
-
 export type ExecuteReply = ExecuteReplyContent;
 
-export class KernelSession {
+export class KernelSession implements NotebookKernelSession {
   private kernel?: KernelProcess;
   private client?: JupyterClient;
   private stopping = false;

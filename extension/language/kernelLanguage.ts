@@ -1,9 +1,9 @@
 /** Completion and hover for prompt cells, answered by the running kernel (complete_request / inspect_request). */
 import * as vscode from 'vscode';
 import { LANGUAGE_ID } from '../identifiers';
-import type { KernelSession } from '../kernel/session';
+import type { NotebookKernelSession } from '../kernel/notebook-session';
 
-export function registerKernelLanguage(session: () => KernelSession | undefined): vscode.Disposable[] {
+export function registerKernelLanguage(session: () => NotebookKernelSession | undefined): vscode.Disposable[] {
   const selector: vscode.DocumentSelector = { language: LANGUAGE_ID };
   const completion = vscode.languages.registerCompletionItemProvider(
     selector,

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOBS } from '../../common/knobs';
 import { CONTROLLER_ID } from '../../extension/identifiers';
+import { controllerIdFor } from '../../extension/remote/server-entry';
 
 const root = process.cwd();
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -46,6 +47,21 @@ describe('extension: manifest', () => {
     for (const item of pkg.contributes.menus['notebook/toolbar'] as { when: string }[]) {
       const m = /notebookKernel =~ \/(.+?)\/ /.exec(item.when);
       assert.ok(m && new RegExp(m[1]).test(kernelId), `${item.when} does not match ${kernelId}`);
+    }
+  });
+
+  it('Restart/Interrupt (toolbar, palette) and the cell output actions also show on a Jupyter Server controller', () => {
+    const remoteId = `${pkg.publisher}.${pkg.name}/${controllerIdFor('https://gpu-box:8888/')}`;
+    const menus = pkg.contributes.menus as Record<string, { command: string; when: string }[]>;
+    const items = [...menus['notebook/toolbar'], ...menus['commandPalette'], ...menus['notebook/cell/title']].filter(
+      (i) =>
+        /^anygpt\.(restartKernel|interruptKernel|showTokens|saveMediaAs)$/.test(i.command) &&
+        /notebookKernel/.test(i.when),
+    );
+    assert.equal(items.length, 6);
+    for (const item of items) {
+      const m = /notebookKernel =~ \/(.+?)\/(?: |$)/.exec(item.when);
+      assert.ok(m && new RegExp(m[1]).test(remoteId), `${item.command}: ${item.when} does not match ${remoteId}`);
     }
   });
 
