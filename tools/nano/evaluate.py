@@ -14,9 +14,10 @@ FIXTURES = os.environ.get("NANO_FIXTURES", os.path.join(ROOT, "test", "fixtures"
 
 class Nano:
     def __init__(self):
-        self.tok = lm.make_tokenizer()
+        sd = torch.load(os.environ.get("NANO_LM", os.path.join(world.WORK, "lm.pt")))
+        self.tok = lm.tokenizer_for(sd)
         self.model = lm.LM(len(self.tok))
-        self.model.load_state_dict(torch.load(os.environ.get("NANO_LM", os.path.join(world.WORK, "lm.pt"))))
+        self.model.load_state_dict(sd)
         self.model.eval()
         self.media = lm.Media()
         self.icb = torch.load(os.path.join(world.WORK, "image_codec.pt"))

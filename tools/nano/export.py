@@ -346,7 +346,7 @@ def manifest(model, tok):
             "speech": preset(True, 50, 1.05, 110, 10, NANO_TEMPERATURE),
             "music": preset(True, 200, 1.0, 110, 10),
         },
-        "world": world_spec.spec(),
+        "world": world_spec.spec(paraphrases=len(tok) != len(lm.make_tokenizer())),
     }
 
 
@@ -382,11 +382,11 @@ PARITY = [  # (task, prompt builder) with held-out or fixed inputs
 ]
 
 
-def parity(model, tok, media):
+def parity(model, tok, media, prompts=None):
+    """prompts: [(task, prompt)] to use instead of PARITY's (--llm-only: the fixture's own, same codecs)."""
     stop = {tok.id["</s>"], tok.id["<eos>"], tok.id["<eom>"]}
     cases = []
-    for task, build in PARITY:
-        prompt = build(media)
+    for task, prompt in prompts or [(task, build(media)) for task, build in PARITY]:
         ids = [tok.id["<s>"]] + tok.encode(prompt)
         out = model.generate(ids, 80, stop)
         cases.append(
@@ -403,16 +403,22 @@ def parity(model, tok, media):
 def main():
     torch.set_num_threads(int(os.environ.get("NANO_THREADS", "2")))
     os.makedirs(OUT, exist_ok=True)
-    tok = lm.make_tokenizer()
+    sd = torch.load(os.environ.get("NANO_LM", os.path.join(world.WORK, "lm.pt")))
+    tok = lm.tokenizer_for(sd)
     model = lm.LM(len(tok))
-    model.load_state_dict(torch.load(os.environ.get("NANO_LM", os.path.join(world.WORK, "lm.pt"))))
+    model.load_state_dict(sd)
     model.eval()
     with atomic.staged(OUT, ["tokenizer.json"]) as stage:
         tok.save(os.path.join(stage, "tokenizer.json"))
+    # --llm-only: a stage resumed from the package (lm.py --resume package) changes the LM and tokenizer only; the
+    # codecs, the acoustic stage and the default voice in OUT are kept as they are (train.sh exports everything).
+    llm_only = "--llm-only" in sys.argv
     with torch.no_grad():
         export_llm(model, len(tok))
-        export_codecs()
-    write_default_voice()
+        if not llm_only:
+            export_codecs()
+    if not llm_only:
+        write_default_voice()
     atomic.write_text(
         os.path.join(OUT, "anygpt.json"), json.dumps(manifest(model, tok), ensure_ascii=False, indent=2) + "\n"
     )
@@ -420,14 +426,19 @@ def main():
     if os.path.exists(card):
         with open(card, "rb") as f:
             atomic.write_bytes(os.path.join(OUT, "MODEL_CARD.md"), f.read())
-    media = lm.Media(smoke="--smoke" in sys.argv)
     fx = FIXTURES
     os.makedirs(fx, exist_ok=True)
+    prompts = None
+    if llm_only:
+        with open(os.path.join(fx, "nano-parity.json"), encoding="utf-8") as f:
+            prompts = [(c["task"], c["prompt"]) for c in json.load(f)["cases"]]
+    media = None if llm_only else lm.Media(smoke="--smoke" in sys.argv)
     with open(os.path.join(fx, "nano-parity.json"), "w", encoding="utf-8") as f:
-        json.dump(parity(model, tok, media), f, ensure_ascii=False, indent=1)
+        json.dump(parity(model, tok, media, prompts), f, ensure_ascii=False, indent=1)
         f.write("\n")
-    with torch.no_grad(), open(os.path.join(world.WORK, "codec_check.json"), "w") as f:
-        json.dump(codec_check(media), f)
+    if not llm_only:
+        with torch.no_grad(), open(os.path.join(world.WORK, "codec_check.json"), "w") as f:
+            json.dump(codec_check(media), f)
     for n in sorted(os.listdir(OUT)):
         print(f"{n:24s} {os.path.getsize(os.path.join(OUT, n)) / 1e6:7.2f} MB")
 

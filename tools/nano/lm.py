@@ -6,7 +6,7 @@ python3 lm.py [--smoke] [--steps N]   (needs work/speech.npy, work/image_codec.p
 
 import functools, math, os, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-import world, image_codec, audio_codec
+import world, image_codec, audio_codec, paraphrase
 from tokenizer import Tokenizer
 
 # ---------------------------------------------------------------- prompts (docs/anygpt.md, "Prompt templates")
@@ -110,7 +110,7 @@ SPEECH_POOLS = {  # speech task -> the world.py speech sets it draws from; asrN/
 
 
 class Media:
-    def __init__(self, smoke=False):
+    def __init__(self, smoke=False, sets=None):
         self.img_cb = torch.load(os.path.join(world.WORK, "image_codec.pt"))
         ac = torch.load(os.path.join(world.WORK, "audio_codec.pt"))
         self.sp_enc, self.mu_enc = audio_codec.Encoder(ac["speech"]), audio_codec.Encoder(ac["music"])
@@ -142,8 +142,9 @@ class Media:
                     for item in world.music_items()
                 }
         # Speech sets the cache lacks (a set world.py has since added) are encoded and cached; the others are kept.
-        # (train.sh starts without a cache: the codes depend on the codecs.)
-        missing = [k for k in self.speech if k not in self.sp_codes]
+        # (train.sh starts without a cache: the codes depend on the codecs.) `sets` limits the encoding to the sets
+        # a run reads (a stage resumed alone, e.g. paraphrase, needs 5.5 k of the 34 k clips).
+        missing = [k for k in self.speech if k not in self.sp_codes and (sets is None or k in sets)]
         with torch.no_grad():
             for k in missing:
                 self.sp_codes[k] = [self.sp_enc(torch.tensor(c[-1])[None, None])[0, 0].tolist() for c in self.speech[k]]
@@ -224,47 +225,53 @@ class Tasks:
         return world.two_shape_scene(rng)
 
     def sample(self, task, rng):
-        """-> list of (text, is_target) segments."""
-        m = self.m
+        """-> list of (text, is_target) segments. A task named "<task>+p" is the task in a user's words: the content
+        (text→media) or the instruction (media→text) or the chat turns in a training phrasing of paraphrase.py."""
+        m, para = self.m, task.endswith("+p")
+        task = task[:-2] if para else task
+        # media→text: a user's text replaces the instruction (kernel/prompt/templates.ts basePrompt)
+        ask = lambda t: paraphrase.instruction(t, rng) if para else self.instr(t, rng)
         if task in ("t2i", "caption"):
             s = self.scene(rng)
             img = media_str("image", m.image(s))
             if task == "t2i":
+                text = paraphrase.image_text(s[0], rng=rng) if para and len(s) == 1 else world.caption(s)
                 return [
-                    ("<s>" + base_prompt(task, self.instr(task, rng), world.caption(s)), False),
+                    ("<s>" + base_prompt(task, self.instr(task, rng), text), False),
                     (f" {img}<eos></s>", True),
                 ]
             return [
-                ("<s>" + base_prompt(task, self.instr(task, rng), img), False),
+                ("<s>" + base_prompt(task, ask(task), img), False),
                 (f" {world.caption(s)}<eos></s>", True),
             ]
         if task.startswith("asr"):
             text, codes = m.draw(task, rng)
             return [
-                ("<s>" + base_prompt("asr", self.instr("asr", rng), media_str("speech", codes)), False),
+                ("<s>" + base_prompt("asr", ask("asr"), media_str("speech", codes)), False),
                 (f" {text}<eos></s>", True),
             ]
         if task.startswith("tts"):
             text, codes = m.draw(task, rng)
             return [
-                ("<s>" + base_prompt("tts", self.instr("tts", rng), text), False),
+                ("<s>" + base_prompt("tts", self.instr("tts", rng), paraphrase.speech_text(text, rng=rng) if para else text), False),
                 (f" {media_str('speech', codes)}<eos></s>", True),
             ]
         if task == "t2m":
             item = world.TRAIN_MUSIC[rng.randint(len(world.TRAIN_MUSIC))]
+            text = paraphrase.music_text(item, rng=rng) if para else world.music_caption(item)
             return [
-                ("<s>" + base_prompt(task, self.instr(task, rng), world.music_caption(item)), False),
+                ("<s>" + base_prompt(task, self.instr(task, rng), text), False),
                 (f" {media_str('music', m.t2m[item])}<eos></s>", True),
             ]
         if task == "m2t":
             item, codes = m.m2t[rng.randint(len(m.m2t))]
             return [
-                ("<s>" + base_prompt(task, self.instr(task, rng), media_str("music", codes)), False),
+                ("<s>" + base_prompt(task, ask(task), media_str("music", codes)), False),
                 (f" {world.music_caption(item)}<eos></s>", True),
             ]
-        return self.chat(rng)
+        return self.chat(rng, para)
 
-    def chat(self, rng):
+    def chat(self, rng, para=False):
         m, turns = self.m, []
         kind = rng.choice(["edit", "edit", "qa", "edit+qa"])
         if kind.startswith("edit"):
@@ -273,15 +280,20 @@ class Tasks:
                 instr, new = edit(obj, rng)
                 if new not in world.HELDOUT_OBJECTS:
                     break
+            if para:  # the same edit in a user's words
+                k = next(i for i in range(4) if obj[i] != new[i])
+                kind_v = [("shape", new[0]), ("colour", new[1]), ("size", new[2]), ("pos", new[3])][k]
+                instr = paraphrase.edit_text(*kind_v, rng)
             turns += [
-                (draw_request(obj, rng), media_str("image", m.image([obj]))),
+                (paraphrase.draw_request(obj, rng) if para else draw_request(obj, rng), media_str("image", m.image([obj]))),
                 (instr, media_str("image", m.image([new]))),
             ]
         if kind.endswith("qa"):
             if rng.rand() < 0.6:
                 obj = world.TRAIN_OBJECTS[rng.randint(len(world.TRAIN_OBJECTS))]
                 q = rng.choice(list(QUESTIONS))
-                turns.append((media_str("image", m.image([obj])) + " " + QUESTIONS[q], answer(obj, q)))
+                text = paraphrase.question(q, rng) if para else QUESTIONS[q]
+                turns.append((media_str("image", m.image([obj])) + " " + text, answer(obj, q)))
             else:
                 text, codes = m.draw("asr", rng)
                 user = media_str("speech", codes) + " " + SPEECH_QUESTION + (SPEECH_SUFFIX if rng.rand() < 0.5 else "")
@@ -307,8 +319,9 @@ class Tasks:
         return x, y
 
 
-def corpus():
-    """Every text the model reads or writes, for the word vocabulary."""
+def corpus(paraphrases=False):
+    """Every text the model reads or writes, for the word vocabulary. The stages before `paraphrase` read the
+    vocabulary without paraphrase.py's training phrasings; that stage adds their words (grow_vocab)."""
     texts = (
         [
             SYSTEM.format("MMGPT"),
@@ -324,11 +337,29 @@ def corpus():
     )
     texts += [world.caption([o]) for o in world.ALL_OBJECTS] + [world.music_caption(i) for i in world.music_items()]
     texts += [answer(o, q) for o in world.ALL_OBJECTS[:40] for q in QUESTIONS]
+    if paraphrases:
+        texts += paraphrase.train_texts()
     return texts
 
 
-def make_tokenizer():
-    return Tokenizer(corpus(), image_codec.K, 256, 512)
+def make_tokenizer(paraphrases=False):
+    """The vocabulary of STAGES (the package's); paraphrases=True: with the paraphrase stage's words."""
+    return Tokenizer(corpus(paraphrases), image_codec.K, 256, 512)
+
+
+def grow_vocab(model, old_tok, new_tok, seed):
+    """A model over old_tok's vocabulary -> the same model over new_tok's: every token keeps its embedding and head
+    row (found by its string: the word list is sorted, so ids move), new words get fresh rows (normal, 0.02)."""
+    g = torch.Generator().manual_seed(seed)
+    new = LM(len(new_tok), model.c)
+    sd = model.state_dict()
+    for k in ("emb.weight", "head.weight"):
+        w = torch.randn(len(new_tok), model.c.dim, generator=g) * 0.02
+        idx = [new_tok.id[t] for t in old_tok.tokens]
+        w[idx] = sd[k]
+        sd[k] = w
+    new.load_state_dict(sd)
+    return new
 
 
 # ---------------------------------------------------------------- model
@@ -432,6 +463,7 @@ class LM(nn.Module):
 # 32/32 held-out in 400 steps and a caption stage after it keeps that and reaches 16/16 held-out captions. Each stage
 # has its own seed, warm-up and cosine decay to a tenth of its peak; later stages learn slower so that the replayed
 # tasks are kept.
+PARAPHRASE_STEPS = int(os.environ.get("NANO_PARAPHRASE_STEPS", "600"))
 STAGES = [  # (name, steps, peak lr, task weights)
     ("t2i", 400, 3e-3, {"t2i": 1}),
     ("caption", 300, 2e-3, {"caption": 1, "t2i": 0.5}),
@@ -450,30 +482,64 @@ STAGES = [  # (name, steps, peak lr, task weights)
     ("speech4", 900, 6e-4, {"tts4": 1, "asr4": 0.8, "chat": 0.2, "t2i": 0.1, "caption": 0.08, "t2m": 0.15, "m2t": 0.1}),
     ("speech5", 900, 5e-4, {"tts5": 1, "asr5": 0.8, "chat": 0.2, "t2i": 0.1, "caption": 0.08, "t2m": 0.15, "m2t": 0.1}),
 ]
+# Every task in a user's words (paraphrase.py's training phrasings, "+p") in about half the batches, the tasks as
+# before in the rest, so the scorecard's phrasing keeps its answers (issue 22). Not yet in STAGES: the shipped package
+# was trained without it, and train.sh must reproduce the package; `lm.py --paraphrase` appends it (MODEL_CARD.md,
+# "Paraphrases", has what a first run of it measured). It adds the phrasings' words to the vocabulary (grow_vocab), so
+# it starts a new optimiser: run from a package (`--resume package`, the weights read back by from_package.py) it is
+# the same computation as after an uninterrupted run of STAGES.
+PARAPHRASE_STAGE = (
+    "paraphrase",
+    PARAPHRASE_STEPS,
+    5e-4,
+    {
+        **{"t2i+p": 0.5, "caption+p": 0.3, "t2m+p": 0.5, "m2t+p": 0.3, "asr+p": 0.4, "tts+p": 0.3, "chat+p": 0.6},
+        **{"t2i": 0.1, "caption": 0.08, "t2m": 0.15, "m2t": 0.1, "asr": 0.6, "tts": 0.6, "chat": 0.2},
+    },
+)
+GROW_AT = "paraphrase"  # the stage that adds the paraphrases' words to the vocabulary
+
+
+def tokenizer_for(state_dict):
+    """The tokenizer an LM state dict was trained with: with the paraphrases' words after the paraphrase stage."""
+    rows = state_dict["emb.weight"].shape[0]
+    tok = make_tokenizer(paraphrases=False)
+    return tok if len(tok) == rows else make_tokenizer(paraphrases=True)
 
 
 def train(stages=STAGES, bs=32, smoke=False, seed=world.SEED, warmup=50, ckpt_every=250, resume=None):
     """Runs `stages` in order on one model and one optimiser. Every stage starts from its own seed and saves the model
     and optimiser state at its end (work/lm_<stage>.pt, .opt.pt), so `resume=<stage>` continues after that stage
     as an uninterrupted run would (same seeds and optimiser state; speech4 + speech5 checked bit for bit, MODEL_CARD.md). The result is work/lm.pt."""
-    tok = make_tokenizer()
-    tasks = Tasks(Media(smoke), tok)
+    names_all = [n for n, *_ in stages]
+    grow = names_all.index(GROW_AT) if GROW_AT in names_all else None
+    # resume="package": the weights of models/anygpt-nano (from_package.py) as the state before the GROW_AT stage
+    after = names_all[grow - 1] if resume == "package" else resume
+    start = names_all.index(after) + 1 if after else 0
+    grown = grow is not None and start > grow
+    tok = make_tokenizer(paraphrases=grown)
+    sets = {k for _, _, _, w in stages[start:] for t in w for k in SPEECH_POOLS.get(t.removesuffix("+p"), ())}
+    tasks = Tasks(Media(smoke, sets), tok)
     torch.manual_seed(seed)
     model = LM(len(tok))
     print(f"vocab {len(tok)}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M", flush=True)
     opt = torch.optim.AdamW(model.parameters(), stages[0][2], betas=(0.9, 0.95), weight_decay=0.01)
     path = lambda name: os.path.join(world.WORK, name)
     stop = lambda: os.path.exists(path("STOP"))
-    names_all = [n for n, *_ in stages]
-    start = 0
     if resume:
-        model.load_state_dict(torch.load(path(f"lm_{resume}.pt")))
-        opt.load_state_dict(torch.load(path(f"lm_{resume}.opt.pt")))
-        start = names_all.index(resume) + 1
+        model.load_state_dict(torch.load(path("lm_package.pt" if resume == "package" else f"lm_{resume}.pt")))
+        if resume != "package":
+            opt.load_state_dict(torch.load(path(f"lm_{resume}.opt.pt")))
     t0, done = time.time(), 0
     for k, (name, steps, lr, weights) in enumerate(stages):
         if k < start:
             continue
+        if k == grow:  # new words: new embedding rows, so a new optimiser (its moments are per row)
+            new_tok = make_tokenizer(paraphrases=True)
+            model = grow_vocab(model, tok, new_tok, seed + 100 * (k + 1) + 1)
+            tok = tasks.tok = new_tok
+            opt = torch.optim.AdamW(model.parameters(), lr, betas=(0.9, 0.95), weight_decay=0.01)
+            print(f"stage {name}: vocab grown to {len(tok)}", flush=True)
         torch.manual_seed(seed + 100 * (k + 1))
         rng = np.random.RandomState(seed + 100 * (k + 1))
         names, w = list(weights), np.array(list(weights.values()), dtype=float)
@@ -526,11 +592,14 @@ def parse_stages(spec):
 
 if __name__ == "__main__":
     # The recipe (tools/nano/train.sh): NANO_THREADS=2, STAGES above, 32 sequences per batch.
-    # --stages replaces STAGES (experiments, e.g. `--stages 'cap:400:3e-3:caption=1'`); --resume STAGE continues after it.
+    # --stages replaces STAGES (experiments, e.g. `--stages 'cap:400:3e-3:caption=1'`); --resume STAGE continues after it;
+    # --paraphrase appends PARAPHRASE_STAGE; --resume package starts it from models/anygpt-nano (from_package.py).
     torch.set_num_threads(int(os.environ.get("NANO_THREADS", "1")))
     smoke = "--smoke" in sys.argv
     arg = lambda name, default, cast=int: cast(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
     stages = parse_stages(arg("--stages", "", str)) or STAGES
+    if "--paraphrase" in sys.argv:  # STAGES + the paraphrase stage (from a package: --paraphrase --resume package)
+        stages = stages + [PARAPHRASE_STAGE]
     if smoke:  # every stage, a few steps each
         stages = [(n, 5, lr, w) for n, _, lr, w in stages]
     train(

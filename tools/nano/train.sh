@@ -22,7 +22,7 @@ $PY image_codec.py "${SMOKE[@]}"    # colour x shape product VQ, 32 tokens (colo
 $PY audio_codec.py "${SMOKE[@]}"    # two-level spectral codec (speech: envelope + pitch; music: pitch set + timbre), 2x256, 25 Hz
 $PY acoustic.py "${SMOKE[@]}"       # SoundStorm-contract net: speech level 1 from level 0 + a voice prompt
 if [ ${#SMOKE[@]} -gt 0 ]; then
-  $PY lm.py --smoke                 # LLaMA-style LM, next-token loss on responses (20 steps)
+  $PY lm.py --smoke --paraphrase    # LLaMA-style LM, next-token loss on responses (5 steps a stage, paraphrase stage too)
 else                                # staged: images, music, speech, chat (lm.py STAGES), batch 32 on 2 threads
   NANO_THREADS=2 $PY lm.py          # resumable after a finished stage: lm.py --resume <stage>
 fi

@@ -11,7 +11,7 @@ Run as a script to print it: /usr/bin/python3 tools/nano/world_spec.py
 """
 
 import json, re
-import world, lm
+import world, lm, paraphrase
 
 WORD = re.compile(r"[A-Za-z0-9#]+")
 
@@ -44,10 +44,14 @@ def image_classes():
     }
 
 
-def spec():
+def spec(paraphrases=False):
+    """paraphrases: the LM was trained with paraphrase.py's phrasings too (lm.py --paraphrase)."""
     captions = [world.caption([o]) for o in world.ALL_OBJECTS]
     captions += [f"{a} and {b}" for a in captions[:40] for b in captions[:40]]
     music = [world.music_caption(i) for i in world.music_items()]
+    if paraphrases:
+        captions += [paraphrase.image_text(o, k=k) for o in world.ALL_OBJECTS for k in range(len(paraphrase.IMAGE_TRAIN))]
+        music += [paraphrase.music_text(i, k=k) for i in world.music_items() for k in range(len(paraphrase.MUSIC_TRAIN))]
     music_classes = {
         "instruments": list(world.TIMBRES),
         "notes": list(world.NOTES),
@@ -59,6 +63,12 @@ def spec():
     chat += [f"Now make it {c}." for c in world.COLOURS] + [f"Now make it a {s}." for s in world.SHAPES]
     chat += [f"Now make it {z}." for z in world.SIZES] + [f"Now move it to the {p}." for p in world.POSITIONS]
     chat += list(lm.QUESTIONS.values()) + [lm.SPEECH_QUESTION + lm.SPEECH_SUFFIX]
+    if paraphrases:
+        chat += [paraphrase.fill(t, paraphrase._obj_fields(o)) for o in obj for t in paraphrase.DRAW_TRAIN]
+        for kind, ts in paraphrase.EDIT_TRAIN.items():
+            values = {"colour": world.COLOURS, "shape": world.SHAPES, "size": world.SIZES, "pos": world.POSITIONS}[kind]
+            chat += [t.format(v=v) for t in ts for v in values]
+        chat += sum(paraphrase.QUESTION_TRAIN.values(), [])
     return {
         "description": "AnyGPT-nano's synthetic world: one or two shapes on black, notes and chords of two "
         "instruments, espeak-ng phrases of a small vocabulary (tools/nano/world.py)",
