@@ -166,6 +166,8 @@ export interface MusicSpec {
   numCodebooks: number; // 4
   codebookSize: number; // 2048; token k of codebook q is written as <🎶{k + q*codebookSize}>
   maxInputSeconds: number;
+  /** A chat turn's music input limit where it differs (upstream AnyGPT: 5 s in chat, 20 s in base tasks). */
+  chatMaxInputSeconds?: number;
   encoder: OnnxRef; // waveform f32 [1,1,T] -> audio_codes i64 [1,1,Q,F]
   decoder: OnnxRef; // audio_codes i64 [1,1,Q,F] -> waveform f32 [1,1,T]
 }

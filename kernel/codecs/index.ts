@@ -75,9 +75,9 @@ export class Codecs {
   }
 
   /** WAV → codes [Q][F]; flatten with flattenMusic for the LLM. */
-  async encodeMusic(input: MediaInput): Promise<{ codes: number[][]; warnings: string[] }> {
+  async encodeMusic(input: MediaInput, maxSeconds?: number): Promise<{ codes: number[][]; warnings: string[] }> {
     const c = this.musicCodec();
-    return withSource(input, (src) => c.encode(src));
+    return withSource(input, (src) => c.encode(src, maxSeconds));
   }
 
   decodeImage(codes: readonly number[], opts?: DecodeProgress): Promise<DecodedImage> {

@@ -19,11 +19,15 @@ export class MusicCodec {
     this.decoder = new Component(host, 'music decoder', spec.decoder, ['audio_codes']);
   }
 
-  async encode(src: ByteSource): Promise<{ codes: number[][]; warnings: string[] }> {
+  /** `maxSeconds`: keep at most this much of the input (default: the package's maxInputSeconds). */
+  async encode(
+    src: ByteSource,
+    maxSeconds = this.spec.maxInputSeconds,
+  ): Promise<{ codes: number[][]; warnings: string[] }> {
     const audio = readAudio(src, {
       label: 'music input',
       targetRate: this.spec.sampleRate,
-      maxSeconds: this.spec.maxInputSeconds,
+      maxSeconds,
       channels: 'average',
       minSamples: Math.round(this.spec.sampleRate / this.spec.frameRate),
     });

@@ -136,12 +136,12 @@ export function registerCodecOps(): void {
     return null;
   });
 
-  registerOp('encodeMedia', async ({ modality, input, purpose }) => {
+  registerOp('encodeMedia', async ({ modality, input, purpose, maxSeconds }) => {
     const c = await openCodecs();
     const src =
       'path' in input ? { path: input.path } : { bytes: input.bytes, name: input.name ?? `the ${modality} input` };
     if (modality === 'image') return c.encodeImage(src);
-    if (modality === 'music') return c.encodeMusic(src);
+    if (modality === 'music') return c.encodeMusic(src, maxSeconds);
     const r = await c.encodeSpeech(src, purpose);
     return purpose === 'input' ? { codes: r.codes[0], warnings: r.warnings } : r;
   });

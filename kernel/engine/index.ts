@@ -240,12 +240,16 @@ export class Engine {
     modality: MediaModality,
     input: MediaSource,
     purpose: MediaPurpose = 'input',
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; maxSeconds?: number } = {},
   ): Promise<EncodedMedia> {
     // The worker shares the process's cwd, but resolving here makes messages and behaviour independent of it.
     const src: MediaSource = 'path' in input ? { path: path.resolve(input.path) } : input;
     await this.mediaOpen;
-    const r = await this.media.call('encodeMedia', { modality, input: src, purpose }, { signal: opts.signal });
+    const r = await this.media.call(
+      'encodeMedia',
+      { modality, input: src, purpose, maxSeconds: opts.maxSeconds },
+      { signal: opts.signal },
+    );
     return { codes: r.codes, tokens: mediaTokenString(this.pkg, modality, r.codes), warnings: r.warnings };
   }
 

@@ -346,6 +346,10 @@ export function validateManifest(json: Json, file = MANIFEST_FILE): Manifest {
       numCodebooks: c.posInt(o.numCodebooks, `${p}.numCodebooks`),
       codebookSize: c.posInt(o.codebookSize, `${p}.codebookSize`),
       maxInputSeconds: c.num(o.maxInputSeconds, `${p}.maxInputSeconds`, 1e-9, Infinity, 'a number > 0'),
+      chatMaxInputSeconds:
+        o.chatMaxInputSeconds === undefined
+          ? undefined
+          : c.num(o.chatMaxInputSeconds, `${p}.chatMaxInputSeconds`, 1e-9, Infinity, 'a number > 0'),
       encoder: c.onnxRef(o.encoder, `${p}.encoder`),
       decoder: c.onnxRef(o.decoder, `${p}.decoder`),
     };

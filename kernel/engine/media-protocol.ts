@@ -19,6 +19,8 @@ export interface EncodeMediaRequest {
   modality: MediaModality;
   input: MediaSource;
   purpose: MediaPurpose;
+  /** Music only: keep at most this many seconds (default: the package's maxInputSeconds). */
+  maxSeconds?: number;
 }
 
 export interface EncodeMediaResult {

@@ -64,7 +64,11 @@ export interface Backend {
     opts: { signal?: AbortSignal; onEvent?: (e: GenerationEvent) => void },
   ): Promise<Generation>;
   /** A media file (PNG/JPEG/…, WAV) → codes for the prompt. Throws a readable Error on bad input (a missing path: code ENOENT). */
-  encodeMedia(modality: MediaModality, input: MediaInput, opts?: { signal?: AbortSignal }): Promise<EncodedMedia>;
+  encodeMedia(
+    modality: MediaModality,
+    input: MediaInput,
+    opts?: { signal?: AbortSignal; maxSeconds?: number },
+  ): Promise<EncodedMedia>;
   encodeVoice(input: MediaInput, opts?: { signal?: AbortSignal }): Promise<VoicePrompt>;
   decodeSpan(
     codes: MediaCodes,

@@ -64,7 +64,7 @@ export class EngineBackend implements Backend {
   async encodeMedia(
     modality: MediaModality,
     input: MediaInput,
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; maxSeconds?: number } = {},
   ): Promise<EncodedMedia> {
     const r = await asAbort(this.engine.encodeMedia(modality, input, 'input', opts));
     const { warnings } = r;

@@ -33,7 +33,7 @@ import {
   type Emit,
   type Outcome,
 } from './cell/outcome';
-import { planCell, type CellDefaults, type CellPlan, type PlannedMedia } from './cell/plan';
+import { cellSettings, planCell, type CellDefaults, type CellPlan, type PlannedMedia } from './cell/plan';
 import { describeConfig, describeContext, describeHistory, turnNotAddedNote } from './cell/session-report';
 import { generationSummary, showGeneratedMedia } from './cell/span-outputs';
 import { StreamingDisplay } from './cell/streaming-display';
@@ -213,12 +213,16 @@ export class CellExecutor {
     const model = backend.describeModel();
     const te = performance.now();
     const media: PlannedMedia[] = [];
+    // Music input length follows the task, as upstream's two CLIs do (chat 5 s, base inference 20 s).
+    const chat = !cell.raw && cellSettings(cell, this.defaults).task === 'chat';
+    const chatMusic = chat ? model.manifest.modalities.music?.chatMaxInputSeconds : undefined;
     for (const ref of cell.media) {
       checkInterrupt(ctx.signal, 'before encoding the media inputs');
+      const maxSeconds = ref.modality === 'music' ? chatMusic : undefined;
       const codes =
         ref.output !== undefined
           ? this.outputs.lookup(ref)
-          : await encodeMediaFile(ref, ctx.cwd, backend, emit, ctx.signal);
+          : await encodeMediaFile(ref, ctx.cwd, backend, emit, ctx.signal, maxSeconds);
       media.push({ modality: ref.modality, tokens: mediaTokenString(model.manifest, codes), ref });
     }
     timings.encode = performance.now() - te;

@@ -164,6 +164,7 @@ def convert_music(src, out, contents, log):
         "numCodebooks": Q,
         "codebookSize": S,
         "maxInputSeconds": 20,
+        "chatMaxInputSeconds": 5,  # upstream's chat CLI (music_segment_duration); base inference takes 20 s
         "encoder": enc,
         "decoder": dec,
     }

@@ -62,12 +62,13 @@ export async function encodeMediaFile(
   backend: Backend,
   emit: CellEmit,
   signal?: AbortSignal,
+  maxSeconds?: number,
 ): Promise<MediaCodes> {
   const path = resolvePath(cwd, ref.target);
   // The encoder reads the file itself, off the main thread and only as far as it needs.
   let r: EncodedMedia;
   try {
-    r = await backend.encodeMedia(ref.modality, { path }, { signal });
+    r = await backend.encodeMedia(ref.modality, { path }, { signal, maxSeconds });
   } catch (e) {
     if (isAbort(e)) throw new Interrupted(`interrupted while encoding ${ref.target}`);
     throw (
