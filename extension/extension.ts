@@ -99,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): {
 
   // Servers connected in earlier sessions (their tokens are in SecretStorage).
   void remotes.restore().catch((e) => log.warn(`restoring Jupyter Servers: ${e}`));
+  sub.push(remotes.offerToJupyterExtension());
 
   return { controller, remotes };
 }

@@ -7,7 +7,10 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import type { Jupyter } from '@vscode/jupyter-extension';
 import { JupyterServer } from '../../common/jupyter-server';
+import { JUPYTER_EXTENSION_ID } from '../identifiers';
+import { AnyGptServerProvider, COLLECTION_ID } from './jupyter-server-provider';
 import { AnyGptController, type KernelSource } from '../controller';
 import { RemoteKernelSession } from '../kernel/remote-session';
 import {
@@ -43,6 +46,54 @@ export class RemoteServers implements vscode.Disposable {
   get all(): AnyGptController[] {
     return [...this.controllers.values()];
   }
+
+  /** The servers with a controller now (connected, token stored). */
+  get servers(): SavedServer[] {
+    return [...this.entries.values()];
+  }
+
+  token(url: string): Promise<string | undefined> {
+    return Promise.resolve(this.context.secrets.get(tokenSecretKey(url)));
+  }
+
+  /**
+   * When ms-toolsai.jupyter is installed, offers our servers to its kernel picker as a server collection. Its API
+   * asks to be called once a notebook is open (not at activation, which would activate it needlessly).
+   */
+  offerToJupyterExtension(): vscode.Disposable {
+    let done = false;
+    const offer = async () => {
+      const ext = vscode.extensions.getExtension<Jupyter>(JUPYTER_EXTENSION_ID);
+      if (done || !ext) return;
+      done = true;
+      try {
+        const api = ext.isActive ? ext.exports : await ext.activate();
+        const provider = new AnyGptServerProvider(
+          {
+            servers: () => this.servers,
+            token: (url) => this.token(url),
+            onDidChange: (listener, thisArg, disposables) =>
+              this.added.event(() => listener.call(thisArg, undefined), undefined, disposables),
+            connect: async () => {
+              const id = await this.connect();
+              return id ? this.entries.get(id) : undefined;
+            },
+          },
+          (u) => vscode.Uri.parse(u),
+        );
+        const collection = api.createJupyterServerCollection(COLLECTION_ID, 'AnyGPT Jupyter Servers', provider);
+        collection.commandProvider = provider;
+        this.offered = collection;
+        this.log.info('offered our Jupyter Servers to the Jupyter extension’s kernel picker');
+      } catch (e) {
+        this.log.warn(`could not offer servers to the Jupyter extension: ${e}`);
+      }
+    };
+    if (vscode.workspace.notebookDocuments.length) void offer();
+    return vscode.workspace.onDidOpenNotebookDocument(() => void offer());
+  }
+
+  private offered?: { dispose(): void };
 
   private saved(): SavedServer[] {
     return this.context.globalState.get<SavedServer[]>(SAVED, []);
@@ -165,6 +216,7 @@ export class RemoteServers implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.offered?.dispose();
     for (const c of this.controllers.values()) c.dispose();
     this.controllers.clear();
     this.entries.clear();
