@@ -14,10 +14,11 @@ import { CONTROLLER_ID, LANGUAGE_ID } from './identifiers';
 import { isAnyGptNotebook } from './notebook-ownership';
 import { KernelSession } from './kernel/session';
 import type { ExitInfo, NotebookKernelSession } from './kernel/notebook-session';
-import { resolveNode } from './kernel/launcher';
+import { checkNodeRuntime } from './kernel/runtime-check';
+import { forEditor } from './execution/editor-wording';
 import { readSettings, samplingConfigMagic } from './settings';
 
-export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy' | 'dead';
+export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy' | 'dead' | 'failed';
 
 /** Where a controller's kernels run. */
 export interface KernelSource {
@@ -44,6 +45,13 @@ interface NotebookKernel {
   /** The cell executing now (interrupt targets it). */
   active?: { cancel: () => void };
   state: KernelState;
+  /** Why the last start failed (state 'failed'), one line. */
+  failure?: string;
+}
+
+/** A kernel that could not start: its message is one line that names the cause (and the setting to change). */
+export class KernelStartError extends Error {
+  override name = 'Kernel not started';
 }
 
 export class AnyGptController implements vscode.Disposable {
@@ -71,6 +79,9 @@ export class AnyGptController implements vscode.Disposable {
     this.controller.supportedLanguages = [LANGUAGE_ID, 'markdown', 'plaintext'];
     this.controller.supportsExecutionOrder = true;
     this.controller.executeHandler = (cells, notebook) => this.enqueue(cells, notebook);
+    // VS Code then shows one stop control while cells run (its Interrupt, in place of Stop Execution), which
+    // interrupts the kernel as our Interrupt Kernel does; the toolbar hides ours meanwhile (package.json)
+    this.controller.interruptHandler = (notebook) => this.interrupt(notebook.uri);
     const prefer = (nb: vscode.NotebookDocument) => {
       if (this.source.preferred && nb.notebookType === 'jupyter-notebook' && isAnyGptNotebook(nb.metadata))
         this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
@@ -98,6 +109,12 @@ export class AnyGptController implements vscode.Disposable {
   stateOf(uri?: vscode.Uri): KernelState {
     const key = this.keyOf(uri);
     return (key ? this.kernels.get(key)?.state : undefined) ?? 'stopped';
+  }
+
+  /** Why the given (default: active) notebook's kernel failed to start, when it did. */
+  failureOf(uri?: vscode.Uri): string | undefined {
+    const key = this.keyOf(uri);
+    return key ? this.kernels.get(key)?.failure : undefined;
   }
 
   /** The active notebook's kernel session. */
@@ -133,8 +150,9 @@ export class AnyGptController implements vscode.Disposable {
     return k;
   }
 
-  private setState(k: NotebookKernel, s: KernelState): void {
+  private setState(k: NotebookKernel, s: KernelState, failure?: string): void {
     k.state = s;
+    k.failure = s === 'failed' ? failure : undefined;
     // the window status shows the active notebook's kernel
     this.stateEmitter.fire(this.state);
   }
@@ -149,8 +167,16 @@ export class AnyGptController implements vscode.Disposable {
 
   private async startKernel(k: NotebookKernel): Promise<NotebookKernelSession> {
     if (!k.notebook) throw new Error(vscode.l10n.t('The notebook of this kernel is closed.'));
-    const session = await this.source.createSession(k.notebook);
     this.setState(k, 'starting');
+    let session: NotebookKernelSession;
+    try {
+      // the local source checks the runtime first: a missing node, another program (python3) or an old Node
+      session = await this.source.createSession(k.notebook);
+    } catch (e) {
+      const reason = forEditor(String((e as Error).message ?? e).split('\n')[0]);
+      this.setState(k, 'failed', reason);
+      throw new KernelStartError(reason);
+    }
     session.onExit((e) => this.onKernelExit(k, session, e));
     try {
       await vscode.window.withProgress(
@@ -158,8 +184,14 @@ export class AnyGptController implements vscode.Disposable {
         () => session.start(),
       );
     } catch (e) {
-      this.setState(k, 'dead');
-      throw e;
+      const why = (e as Error).message ?? String(e);
+      this.log.error(`kernel start failed: ${why}`);
+      // one line: what failed, and the kernel's last word on stderr (its own reason), in the editor's wording
+      const lines = why.split('\n').map((l) => l.trim());
+      const last = lines.slice(1).filter(Boolean).pop();
+      const line = forEditor(last ? `${lines[0]}: ${last.slice(0, 240)}` : lines[0]);
+      this.setState(k, 'failed', line);
+      throw new KernelStartError(line);
     }
     k.session = session;
     this.setState(k, 'idle');
@@ -295,7 +327,13 @@ export class AnyGptController implements vscode.Disposable {
     try {
       session = await this.ensureKernel(k);
     } catch (e) {
-      await exec.replaceOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(e as Error)]));
+      // one line, no stack: the cause and the setting to change (the log has the details)
+      const err = e instanceof KernelStartError ? e : new KernelStartError(String((e as Error).message).split('\n')[0]);
+      await exec.replaceOutput(
+        new vscode.NotebookCellOutput([
+          vscode.NotebookCellOutputItem.error({ name: err.name, message: err.message, stack: '' }),
+        ]),
+      );
       exec.end(false, Date.now());
       this.reportStartError(e);
       return;
@@ -362,14 +400,13 @@ function localKernelSource(context: vscode.ExtensionContext, log: vscode.LogOutp
     sendsNotebookFolder: true,
     createSession: async () => {
       const s = readSettings();
-      const node = resolveNode(s.nodePath);
-      if (!node) {
-        throw new Error(
-          s.nodePath
-            ? vscode.l10n.t('anygpt.nodePath "{0}" is not an executable.', s.nodePath)
-            : vscode.l10n.t('No "node" on PATH. Install Node.js 20 or newer, or set anygpt.nodePath to its full path.'),
-        );
+      // the runtime first: a missing node, another program (python3) or Node < 20 fails here with one line
+      const runtime = await checkNodeRuntime(s.nodePath);
+      if (!runtime.ok) {
+        log.error(runtime.reason);
+        throw new KernelStartError(runtime.reason);
       }
+      const node = runtime.node;
       const kernelScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'kernel.js').fsPath;
       const modelPath = s.modelPath || bundledModel();
       log.info(

@@ -15,25 +15,32 @@ import { registerJupyterDeduplication } from './jupyterExtension';
 import { RemoteServers, type ConnectArgs } from './remote/servers';
 import { readSettings } from './settings';
 import { CellStatsProvider, ModelStatus } from './status';
+import { registerToolbarContext } from './toolbar-context';
+import { refreshKernelspecs } from './kernel/kernelspec-upkeep';
 
 export function activate(context: vscode.ExtensionContext): {
   controller: AnyGptController;
   remotes: RemoteServers;
+  status: ModelStatus;
 } {
   const log = vscode.window.createOutputChannel('AnyGPT', { log: true });
   const verifyOut = vscode.window.createOutputChannel('AnyGPT Verify');
   const bundled = vscode.Uri.joinPath(context.extensionUri, 'models', 'anygpt-nano').fsPath;
   const controller = new AnyGptController(context, log);
   const cellStats = new CellStatsProvider();
-  const status = new ModelStatus(bundled);
   const sub = context.subscriptions;
   const remotes = new RemoteServers(context, log);
-  sub.push(log, verifyOut, controller, remotes, status);
   /** The controller that runs (or is selected for) a notebook; the local one when none is. */
   const owner = (uri?: vscode.Uri) => [controller, ...remotes.all].find((c) => c.owns(uri)) ?? controller;
+  // the status bar follows the active notebook's kernel: its state, why it failed to start, the model it loaded
+  const status = new ModelStatus(bundled, () => {
+    const c = owner();
+    return { state: c.state, failure: c.failureOf(), loaded: c.kernelSession?.loadedModel };
+  });
+  sub.push(log, verifyOut, controller, remotes, status);
   const wire = (c: AnyGptController) =>
     sub.push(
-      c.onDidChangeState(() => status.setKernelState(owner().state)),
+      c.onDidChangeState(() => status.update()),
       c.onDidChangeOutputs(() => cellStats.refresh()),
     );
   wire(controller);
@@ -57,14 +64,18 @@ export function activate(context: vscode.ExtensionContext): {
   };
   sub.push(
     vscode.commands.registerCommand('anygpt.newNotebook', () => newNotebook(context.extension.id)),
-    vscode.commands.registerCommand('anygpt.selectModel', () => selectModel(context, bundled, restartIfRunning)),
+    vscode.commands.registerCommand('anygpt.selectModel', (dir?: unknown) =>
+      selectModel(context, bundled, restartIfRunning, typeof dir === 'string' ? dir : undefined),
+    ),
     vscode.commands.registerCommand('anygpt.installKernelspec', () => installKernelspec(context.extensionUri, bundled)),
     vscode.commands.registerCommand('anygpt.showTokens', (cell?: vscode.NotebookCell) => showTokens(cell)),
     vscode.commands.registerCommand('anygpt.saveMediaAs', (cell?: vscode.NotebookCell) => saveMediaAs(cell)),
     vscode.commands.registerCommand('anygpt.verifyNotebook', () =>
       verifyNotebook(context.extensionUri, verifyOut, bundled),
     ),
-    vscode.commands.registerCommand('anygpt.openSamples', () => openSamples(context.extensionUri)),
+    vscode.commands.registerCommand('anygpt.openSamples', (name?: unknown) =>
+      openSamples(context.extensionUri, typeof name === 'string' ? name : undefined),
+    ),
     vscode.commands.registerCommand('anygpt.restartKernel', (arg?: unknown) => {
       const uri = notebookUriOf(arg);
       return owner(uri).restart(uri);
@@ -94,6 +105,17 @@ export function activate(context: vscode.ExtensionContext): {
   };
   sub.push(...registerMediaDrop(modelHas), ...registerKernelLanguage(() => owner().kernelSession));
 
+  // --- kernelspecs written by Install Kernelspec point at this version's kernel (an update moved the folder)
+  try {
+    for (const dir of refreshKernelspecs(vscode.Uri.joinPath(context.extensionUri, 'dist', 'kernel.js').fsPath))
+      log.info(`kernelspec ${dir} now runs this version of the kernel`);
+  } catch (e) {
+    log.warn(`kernelspec upkeep: ${(e as Error).message}`);
+  }
+
+  // --- toolbar: Restart and Interrupt on every notebook of ours, before a kernel has started
+  sub.push(...registerToolbarContext(controller.controller));
+
   // --- the Jupyter extension, when installed, also lists our kernelspec: bind AnyGPT notebooks to ours
   sub.push(...registerJupyterDeduplication(context, controller.controller, log));
 
@@ -101,7 +123,7 @@ export function activate(context: vscode.ExtensionContext): {
   void remotes.restore().catch((e) => log.warn(`restoring Jupyter Servers: ${e}`));
   sub.push(remotes.offerToJupyterExtension());
 
-  return { controller, remotes };
+  return { controller, remotes, status };
 }
 
 /** The notebook a command targets: a Uri, a notebook toolbar context ({ notebookEditor }), else the active notebook (undefined). */

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import type { KernelState } from './controller';
+import type { LoadedModel } from './kernel/notebook-session';
 import { findStats, formatStats } from './execution/stats';
 import { readSettings } from './settings';
 
@@ -28,18 +29,24 @@ export class CellStatsProvider implements vscode.NotebookCellStatusBarItemProvid
   }
 }
 
+/** What the window status shows about the active notebook's kernel. */
+export interface KernelView {
+  state: KernelState;
+  /** Why the kernel could not start (state 'failed'). */
+  failure?: string;
+  /** The model the kernel has loaded; it differs from the setting after a `%model` cell. */
+  loaded?: LoadedModel;
+}
+
 export class ModelStatus implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('anygpt.model', vscode.StatusBarAlignment.Right, 100);
-  private kernel: KernelState = 'stopped';
 
-  constructor(private readonly bundledModel: string) {
+  constructor(
+    private readonly bundledModel: string,
+    private readonly kernel: () => KernelView,
+  ) {
     this.item.name = vscode.l10n.t('AnyGPT Model');
     this.item.command = 'anygpt.selectModel';
-    this.update();
-  }
-
-  setKernelState(s: KernelState): void {
-    this.kernel = s;
     this.update();
   }
 
@@ -49,23 +56,41 @@ export class ModelStatus implements vscode.Disposable {
     else this.item.hide();
   }
 
+  /** The text shown now (the E2E reads it). */
+  get text(): string {
+    return this.item.text;
+  }
+
   update(): void {
     const s = readSettings();
-    const model = basename(s.modelPath || this.bundledModel);
+    const k = this.kernel();
+    const configured = s.modelPath || this.bundledModel;
+    if (k.state === 'failed') {
+      this.item.text = `$(error) ${vscode.l10n.t('AnyGPT kernel failed to start')}`;
+      this.item.tooltip = k.failure ?? '';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      this.item.command = { title: vscode.l10n.t('Show Log'), command: 'anygpt.showLog' };
+      return;
+    }
+    this.item.backgroundColor = undefined;
+    this.item.command = 'anygpt.selectModel';
+    // a running kernel names what it has loaded (a %model cell may have switched it); otherwise the setting
+    const model = k.loaded ? k.loaded.name : basename(configured);
+    const ep = k.loaded ? k.loaded.executionProvider : s.executionProvider;
     const icon =
-      this.kernel === 'busy'
+      k.state === 'busy'
         ? '$(loading~spin)'
-        : this.kernel === 'dead'
+        : k.state === 'dead'
           ? '$(error)'
-          : this.kernel === 'starting'
+          : k.state === 'starting'
             ? '$(sync~spin)'
             : '$(hubot)';
-    this.item.text = `${icon} ${model} \u00b7 ${s.executionProvider.toUpperCase()}`;
+    this.item.text = `${icon} ${model} \u00b7 ${ep.toUpperCase()}`;
     this.item.tooltip = vscode.l10n.t(
       'AnyGPT model {0}, execution provider {1}, kernel {2}. Click to pick another model.',
-      s.modelPath || this.bundledModel,
-      s.executionProvider,
-      this.kernel,
+      k.loaded ? k.loaded.dir : configured,
+      ep,
+      k.state,
     );
   }
 

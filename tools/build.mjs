@@ -28,6 +28,7 @@ const entries = [
   { in: 'kernel/engine/worker.ts', out: 'dist/engine-worker.js' },
   { in: 'kernel/jupyter/main.ts', out: 'dist/kernel.js', banner: '#!/usr/bin/env node' },
   { in: 'extension/extension.ts', out: 'dist/extension.js' },
+  { in: 'extension/uninstall.ts', out: 'dist/uninstall.js' },
 ];
 const browser = [
   { in: 'media/tokens/index.ts', out: 'dist/media/tokens.js' },

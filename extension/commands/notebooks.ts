@@ -33,8 +33,29 @@ export async function newNotebook(extensionId: string): Promise<void> {
   });
 }
 
-/** Copies the bundled samples into the workspace (editable, next to the user's files) and opens one. */
-export async function openSamples(extensionUri: vscode.Uri): Promise<void> {
+/** What Open Samples copies: the notebooks and the media folder they link (not the scripts that make them). */
+export function isSampleFile(relPath: string): boolean {
+  const parts = relPath.split(/[\\/]/);
+  if (parts.length === 1) return parts[0].endsWith('.ipynb');
+  return parts[0] === 'media' && !parts.some((p) => p.startsWith('.'));
+}
+
+async function copySamples(src: vscode.Uri, dest: vscode.Uri, rel = ''): Promise<void> {
+  for (const [name, type] of await vscode.workspace.fs.readDirectory(rel ? vscode.Uri.joinPath(src, rel) : src)) {
+    const r = rel ? `${rel}/${name}` : name;
+    if (type === vscode.FileType.Directory) {
+      if (r === 'media' || r.startsWith('media/')) await copySamples(src, dest, r);
+    } else if (type === vscode.FileType.File && isSampleFile(r)) {
+      await vscode.workspace.fs.copy(vscode.Uri.joinPath(src, r), vscode.Uri.joinPath(dest, r), { overwrite: false });
+    }
+  }
+}
+
+/**
+ * Copies the bundled sample notebooks and their media into the workspace (editable, next to the user's files)
+ * and opens one: `pick` (a command argument) or the one chosen in a quick pick.
+ */
+export async function openSamples(extensionUri: vscode.Uri, pick?: string): Promise<vscode.Uri | undefined> {
   const src = vscode.Uri.joinPath(extensionUri, 'samples');
   let entries: [string, vscode.FileType][];
   try {
@@ -51,9 +72,10 @@ export async function openSamples(extensionUri: vscode.Uri): Promise<void> {
     void vscode.window.showWarningMessage(vscode.l10n.t('This build of the extension ships no samples.'));
     return;
   }
-  const pick = await vscode.window.showQuickPick(notebooks, {
-    placeHolder: vscode.l10n.t('Open an AnyGPT sample notebook'),
-  });
+  if (!pick || !notebooks.includes(pick))
+    pick = await vscode.window.showQuickPick(notebooks, {
+      placeHolder: vscode.l10n.t('Open an AnyGPT sample notebook'),
+    });
   if (!pick) return;
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri;
   let target = vscode.Uri.joinPath(src, pick);
@@ -63,9 +85,10 @@ export async function openSamples(extensionUri: vscode.Uri): Promise<void> {
       () => true,
       () => false,
     );
-    if (!exists) await vscode.workspace.fs.copy(src, dest, { overwrite: false });
+    if (!exists) await copySamples(src, dest);
     target = vscode.Uri.joinPath(dest, pick);
   }
   const doc = await vscode.workspace.openNotebookDocument(target);
   await vscode.window.showNotebookDocument(doc);
+  return target;
 }

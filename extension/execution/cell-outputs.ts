@@ -6,6 +6,7 @@
  * Output metadata follows the Jupyter extension's shape ({outputType, metadata, executionCount,
  * transient}) because VS Code's built-in .ipynb serializer reads exactly that when saving.
  */
+import { forEditor } from './editor-wording';
 import { isMessageType, type ContentMap, type MsgType } from '../../common/jupyter-messages';
 import type { Message } from '../../common/jupyter-wire';
 
@@ -190,8 +191,8 @@ export class CellOutputs {
         const tb = c.traceback ?? [];
         const payload = {
           name: String(c.ename ?? 'Error'),
-          message: String(c.evalue ?? ''),
-          stack: tb.join('\n').replace(ANSI, ''),
+          message: forEditor(String(c.evalue ?? '')),
+          stack: forEditor(tb.join('\n').replace(ANSI, '')),
         };
         return {
           items: [{ mime: ERROR, data: enc.encode(JSON.stringify(payload)) }],

@@ -15,8 +15,17 @@ export interface ExitInfo {
   expected: boolean;
 }
 
+/** The model a kernel has loaded, from its execute_reply metadata (a `%model` cell changes it). */
+export interface LoadedModel {
+  name: string;
+  dir: string;
+  executionProvider: string;
+}
+
 export interface NotebookKernelSession {
   readonly running: boolean;
+  /** The model the kernel has loaded (after the first cell), when the kernel says (ours does). */
+  loadedModel?: LoadedModel;
   kernelInfo?: ContentMap['kernel_info_reply'];
   onExit(fn: (e: ExitInfo) => void): void;
   start(): Promise<void>;

@@ -9,7 +9,7 @@ import type { Message } from '../../common/jupyter-wire';
 import { ZmqTransport } from '../../common/jupyter-zmq';
 import { KernelProcess } from '../../common/kernel-process';
 import { kernelArgv, kernelEnv, type KernelSettings } from './launcher';
-import type { ExitInfo, NotebookKernelSession } from './notebook-session';
+import type { ExitInfo, LoadedModel, NotebookKernelSession } from './notebook-session';
 
 export type { ExitInfo } from './notebook-session';
 
@@ -29,6 +29,8 @@ export class KernelSession implements NotebookKernelSession {
   private stopping = false;
   private exitListeners: ((e: ExitInfo) => void)[] = [];
   kernelInfo?: ContentMap['kernel_info_reply'];
+  /** The model the kernel has loaded, from the last execute_reply's metadata (a `%model` cell changes it). */
+  loadedModel?: LoadedModel;
 
   constructor(private readonly opts: SessionOptions) {}
 
@@ -108,7 +110,10 @@ export class KernelSession implements NotebookKernelSession {
         },
       },
     );
-    return (await future.done).content;
+    const reply = await future.done;
+    const model = (reply.metadata as { anygpt?: { model?: LoadedModel } } | undefined)?.anygpt?.model;
+    if (model && typeof model.name === 'string') this.loadedModel = model;
+    return reply.content;
   }
 
   async complete(code: string, cursorPos: number): Promise<ContentMap['complete_reply'] | undefined> {

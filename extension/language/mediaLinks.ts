@@ -48,7 +48,21 @@ export function placeMedia(notebookDir: string, file: string, exists: (p: string
   if (isInside(notebookDir, file) && !/[()\n\r[\]]/.test(relative(notebookDir, file))) {
     return { target: relative(notebookDir, file).split(sep).join('/') };
   }
-  const base = safeName(basename(file));
+  return placeBytes(notebookDir, basename(file), exists);
+}
+
+/**
+ * Bytes with no file behind them (a clipboard image, a file dropped from the OS into the browser) always go to
+ * `<notebook folder>/media/<name>`, under a name no existing file has (`image-1.png`, `image-2.png`, …).
+ */
+export function placeBytes(
+  notebookDir: string,
+  name: string,
+  exists: (p: string) => boolean,
+): Placement & {
+  copyTo: string;
+} {
+  const base = safeName(basename(name.replace(/\\/g, '/')) || 'pasted');
   const ext = extname(base);
   const stem = base.slice(0, base.length - ext.length);
   let candidate = join(notebookDir, 'media', base);

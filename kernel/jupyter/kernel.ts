@@ -198,6 +198,12 @@ export class Kernel {
     };
   }
 
+  /** execute_reply metadata: the model loaded now (after a `%model` cell, the new one), so a front end can name it. */
+  private replyMetadata(): Record<string, unknown> {
+    const m = this.executor.loadedModel;
+    return m ? { anygpt: { model: { name: m.name, dir: m.dir, executionProvider: m.executionProvider } } } : {};
+  }
+
   private manifest(): Manifest | undefined {
     const loaded = this.executor.loadedModel?.manifest;
     if (loaded) return loaded;
@@ -312,25 +318,24 @@ export class Kernel {
         );
         if (storeHistory) this.history.setOutput(count, String(outcome.result.data['text/plain'] ?? ''));
       }
-      await this.reply(channel, msg, 'execute_reply', {
-        status: 'ok',
-        execution_count: count,
-        user_expressions: {},
-        payload: [],
-      });
+      await this.reply(
+        channel,
+        msg,
+        'execute_reply',
+        { status: 'ok', execution_count: count, user_expressions: {}, payload: [] },
+        this.replyMetadata(),
+      );
     } else {
       const { ename, evalue, traceback } = outcome;
       dropped = stopOnError ? this.queue.takeQueued() : [];
       if (!silent) await this.publish('error', { ename, evalue, traceback }, msg);
-      await this.reply(channel, msg, 'execute_reply', {
-        status: 'error',
-        execution_count: count,
-        ename,
-        evalue,
-        traceback,
-        user_expressions: {},
-        payload: [],
-      });
+      await this.reply(
+        channel,
+        msg,
+        'execute_reply',
+        { status: 'error', execution_count: count, ename, evalue, traceback, user_expressions: {}, payload: [] },
+        this.replyMetadata(),
+      );
     }
     await this.publish('status', { execution_state: 'idle' }, msg);
     for (const job of dropped) await job.abort();

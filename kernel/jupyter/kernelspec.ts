@@ -5,9 +5,9 @@
  * wrapper: VS Code sends SIGINT to the pid only, and a wrapper would swallow it.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write';
+import { userDataDir } from '../../common/jupyter-paths';
 
 export interface InstallOptions {
   where: 'user' | 'sys-prefix' | 'prefix';
@@ -19,15 +19,6 @@ export interface InstallOptions {
   name?: string;
   displayName?: string;
   kernelScript: string;
-}
-
-/** Jupyter's per-user data dir (jupyter_core.paths.jupyter_data_dir). */
-export function userDataDir(): string {
-  if (process.env.JUPYTER_DATA_DIR) return resolve(process.env.JUPYTER_DATA_DIR);
-  const home = homedir();
-  if (platform() === 'darwin') return join(home, 'Library', 'Jupyter');
-  if (platform() === 'win32') return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'jupyter');
-  return join(process.env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'jupyter');
 }
 
 export function kernelsDir(o: Pick<InstallOptions, 'where' | 'prefix'>): string {

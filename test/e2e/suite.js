@@ -54,6 +54,57 @@ exports.run = async function run() {
   log('new notebook ok');
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
 
+  // 0a. Open Samples copies the sample notebooks and their media, nothing else (no make-samples.ts)
+  const ws = vscode.workspace.workspaceFolders[0].uri;
+  const opened = await vscode.commands.executeCommand('anygpt.openSamples', 'chat.ipynb');
+  assert.ok(opened && opened.path.endsWith('/anygpt-samples/chat.ipynb'), `Open Samples opened ${opened}`);
+  const copied = [];
+  const walk = async (uri, rel) => {
+    for (const [n, t] of await vscode.workspace.fs.readDirectory(uri))
+      if (t === vscode.FileType.Directory) await walk(vscode.Uri.joinPath(uri, n), `${rel}${n}/`);
+      else copied.push(rel + n);
+  };
+  await walk(vscode.Uri.joinPath(ws, 'anygpt-samples'), '');
+  const stray = copied.filter((f) => !/^[^/]+\.ipynb$|^media\/[^/]+\.(png|wav)$/.test(f));
+  assert.deepEqual(stray, [], `Open Samples copied only notebooks and media: ${copied}`);
+  assert.ok(copied.includes('chat.ipynb') && copied.includes('media/shapes.png'), `copied: ${copied}`);
+  log(`open samples ok: ${copied.length} files`);
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+  // 0a'. Select Model on a folder that is not a package: the message names the command, not a CLI flag
+  const notPackage = vscode.Uri.joinPath(ws, 'media').fsPath;
+  const sel = await vscode.commands.executeCommand('anygpt.selectModel', notPackage);
+  assert.ok(sel && sel.error, `Select Model refuses ${notPackage}: ${JSON.stringify(sel)}`);
+  assert.doesNotMatch(sel.error, /--\w|ANYGPT_/, 'no CLI flag or environment variable in the message');
+  assert.match(sel.error, /AnyGPT: Select Model/);
+  log(`select model wording ok: ${sel.error}`);
+
+  // 0b. start-up failures: a nodePath that is another program (python3) or no file at all gives one line in the
+  //     cell that names the setting (no JS stack), and the status bar shows the failed start
+  const cfg = vscode.workspace.getConfiguration('anygpt');
+  for (const [nodePath, want] of [
+    ['/usr/bin/python3', /anygpt\.nodePath \(\/usr\/bin\/python3\) is not Node\.js/],
+    ['/nonexistent/node', /anygpt\.nodePath \("\/nonexistent\/node"\) is not an executable file/],
+  ]) {
+    await cfg.update('nodePath', nodePath, vscode.ConfigurationTarget.Global);
+    const bad = await open('startup.ipynb');
+    await runCells(bad, 0, 1);
+    await waitFor(() => done(bad.cellAt(0)), 60000, `the cell with nodePath ${nodePath}`);
+    const errItem = bad
+      .cellAt(0)
+      .outputs.flatMap((o) => o.items)
+      .find((i) => i.mime === 'application/vnd.code.notebook.error');
+    assert.ok(errItem, `an error output with nodePath ${nodePath}`);
+    const err = JSON.parse(Buffer.from(errItem.data).toString());
+    assert.match(err.message, want);
+    assert.ok(!err.message.includes('\n') && !err.stack, `one line, no stack: ${JSON.stringify(err)}`);
+    assert.equal(ext.exports.controller.stateOf(bad.uri), 'failed');
+    assert.match(ext.exports.status.text, /failed to start/, `status bar: ${ext.exports.status.text}`);
+    log(`start-up failure ok (${nodePath}): ${err.message}`);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  }
+  await cfg.update('nodePath', undefined, vscode.ConfigurationTarget.Global);
+
   // 1. interrupt a long generation: the cell switches this kernel to the long-generating LLaMA fixture
   //    (%model long-llama, 16k context, EOS masked) so the interrupt always lands mid-generation, whatever nano does.
   const nb = await open('interrupt.ipynb');
@@ -103,6 +154,8 @@ exports.run = async function run() {
     'partial streamed text kept',
   );
   log(`interrupt ok: ${generated} tokens kept; order`, long.executionSummary.executionOrder);
+  // the status bar follows the kernel: it names the model the %model cell loaded, not the configured one
+  await waitFor(() => /fixture-llama-long/.test(ext.exports.status.text), 10000, 'the status bar to name the fixture');
 
   // 1b. the same kernel keeps serving: %model back to the notebook model, a short generation
   const back = nb.cellAt(1);
@@ -112,6 +165,11 @@ exports.run = async function run() {
   const gBack = JSON.parse(text(items(back).find((i) => i.mime === 'application/vnd.anygpt.tokens+json')));
   assert.notEqual(gBack.model.name, 'fixture-llama-long', 'back on the notebook model');
   log(`kernel serves after the interrupt (model ${gBack.model.name})`);
+  await waitFor(
+    () => ext.exports.status.text.includes(gBack.model.name) && !/fixture/.test(ext.exports.status.text),
+    10000,
+    `the status bar to name ${gBack.model.name} again (it says ${ext.exports.status.text})`,
+  );
 
   // 2. restart: the kernel comes back and counts from 1 again
   await vscode.commands.executeCommand('anygpt.restartKernel');
@@ -264,6 +322,17 @@ exports.run = async function run() {
     'the other notebooks keep their kernels',
   );
   log(`close ok: kernel ${pid} of the closed notebook exited ${Date.now() - tClose} ms after its tab closed`);
+
+  // 5. kernel ports stay out of VS Code's port detection: a remote.portsAttributes default (package.json
+  //    configurationDefaults) matches the running kernel's command line and says onAutoForward "ignore"
+  const kpid = controller.sessionOf(media.uri).pid;
+  const cmdline = require('node:fs').readFileSync(`/proc/${kpid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  const attrs = vscode.workspace.getConfiguration('remote').get('portsAttributes') || {};
+  const ignoring = Object.entries(attrs).filter(
+    ([k, v]) => !/^\d/.test(k) && new RegExp(k).test(cmdline) && v && v.onAutoForward === 'ignore',
+  );
+  assert.equal(ignoring.length, 1, `one portsAttributes entry ignores ${cmdline}: ${JSON.stringify(attrs)}`);
+  log(`ports ok: ${JSON.stringify(ignoring[0][0])} ignores the kernel's ports (${cmdline})`);
 
   // show the media notebook and hold still while the driver takes its screenshot (test/e2e/exthost.js);
   // after run() returns the extension host shuts down and the notebook loses its kernel

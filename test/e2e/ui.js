@@ -3,13 +3,63 @@
 // the output webviews; screenshots into SHOTS, including vscode-notebook.png for the README.
 // Env: CS_URL, WS_DIR, EXT_DIR, SHOTS (folder), NB_FILE.
 'use strict';
-const { mkdirSync } = require('node:fs');
+const { existsSync, mkdirSync, readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { openWorkbench, waitInFrames, runCommand, quickOpen } = require('./workbench');
 
 const SHOTS = process.env.SHOTS || 'test-output/e2e';
 const t0 = Date.now();
 const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+/**
+ * Paste an image from the clipboard into the last prompt cell (the browser's paste event with a PNG file, as a
+ * screenshot copied to the clipboard gives it): the PNG must land in media/ under a new name, the cell must
+ * link that file, and one undo must remove both the link and the file.
+ */
+async function pasteImage(page, problems) {
+  const ws = process.env.WS_DIR;
+  const before = new Set(existsSync(join(ws, 'media')) ? readdirSync(join(ws, 'media')) : []);
+  const png = readFileSync(join(ws, 'media', 'shapes.png')).toString('base64');
+  const editors = page.locator('.notebook-editor .code-cell-row .monaco-editor .view-lines');
+  const last = editors.last();
+  await last.scrollIntoViewIfNeeded();
+  await last.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new window.DataTransfer();
+    dt.items.add(new window.File([bytes], 'image.png', { type: 'image/png' }));
+    const ev = new window.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true });
+    document.activeElement.dispatchEvent(ev);
+  }, png);
+  const added = () =>
+    (existsSync(join(ws, 'media')) ? readdirSync(join(ws, 'media')) : []).filter((f) => !before.has(f));
+  const end = Date.now() + 15000;
+  while (!added().length && Date.now() < end) await page.waitForTimeout(250);
+  const text = (await last.textContent()).replace(/\u00a0/g, ' ');
+  const files = added();
+  log('paste: new files', files, 'cell text', JSON.stringify(text.slice(-80)));
+  if (files.length !== 1 || !/^image(-\d+)?\.png$/.test(files[0])) {
+    problems.push(`paste: expected one new media/image*.png, got ${JSON.stringify(files)}`);
+    return;
+  }
+  if (!text.includes(`![image](media/${files[0]})`))
+    problems.push(`paste: the cell does not link media/${files[0]}: ${JSON.stringify(text.slice(-120))}`);
+  if (!readFileSync(join(ws, 'media', files[0])).equals(Buffer.from(png, 'base64')))
+    problems.push('paste: the written file differs from the pasted bytes');
+  await page.screenshot({ path: join(SHOTS, 'vscode-paste.png') });
+  // undo: the workspace edit that created the file is undone with the text (VS Code may ask to confirm a multi-file undo)
+  await page.keyboard.press('Control+Z');
+  const confirm = page.locator('.monaco-dialog-box .monaco-button', { hasText: /Undo/ }).first();
+  if (await confirm.isVisible({ timeout: 1500 }).catch(() => false)) await confirm.click();
+  const gone = Date.now() + 10000;
+  while (existsSync(join(ws, 'media', files[0])) && Date.now() < gone) await page.waitForTimeout(250);
+  const after = (await last.textContent()).replace(/\u00a0/g, ' ');
+  if (existsSync(join(ws, 'media', files[0]))) problems.push(`paste: undo left media/${files[0]} on disk`);
+  if (after.includes(`media/${files[0]}`)) problems.push('paste: undo left the link in the cell');
+  else log('paste: undo removed the link and the file');
+}
 
 (async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -33,10 +83,34 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     if (!/AnyGPT/.test(kernel || ''))
       throw new Error(`our controller is not preferred: kernel label ${JSON.stringify(kernel)}`);
 
+    // toolbar: Restart and Interrupt are there before any kernel has started
+    const problems = [];
+    const controls = () =>
+      page.$$eval('.notebook-toolbar-container .action-label, .editor-actions .action-label', (els) =>
+        els.filter((e) => e.offsetParent).map((e) => e.getAttribute('aria-label') || e.title || ''),
+      );
+    const before = await controls();
+    log('toolbar before a kernel starts', before);
+    for (const want of [/Restart Kernel/, /Interrupt Kernel/])
+      if (!before.some((l) => want.test(l))) problems.push(`toolbar before a kernel starts: no ${want} in ${before}`);
+
     await runCommand(page, 'Notebook: Run All');
     log('Run All');
+    // one stop control while cells run (VS Code's Interrupt; ours steps aside)
+    await page
+      .locator('.notebook-editor .codicon-notebook-state-executing')
+      .first()
+      .waitFor({ timeout: 60000 })
+      .then(
+        async () => {
+          const during = await controls();
+          const stops = during.filter((l) => /Interrupt|Stop Execution/.test(l));
+          log('toolbar while running', during);
+          if (stops.length !== 1) problems.push(`one stop control while cells run, not ${JSON.stringify(stops)}`);
+        },
+        () => problems.push('no cell was seen executing after Run All'),
+      );
     // Check every kind of output and report all that are missing (one failure should not hide another).
-    const problems = [];
     const settle = Date.now() + 240000;
     const left = () => Math.max(1000, settle - Date.now());
     const chips = await waitInFrames(page, '.insp .chip', left(), undefined, true).catch((e) => {
@@ -129,6 +203,7 @@ const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s
     }
     await page.waitForTimeout(hovered ? 500 : 0);
     await page.screenshot({ path: join(SHOTS, 'vscode-notebook.png') });
+    await pasteImage(page, problems);
     if (problems.length) throw new Error(problems.join('; '));
     ok = true;
   } catch (e) {

@@ -102,7 +102,7 @@ async function quickOpen(page, file) {
     await page.waitForTimeout(1000);
   }
   await qi.fill(file);
-  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 15000 });
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 60000 });
   await page.keyboard.press('Enter');
 }
 

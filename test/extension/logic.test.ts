@@ -1,5 +1,8 @@
 // Extension logic kept free of `vscode`: wire framing, iopub → outputs, stats, media links, settings.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CellOutputs,
@@ -14,7 +17,10 @@ import { findStats, formatStats } from '../../extension/execution/stats';
 import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/notebook-ownership';
 import { configMagic } from '../../extension/execution/sampling';
 import { tokenTable } from '../../extension/execution/tokenTable';
-import { mediaLink, modalitiesForFile, placeMedia } from '../../extension/language/mediaLinks';
+import { forEditor } from '../../extension/execution/editor-wording';
+import { refreshKernelspecs } from '../../extension/kernel/kernelspec-upkeep';
+import { checkNodeRuntime, parseNodeVersion } from '../../extension/kernel/runtime-check';
+import { mediaLink, modalitiesForFile, placeBytes, placeMedia } from '../../extension/language/mediaLinks';
 import { kernelArgv, kernelEnv, resolveNode } from '../../extension/kernel/launcher';
 import { cliError, parseInspect } from '../../extension/kernel/engine-cli';
 import { decode, encode, newHeader, Signer, WireError } from '../../common/jupyter-wire';
@@ -228,6 +234,84 @@ describe('extension: notebooks, settings, launcher', () => {
   });
 });
 
+describe('extension: runtime check before the kernel starts', () => {
+  it('accepts this Node and names the setting for python3, a missing file and an old Node', async () => {
+    const ok = await checkNodeRuntime(process.execPath);
+    assert.ok(ok.ok && ok.version === process.version, JSON.stringify(ok));
+    const py = await checkNodeRuntime('/usr/bin/python3');
+    assert.ok(
+      !py.ok && /^anygpt\.nodePath \(\/usr\/bin\/python3\) is not Node\.js .*Python 3/.test(py.reason),
+      JSON.stringify(py),
+    );
+    const none = await checkNodeRuntime('/nonexistent/node');
+    assert.ok(!none.ok && /anygpt\.nodePath \("\/nonexistent\/node"\) is not an executable file/.test(none.reason));
+    const empty = await checkNodeRuntime('', { PATH: '/nonexistent' });
+    assert.ok(!empty.ok && /No "node" on PATH/.test(empty.reason));
+    assert.deepEqual(parseNodeVersion('v18.19.1\n'), { major: 18, version: 'v18.19.1' });
+    assert.equal(parseNodeVersion('Python 3.11.2'), undefined);
+    for (const r of [py, none, empty]) assert.ok(!r.ok && !r.reason.includes('\n'), 'one line');
+  });
+});
+
+describe('extension: kernelspecs across updates and uninstall', () => {
+  it('points the extension-installed kernelspec at the running version and removes it on uninstall', () => {
+    const data = mkdtempSync(join(tmpdir(), 'anygpt-jdata-'));
+    const kernels = join(data, 'kernels');
+    const ext = (v: string) =>
+      join('/home/u/.vscode/extensions', `anygpt-notebooks.anygpt-notebooks-${v}`, 'dist', 'kernel.js');
+    const spec = (name: string, script: string) => {
+      mkdirSync(join(kernels, name), { recursive: true });
+      writeFileSync(
+        join(kernels, name, 'kernel.json'),
+        JSON.stringify({ argv: ['/usr/bin/node', script, '-f', '{connection_file}'], display_name: name, env: {} }),
+      );
+    };
+    const argv1 = (name: string) => JSON.parse(readFileSync(join(kernels, name, 'kernel.json'), 'utf8')).argv[1];
+    spec('anygpt', ext('0.1.0'));
+    spec('anygpt-clone', '/src/anygpt/dist/kernel.js');
+    mkdirSync(join(kernels, 'broken'));
+    writeFileSync(join(kernels, 'broken', 'kernel.json'), '{');
+    try {
+      // a development copy never takes over the installed copies' kernelspecs
+      assert.deepEqual(refreshKernelspecs('/work/anygpt/dist/kernel.js', kernels), []);
+      assert.deepEqual(refreshKernelspecs(ext('0.2.0-linux-x64'), kernels), [join(kernels, 'anygpt')]);
+      assert.equal(argv1('anygpt'), ext('0.2.0-linux-x64'));
+      assert.equal(argv1('anygpt-clone'), '/src/anygpt/dist/kernel.js');
+      assert.deepEqual(refreshKernelspecs(ext('0.2.0-linux-x64'), kernels), [], 'already current');
+      // the vscode:uninstall hook, as VS Code runs it (package.json scripts)
+      const hook = JSON.parse(readFileSync('package.json', 'utf8')).scripts['vscode:uninstall'];
+      assert.equal(hook, 'node ./dist/uninstall.js');
+      const out = execFileSync(process.execPath, ['dist/uninstall.js'], {
+        env: { ...process.env, JUPYTER_DATA_DIR: data },
+        encoding: 'utf8',
+      });
+      assert.match(out, /removed the kernelspec/);
+      assert.deepEqual(readdirSync(kernels).sort(), ['anygpt-clone', 'broken']);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('extension: messages in the editor name settings and commands', () => {
+  it('rewrites CLI flags and environment variables', () => {
+    const cli = 'no model package at /x (anygpt.json missing). Check --model.';
+    assert.equal(
+      forEditor(cli),
+      'no model package at /x (anygpt.json missing). Pick a folder that contains anygpt.json with "AnyGPT: Select Model".',
+    );
+    const kernel =
+      'no model package configured: run `anygpt-kernel install --model DIR`, set ANYGPT_MODEL, or use %model DIR';
+    assert.doesNotMatch(forEditor(kernel), /--|ANYGPT_/);
+    assert.match(forEditor(kernel), /set anygpt\.modelPath/);
+    assert.equal(
+      forEditor('ANYGPT_EP must be auto, cpu or cuda'),
+      'the anygpt.executionProvider setting must be auto, cpu or cuda',
+    );
+    assert.equal(forEditor('%temperature 2 is out of range'), '%temperature 2 is out of range');
+  });
+});
+
 describe('extension: media links', () => {
   it('picks modalities from file names', () => {
     assert.deepEqual(modalitiesForFile('cat.PNG'), ['image']);
@@ -249,6 +333,17 @@ describe('extension: media links', () => {
       { target: 'media/dog-1.png', copyTo: join(nb, 'media', 'dog-1.png') },
     );
     assert.equal(placeMedia(nb, '/tmp/a(1).wav', () => false).target, 'media/a_1_.wav');
+  });
+
+  it('writes pasted bytes into media/ under a new name, never over an existing file', () => {
+    const nb = join('/w', 'nbs');
+    // before: a pasted image was linked as __pasted__/image.png, a file nobody wrote
+    const taken = new Set([join(nb, 'media', 'image.png'), join(nb, 'media', 'image-1.png')]);
+    assert.deepEqual(
+      placeBytes(nb, 'image.png', (p) => taken.has(p)),
+      { target: 'media/image-2.png', copyTo: join(nb, 'media', 'image-2.png') },
+    );
+    assert.equal(placeBytes(nb, 'a[1].png', () => false).target, 'media/a_1_.png');
   });
 });
 
