@@ -66,7 +66,13 @@ done
 
 export CS_URL="http://127.0.0.1:$PORT" WS_DIR="$RUN/ws" EXT_DIR="$ROOT" SHOTS
 PASS=0; FAIL=0
-if [ "${E2E_ONLY:-ui}" != exthost ]; then if NB_FILE=e2e.ipynb node test/e2e/ui.js; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
+# a passing UI run also refreshes the README screenshot from the product as it is now (issue 22)
+if [ "${E2E_ONLY:-ui}" != exthost ]; then
+  if NB_FILE=e2e.ipynb node test/e2e/ui.js; then
+    PASS=$((PASS+1))
+    cp "$SHOTS/vscode-notebook.png" extension/images/vscode-notebook.png && echo "e2e: wrote extension/images/vscode-notebook.png"
+  else FAIL=$((FAIL+1)); fi
+fi
 if [ "${E2E_ONLY:-exthost}" != ui ]; then if node test/e2e/exthost.js; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
 echo "screenshots: $SHOTS"
 [ $FAIL = 0 ] || echo "code-server log: $RUN/code-server.log; extension log: $RUN/data/logs/*/exthost*/anygpt-notebooks.anygpt-notebooks/AnyGPT.log"
