@@ -1,13 +1,18 @@
-// `npm run package`: builds the .vsix for one platform (default linux-x64) with @vscode/vsce.
-// What it leaves out is in the root .vscodeignore (vsce's default), so `vsce ls` shows the same file list.
-// Native modules (onnxruntime-node, sharp, zeromq) come from node_modules as installed here, so a
-// package for another platform must be built on (or with the node_modules of) that platform.
+// `npm run package [TARGET]`: builds the .vsix for one platform (default: this machine's, e.g. linux-x64) with
+// @vscode/vsce, `vsce package --target TARGET`, as published extensions with native code do. What it leaves out is
+// the root .vscodeignore plus the per-target rules below (written to .cache/vsix/TARGET.vscodeignore and passed as
+// --ignoreFile): other platforms' native builds, C sources, install-time scripts and the dependencies only they use,
+// and the packages esbuild already bundled into dist/. test/extension/vsix.test.ts lists the .vsix and checks both
+// that none of these is inside and that the native modules still load from the unpacked .vsix.
+// Native modules (onnxruntime-node, sharp, zeromq, koffi) come from node_modules as installed here, so a package
+// for another platform must be built on (or with the node_modules of) that platform.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = process.cwd();
 const target = process.argv[2] ?? `${process.platform}-${process.arch}`;
+const [os, arch] = target.split('-');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 for (const f of ['dist/extension.js', 'dist/kernel.js', 'dist/cli.js', 'dist/media/tokens.js', 'dist/media/audio.js']) {
   if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
@@ -17,7 +22,53 @@ if (!existsSync(join(root, 'models/anygpt-nano/anygpt.json'))) {
     'package: WARNING models/anygpt-nano is not built yet; the .vsix will have no bundled model (Select Model can point at one).',
   );
 }
-const out = `${pkg.name}-${pkg.version}-${target}.vsix`;
+
+/** Patterns (.vscodeignore syntax) for what does not load on `target`. Exported through the file for the test. */
+function targetRules(os, arch) {
+  const nodeOs = os === 'alpine' ? 'linux' : os;
+  const libc = os === 'alpine' ? 'musl' : 'glibc';
+  const rules = [
+    // bundled into dist/*.js by esbuild (tools/build.mjs): never required from node_modules at run time
+    'node_modules/wavefile/**',
+    'node_modules/@huggingface/tokenizers/**',
+    // onnxruntime-node's install script and what only it uses (the binaries ship prebuilt; the script never runs)
+    'node_modules/adm-zip/**',
+    'node_modules/global-agent/**',
+    'node_modules/{boolean,roarr,es6-error,matcher,escape-string-regexp,serialize-error,type-fest,semver-compare,sprintf-js,json-stringify-safe,detect-node,globalthis,define-properties,define-data-property,es-define-property,es-errors,gopd,has-property-descriptors,object-keys}/**',
+    // build scripts and sources
+    'node_modules/sharp/install/**',
+    'node_modules/cmake-ts/build/{main,lib}.*',
+    'node_modules/cmake-ts/build/{deps,utils,nodeAPIInclude}/**',
+    'node_modules/koffi/src/**/*.{hh,inc,def,asm,S,cc,c,h,cpp,txt}',
+    'node_modules/koffi/src/**/CMakeLists.txt',
+    'node_modules/koffi/{vendor,lib,doc}/**',
+    'node_modules/koffi/cnoke.cjs',
+    // ES-module twins of the CommonJS files that are loaded (dist/ is CommonJS)
+    'node_modules/sharp/dist/*.mjs',
+    'node_modules/onnxruntime-common/dist/esm/**',
+    'node_modules/cmake-ts/build/*.mjs',
+    // other platforms' native builds
+    `node_modules/onnxruntime-node/bin/napi-v*/!(${nodeOs})/**`,
+    `node_modules/onnxruntime-node/bin/napi-v*/${nodeOs}/!(${arch})/**`,
+    `node_modules/zeromq/build/!(${nodeOs}|manifest.json)/**`,
+    `node_modules/zeromq/build/${nodeOs}/!(${arch})/**`,
+    // zeromq's loader tries every addon for this libc, newest ABI first; the ABI-named folders outside its
+    // manifest never load, and of the glibc builds glibc-127 is the one that loads on glibc 2.36 (Debian 12) and up
+    `node_modules/zeromq/build/${nodeOs}/${arch}/node/!(${libc}-127-Release)/**`,
+    `node_modules/@koromix/koffi-${nodeOs}-${arch}/!(${nodeOs}_${arch}|index.js|package.json)/**`,
+  ];
+  return rules;
+}
+
+const base = readFileSync(join(root, '.vscodeignore'), 'utf8');
+const ignoreFile = join(root, '.cache', 'vsix', `${target}.vscodeignore`);
+mkdirSync(join(root, '.cache', 'vsix'), { recursive: true });
+writeFileSync(
+  ignoreFile,
+  `${base}\n# --- ${target} (extension/packaging/package.mjs)\n${targetRules(os, arch).join('\n')}\n`,
+);
+
+const out = process.env.VSIX_OUT ?? `${pkg.name}-${pkg.version}-${target}.vsix`;
 execFileSync(
   join(root, 'node_modules/.bin/vsce'),
   [
@@ -26,8 +77,11 @@ execFileSync(
     target,
     '--out',
     out,
+    '--ignoreFile',
+    ignoreFile,
+    '--readme-path',
+    'extension/README.md',
     '--allow-missing-repository',
-    '--skip-license',
     '--no-rewrite-relative-links',
     '--allow-star-activation',
   ],

@@ -326,13 +326,14 @@ exports.run = async function run() {
   // 5. kernel ports stay out of VS Code's port detection: a remote.portsAttributes default (package.json
   //    configurationDefaults) matches the running kernel's command line and says onAutoForward "ignore"
   const kpid = controller.sessionOf(media.uri).pid;
-  const cmdline = require('node:fs').readFileSync(`/proc/${kpid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  // matched as VS Code's port finder reads it: /proc/PID/cmdline as is, arguments separated by NUL
+  const cmdline = require('node:fs').readFileSync(`/proc/${kpid}/cmdline`, 'utf8');
   const attrs = vscode.workspace.getConfiguration('remote').get('portsAttributes') || {};
   const ignoring = Object.entries(attrs).filter(
     ([k, v]) => !/^\d/.test(k) && new RegExp(k).test(cmdline) && v && v.onAutoForward === 'ignore',
   );
   assert.equal(ignoring.length, 1, `one portsAttributes entry ignores ${cmdline}: ${JSON.stringify(attrs)}`);
-  log(`ports ok: ${JSON.stringify(ignoring[0][0])} ignores the kernel's ports (${cmdline})`);
+  log(`ports ok: ${JSON.stringify(ignoring[0][0])} ignores the kernel's ports (${cmdline.split('\0').join(' ')})`);
 
   // show the media notebook and hold still while the driver takes its screenshot (test/e2e/exthost.js);
   // after run() returns the extension host shuts down and the notebook loses its kernel

@@ -148,6 +148,17 @@ async function pasteImage(page, problems) {
       .catch(() => log('cells still running at screenshot time'));
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(SHOTS, 'vscode-audio-and-tokens.png') });
+    // the kernel's ZeroMQ ports are not forwarded (the Ports status item counts forwarded ports)
+    const ports = await page
+      .$$eval('.statusbar-item', (els) =>
+        els
+          .map((e) => `${e.getAttribute('aria-label') || ''} ${e.textContent || ''}`)
+          .filter((t) => /forwarded port|ports/i.test(t)),
+      )
+      .catch(() => []);
+    log('ports status', ports);
+    if (ports.some((t) => /\b[1-9]\d*\b/.test(t.replace(/\bports?\b/gi, ''))))
+      problems.push(`kernel ports are forwarded: ${JSON.stringify(ports)}`);
     // Scroll the notebook (wheel over the cell list) until an element in an output webview is on screen.
     const bringIntoView = async (sel, accept, top = 150) => {
       const hit = await waitInFrames(page, sel, 20000, accept, true).catch(() => null);
