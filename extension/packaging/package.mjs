@@ -7,7 +7,7 @@
 // Native modules (onnxruntime-node, sharp, zeromq, koffi) come from node_modules as installed here, so a package
 // for another platform must be built on (or with the node_modules of) that platform.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = process.cwd();
@@ -28,13 +28,9 @@ function targetRules(os, arch) {
   const nodeOs = os === 'alpine' ? 'linux' : os;
   const libc = os === 'alpine' ? 'musl' : 'glibc';
   const rules = [
-    // bundled into dist/*.js by esbuild (tools/build.mjs): never required from node_modules at run time
-    'node_modules/wavefile/**',
-    'node_modules/@huggingface/tokenizers/**',
-    // onnxruntime-node's install script and what only it uses (the binaries ship prebuilt; the script never runs)
-    'node_modules/adm-zip/**',
-    'node_modules/global-agent/**',
-    'node_modules/{boolean,roarr,es6-error,matcher,escape-string-regexp,serialize-error,type-fest,semver-compare,sprintf-js,json-stringify-safe,detect-node,globalthis,define-properties,define-data-property,es-define-property,es-errors,gopd,has-property-descriptors,object-keys}/**',
+    // packages dist/*.js does not require at run time: the ones esbuild bundled, onnxruntime-node's installer
+    // dependencies, and whatever only they use (runtimePackages)
+    ...unusedPackages().map((name) => `node_modules/${name}/**`),
     // build scripts and sources
     'node_modules/sharp/install/**',
     'node_modules/cmake-ts/build/{main,lib}.*',
@@ -58,6 +54,38 @@ function targetRules(os, arch) {
     `node_modules/@koromix/koffi-${nodeOs}-${arch}/!(${nodeOs}_${arch}|index.js|package.json)/**`,
   ];
   return rules;
+}
+
+/**
+ * The packages the bundles load from node_modules (tools/build.mjs keeps them external: native code) and what they
+ * depend on, without onnxruntime-node's installer dependencies (its binaries ship prebuilt).
+ */
+function runtimePackages() {
+  const roots = ['onnxruntime-node', 'sharp', 'zeromq', 'koffi'];
+  const installOnly = new Set(['adm-zip', 'global-agent', 'node-addon-api']);
+  const seen = new Set();
+  const visit = (name) => {
+    if (seen.has(name) || installOnly.has(name)) return;
+    const file = join(root, 'node_modules', name, 'package.json');
+    if (!existsSync(file)) return; // an optional dependency of another platform
+    seen.add(name);
+    const p = JSON.parse(readFileSync(file, 'utf8'));
+    for (const dep of Object.keys({ ...p.dependencies, ...p.optionalDependencies })) visit(dep);
+  };
+  roots.forEach(visit);
+  return seen;
+}
+
+function unusedPackages() {
+  const keep = runtimePackages();
+  const all = [];
+  for (const entry of readdirSync(join(root, 'node_modules'))) {
+    if (entry.startsWith('.')) continue;
+    if (entry.startsWith('@'))
+      for (const sub of readdirSync(join(root, 'node_modules', entry))) all.push(`${entry}/${sub}`);
+    else all.push(entry);
+  }
+  return all.filter((name) => !keep.has(name)).sort();
 }
 
 const base = readFileSync(join(root, '.vscodeignore'), 'utf8');

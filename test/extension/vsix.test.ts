@@ -69,6 +69,31 @@ describe('packaging: the linux-x64 .vsix', function () {
       const hit = entries.filter((e) => re.test(e));
       assert.deepEqual(hit.slice(0, 5), [], `${what} in the .vsix`);
     }
+    // the packages dist/ loads from node_modules (native code) and their dependencies; nothing esbuild bundled
+    const packages = new Set(
+      entries
+        .filter((e) => e.startsWith('extension/node_modules/'))
+        .map((e) =>
+          e
+            .split('/')
+            .slice(2, e.split('/')[2].startsWith('@') ? 4 : 3)
+            .join('/'),
+        ),
+    );
+    assert.deepEqual([...packages].sort(), [
+      '@img/colour',
+      '@img/sharp-libvips-linux-x64',
+      '@img/sharp-linux-x64',
+      '@koromix/koffi-linux-x64',
+      'cmake-ts',
+      'detect-libc',
+      'koffi',
+      'onnxruntime-common',
+      'onnxruntime-node',
+      'semver',
+      'sharp',
+      'zeromq',
+    ]);
     const addons = entries.filter((e) => e.endsWith('.node'));
     assert.deepEqual(addons.map((e) => e.split('/node_modules/')[1]).sort(), [
       '@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node',
