@@ -10,6 +10,7 @@ import { cachedModelInfo, selectModel } from './commands/select-model';
 import { newNotebook, openSamples } from './commands/notebooks';
 import { verifyNotebook } from './commands/verify-notebook';
 import { registerMediaDrop } from './language/drop';
+import { registerMagicDiagnostics } from './language/magic-diagnostics';
 import { registerKernelLanguage } from './language/kernelLanguage';
 import { registerJupyterDeduplication } from './jupyterExtension';
 import { RemoteServers, type ConnectArgs } from './remote/servers';
@@ -104,6 +105,7 @@ export function activate(context: vscode.ExtensionContext): {
     return !info || info.modalities.includes(m);
   };
   sub.push(...registerMediaDrop(modelHas), ...registerKernelLanguage(() => owner().kernelSession));
+  sub.push(...registerMagicDiagnostics());
 
   // --- kernelspecs written by Install Kernelspec point at this version's kernel (an update moved the folder)
   try {

@@ -60,3 +60,5 @@ writeFileSync(
 writeFileSync(join(ws, 'roundtrip.ipynb'), nb([code(DECODE_IMAGE), code(DECODE_SPEECH), code(T2I), code(TTS)]));
 // start-up failure checks (suite.js runs it with a broken anygpt.nodePath)
 writeFileSync(join(ws, 'startup.ipynb'), nb([code('%tokens\nhello')]));
+// magic diagnostics (suite.js types a misspelt magic into it)
+writeFileSync(join(ws, 'magics.ipynb'), nb([code('%seed 1\nhello')]));

@@ -2,7 +2,7 @@
 # End-to-end tests in a real VS Code (code-server 4.139.1 on Node 24), driven by playwright-core +
 # Debian chromium. Part of `npm test`; alone: `npm run test:e2e`. Screenshots go to test-output/e2e/.
 #   ANYGPT_MODEL=DIR run the kernel over another model package (default: models/anygpt-nano, which must exist)
-#   E2E_ONLY=ui|exthost   run one of the two drivers
+#   E2E_ONLY=ui|exthost|vsix   run one of the drivers (vsix: the packaged extension in a fresh code-server)
 set -euo pipefail
 # Everything runs inside main(): bash then parses the whole file before running, so editing it during a run is harmless.
 main() {
@@ -65,15 +65,37 @@ for i in $(seq 1 120); do
 done
 
 export CS_URL="http://127.0.0.1:$PORT" WS_DIR="$RUN/ws" EXT_DIR="$ROOT" SHOTS
+run_vsix() {
+  local V="$E2E_BASE/vsix" VPORT=$((PORT + 1)) VPID rc=0
+  rm -rf "$V"; mkdir -p "$V/data/User" "$V/ext" "$V/ws"
+  cp "$RUN/data/User/settings.json" "$V/data/User/settings.json"
+  VSIX_OUT="$V/anygpt.vsix" node extension/packaging/package.mjs linux-x64 >"$V/package.log" 2>&1 || { cat "$V/package.log"; return 1; }
+  "$NODE24" "$CODE_SERVER" --user-data-dir "$V/data" --extensions-dir "$V/ext" --install-extension "$V/anygpt.vsix" >"$V/install.log" 2>&1 || { cat "$V/install.log"; return 1; }
+  ls "$V/ext" | grep -q '^anygpt-notebooks\.anygpt-notebooks-' || { echo "e2e: the .vsix did not install"; cat "$V/install.log"; return 1; }
+  printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$VPORT" >"$V/config.yaml"
+  setsid "$NODE24" "$CODE_SERVER" --config "$V/config.yaml" --user-data-dir "$V/data" --extensions-dir "$V/ext" \
+    --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override "$V/ws" >"$V/code-server.log" 2>&1 &
+  VPID=$!
+  for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$VPORT/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+  CS_URL="http://127.0.0.1:$VPORT" WS_DIR="$V/ws" node test/e2e/vsix.js || rc=1
+  kill -TERM -- "-$VPID" 2>/dev/null || true
+  for _ in $(seq 1 20); do pgrep -g "$VPID" >/dev/null || break; sleep 0.5; done
+  pgrep -g "$VPID" >/dev/null && kill -KILL -- "-$VPID" 2>/dev/null || true
+  return $rc
+}
 PASS=0; FAIL=0
 # a passing UI run also refreshes the README screenshot from the product as it is now (issue 22)
-if [ "${E2E_ONLY:-ui}" != exthost ]; then
+ONLY="${E2E_ONLY:-}"
+if [ -z "$ONLY" ] || [ "$ONLY" = ui ]; then
   if NB_FILE=e2e.ipynb node test/e2e/ui.js; then
     PASS=$((PASS+1))
     cp "$SHOTS/vscode-notebook.png" extension/images/vscode-notebook.png && echo "e2e: wrote extension/images/vscode-notebook.png"
   else FAIL=$((FAIL+1)); fi
 fi
-if [ "${E2E_ONLY:-exthost}" != ui ]; then if node test/e2e/exthost.js; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
+if [ -z "$ONLY" ] || [ "$ONLY" = exthost ]; then if node test/e2e/exthost.js; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
+# the packaged extension: build the .vsix, install it into a fresh code-server (own extensions and user-data folders,
+# an empty workspace, no development path) and run a sample there (test/e2e/vsix.js)
+if [ -z "$ONLY" ] || [ "$ONLY" = vsix ]; then if run_vsix; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
 echo "screenshots: $SHOTS"
 [ $FAIL = 0 ] || echo "code-server log: $RUN/code-server.log; extension log: $RUN/data/logs/*/exthost*/anygpt-notebooks.anygpt-notebooks/AnyGPT.log"
 echo "e2e: $PASS passed, $FAIL failed"

@@ -79,6 +79,27 @@ exports.run = async function run() {
   assert.match(sel.error, /AnyGPT: Select Model/);
   log(`select model wording ok: ${sel.error}`);
 
+  // 0a''. a misspelt magic gets a squiggle as it is typed (before anything runs) and a "did you mean" quick fix
+  const mnb = await open('magics.ipynb');
+  const mdoc = mnb.cellAt(0).document;
+  const typo = new vscode.WorkspaceEdit();
+  typo.replace(mdoc.uri, mdoc.lineAt(0).range, '%temprature 0.5');
+  assert.ok(await vscode.workspace.applyEdit(typo), 'typed the misspelt magic');
+  const magicDiag = () =>
+    vscode.languages.getDiagnostics(mdoc.uri).find((d) => /unknown magic %temprature/.test(d.message));
+  await waitFor(() => magicDiag(), 10000, 'a diagnostic on %temprature');
+  const diag = magicDiag();
+  assert.match(diag.message, /did you mean %temperature\?/);
+  assert.deepEqual([diag.range.start.line, diag.range.start.character, diag.range.end.character], [0, 0, 11]);
+  const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', mdoc.uri, diag.range);
+  const fix = (actions || []).find((a) => /%temperature/.test(a.title));
+  assert.ok(fix && fix.edit, `a quick fix for %temprature: ${(actions || []).map((a) => a.title)}`);
+  await vscode.workspace.applyEdit(fix.edit);
+  assert.equal(mdoc.lineAt(0).text, '%temperature 0.5');
+  await waitFor(() => !magicDiag(), 10000, 'the diagnostic to clear after the fix');
+  log(`magic diagnostics ok: "${diag.message}", fix "${fix.title}"`);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
   // 0b. start-up failures: a nodePath that is another program (python3) or no file at all gives one line in the
   //     cell that names the setting (no JS stack), and the status bar shows the failed start
   const cfg = vscode.workspace.getConfiguration('anygpt');

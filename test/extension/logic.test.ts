@@ -17,6 +17,8 @@ import { findStats, formatStats } from '../../extension/execution/stats';
 import { isAnyGptNotebook, shouldClaimNotebook } from '../../extension/notebook-ownership';
 import { configMagic } from '../../extension/execution/sampling';
 import { tokenTable } from '../../extension/execution/tokenTable';
+import { unknownMagics } from '../../extension/language/magic-lint';
+import { parseCell } from '../../kernel/prompt/parse';
 import { forEditor } from '../../extension/execution/editor-wording';
 import { refreshKernelspecs } from '../../extension/kernel/kernelspec-upkeep';
 import { checkNodeRuntime, parseNodeVersion } from '../../extension/kernel/runtime-check';
@@ -309,6 +311,26 @@ describe('extension: messages in the editor name settings and commands', () => {
       'the anygpt.executionProvider setting must be auto, cpu or cuda',
     );
     assert.equal(forEditor('%temperature 2 is out of range'), '%temperature 2 is out of range');
+  });
+});
+
+describe("extension: misspelt magics (the kernel parser's table)", () => {
+  it('flags unknown leading magics with the nearest name, as the parser does', () => {
+    const src = '%seed 1\n  %temprature 0.5\n%top_k 5\n%zzzzzz\nhello %notamagic';
+    const found = unknownMagics(src);
+    assert.deepEqual(
+      found.map((p) => [p.line, p.col, p.length, p.name, p.suggestion]),
+      [
+        [1, 2, 11, 'temprature', 'temperature'],
+        [3, 0, 7, 'zzzzzz', undefined],
+      ],
+    );
+    // the kernel refuses the same cell with the same hint
+    assert.throws(() => parseCell('%temprature 0.5\nhi'), /unknown magic %temprature \(did you mean %temperature\?\)/);
+    assert.match(found[0].message, /unknown magic %temprature \(did you mean %temperature\?\)/);
+    assert.deepEqual(unknownMagics('%decode image 1 2 3\n%x'), []);
+    for (const m of ['%task t2i', '%seed 3', '%max_new_tokens 5', '%model /x', '%help'])
+      assert.deepEqual(unknownMagics(m), [], m);
   });
 });
 
