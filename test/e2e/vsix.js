@@ -2,7 +2,7 @@
 // user-data folders, no extensionDevelopmentPath, an empty workspace). Here, as a user would: AnyGPT: Open Samples,
 // pick chat.ipynb, Run All; every cell must succeed and the token inspector must render. Env: CS_URL, WS_DIR, SHOTS.
 'use strict';
-const { existsSync, readdirSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { openWorkbench, waitInFrames, runCommand } = require('./workbench');
 
@@ -45,22 +45,32 @@ const log = (...a) => console.log(`[vsix ${((Date.now() - t0) / 1000).toFixed(1)
     await page.waitForTimeout(1500);
     await runCommand(page, 'Notebook: Run All');
     log('Run All');
-    const cells = page.locator('.notebook-editor .code-cell-row');
-    const codeCells = await cells.count();
-    await page.waitForFunction(
-      (n) =>
-        document.querySelectorAll(
-          '.notebook-editor .codicon-notebook-state-success, .notebook-editor .codicon-notebook-state-error',
-        ).length >= n &&
-        !document.querySelector(
-          '.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending',
+    // every code cell ran: save now and then, and read the notebook from disk (cells off screen are not in the DOM)
+    const file = join(copied, 'chat.ipynb');
+    const state = () => {
+      const cells = JSON.parse(readFileSync(file, 'utf8')).cells.filter((c) => c.cell_type === 'code');
+      return {
+        total: cells.length,
+        ran: cells.filter((c) => typeof c.execution_count === 'number').length,
+        errors: cells.flatMap((c) =>
+          c.outputs.filter((o) => o.output_type === 'error').map((o) => `${o.ename}: ${o.evalue}`),
         ),
-      codeCells,
-      { timeout: 300000 },
-    );
-    const failed = await page.locator('.notebook-editor .codicon-notebook-state-error').count();
-    log(`${codeCells} code cells ran, ${failed} failed`);
-    if (failed) throw new Error(`${failed} of ${codeCells} sample cells failed`);
+      };
+    };
+    let st = state();
+    for (const end = Date.now() + 300000; Date.now() < end;) {
+      await page.waitForTimeout(5000);
+      await page.keyboard.press('Control+S');
+      await page.waitForTimeout(1000);
+      st = state();
+      const busy = await page
+        .locator('.notebook-editor .codicon-notebook-state-executing, .notebook-editor .codicon-notebook-state-pending')
+        .count();
+      if (st.ran === st.total && !busy) break;
+    }
+    log(`${st.ran} of ${st.total} code cells ran; errors: ${JSON.stringify(st.errors)}`);
+    if (st.ran !== st.total) throw new Error(`only ${st.ran} of ${st.total} sample cells ran`);
+    if (st.errors.length) throw new Error(`sample cells failed: ${st.errors.join('; ')}`);
     await waitInFrames(page, '.insp .chip', 60000, undefined, true);
     log('token inspector rendered');
     await page.screenshot({ path: join(SHOTS, 'vscode-vsix-sample.png') });
