@@ -45,7 +45,7 @@ describe('extension: manifest', () => {
   it('gates Restart/Interrupt on our kernel the way the Jupyter extension does', () => {
     const kernelId = `${pkg.publisher}.${pkg.name}/${CONTROLLER_ID}`;
     for (const item of pkg.contributes.menus['notebook/toolbar'] as { when: string }[]) {
-      const m = /notebookKernel =~ \/(.+?)\/ /.exec(item.when);
+      const m = /notebookKernel =~ \/(.+?)\/(?: |\)|$)/.exec(item.when);
       assert.ok(m && new RegExp(m[1]).test(kernelId), `${item.when} does not match ${kernelId}`);
     }
   });
@@ -60,7 +60,7 @@ describe('extension: manifest', () => {
     );
     assert.equal(items.length, 6);
     for (const item of items) {
-      const m = /notebookKernel =~ \/(.+?)\/(?: |$)/.exec(item.when);
+      const m = /notebookKernel =~ \/(.+?)\/(?: |\)|$)/.exec(item.when);
       assert.ok(m && new RegExp(m[1]).test(remoteId), `${item.command}: ${item.when} does not match ${remoteId}`);
     }
   });
@@ -144,11 +144,13 @@ describe('extension: manifest', () => {
       assert.ok(top.includes('models/anygpt-nano/anygpt.json'), 'the nano model is missing');
     const stray = top.filter(
       (f) =>
-        /^(extension\/images|extension\/packaging|test|tools|bench|docs|kernel|common|media|out|test-output|\.cache)\//.test(
-          f,
-        ) || /\.(ts|map)$/.test(f),
+        /^(extension\/packaging|test|tools|bench|docs|kernel|common|media|out|test-output|\.cache)\//.test(f) ||
+        /\.(ts|map)$/.test(f),
     );
     assert.deepEqual(stray, [], 'non-runtime files in the .vsix');
+    // the Marketplace page's icon and screenshot (extension/README.md) travel with it
+    for (const f of ['extension/images/icon.png', 'extension/images/vscode-notebook.png'])
+      assert.ok(top.includes(f), `${f} is missing`);
     for (const m of ['zeromq', 'sharp', 'onnxruntime-node'])
       assert.ok(
         files.some((f) => f.startsWith(`node_modules/${m}/`)),
