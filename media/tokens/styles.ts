@@ -56,7 +56,7 @@ select { font: inherit; color: var(--vscode-dropdown-foreground, inherit); backg
 .chip.group:hover { background: color-mix(in srgb, var(--c) 30%, transparent); }
 .chip.group.open { background: transparent; border-style: solid; }
 .mosaic { width: 34px; height: 14px; border-radius: 2px; flex: none; }
-.caret { color: var(--muted); }
+.caret { color: var(--fg); }
 .tip { margin-top: 8px; padding: 8px 10px; min-height: 96px; box-sizing: border-box; border-radius: 4px; font-size: 12px;
   background: var(--vscode-editorWidget-background, rgba(128,128,128,.06)); border: 1px solid var(--border); }
 .hint { padding-top: 4px; }

@@ -64,7 +64,63 @@ const THEMES = {
     '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif',
     '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
   },
+  // VS Code's Default High Contrast and High Contrast Light themes (their chart colours are the base theme's).
+  'hc-dark': {
+    '--vscode-editor-background': '#000000',
+    '--vscode-editor-foreground': '#ffffff',
+    '--vscode-descriptionForeground': 'rgba(255,255,255,.7)',
+    '--vscode-panel-border': '#6fc3df',
+    '--vscode-contrastBorder': '#6fc3df',
+    '--vscode-charts-blue': '#3794ff',
+    '--vscode-charts-purple': '#b180d7',
+    '--vscode-charts-orange': '#d18616',
+    '--vscode-charts-green': '#89d185',
+    '--vscode-focusBorder': '#f38518',
+    '--vscode-button-background': '#000000',
+    '--vscode-button-foreground': '#ffffff',
+    '--vscode-button-border': '#6fc3df',
+    '--vscode-button-secondaryForeground': '#ffffff',
+    '--vscode-input-background': '#000000',
+    '--vscode-input-foreground': '#ffffff',
+    '--vscode-input-border': '#6fc3df',
+    '--vscode-dropdown-background': '#000000',
+    '--vscode-dropdown-foreground': '#ffffff',
+    '--vscode-dropdown-border': '#6fc3df',
+    '--vscode-editorWidget-background': '#0c141f',
+    '--vscode-editor-findMatchHighlightBorder': '#f38518',
+    '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif',
+    '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
+  },
+  'hc-light': {
+    '--vscode-editor-background': '#ffffff',
+    '--vscode-editor-foreground': '#292929',
+    '--vscode-descriptionForeground': 'rgba(41,41,41,.7)',
+    '--vscode-panel-border': '#0f4a85',
+    '--vscode-contrastBorder': '#0f4a85',
+    '--vscode-charts-blue': '#1a85ff',
+    '--vscode-charts-purple': '#652d90',
+    '--vscode-charts-orange': '#d18616',
+    '--vscode-charts-green': '#388a34',
+    '--vscode-focusBorder': '#006bbd',
+    '--vscode-button-background': '#0f4a85',
+    '--vscode-button-foreground': '#ffffff',
+    '--vscode-button-border': '#0f4a85',
+    '--vscode-button-secondaryForeground': '#292929',
+    '--vscode-input-background': '#ffffff',
+    '--vscode-input-foreground': '#292929',
+    '--vscode-input-border': '#0f4a85',
+    '--vscode-dropdown-background': '#ffffff',
+    '--vscode-dropdown-foreground': '#292929',
+    '--vscode-dropdown-border': '#0f4a85',
+    '--vscode-editorWidget-background': '#ffffff',
+    '--vscode-editor-findMatchHighlightBorder': '#0f4a85',
+    '--vscode-font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif',
+    '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
+  },
 } as const;
+
+export type Theme = keyof typeof THEMES;
+export const THEME_NAMES = Object.keys(THEMES) as Theme[];
 
 let bundles: Promise<Record<string, string>> | undefined;
 
@@ -104,7 +160,7 @@ export async function launch(): Promise<Browser> {
   });
 }
 
-export async function openPage(browser: Browser, theme: keyof typeof THEMES = 'dark', width = 980): Promise<Page> {
+export async function openPage(browser: Browser, theme: Theme = 'dark', width = 980): Promise<Page> {
   const files = await bundle();
   const page = await browser.newPage({ viewport: { width, height: 760 } });
   const vars = Object.entries(THEMES[theme])
@@ -113,7 +169,7 @@ export async function openPage(browser: Browser, theme: keyof typeof THEMES = 'd
   const html = `<!doctype html><html><head><meta charset="utf-8"><style>
     body { margin: 0; padding: 16px 24px; background: var(--vscode-editor-background); color: var(--vscode-editor-foreground); ${vars} }
     .cell_container { margin-bottom: 14px; }
-  </style></head><body data-vscode-theme-kind="vscode-${theme}"><div class="cell_container" id="cell-1"></div></body></html>`;
+  </style></head><body data-vscode-theme-kind="vscode-${theme.replace('hc-dark', 'high-contrast').replace('hc-light', 'high-contrast-light')}"><div class="cell_container" id="cell-1"></div></body></html>`;
   await page.route(`${ORIGIN}/**`, async (route) => {
     const path = new URL(route.request().url()).pathname;
     if (path === '/' || path === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });
