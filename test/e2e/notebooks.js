@@ -57,6 +57,19 @@ writeFileSync(
     code('%tokens\nstill here after a restart'),
   ]),
 );
+// The token inspector by keyboard, axe and themes (test/e2e/inspector.js): a prompt-only record with an image span and
+// speech, decoded speech for the audio player, a missing file with a long path (a long one-line error), and a cell after
+// them whose editor a leaking Tab would enter.
+const longMissing = 'media/' + 'a-folder-with-a-rather-long-name/'.repeat(5) + 'missing-picture.png';
+writeFileSync(
+  join(ws, 'inspector.ipynb'),
+  nb([
+    code('%tokens\nDescribe ![image](media/shapes.png) and say hello'),
+    code(DECODE_SPEECH),
+    code(`%tokens\nDescribe ![image](${longMissing})`),
+    code('%tokens\nthe cell after the inspector'),
+  ]),
+);
 writeFileSync(join(ws, 'roundtrip.ipynb'), nb([code(DECODE_IMAGE), code(DECODE_SPEECH), code(T2I), code(TTS)]));
 // start-up failure checks (suite.js runs it with a broken anygpt.nodePath)
 writeFileSync(join(ws, 'startup.ipynb'), nb([code('%tokens\nhello')]));

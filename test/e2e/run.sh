@@ -2,7 +2,8 @@
 # End-to-end tests in a real VS Code (code-server 4.139.1 on Node 24), driven by playwright-core +
 # Debian chromium. Part of `npm test`; alone: `npm run test:e2e`. Screenshots go to test-output/e2e/.
 #   ANYGPT_MODEL=DIR run the kernel over another model package (default: models/anygpt-nano, which must exist)
-#   E2E_ONLY=ui|exthost|vsix   run one of the drivers (vsix: the packaged extension in a fresh code-server)
+#   E2E_ONLY=ui|exthost|vsix|inspector   run one of the drivers (vsix: the packaged extension in a fresh code-server;
+#                                          inspector: keyboard, axe-core and colour themes, test/e2e/inspector.js)
 set -euo pipefail
 # Everything runs inside main(): bash then parses the whole file before running, so editing it during a run is harmless.
 main() {
@@ -96,6 +97,8 @@ if [ -z "$ONLY" ] || [ "$ONLY" = exthost ]; then if node test/e2e/exthost.js; th
 # the packaged extension: build the .vsix, install it into a fresh code-server (own extensions and user-data folders,
 # an empty workspace, no development path) and run a sample there (test/e2e/vsix.js)
 if [ -z "$ONLY" ] || [ "$ONLY" = vsix ]; then if run_vsix; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
+# last: it switches the colour theme through the UI (which the vsix run's copied settings must not inherit)
+if [ -z "$ONLY" ] || [ "$ONLY" = inspector ]; then if NB_FILE=inspector.ipynb node test/e2e/inspector.js; then PASS=$((PASS+1)); else FAIL=$((FAIL+1)); fi; fi
 echo "screenshots: $SHOTS"
 [ $FAIL = 0 ] || echo "code-server log: $RUN/code-server.log; extension log: $RUN/data/logs/*/exthost*/anygpt-notebooks.anygpt-notebooks/AnyGPT.log"
 echo "e2e: $PASS passed, $FAIL failed"
