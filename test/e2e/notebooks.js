@@ -65,9 +65,9 @@ writeFileSync(
   join(ws, 'inspector.ipynb'),
   nb([
     code('%tokens\nDescribe ![image](media/shapes.png) and say hello'),
+    code('%tokens\nthe cell after the inspector'),
     code(DECODE_SPEECH),
     code(`%tokens\nDescribe ![image](${longMissing})`),
-    code('%tokens\nthe cell after the inspector'),
   ]),
 );
 writeFileSync(join(ws, 'roundtrip.ipynb'), nb([code(DECODE_IMAGE), code(DECODE_SPEECH), code(T2I), code(TTS)]));
