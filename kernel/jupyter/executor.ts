@@ -26,7 +26,6 @@ import { ModelSlot } from './cell/model-slot';
 import {
   checkInterrupt,
   Interrupted,
-  SILENT,
   errorOutcome,
   withWarnings,
   type CellEmit,
@@ -36,7 +35,8 @@ import {
 import { cellSettings, planCell, type CellDefaults, type CellPlan, type PlannedMedia } from './cell/plan';
 import { describeConfig, describeContext, describeHistory, turnNotAddedNote } from './cell/session-report';
 import { generationSummary, showGeneratedMedia } from './cell/span-outputs';
-import { StreamingDisplay } from './cell/streaming-display';
+import { StreamingDisplay, type StatusLine } from './cell/streaming-display';
+import type { LiveLine } from './cell/live-line';
 import { loadVoice, type Voice } from './cell/voice';
 
 export { KERNEL_VERSION } from './cell/metadata';
@@ -99,7 +99,7 @@ export class CellExecutor {
 
   /** For inspect: how a line tokenizes under the current model. */
   async describeTokens(line: string): Promise<string> {
-    const backend = await this.models.get(SILENT, 0);
+    const backend = await this.models.get();
     const g = await backend.tokenize(line);
     const manifest = backend.describeModel().manifest;
     const toks = g.tokens.filter((t) => t.piece !== manifest.tokenizer.bos);
@@ -118,24 +118,26 @@ export class CellExecutor {
 
   async run(source: string, ctx: RunContext, emit: Emit): Promise<Outcome> {
     const t0 = performance.now();
+    const cellEmit = withWarnings(emit, `anygpt-${ctx.executionCount}-${Date.now().toString(36)}-status`);
     try {
-      return await this.runCell(source, ctx, withWarnings(emit), t0);
+      return await this.runCell(source, ctx, cellEmit, t0);
     } catch (e) {
       return errorOutcome(e);
+    } finally {
+      // A cell that only loaded the model (%tokens, %voice, a failed load) leaves no progress bar behind.
+      cellEmit.status.clearLoad();
     }
   }
 
   private async runCell(source: string, ctx: RunContext, emit: CellEmit, t0: number): Promise<Outcome> {
     if (source.length > UNCHECKED_CELL_CHARS) {
       // Bounded before parsing: a huge cell would hold the main thread (heartbeats, interrupts) for seconds.
-      const limit = isDecodeCell(source)
-        ? undefined
-        : (await this.models.get(emit, ctx.executionCount)).describeModel().promptLimit;
+      const limit = isDecodeCell(source) ? undefined : (await this.models.get(emit.status)).describeModel().promptLimit;
       checkCellSize(source, limit);
     }
     const cell = parseCell(source);
     const timings: Timings = { parse: performance.now() - t0 };
-    await this.applySessionMagics(cell, ctx, emit);
+    await this.applySessionMagics(cell, ctx, emit, timings);
     if (cell.action.kind !== 'generate' && cell.action.kind !== 'tokens')
       return this.runCommand(cell, ctx, emit, timings, t0);
 
@@ -151,14 +153,14 @@ export class CellExecutor {
   }
 
   /** %reset, %model and %voice off: they change the session whatever else the cell does. */
-  private async applySessionMagics(cell: Cell, ctx: RunContext, emit: CellEmit): Promise<void> {
+  private async applySessionMagics(cell: Cell, ctx: RunContext, emit: CellEmit, timings: Timings): Promise<void> {
     if (cell.reset) this.conversation.reset();
     if (cell.model !== undefined) {
       const dir = resolvePath(ctx.cwd, cell.model);
       const previous = this.models.loaded?.name ?? this.models.modelDir;
       let backend: Backend;
       try {
-        backend = await this.models.switchTo(dir, emit, ctx.executionCount);
+        backend = await this.models.switchTo(dir, emit.status, timings);
       } catch (e) {
         // The slot kept the previous model and the conversation is untouched: say so, or every later error looks
         // like the new package's.
@@ -192,13 +194,7 @@ export class CellExecutor {
         return this.decodeCell(cell, ctx, emit, timings, t0);
       default:
         if (cell.voice)
-          this.voice = await loadVoice(
-            { ...cell, voice: cell.voice },
-            ctx.cwd,
-            this.model(emit, ctx),
-            emit,
-            ctx.signal,
-          );
+          this.voice = await loadVoice({ ...cell, voice: cell.voice }, ctx.cwd, this.model(emit), emit, ctx.signal);
         if (cell.reset && cell.model === undefined && !cell.voice) emit.stream('stdout', 'conversation cleared\n');
         return { status: 'ok' };
     }
@@ -208,8 +204,8 @@ export class CellExecutor {
   private async plan(cell: Cell, source: string, ctx: RunContext, emit: CellEmit, timings: Timings): Promise<Planned> {
     await checkMediaFiles(cell.media, ctx.cwd);
     if (cell.voice)
-      this.voice = await loadVoice({ ...cell, voice: cell.voice }, ctx.cwd, this.model(emit, ctx), emit, ctx.signal);
-    const backend = await this.models.get(emit, ctx.executionCount);
+      this.voice = await loadVoice({ ...cell, voice: cell.voice }, ctx.cwd, this.model(emit), emit, ctx.signal);
+    const backend = await this.models.get(emit.status, timings);
     const model = backend.describeModel();
     const te = performance.now();
     const media: PlannedMedia[] = [];
@@ -316,11 +312,7 @@ export class CellExecutor {
     ctx: RunContext,
     emit: CellEmit,
   ): Promise<{ g: Generation; display: StreamingDisplay }> {
-    const display = new StreamingDisplay(
-      emit,
-      `anygpt-${ctx.executionCount}-${Date.now().toString(36)}-text`,
-      p.model.manifest,
-    );
+    const display = new StreamingDisplay(emit.status, p.model.manifest);
     const tg = performance.now();
     let g: Generation;
     try {
@@ -400,7 +392,7 @@ export class CellExecutor {
     t0: number,
   ): Promise<Outcome> {
     if (cell.action.kind !== 'decode') throw new Error('unreachable');
-    const backend = await this.models.get(emit, ctx.executionCount);
+    const backend = await this.models.get(emit.status, timings);
     const model = backend.describeModel();
     const { modality, tokens, line, col } = cell.action;
     const parseWarnings: string[] = [];
@@ -413,6 +405,7 @@ export class CellExecutor {
       signal: ctx.signal,
       emit,
       key,
+      status: decodeStatus(emit.status),
     });
     checkInterrupt(ctx.signal, `while decoding the ${modality} tokens`);
     timings.decode = performance.now() - t0;
@@ -437,7 +430,18 @@ export class CellExecutor {
     return { status: 'ok' };
   }
 
-  private model(emit: Emit, ctx: RunContext): () => Promise<Backend> {
-    return () => this.models.get(emit, ctx.executionCount);
+  private model(emit: CellEmit): () => Promise<Backend> {
+    return () => this.models.get(emit.status);
   }
+}
+
+/**
+ * A %decode cell's status line: decode progress replaces the model load's, and a slow decode's line is emptied at
+ * the end instead of keeping "decoded … in N ms" (the time is in the metadata, timings.decode).
+ */
+function decodeStatus(line: LiveLine): StatusLine {
+  return {
+    progress: (data) => line.show(data),
+    settle: () => line.show({ 'text/plain': '' }),
+  };
 }

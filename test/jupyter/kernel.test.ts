@@ -35,6 +35,7 @@ const stderrOf = (outs: Out[]) =>
 const tokensOf = (r: { outputs: Out[] }) =>
   (r.outputs.at(-1)!.content as { data: Record<string, TokensOutput> }).data[MIME.tokens];
 const dataOf = (o: Out) => (o.content as { data: Record<string, unknown> }).data;
+const displayIdOf = (o: Out) => (o.content as { transient?: { display_id?: string } }).transient?.display_id;
 const findData = (outs: Out[], mime: string) =>
   outs.find((o) => o.header.msg_type === 'display_data' && mime in ((o.content as { data?: object }).data ?? {}));
 const spanOf = (g: TokensOutput, kind: Span['kind'], role: 'prompt' | 'generated') =>
@@ -44,6 +45,7 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
   this.timeout(120000);
   let k: KernelClient;
   let media: string;
+  let modelDir: string;
 
   before(async () => {
     media = mkdtempSync(join(tmpdir(), 'anygpt-media-'));
@@ -63,7 +65,8 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
         8000,
       ),
     );
-    k = await launchModel(mediaFixture(), { ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
+    modelDir = mediaFixture();
+    k = await launchModel(modelDir, { ANYGPT_PROGRESS_DELAY_MS: '0' }, media);
   });
 
   after(async () => {
@@ -87,15 +90,40 @@ describe('jupyter kernel over the real engine (zeromq client, media fixture pack
     assert.equal(rc.reply.header.msg_type, 'kernel_info_reply');
   });
 
-  it('the first cell loads the package (a progress display that ends with the load time)', async () => {
+  it('the first cell loads the package: progress in the cell status line, emptied at the end; the time in the metadata', async () => {
     const r = await k.execute('%tokens\nload the model');
     assert.equal(r.reply.content.status, 'ok', String(r.reply.content.evalue));
-    const loads = r.outputs.filter((o) =>
-      /-load$/.test((o.content as { transient?: { display_id?: string } }).transient?.display_id ?? ''),
+    const line = r.outputs.filter((o) => /-status$/.test(displayIdOf(o) ?? ''));
+    assert.equal(line[0].header.msg_type, 'display_data');
+    assert.match(String(dataOf(line[0])['text/plain']), /^loading model/);
+    assert.ok(
+      line
+        .slice(1)
+        .every((o) => o.header.msg_type === 'update_display_data' && displayIdOf(o) === displayIdOf(line[0])),
     );
-    assert.equal(loads[0].header.msg_type, 'display_data');
-    assert.match(String(dataOf(loads.at(-1)!)['text/plain']), /^loaded fixture-media in \d+ ms$/);
+    // A %tokens cell has no later stage: its line is emptied, so no load bar or load time stays in the notebook.
+    assert.equal(dataOf(line.at(-1)!)['text/plain'], '');
+    assert.doesNotMatch(JSON.stringify(r.outputs.map((o) => o.content)), /loaded fixture-media in/);
+    const res = r.outputs.at(-1)!.content as { metadata: { anygpt: { timings: Record<string, number> } } };
+    assert.equal(typeof res.metadata.anygpt.timings.load, 'number');
     assert.equal(tokensOf(r).model.name, 'fixture-media');
+  });
+
+  it('%model in a generating cell: load progress, streamed text and summary share one display (no "loaded in")', async () => {
+    const r = await k.execute(`%model ${modelDir}\nTell me about dogs`);
+    assert.equal(r.reply.content.status, 'ok', String(r.reply.content.evalue));
+    const shown = r.outputs.filter((o) => ['display_data', 'update_display_data'].includes(o.header.msg_type));
+    assert.deepEqual(
+      [...new Set(shown.map(displayIdOf))],
+      [displayIdOf(shown[0])],
+      'one display: ' + JSON.stringify(shown.map((o) => o.content)),
+    );
+    assert.equal(shown[0].header.msg_type, 'display_data');
+    assert.match(String(dataOf(shown[0])['text/plain']), /^loading model/);
+    assert.equal(dataOf(shown.at(-1)!)['text/plain'], 'hi there');
+    assert.doesNotMatch(JSON.stringify(r.outputs.map((o) => o.content)), /loaded fixture-media in/);
+    const res = r.outputs.at(-1)!.content as { metadata: { anygpt: { timings: Record<string, number> } } };
+    assert.equal(typeof res.metadata.anygpt.timings.load, 'number', 'the load time is in the metadata');
   });
 
   it('streams tokens into one display (display_data + update_display_data), then the tokens result', async () => {

@@ -1,7 +1,8 @@
-/** The kernel's one loaded model: loaded on first use (with a progress display), replaced by `%model DIR`. */
+/** The kernel's one loaded model: loaded on first use (progress in the cell's status line), replaced by `%model DIR`. */
 import type { Backend, BackendFactory, ModelDescription } from '../backend';
 import { progressText } from '../mime-bundles';
-import type { Emit } from './outcome';
+import type { LiveLine } from './live-line';
+import type { Timings } from './metadata';
 
 export class ModelSlot {
   private backend?: Backend;
@@ -21,32 +22,27 @@ export class ModelSlot {
     return this.dir;
   }
 
-  /** The model, loading it if needed; the load shows progress in the cell `executionCount`. */
-  async get(emit: Emit, executionCount: number): Promise<Backend> {
+  /**
+   * The model, loading it if needed. The load's progress shows in the cell's status line (which the cell's later
+   * stages take over: no "loaded … in N ms" output of its own); its time goes into `timings.load` (the metadata).
+   */
+  async get(status?: LiveLine, timings?: Timings): Promise<Backend> {
     if (this.backend) return this.backend;
     if (!this.dir) {
       throw new Error(
         'no model package configured: run `anygpt-kernel install --model DIR`, set ANYGPT_MODEL, or use %model DIR',
       );
     }
-    const id = `anygpt-${executionCount}-load`;
-    let shown = false;
     this.loading ??= this.open(this.dir, {
       executionProvider: this.executionProvider,
-      onProgress: (p) => {
-        const data = progressText(`loading model: ${p.stage}`, p.done, p.total);
-        if (!shown) emit.display(data, {}, id);
-        else emit.update(data, {}, id);
-        shown = true;
-      },
+      onProgress: (p) => status?.show(progressText(`loading model: ${p.stage}`, p.done, p.total), {}, 'load'),
     });
     try {
       this.backend = await this.loading;
     } finally {
       this.loading = undefined;
     }
-    const model = this.backend.describeModel();
-    if (shown) emit.update({ 'text/plain': `loaded ${model.name} in ${model.loadMs.toFixed(0)} ms` }, {}, id);
+    if (timings) timings.load = this.backend.describeModel().loadMs;
     return this.backend;
   }
 
@@ -55,12 +51,12 @@ export class ModelSlot {
    * manifest, hash mismatch, a graph ORT rejects) leaves the previous model loaded and in use. Both are in memory
    * while the new one loads.
    */
-  async switchTo(dir: string, emit: Emit, executionCount: number): Promise<Backend> {
+  async switchTo(dir: string, status?: LiveLine, timings?: Timings): Promise<Backend> {
     const previous = { backend: this.backend, dir: this.dir };
     this.backend = undefined;
     this.dir = dir;
     try {
-      await this.get(emit, executionCount);
+      await this.get(status, timings);
     } catch (e) {
       this.backend = previous.backend;
       this.dir = previous.dir;

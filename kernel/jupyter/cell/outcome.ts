@@ -4,6 +4,7 @@
  */
 import { PromptError } from '../../prompt';
 import type { MimeBundle } from '../mime-bundles';
+import { LiveLine } from './live-line';
 
 export interface Emit {
   display(data: MimeBundle, metadata: Record<string, unknown>, displayId?: string): void;
@@ -19,11 +20,15 @@ export type Outcome =
 export interface CellEmit extends Emit {
   readonly warnings: string[];
   warn(message: string): void;
+  /** The cell's one live status display (model load, streamed text, decode progress, summary). */
+  readonly status: LiveLine;
 }
 
-export function withWarnings(emit: Emit): CellEmit {
+/** `statusId`: the display id of the cell's status line (unique per execution). */
+export function withWarnings(emit: Emit, statusId = `anygpt-${Date.now().toString(36)}-status`): CellEmit {
   const warnings: string[] = [];
   return {
+    status: new LiveLine(emit, statusId),
     display: (d, m, id) => emit.display(d, m, id),
     update: (d, m, id) => emit.update(d, m, id),
     stream: (n, t) => emit.stream(n, t),
@@ -35,9 +40,6 @@ export function withWarnings(emit: Emit): CellEmit {
     },
   };
 }
-
-/** An Emit that shows nothing (for work done outside a cell, e.g. loading a model for inspect). */
-export const SILENT: Emit = { display() {}, update() {}, stream() {} };
 
 export class Interrupted extends Error {
   override name = 'KeyboardInterrupt';

@@ -6,7 +6,7 @@
 import type { GenerationEvent } from '../../../common/generation';
 import type { Manifest, MediaModality } from '../../../common/manifest';
 import { streamingText, type MimeBundle } from '../mime-bundles';
-import type { Emit } from './outcome';
+import type { LiveLine } from './live-line';
 
 const STREAM_INTERVAL_MS = 50;
 
@@ -25,13 +25,14 @@ export class StreamingDisplay implements StatusLine {
   private text = '';
   private finished?: { data: MimeBundle; metadata: Record<string, unknown> };
   private open?: { modality: MediaModality; count: number };
-  private shown = false;
+  /** The stream has shown something (the first token shows at once, even over the model load's progress). */
+  private started = false;
   private lastFlush = 0;
   private pending?: NodeJS.Timeout;
 
+  /** `line`: the cell's status line; it may already show the model load's progress, which the stream replaces. */
   constructor(
-    private readonly emit: Emit,
-    private readonly displayId: string,
+    private readonly line: LiveLine,
     private readonly manifest: Manifest,
   ) {}
 
@@ -57,7 +58,7 @@ export class StreamingDisplay implements StatusLine {
     } else if (e.type === 'span-end') {
       if (this.open) this.open = { ...this.open };
     }
-    if (!this.shown) this.flush();
+    if (!this.started) this.flush();
     else if (!this.pending)
       this.pending = setTimeout(this.flush, Math.max(0, STREAM_INTERVAL_MS - (performance.now() - this.lastFlush)));
   };
@@ -71,31 +72,27 @@ export class StreamingDisplay implements StatusLine {
   /** Replace the live view with the final summary, in the same display. */
   finish(data: MimeBundle, metadata: Record<string, unknown>): void {
     this.stop();
-    if (this.shown) this.emit.update(data, metadata, this.displayId);
-    else this.emit.display(data, metadata, this.displayId);
-    this.shown = true;
+    this.line.show(data, metadata);
+    this.started = true;
     this.finished = { data, metadata };
   }
 
   progress(data: MimeBundle): void {
     this.stop();
-    if (this.shown) this.emit.update(data, this.finished?.metadata ?? {}, this.displayId);
-    else this.emit.display(data, {}, this.displayId);
-    this.shown = true;
+    this.line.show(data, this.finished?.metadata ?? {});
+    this.started = true;
   }
 
   /** Back to the generation's summary: decode timings live in the metadata, not in the text. */
   settle(): void {
-    if (this.finished) this.emit.update(this.finished.data, this.finished.metadata, this.displayId);
+    if (this.finished) this.line.show(this.finished.data, this.finished.metadata);
   }
 
   private readonly flush = (): void => {
     this.stop();
     this.lastFlush = performance.now();
-    const data = streamingText(this.text.trim(), this.open, false);
-    if (!this.shown) this.emit.display(data, {}, this.displayId);
-    else this.emit.update(data, {}, this.displayId);
-    this.shown = true;
+    this.line.show(streamingText(this.text.trim(), this.open, false));
+    this.started = true;
   };
 }
 
