@@ -220,6 +220,11 @@ export class ImageCodec {
     return out;
   }
 
+  /** The graphs a decode runs (opened ahead of use by the engine's background preload). */
+  decoders(): Component[] {
+    return [this.direct, this.seed, this.unet, this.vae].filter((c): c is Component => !!c);
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([this.encoder, this.direct, this.seed, this.unet, this.vae].map((c) => c?.dispose()));
   }

@@ -126,6 +126,43 @@ export class Codecs {
     return { modality, ...(await this.decodeMusic(codes as number[][], opts)) };
   }
 
+  /**
+   * Steps that get every declared modality's decoders ready ahead of use, each short: open one graph's session,
+   * then one tiny decode per modality (onnxruntime's first run of a session costs about as much again as a later
+   * one: arena and kernel set-up). The engine runs them one at a time while its worker is idle, so the first media
+   * output does not wait for them. Encoders stay lazy (no user waits on an input's encode after a generation), and
+   * a diffusion image decoder gets its sessions opened but no warm-up decode (that would be a whole diffusion run).
+   */
+  preloadSteps(): { label: string; run: () => Promise<void> }[] {
+    const steps: { label: string; run: () => Promise<void> }[] = [];
+    const opens = (codec: { decoders(): { label: string; open(): Promise<unknown> }[] }) =>
+      codec.decoders().map((c) => ({ label: c.label, run: async () => void (await c.open()) }));
+    const m = this.modalities;
+    if (m.speech) {
+      steps.push(...opens(this.speechCodec()), {
+        label: 'speech warm-up',
+        run: async () => void (await this.decodeSpeech([0, 0, 0, 0], { seed: 0 })),
+      });
+    }
+    if (m.music) {
+      const music = m.music;
+      steps.push(...opens(this.musicCodec()), {
+        label: 'music warm-up',
+        run: async () => void (await this.decodeMusic(Array.from({ length: music.numCodebooks }, () => [0, 0]))),
+      });
+    }
+    if (m.image) {
+      const image = m.image;
+      steps.push(...opens(this.imageCodec()));
+      if (image.decoder.kind === 'direct')
+        steps.push({
+          label: 'image warm-up',
+          run: async () => void (await this.decodeImage(new Array<number>(image.tokensPerImage).fill(0))),
+        });
+    }
+    return steps;
+  }
+
   /** Releases every open session. */
   async dispose(): Promise<void> {
     await Promise.all([this.image?.dispose(), this.speech?.dispose(), this.music?.dispose()]);

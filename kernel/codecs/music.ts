@@ -81,6 +81,11 @@ export class MusicCodec {
     return { wav: encodeWav16(samples, this.spec.sampleRate), sampleRate: this.spec.sampleRate, samples, warnings: [] };
   }
 
+  /** The graph a decode runs (opened ahead of use by the engine's background preload). */
+  decoders(): Component[] {
+    return [this.decoder];
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([this.encoder.dispose(), this.decoder.dispose()]);
   }

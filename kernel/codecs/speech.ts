@@ -172,6 +172,11 @@ export class SpeechCodec {
     return rows;
   }
 
+  /** The graphs a decode runs (opened ahead of use by the engine's background preload). */
+  decoders(): Component[] {
+    return [this.acoustic, this.decoder].filter((c): c is Component => !!c);
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([this.encoder, this.decoder, this.acoustic].map((c) => c?.dispose()));
   }

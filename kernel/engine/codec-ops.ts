@@ -6,20 +6,21 @@
  * media, opened with `openMedia`): one long ORT run (an EnCodec decode, a vocoder pass) cannot be stopped, so an
  * interrupt abandons the thread it runs on; with the codecs apart, that costs reopening the codecs, not reloading
  * the LLM (minutes and a second copy in memory for a 7B model). The codecs module (sharp, wavefile, its sessions)
- * is loaded on the first media request, and its sessions are released with the package.
+ * is loaded on the first media request, or, when openMedia asks for it (the kernel does), in the background once
+ * this worker is idle after the open (in parallel with the LLM worker); its sessions are released with the package.
  */
 import './ort-env';
 import type { MediaModality } from '../../common/manifest';
 import type { Codecs, DecodedMedia, DecodeOptions } from '../codecs';
-import type { DecodedMediaFile } from './media-protocol';
+import type { CodecPreloadStatus, DecodedMediaFile } from './media-protocol';
 import './media-protocol';
 import { loadPackage, type ModelPackage } from './package';
 import { onPackageRelease } from './worker-ops';
-import { registerOp, type OpContext } from './worker-host';
+import { registerOp, whenQuiet, type OpContext } from './worker-host';
 
 /** The package this (media) worker serves, set by openMedia. */
 let media: { pkg: ModelPackage; executionProvider: 'cpu' | 'cuda'; threads?: number } | null = null;
-let codecs: { hash: string; codecs: Codecs } | null = null;
+let codecs: { hash: string; codecs: Promise<Codecs> } | null = null;
 
 /**
  * Loaded on first use (sharp, wavefile and the codec modules cost start-up time the LLM does not need).
@@ -29,25 +30,80 @@ let codecs: { hash: string; codecs: Codecs } | null = null;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const codecsModule = (): typeof import('../codecs') => require('../codecs');
 
-async function openCodecs(): Promise<Codecs> {
+/** The open package's codecs, made once per package (a request and the preload may ask at the same time). */
+function openCodecs(): Promise<Codecs> {
   const st = media;
-  if (!st) throw new Error('media worker: no model open');
+  if (!st) return Promise.reject(new Error('media worker: no model open'));
   if (codecs?.hash === st.pkg.hash) return codecs.codecs;
-  const { Codecs } = codecsModule();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ort: typeof import('onnxruntime-node') = require('onnxruntime-node');
-  const c = await Codecs.open({
-    dir: st.pkg.dir,
-    manifest: st.pkg.manifest,
-    ort,
-    sessionOptions: {
-      // Same device as the LLM; CUDA sessions fall back to CPU for ops CUDA lacks.
-      executionProviders: st.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      ...(st.threads ? { intraOpNumThreads: st.threads, interOpNumThreads: 1 } : {}),
-    },
+  const made = (async () => {
+    const { Codecs } = codecsModule();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort: typeof import('onnxruntime-node') = require('onnxruntime-node');
+    return Codecs.open({
+      dir: st.pkg.dir,
+      manifest: st.pkg.manifest,
+      ort,
+      sessionOptions: {
+        // Same device as the LLM; CUDA sessions fall back to CPU for ops CUDA lacks.
+        executionProviders: st.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        ...(st.threads ? { intraOpNumThreads: st.threads, interOpNumThreads: 1 } : {}),
+      },
+    });
+  })();
+  codecs = { hash: st.pkg.hash, codecs: made };
+  made.catch(() => {
+    if (codecs?.codecs === made) codecs = null; // a later request tries again
   });
-  codecs = { hash: st.pkg.hash, codecs: c };
-  return c;
+  return made;
+}
+
+/**
+ * How long the worker must have been idle before each preload step (ms). Steps are synchronous inside
+ * onnxruntime (a session create holds the thread, up to about a second for nano's vocoders on a busy machine), so
+ * they never start while a request is queued or running, nor in the gap between a cell's back-to-back requests.
+ */
+const PRELOAD_QUIET_MS = 100;
+
+interface Preload {
+  status: CodecPreloadStatus;
+  stopped: boolean;
+  done: Promise<void>;
+}
+let preload: Preload | null = null;
+
+/**
+ * Opens the package's codec decoder sessions one at a time while the worker is idle (the codecs module first,
+ * then each decoder graph), so a cell's first image, speech or music does not wait for them. Stopped (after its
+ * current step) when the package is released: a %model switch, a close, a re-open after an interrupt.
+ */
+function startPreload(): void {
+  const job: Preload = { status: { state: 'waiting', opened: [] }, stopped: false, done: Promise.resolve() };
+  const stopped = () => job.stopped;
+  job.done = (async () => {
+    let t0: number | undefined;
+    try {
+      await whenQuiet(PRELOAD_QUIET_MS, stopped);
+      if (stopped()) return;
+      t0 = performance.now();
+      job.status.state = 'loading';
+      const c = await openCodecs();
+      for (const step of c.preloadSteps()) {
+        await whenQuiet(PRELOAD_QUIET_MS, stopped);
+        if (stopped()) return;
+        await step.run();
+        job.status.opened.push(step.label);
+      }
+      job.status.state = 'done';
+      job.status.ms = performance.now() - t0;
+    } catch (e) {
+      // A graph that does not open fails its first real use with the full message; the preload only records it.
+      job.status.state = 'failed';
+      job.status.error = (e as Error).message;
+    } finally {
+      if (job.stopped && job.status.state !== 'done' && job.status.state !== 'failed') job.status.state = 'stopped';
+    }
+  })();
+  preload = job;
 }
 
 /**
@@ -117,22 +173,40 @@ function toFile(r: DecodedMedia): DecodedMediaFile {
   };
 }
 
+/** Stops the preload after the step it is in: a step after a dispose would open a session no one frees. */
+async function stopPreload(): Promise<void> {
+  const job = preload;
+  preload = null;
+  if (job) {
+    job.stopped = true;
+    await job.done;
+  }
+}
+
 export function registerCodecOps(): void {
   onPackageRelease(async () => {
+    await stopPreload();
     const c = codecs;
     codecs = null;
     media = null;
-    await c?.codecs.dispose();
+    await (await c?.codecs.catch(() => undefined))?.dispose();
   });
 
-  registerOp('openMedia', async ({ dir, hash, executionProvider, threads }) => {
+  registerOp('codecPreloadStatus', async () => {
+    const job = preload;
+    return job ? { ...job.status, opened: [...job.status.opened] } : { state: 'off', opened: [] };
+  });
+
+  registerOp('openMedia', async ({ dir, hash, executionProvider, threads, preloadCodecs }) => {
     const pkg = await loadPackage(dir, { hashFiles: false, knownHash: hash });
+    await stopPreload();
     if (codecs && codecs.hash !== hash) {
       const c = codecs;
       codecs = null;
-      await c.codecs.dispose();
+      await (await c.codecs.catch(() => undefined))?.dispose();
     }
     media = { pkg, executionProvider, threads };
+    if (preloadCodecs) startPreload();
     return null;
   });
 

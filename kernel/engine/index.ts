@@ -10,7 +10,14 @@ import pkgJson from '../../package.json';
 import type { RawTokens } from '../codecs/tokens';
 import { WorkerClient } from './worker-client';
 import type { ExecutionProviderChoice, KvCacheChoice, KvMode } from './llm';
-import type { DecodedMediaFile, DecodeParams, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
+import type {
+  CodecPreloadStatus,
+  DecodedMediaFile,
+  DecodeParams,
+  MediaPurpose,
+  MediaSource,
+  MediaSpan,
+} from './media-protocol';
 import type { OpenParams } from './protocol';
 import { mediaTokenString, tokenIdBlocks } from './media-tokens';
 import { loadPackage, type ModelPackage } from './package';
@@ -25,7 +32,7 @@ export { resolveParams } from './params';
 export { Xoshiro128 } from '../../common/prng';
 export type { ExecutionProviderChoice, KvCacheChoice } from './llm';
 export type { WorkerOps, OpName } from './protocol';
-export type { DecodedMediaFile, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
+export type { CodecPreloadStatus, DecodedMediaFile, MediaPurpose, MediaSource, MediaSpan } from './media-protocol';
 export { mediaTokenString, tokenIdBlocks } from './media-tokens';
 export { overLimit, type PromptLimit } from './prompt-limit';
 
@@ -44,6 +51,12 @@ export interface EngineOptions {
   kvCache?: KvCacheChoice;
   /** Extra onnxruntime SessionOptions (plain data) merged over the defaults. */
   sessionOptions?: Record<string, unknown>;
+  /**
+   * Get the codec decoders ready in the media worker's idle time after the load, in parallel with the LLM worker
+   * (default off: they open on first use). The kernel turns it on, so a notebook's first image or audio does not
+   * wait for them; a one-shot CLI run would only compete with its own generation for the cores.
+   */
+  preloadCodecs?: boolean;
   /** Where the EP fallback reason goes (default: console.error). */
   log?: (message: string) => void;
   /**
@@ -128,6 +141,7 @@ export class Engine {
         hash: pkg.hash,
         executionProvider: r.executionProvider,
         threads: opts.threads,
+        preloadCodecs: opts.preloadCodecs,
       };
       media.setInit('openMedia', mediaParams);
       const mediaOpen = media.call('openMedia', mediaParams);
@@ -251,6 +265,12 @@ export class Engine {
       { signal: opts.signal },
     );
     return { codes: r.codes, tokens: mediaTokenString(this.pkg, modality, r.codes), warnings: r.warnings };
+  }
+
+  /** Where the background opening of the codec decoder sessions stands (preloadCodecs). */
+  async codecPreloadStatus(): Promise<CodecPreloadStatus> {
+    await this.mediaOpen;
+    return this.media.call('codecPreloadStatus', {});
   }
 
   /** A media span of a Generation → PNG or WAV (diffusion / SoundStorm run in the worker). */

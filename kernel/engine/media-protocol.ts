@@ -63,11 +63,25 @@ export interface OpenMediaParams {
   /** The device the LLM session resolved to; the codecs follow it. */
   executionProvider: 'cpu' | 'cuda';
   threads?: number;
+  /** Get the codec decoders ready in the idle time (codec-ops.ts startPreload); off: they open on first use. */
+  preloadCodecs?: boolean;
+}
+
+/** Where the background opening of the codec decoder sessions stands (codec-ops.ts). */
+export interface CodecPreloadStatus {
+  /** off: not asked for (or no model open); waiting: for the worker to be idle; stopped: the package went away. */
+  state: 'off' | 'waiting' | 'loading' | 'done' | 'failed' | 'stopped';
+  /** Labels of the preload steps done so far, in order (a decoder session opened, a warm-up decode). */
+  opened: string[];
+  /** Wall time from the start of the first step to the end of the last, ms (done only). */
+  ms?: number;
+  error?: string;
 }
 
 declare module './protocol' {
   interface WorkerOps {
     openMedia: { params: OpenMediaParams; result: null };
+    codecPreloadStatus: { params: Record<string, never>; result: CodecPreloadStatus };
     encodeMedia: { params: EncodeMediaRequest; result: EncodeMediaResult };
     decodeSpan: { params: DecodeParams & { span: MediaSpan }; result: DecodedMediaFile };
     decodeTokens: { params: DecodeTokensRequest; result: DecodedMediaFile };

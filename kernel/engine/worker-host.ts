@@ -25,6 +25,24 @@ export type OpHandler<K extends OpName> = (params: OpParams<K>, ctx: OpContext) 
 
 const handlers = new Map<OpName, OpHandler<OpName>>();
 
+/** Requests received and not yet answered, and when the last one arrived or ended (for background work). */
+let inFlight = 0;
+let lastActivity = performance.now();
+
+/**
+ * Resolves once no request has been queued or running for `quietMs` (or at once when `stopped()` says so).
+ * Background work (the codec preload) runs one short step after each such wait, so a request that arrives waits
+ * for at most one step, and back-to-back requests (a cell's model load then its generation) for none.
+ */
+export async function whenQuiet(quietMs: number, stopped: () => boolean): Promise<void> {
+  for (;;) {
+    if (stopped()) return;
+    const idleFor = performance.now() - lastActivity;
+    if (inFlight === 0 && idleFor >= quietMs) return;
+    await new Promise((r) => setTimeout(r, inFlight === 0 ? Math.max(5, quietMs - idleFor) : 20));
+  }
+}
+
 export function registerOp<K extends OpName>(op: K, handler: OpHandler<K>): void {
   if (handlers.has(op)) throw new Error(`worker op "${op}" registered twice`);
   handlers.set(op, handler as unknown as OpHandler<OpName>);
@@ -37,6 +55,8 @@ export function serve(): void {
   const post = (m: ResponseMessage) => port.postMessage(m);
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: RequestMessage) => {
+    inFlight++;
+    lastActivity = performance.now();
     queue = queue.then(async () => {
       const flag = new Int32Array(msg.cancel);
       const ctx: OpContext = {
@@ -57,6 +77,8 @@ export function serve(): void {
           error: { name: err.name ?? 'Error', message: err.message ?? String(e), code, stack: err.stack },
         });
       }
+      inFlight--;
+      lastActivity = performance.now();
       // The caller replaced this worker while the request ran (a native call that could not be interrupted). The
       // thread ends itself now that it is back in JavaScript; terminating it from outside while it was inside
       // onnxruntime would make the binding throw into a dying isolate and abort the whole process.

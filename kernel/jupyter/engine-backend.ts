@@ -25,10 +25,12 @@ export class EngineBackend implements Backend {
 
   static async open(dir: string, opts: BackendOptions): Promise<EngineBackend> {
     opts.onProgress?.({ stage: 'package + LLM session', done: 0, total: 1 });
-    // Codec sessions open lazily in the worker on the first media request, so loading stays fast.
+    // Codec sessions open in the worker's idle time after the load (ANYGPT_PRELOAD_CODECS=0: on first use), so
+    // loading stays fast and the first media output does not wait for them.
     const engine = await Engine.open(dir, {
       executionProvider: opts.executionProvider ?? 'cpu',
       threads: opts.threads,
+      preloadCodecs: process.env.ANYGPT_PRELOAD_CODECS !== '0',
       log: (m) => process.stderr.write(m + '\n'),
     });
     opts.onProgress?.({ stage: 'package + LLM session', done: 1, total: 1 });
