@@ -371,7 +371,12 @@ const FIRST_MEDIA_TARGET_MS = 150;
  * out (the spans are fixed codes), so the numbers are what a media cell adds after its generation. The target
  * applies to the first decode's cost over a warm decode of the same span (the first-use penalty), ≤ 150 ms.
  */
-export async function benchFirstMedia(): Promise<{ rows: FirstMediaRow[]; preloadMs: number; table: string }> {
+export async function benchFirstMedia(): Promise<{
+  rows: FirstMediaRow[];
+  preloadMs: number;
+  firstCellSpeech: Record<string, number>;
+  table: string;
+}> {
   if (!existsSync(join(NANO, 'anygpt.json'))) throw new Error('benchFirstMedia needs models/anygpt-nano');
   const { Engine } = await import('../kernel/engine');
   const manifest = JSON.parse((await import('node:fs')).readFileSync(join(NANO, 'anygpt.json'), 'utf8')) as {
@@ -422,6 +427,25 @@ export async function benchFirstMedia(): Promise<{ rows: FirstMediaRow[]; preloa
       await e.close();
     }
   }
+  // A notebook's first cell: the engine is opened and a TTS generation starts at once (the preload, in the media
+  // worker, runs beside it); what counts is the decode after the generation.
+  const firstCell: Record<string, number> = {};
+  for (const preload of [true, false]) {
+    const e = await Engine.open(NANO, { executionProvider: 'cpu', preloadCodecs: preload, log: () => {} });
+    try {
+      const g = await e.generate(
+        '[Human]: I require you to read these mute words aloud. This is input: red circle<eoh> [MMGPT]: <sosp>',
+        { preset: 'speech', seed: 1 },
+      );
+      const s = g.spans.find((x) => x.kind === 'speech' && x.role === 'generated');
+      if (!s) throw new Error('nano generated no speech span');
+      const t = performance.now();
+      await e.decodeSpan(s as never, { seed: 1 });
+      firstCell[preload ? 'preloaded' : 'lazy'] = r1(performance.now() - t);
+    } finally {
+      await e.close();
+    }
+  }
   const rows = kinds.map((m) => ({
     modality: m,
     preloadedMs: r1(first[m].preloaded),
@@ -436,9 +460,10 @@ export async function benchFirstMedia(): Promise<{ rows: FirstMediaRow[]; preloa
       const extra = r.preloadedMs - r.warmMs;
       return `| ${r.modality} | ${r.preloadedMs} | ${r.lazyMs} | ${r.warmMs} | ${r1(extra)} | ≤ ${FIRST_MEDIA_TARGET_MS} | ${extra <= FIRST_MEDIA_TARGET_MS ? 'OK' : 'MISSED'} |`;
     }),
+    `first cell (open, then a TTS generation at once, then its decode): speech decode ${firstCell.preloaded} ms with the preload running beside the LLM, ${firstCell.lazy} ms lazy`,
   ].join('\n');
   process.stderr.write(table + '\n');
-  return { rows, preloadMs: r1(preloadMs), table };
+  return { rows, preloadMs: r1(preloadMs), firstCellSpeech: firstCell, table };
 }
 
 if (require.main === module) {

@@ -132,16 +132,17 @@ export class Codecs {
    * one: arena and kernel set-up). The engine runs them one at a time while its worker is idle, so the first media
    * output does not wait for them. Encoders stay lazy (no user waits on an input's encode after a generation), and
    * a diffusion image decoder gets its sessions opened but no warm-up decode (that would be a whole diffusion run).
+   * `signal` stops a warm-up decode between its steps (a request arrived).
    */
-  preloadSteps(): { label: string; run: () => Promise<void> }[] {
-    const steps: { label: string; run: () => Promise<void> }[] = [];
+  preloadSteps(): { label: string; run: (signal: AbortSignal) => Promise<void> }[] {
+    const steps: { label: string; run: (signal: AbortSignal) => Promise<void> }[] = [];
     const opens = (codec: { decoders(): { label: string; open(): Promise<unknown> }[] }) =>
       codec.decoders().map((c) => ({ label: c.label, run: async () => void (await c.open()) }));
     const m = this.modalities;
     if (m.speech) {
       steps.push(...opens(this.speechCodec()), {
         label: 'speech warm-up',
-        run: async () => void (await this.decodeSpeech([0, 0, 0, 0], { seed: 0 })),
+        run: async (signal) => void (await this.decodeSpeech([0, 0, 0, 0], { seed: 0, signal })),
       });
     }
     if (m.music) {
@@ -157,7 +158,8 @@ export class Codecs {
       if (image.decoder.kind === 'direct')
         steps.push({
           label: 'image warm-up',
-          run: async () => void (await this.decodeImage(new Array<number>(image.tokensPerImage).fill(0))),
+          run: async (signal) =>
+            void (await this.decodeImage(new Array<number>(image.tokensPerImage).fill(0), { signal })),
         });
     }
     return steps;

@@ -16,7 +16,7 @@ import type { CodecPreloadStatus, DecodedMediaFile } from './media-protocol';
 import './media-protocol';
 import { loadPackage, type ModelPackage } from './package';
 import { onPackageRelease } from './worker-ops';
-import { registerOp, whenQuiet, type OpContext } from './worker-host';
+import { registerOp, requestsWaiting, whenQuiet, type OpContext } from './worker-host';
 
 /** The package this (media) worker serves, set by openMedia. */
 let media: { pkg: ModelPackage; executionProvider: 'cpu' | 'cuda'; threads?: number } | null = null;
@@ -87,11 +87,24 @@ function startPreload(): void {
       t0 = performance.now();
       job.status.state = 'loading';
       const c = await openCodecs();
-      for (const step of c.preloadSteps()) {
+      const steps = c.preloadSteps();
+      for (let i = 0; i < steps.length;) {
         await whenQuiet(PRELOAD_QUIET_MS, stopped);
         if (stopped()) return;
-        await step.run();
-        job.status.opened.push(step.label);
+        // A warm-up decode gives way to a request that arrives meanwhile (between its steps) and is tried again
+        // later; a session create cannot be stopped, but it is needed by the request anyway or short.
+        const ac = new AbortController();
+        const watch = setInterval(() => requestsWaiting() && ac.abort(), 5);
+        try {
+          await steps[i].run(ac.signal);
+        } catch (e) {
+          if (!ac.signal.aborted) throw e;
+          continue;
+        } finally {
+          clearInterval(watch);
+        }
+        job.status.opened.push(steps[i].label);
+        i++;
       }
       job.status.state = 'done';
       job.status.ms = performance.now() - t0;

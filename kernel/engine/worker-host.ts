@@ -34,6 +34,11 @@ let lastActivity = performance.now();
  * Background work (the codec preload) runs one short step after each such wait, so a request that arrives waits
  * for at most one step, and back-to-back requests (a cell's model load then its generation) for none.
  */
+/** True while a request is queued or running (background work gives way). */
+export function requestsWaiting(): boolean {
+  return inFlight > 0;
+}
+
 export async function whenQuiet(quietMs: number, stopped: () => boolean): Promise<void> {
   for (;;) {
     if (stopped()) return;
