@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KNOBS } from '../../common/knobs';
+import { editDistance } from '../../common/magics';
 import { MANIFEST_FILE } from '../../common/manifest';
 
 export const COMMANDS = ['generate', 'tokens', 'inspect', 'verify'] as const;
@@ -168,18 +169,4 @@ function nearest(flag: string, known: string[]): string {
     if (d <= 2 && (!best || d < best.d)) best = { k, d };
   }
   return best ? `; did you mean --${best.k}?` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
 }
