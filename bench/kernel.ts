@@ -32,6 +32,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as zmq from 'zeromq';
 import { writeConnectionFile } from '../common/jupyter-connection';
 import { makeLongFixture } from '../test/fixtures/long-fixture';
+import { encodeWav16 } from '../kernel/codecs/wav-io';
 import { KernelClient } from '../kernel/jupyter/kernel-client';
 import { decode, encode, newHeader, Signer } from '../kernel/jupyter/wire';
 import { ensureKernelBuilt, KERNEL_JS } from '../test/jupyter/helpers';
@@ -218,22 +219,9 @@ const anyOutput = (m: Msg) => ['display_data', 'update_display_data', 'stream'].
 /** A 16-bit mono PCM WAV of `seconds` of a tone at 44.1 kHz (so reading it also resamples to the codec's rate). */
 function writeLongWav(path: string, seconds: number): void {
   const rate = 44100;
-  const n = rate * seconds;
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write('RIFF', 0);
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write('WAVEfmt ', 8);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36);
-  buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
-  writeFileSync(path, buf);
+  const samples = new Float32Array(rate * seconds);
+  for (let i = 0; i < samples.length; i++) samples[i] = 0.25 * Math.sin((2 * Math.PI * 440 * i) / rate);
+  writeFileSync(path, encodeWav16(samples, rate));
 }
 
 type StageRow = { stage: string; cell: string; interruptToReplyMs: number; interruptToReadyMs: number; status: string };
