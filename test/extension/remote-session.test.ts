@@ -6,11 +6,9 @@
  * rules for what the user types into "Connect to Jupyter Server…" (extension/remote/server-entry.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from '../../common/jupyter-wire';
-import { encodeWav16 } from '../../kernel/codecs/wav-io';
 import type { ExitInfo } from '../../extension/kernel/notebook-session';
 import { RemoteKernelSession, withoutLocalCwd } from '../../extension/kernel/remote-session';
 import {
@@ -20,8 +18,13 @@ import {
   tokenSecretKey,
   withServer,
 } from '../../extension/remote/server-entry';
-import { cleanupFixtures, longFixture, mediaFixture } from '../jupyter/helpers';
-import { haveJupyterServer, startJupyterServer, type RunningServer } from '../jupyter/server-fixture';
+import { cleanupFixtures } from '../jupyter/helpers';
+import {
+  haveJupyterServer,
+  localNotebookFolder,
+  startFixtureServer,
+  type RunningServer,
+} from '../jupyter/server-fixture';
 
 describe('extension: Jupyter Server entries (what Connect to Jupyter Server… accepts)', () => {
   it('normalises the URL; a pasted ?token= is taken out of it; front-end paths lead to the base URL', () => {
@@ -59,22 +62,8 @@ describe('extension: remote kernel session on a real Jupyter Server', function (
 
   before(async function () {
     if (!haveJupyterServer()) this.skip();
-    srv = await startJupyterServer(
-      [
-        { name: 'anygpt-test', model: mediaFixture() },
-        { name: 'anygpt-test-long', model: longFixture(), args: ['--ep', 'cpu', '--threads', '1'] },
-      ],
-      { ANYGPT_PROGRESS_DELAY_MS: '0' },
-    );
-    local = mkdtempSync(join(tmpdir(), 'anygpt-remote-ext-'));
-    mkdirSync(join(local, 'clips'));
-    writeFileSync(
-      join(local, 'clips', 'hi.wav'),
-      encodeWav16(
-        new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)),
-        16000,
-      ),
-    );
+    srv = await startFixtureServer();
+    local = localNotebookFolder('anygpt-remote-ext-', 'clips/hi.wav');
   });
   after(async () => {
     await srv?.stop();

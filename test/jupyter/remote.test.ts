@@ -5,17 +5,15 @@
  * interrupt and restart over REST. The kernels run the real engine over the media and long fixtures.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIME, type Span } from '../../common/generation';
 import { JupyterServer, type RemoteKernel } from '../../common/jupyter-server';
 import type { Message } from '../../common/jupyter-wire';
 import type { AudioOutput, TokensOutput } from '../../common/output-payloads';
 import { localMediaTargets, MediaUploader, remoteNotebookFolder, RemoteMediaError } from '../../common/remote-media';
-import { encodeWav16 } from '../../kernel/codecs/wav-io';
-import { cleanupFixtures, longFixture, MEDIA_IMAGE_GREYS, mediaFixture } from './helpers';
-import { haveJupyterServer, startJupyterServer, type RunningServer } from './server-fixture';
+import { cleanupFixtures, MEDIA_IMAGE_GREYS } from './helpers';
+import { haveJupyterServer, localNotebookFolder, startFixtureServer, type RunningServer } from './server-fixture';
 
 /** Runs a cell to idle; collects its iopub messages (status excluded). */
 async function run(k: RemoteKernel, code: string, onOutput?: (m: Message) => void) {
@@ -47,24 +45,10 @@ describe('remote kernels on a real Jupyter Server (WebSocket transport, @jupyter
 
   before(async function () {
     if (!haveJupyterServer()) this.skip();
-    srv = await startJupyterServer(
-      [
-        { name: 'anygpt-test', model: mediaFixture() },
-        { name: 'anygpt-test-long', model: longFixture(), args: ['--ep', 'cpu', '--threads', '1'] },
-      ],
-      { ANYGPT_PROGRESS_DELAY_MS: '0' },
-    );
+    srv = await startFixtureServer();
     server = new JupyterServer({ url: srv.url, token: srv.token });
     // The user's machine: a notebook folder with a media file linked by a relative path.
-    local = mkdtempSync(join(tmpdir(), 'anygpt-remote-nb-'));
-    mkdirSync(join(local, 'media'));
-    writeFileSync(
-      join(local, 'media', 'hello.wav'),
-      encodeWav16(
-        new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)),
-        16000,
-      ),
-    );
+    local = localNotebookFolder('anygpt-remote-nb-', 'media/hello.wav');
   });
   after(async () => {
     await srv?.stop();

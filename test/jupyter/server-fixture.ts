@@ -6,12 +6,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ensureKernelBuilt, jupyterSandboxEnv, KERNEL_JS } from './helpers';
+import { encodeWav16 } from '../../kernel/codecs/wav-io';
+import { ensureKernelBuilt, jupyterSandboxEnv, KERNEL_JS, longFixture, mediaFixture } from './helpers';
 
 export const PY = '/usr/bin/python3';
 
@@ -129,4 +130,29 @@ async function waitUp(url: string, token: string, proc: ChildProcess, log: () =>
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`jupyter_server did not answer within 60 s:\n${log().slice(-3000)}`);
+}
+
+/** The remote tests' server: kernelspec anygpt-test over the media fixture, anygpt-test-long over the long fixture. */
+export function startFixtureServer(): Promise<RunningServer> {
+  return startJupyterServer(
+    [
+      { name: 'anygpt-test', model: mediaFixture() },
+      { name: 'anygpt-test-long', model: longFixture(), args: ['--ep', 'cpu', '--threads', '1'] },
+    ],
+    { ANYGPT_PROGRESS_DELAY_MS: '0' },
+  );
+}
+
+/** The user's machine: a temporary notebook folder holding a 1 s, 16 kHz WAV at `wavPath` (relative to it). */
+export function localNotebookFolder(prefix: string, wavPath: string): string {
+  const local = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(local, wavPath, '..'), { recursive: true });
+  writeFileSync(
+    join(local, wavPath),
+    encodeWav16(
+      new Float32Array(16000).map((_, i) => 0.3 * Math.sin(i / 10)),
+      16000,
+    ),
+  );
+  return local;
 }
